@@ -1,0 +1,32 @@
+package io.sluice.config;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Limits and protocol options toward clients.
+ *
+ * @param maxClients          client connections accepted at once; the next one is refused at connect
+ * @param authTimeout         a connection that has not finished logging in by then is closed
+ * @param idleTimeout         a logged-in client silent for this long is closed; {@link Duration#ZERO} = never
+ * @param writeBufferLow      client channel low water mark in bytes (resume reading its backend)
+ * @param writeBufferHigh     client channel high water mark in bytes (stop reading its backend)
+ * @param tls                 TLS toward clients
+ * @param rsa                 RSA key pair for caching_sha2_password full auth without TLS
+ */
+public record FrontendConfig(
+        int maxClients,
+        Duration authTimeout,
+        Duration idleTimeout,
+        int writeBufferLow,
+        int writeBufferHigh,
+        FrontendTlsConfig tls,
+        RsaKeyConfig rsa) {
+
+    public FrontendConfig {
+        Objects.requireNonNull(authTimeout, "authTimeout");
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+        Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(rsa, "rsa");
+    }
+}

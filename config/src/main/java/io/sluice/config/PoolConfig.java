@@ -1,0 +1,40 @@
+package io.sluice.config;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Backend pools: one pool per backend user, all under {@code globalMax}.
+ *
+ * @param mode              default pool mode (a user may override it)
+ * @param maxPerUser        backend connections one backend user's pool may hold (a user may override it)
+ * @param minIdle           idle connections each pool keeps open (&lt;= maxPerUser)
+ * @param globalMax         backend connections across all pools; the server never sees more from Sluice
+ * @param idleTimeout       an idle backend above minIdle is closed after this long
+ * @param maxLifetime       a backend is retired after this long (with up to 10% random jitter subtracted)
+ * @param validateAfterIdle an idle backend older than this is pinged before it is handed out
+ * @param validationTimeout how long that ping may take before the backend is discarded
+ * @param acquireTimeout    how long a request may wait in the queue for a backend
+ * @param maxWaiters        requests that may wait in one pool's queue; more are refused at once
+ */
+public record PoolConfig(
+        PoolMode mode,
+        int maxPerUser,
+        int minIdle,
+        int globalMax,
+        Duration idleTimeout,
+        Duration maxLifetime,
+        Duration validateAfterIdle,
+        Duration validationTimeout,
+        Duration acquireTimeout,
+        int maxWaiters) {
+
+    public PoolConfig {
+        Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+        Objects.requireNonNull(maxLifetime, "maxLifetime");
+        Objects.requireNonNull(validateAfterIdle, "validateAfterIdle");
+        Objects.requireNonNull(validationTimeout, "validationTimeout");
+        Objects.requireNonNull(acquireTimeout, "acquireTimeout");
+    }
+}

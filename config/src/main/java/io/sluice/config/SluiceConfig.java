@@ -1,0 +1,33 @@
+package io.sluice.config;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The whole, validated configuration of one Sluice process. Built only by {@link ConfigLoader};
+ * every other module receives these immutable records and never reads typesafe-config, system
+ * properties or environment variables itself.
+ *
+ * @param users front-end users by name, immutable; iterated in name order (typesafe-config does not
+ *              keep the order of the file)
+ */
+public record SluiceConfig(
+        ListenConfig listen,
+        ServerConfig server,
+        FrontendConfig frontend,
+        PoolConfig pool,
+        Map<String, UserConfig> users,
+        AdminConfig admin) {
+
+    /** Copies {@code users} into an unmodifiable map that keeps the given iteration order. */
+    public SluiceConfig {
+        Objects.requireNonNull(listen, "listen");
+        Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(frontend, "frontend");
+        Objects.requireNonNull(pool, "pool");
+        Objects.requireNonNull(admin, "admin");
+        users = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(users, "users")));
+    }
+}

@@ -1,0 +1,498 @@
+package io.sluice.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One test per validation rule: each asserts that the message names the key path, says what is
+ * wrong and shows the bad value (or hides it for secrets).
+ */
+class ValidationTest {
+
+    /** The one user every config needs, so each test breaks exactly one rule. */
+    static final String USER = "sluice.users.app.password = \"s3cret-pw\"\n";
+
+    @TempDir
+    Path dir;
+
+    // ---- ports and counts -----------------------------------------------------------------------
+
+    @Test
+    void listenPortAbove65535() {
+        assertProblem("sluice.listen.port = 70000", "sluice.listen.port: must be between 0 and 65535 (got 70000)");
+    }
+
+    @Test
+    void listenPortNegative() {
+        assertProblem("sluice.listen.port = -1", "sluice.listen.port: must be between 0 and 65535 (got -1)");
+    }
+
+    @Test
+    void listenAndAdminPortZeroMeansPickAFreePort() {
+        SluiceConfig config = ConfigLoader.parse(USER + "sluice.listen.port = 0\nsluice.admin.port = 0");
+        assertEquals(0, config.listen().port());
+        assertEquals(0, config.admin().port());
+    }
+
+    @Test
+    void serverPortZero() {
+        assertProblem("sluice.server.port = 0", "sluice.server.port: must be between 1 and 65535 (got 0)");
+    }
+
+    @Test
+    void adminPortAbove65535() {
+        assertProblem("sluice.admin.port = 65536", "sluice.admin.port: must be between 0 and 65535 (got 65536)");
+    }
+
+    @Test
+    void adminPortSameAsListenPort() {
+        assertProblem("sluice.admin.port = 6033",
+                "sluice.admin.port: must differ from sluice.listen.port on the same address (got 6033)");
+    }
+
+    @Test
+    void adminPortSameAsListenPortIsFineWhenAdminIsDisabled() {
+        ConfigLoader.parse(USER + "sluice.admin { port = 6033, enabled = false }");
+    }
+
+    @Test
+    void portNotANumber() {
+        assertProblem("sluice.listen.port = \"abc\"", "sluice.listen.port: must be a whole number (got \"abc\")");
+    }
+
+    @Test
+    void portWithFraction() {
+        assertProblem("sluice.listen.port = 1.5", "sluice.listen.port: must be a whole number (got 1.5)");
+    }
+
+    @Test
+    void ioThreadsNegative() {
+        assertProblem("sluice.listen.io-threads = -2", "sluice.listen.io-threads: must be at least 0 (got -2)");
+    }
+
+    @Test
+    void maxClientsZero() {
+        assertProblem("sluice.frontend.max-clients = 0", "sluice.frontend.max-clients: must be at least 1 (got 0)");
+    }
+
+    @Test
+    void hostEmpty() {
+        assertProblem("sluice.server.host = \"\"", "sluice.server.host: must not be empty (got \"\")");
+    }
+
+    // ---- pool ------------------------------------------------------------------------------------
+
+    @Test
+    void minIdleAboveMaxPerUser() {
+        assertProblem("sluice.pool { max-per-user = 5, min-idle = 6 }",
+                "sluice.pool.min-idle: must not exceed sluice.pool.max-per-user (5) (got 6)");
+    }
+
+    @Test
+    void maxPerUserZero() {
+        assertProblem("sluice.pool.max-per-user = 0", "sluice.pool.max-per-user: must be at least 1 (got 0)");
+    }
+
+    @Test
+    void globalMaxZero() {
+        assertProblem("sluice.pool.global-max = 0", "sluice.pool.global-max: must be at least 1 (got 0)");
+    }
+
+    @Test
+    void maxPerUserAboveGlobalMax() {
+        assertProblem("sluice.pool { max-per-user = 20, global-max = 10 }",
+                "sluice.pool.max-per-user: must not exceed sluice.pool.global-max (10) (got 20)");
+    }
+
+    @Test
+    void userPoolMaxZero() {
+        assertProblem("sluice.users.app.pool-max = 0", "sluice.users.app.pool-max: must be at least 1 (got 0)");
+    }
+
+    @Test
+    void userPoolMaxAboveGlobalMax() {
+        assertProblem("sluice.users.app.pool-max = 101",
+                "sluice.users.app.pool-max: must be between 1 and sluice.pool.global-max (100) (got 101)");
+    }
+
+    @Test
+    void idleTimeoutNotBelowMaxLifetime() {
+        assertProblem("sluice.pool { idle-timeout = 30m, max-lifetime = 30m }",
+                "sluice.pool.idle-timeout: must be less than sluice.pool.max-lifetime (30m) (got \"30m\")");
+    }
+
+    @Test
+    void validationTimeoutZero() {
+        assertProblem("sluice.pool.validation-timeout = 0s",
+                "sluice.pool.validation-timeout: must be greater than 0s (got \"0s\")");
+    }
+
+    @Test
+    void acquireTimeoutZero() {
+        assertProblem("sluice.pool.acquire-timeout = 0ms",
+                "sluice.pool.acquire-timeout: must be greater than 0s (got \"0ms\")");
+    }
+
+    @Test
+    void durationNegative() {
+        assertProblem("sluice.server.connect-timeout = -5s",
+                "sluice.server.connect-timeout: must not be negative (got \"-5s\")");
+    }
+
+    @Test
+    void durationUnparseable() {
+        assertProblem("sluice.frontend.auth-timeout = soon",
+                "sluice.frontend.auth-timeout: must be a duration such as 500ms, 5s or 10m (got \"soon\")");
+    }
+
+    @Test
+    void durationOfWrongType() {
+        assertProblem("sluice.pool.max-lifetime = [1, 2]",
+                "sluice.pool.max-lifetime: must be a duration such as 500ms, 5s or 10m (got [1,2])");
+    }
+
+    @Test
+    void frontendIdleTimeoutZeroMeansNever() {
+        assertEquals(Duration.ZERO, ConfigLoader.parse(USER).frontend().idleTimeout());
+    }
+
+    // ---- write buffer ---------------------------------------------------------------------------
+
+    @Test
+    void writeBufferLowNotBelowHigh() {
+        assertProblem("sluice.frontend { write-buffer-low = 64KiB, write-buffer-high = 64KiB }",
+                "sluice.frontend.write-buffer-low: must be less than sluice.frontend.write-buffer-high (65536 bytes)"
+                        + " (got \"64KiB\")");
+    }
+
+    @Test
+    void writeBufferSizeUnparseable() {
+        assertProblem("sluice.frontend.write-buffer-high = lots",
+                "sluice.frontend.write-buffer-high: must be a size such as 32KiB or 1MiB (got \"lots\")");
+    }
+
+    @Test
+    void writeBufferAboveIntRange() {
+        assertProblem("sluice.frontend.write-buffer-high = 4GiB",
+                "sluice.frontend.write-buffer-high: must be between 0 and 2147483647 bytes (got \"4GiB\")");
+    }
+
+    // ---- TLS and RSA ----------------------------------------------------------------------------
+
+    @Test
+    void frontendTlsEnabledNeedsCertAndKey() {
+        ConfigException e = problems("sluice.frontend.tls.enabled = true");
+        assertContains(e, "sluice.frontend.tls.cert-file: required when sluice.frontend.tls.enabled = true (got \"\")");
+        assertContains(e, "sluice.frontend.tls.key-file: required when sluice.frontend.tls.enabled = true (got \"\")");
+    }
+
+    @Test
+    void frontendTlsFilesMustExist() throws IOException {
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "pem");
+        Path missing = dir.resolve("missing-key.pem");
+        ConfigException e = problems("sluice.frontend.tls { enabled = true, cert-file = \"" + hocon(cert)
+                + "\", key-file = \"" + hocon(missing) + "\" }");
+        assertContains(e, "sluice.frontend.tls.key-file: file does not exist (got \"" + hocon(missing) + "\")");
+        assertEquals(1, e.problems().size(), e.getMessage());
+    }
+
+    @Test
+    void frontendTlsFileMustBeAFile() throws IOException {
+        Path key = Files.writeString(dir.resolve("key.pem"), "pem");
+        assertProblem("sluice.frontend.tls { enabled = true, cert-file = \"" + hocon(dir) + "\", key-file = \""
+                + hocon(key) + "\" }", "sluice.frontend.tls.cert-file: is not a regular file (got \"" + hocon(dir) + "\")");
+    }
+
+    @Test
+    void frontendTlsEnabledWithFiles() throws IOException {
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "pem");
+        Path key = Files.writeString(dir.resolve("key.pem"), "pem");
+        SluiceConfig config = ConfigLoader.parse(USER + "sluice.frontend.tls { enabled = true, required = true,"
+                + " cert-file = \"" + hocon(cert) + "\", key-file = \"" + hocon(key) + "\" }");
+        assertEquals(new FrontendTlsConfig(true, java.util.Optional.of(cert), java.util.Optional.of(key), true),
+                config.frontend().tls());
+    }
+
+    @Test
+    void frontendTlsRequiredNeedsEnabled() {
+        assertProblem("sluice.frontend.tls.required = true",
+                "sluice.frontend.tls.required: needs sluice.frontend.tls.enabled = true (got true)");
+    }
+
+    @Test
+    void verifyCaNeedsCaFile() {
+        assertProblem("sluice.server.tls.mode = verify-ca",
+                "sluice.server.tls.ca-file: required when sluice.server.tls.mode = verify-ca (got \"\")");
+    }
+
+    @Test
+    void verifyCaFileMustExist() {
+        Path missing = dir.resolve("ca.pem");
+        assertProblem("sluice.server.tls { mode = verify-ca, ca-file = \"" + hocon(missing) + "\" }",
+                "sluice.server.tls.ca-file: file does not exist (got \"" + hocon(missing) + "\")");
+    }
+
+    @Test
+    void rsaKeysBothOrNeither() throws IOException {
+        Path key = Files.writeString(dir.resolve("private.pem"), "pem");
+        assertProblem("sluice.frontend.rsa.private-key-file = \"" + hocon(key) + "\"",
+                "sluice.frontend.rsa.public-key-file: required when sluice.frontend.rsa.private-key-file is set"
+                        + " (give both or neither) (got \"\")");
+    }
+
+    @Test
+    void rsaKeysMustExist() throws IOException {
+        Path key = Files.writeString(dir.resolve("private.pem"), "pem");
+        Path missing = dir.resolve("public.pem");
+        assertProblem("sluice.frontend.rsa { private-key-file = \"" + hocon(key) + "\", public-key-file = \""
+                + hocon(missing) + "\" }", "sluice.frontend.rsa.public-key-file: file does not exist (got \""
+                + hocon(missing) + "\")");
+    }
+
+    // ---- enums ----------------------------------------------------------------------------------
+
+    @Test
+    void poolModeUnknownListsAllowedValues() {
+        assertProblem("sluice.pool.mode = statement",
+                "sluice.pool.mode: must be one of session, transaction (got \"statement\")");
+    }
+
+    @Test
+    void tlsModeUnknownListsAllowedValues() {
+        assertProblem("sluice.server.tls.mode = verify-full",
+                "sluice.server.tls.mode: must be one of disabled, preferred, required, verify-ca (got \"verify-full\")");
+    }
+
+    @Test
+    void userPoolModeUnknown() {
+        assertProblem("sluice.users.app.pool-mode = session-ish",
+                "sluice.users.app.pool-mode: must be one of session, transaction (got \"session-ish\")");
+    }
+
+    @Test
+    void enumsAreCaseInsensitive() {
+        SluiceConfig config = ConfigLoader.parse(USER + "sluice.pool.mode = TRANSACTION\n"
+                + "sluice.server.tls.mode = Required\nsluice.users.app.pool-mode = Session");
+        assertEquals(PoolMode.TRANSACTION, config.pool().mode());
+        assertEquals(BackendTlsConfig.Mode.REQUIRED, config.server().tls().mode());
+        assertEquals(java.util.Optional.of(PoolMode.SESSION), config.users().get("app").poolMode());
+    }
+
+    @Test
+    void booleanUnparseable() {
+        assertProblem("sluice.admin.enabled = maybe", "sluice.admin.enabled: must be true or false (got \"maybe\")");
+    }
+
+    // ---- schema ---------------------------------------------------------------------------------
+
+    @Test
+    void sectionOfWrongType() {
+        assertProblem("sluice.pool = 5",
+                "sluice.pool: must be an object with keys acquire-timeout, global-max, idle-timeout, max-lifetime,"
+                        + " max-per-user, max-waiters, min-idle, mode, validate-after-idle, validation-timeout (got 5)");
+    }
+
+    @Test
+    void sectionOfWrongTypeIsReportedOnce() {
+        ConfigException e = problems("sluice.pool = 5");
+        assertEquals(1, e.problems().size(), e.getMessage());
+    }
+
+    @Test
+    void booleanOfWrongType() {
+        assertProblem("sluice.frontend.tls.enabled = [true]",
+                "sluice.frontend.tls.enabled: must be true or false (got [true])");
+    }
+
+    @Test
+    void nullValue() {
+        assertProblem("sluice.pool.min-idle = null", "sluice.pool.min-idle: must be a whole number (got null)");
+    }
+
+    @Test
+    void unknownKeySuggestsTheClosestKnownKey() {
+        assertProblem("sluice.pool.max-per-usr = 5",
+                "sluice.pool.max-per-usr: unknown key; did you mean max-per-user? (got 5)");
+    }
+
+    @Test
+    void unknownKeyListsTheKnownKeys() {
+        assertProblem("sluice.listen.backlog = 5",
+                "sluice.listen.backlog: unknown key; known keys here: host, io-threads, port (got 5)");
+    }
+
+    @Test
+    void unknownSection() {
+        assertProblem("sluice.metrics.enabled = true",
+                "sluice.metrics: unknown key; known keys here: admin, frontend, listen, pool, server, users (value hidden)");
+    }
+
+    @Test
+    void unknownKeyInAUserNeverShowsItsValue() {
+        ConfigException e = problems("sluice.users.app.pasword = \"hunter2\"");
+        assertContains(e, "sluice.users.app.pasword: unknown key; did you mean password? (value hidden)");
+        assertFalse(e.getMessage().contains("hunter2"), e.getMessage());
+    }
+
+    @Test
+    void unknownTopLevelKey() {
+        assertProblem("pool.max-per-user = 5",
+                "pool: unknown key; Sluice reads only keys under sluice (value hidden)");
+    }
+
+    // ---- users ----------------------------------------------------------------------------------
+
+    @Test
+    void atLeastOneUser() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("sluice.pool.mode = session"));
+        assertContains(e, "sluice.users: at least one user is required (got none)");
+    }
+
+    @Test
+    void userNeedsAPasswordSource() {
+        assertProblem("sluice.users.bob.backend-user = root",
+                "sluice.users.bob: needs exactly one of password, password-env, password-file, password-hash (got none)");
+    }
+
+    @Test
+    void userWithTwoPasswordSources() {
+        ConfigException e = problems("sluice.users.bob { password = \"pw-one\", password-hash = \"*"
+                + "A".repeat(40) + "\" }");
+        assertContains(e, "sluice.users.bob: needs exactly one of password, password-env, password-file, password-hash"
+                + " (got password, password-hash)");
+        assertFalse(e.getMessage().contains("pw-one"), e.getMessage());
+    }
+
+    @Test
+    void userWithTwoBackendPasswordSources() {
+        assertProblem("sluice.users.app { backend-password = x, backend-password-env = X }",
+                "sluice.users.app: takes at most one of backend-password, backend-password-env, backend-password-file"
+                        + " (got backend-password, backend-password-env)");
+    }
+
+    @Test
+    void userEntryNotAnObject() {
+        assertProblem("sluice.users.bob = \"pw\"",
+                "sluice.users.bob: must be an object with keys password, password-env, password-file, password-hash,"
+                        + " backend-password, backend-password-env, backend-password-file, backend-user, pool-mode,"
+                        + " pool-max (value hidden)");
+    }
+
+    @Test
+    void emptyBackendUser() {
+        assertProblem("sluice.users.app.backend-user = \"\"", "sluice.users.app.backend-user: must not be empty (got \"\")");
+    }
+
+    @Test
+    void hashOnlyUserNeedsBackendPassword() {
+        assertProblem("sluice.users.bob.password-hash = \"*" + "0123456789ABCDEF0123456789ABCDEF01234567" + "\"",
+                "sluice.users.bob.backend-password: required when the user has only password-hash: Sluice cannot log in"
+                        + " to the server with a hash (or use backend-password-env or backend-password-file) (value hidden)");
+    }
+
+    @Test
+    void nativeHashAccepted() {
+        String hash = "*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9";
+        SluiceConfig config = ConfigLoader.parse("sluice.users.bob { password-hash = \"" + hash
+                + "\", backend-password = pw }");
+        UserConfig bob = config.users().get("bob");
+        assertEquals(java.util.Optional.of(hash), bob.passwordHash());
+        assertEquals(java.util.Optional.empty(), bob.password());
+        assertEquals("pw", bob.backendPassword());
+    }
+
+    @Test
+    void cachingSha2HashAccepted() {
+        String hash = sha2Hash();
+        assertEquals(70, hash.length());
+        SluiceConfig config = ConfigLoader.parse("sluice.users.bob { password-hash = \"" + hash
+                + "\", backend-password = pw }");
+        assertEquals(java.util.Optional.of(hash), config.users().get("bob").passwordHash());
+    }
+
+    @Test
+    void nativeHashMalformed() {
+        ConfigException e = problems("sluice.users.bob { password-hash = \"*12345\", backend-password = pw }");
+        assertContains(e, "sluice.users.bob.password-hash: must be \"*\" + 40 hex digits (mysql_native_password)"
+                + " or \"$A$005$\" + salt + hash, 70 characters (caching_sha2_password) (value hidden)");
+        assertFalse(e.getMessage().contains("*12345"), e.getMessage());
+    }
+
+    @Test
+    void cachingSha2HashOfWrongLength() {
+        assertProblem("sluice.users.bob { password-hash = \"" + sha2Hash().substring(0, 69) + "\", backend-password = pw }",
+                "sluice.users.bob.password-hash: a caching_sha2_password hash must be 70 characters"
+                        + " (\"$A$005$\", 20 of salt, 43 of hash), found 69 (value hidden)");
+    }
+
+    @Test
+    void cachingSha2HashWithBadCharacters() {
+        String hash = sha2Hash().substring(0, 69) + "!";
+        assertProblem("sluice.users.bob { password-hash = \"" + hash + "\", backend-password = pw }",
+                "sluice.users.bob.password-hash: the last 43 characters of a caching_sha2_password hash must be"
+                        + " [./0-9A-Za-z] (value hidden)");
+    }
+
+    @Test
+    void passwordOfWrongTypeIsHidden() {
+        ConfigException e = problems("sluice.users.bob.password = [\"pw-in-a-list\"]");
+        assertContains(e, "sluice.users.bob.password: must be a string (value hidden)");
+        assertFalse(e.getMessage().contains("pw-in-a-list"), e.getMessage());
+    }
+
+    // ---- admin token ----------------------------------------------------------------------------
+
+    @Test
+    void tokenAndTokenEnvBothSet() {
+        ConfigException e = problems("sluice.admin { token = \"tok-value\", token-env = ADMIN_TOKEN }");
+        assertContains(e, "sluice.admin.token-env: set only one of sluice.admin.token and sluice.admin.token-env"
+                + " (got \"ADMIN_TOKEN\")");
+        assertFalse(e.getMessage().contains("tok-value"), e.getMessage());
+    }
+
+    @Test
+    void tokenEnvNotSet() {
+        assertProblem("sluice.admin.token-env = ADMIN_TOKEN",
+                "sluice.admin.token-env: environment variable ADMIN_TOKEN is not set (got \"ADMIN_TOKEN\")");
+    }
+
+    @Test
+    void emptyTokenMeansNone() {
+        assertEquals(java.util.Optional.empty(), ConfigLoader.parse(USER).admin().token());
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------
+
+    /** A well-formed caching_sha2_password string: prefix, 20 salt characters, 43 of hash. */
+    static String sha2Hash() {
+        return "$A$005$" + "k7Xy;q%$,o4~Z!p-Ae9Q" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456";
+    }
+
+    /** A path as a HOCON quoted string body (Windows backslashes escaped). */
+    static String hocon(Path path) {
+        return path.toString().replace("\\", "\\\\");
+    }
+
+    static ConfigException problems(String hocon) {
+        return assertThrows(ConfigException.class, () -> ConfigLoader.parse(USER + hocon));
+    }
+
+    static void assertProblem(String hocon, String expected) {
+        assertContains(problems(hocon), expected);
+    }
+
+    static void assertContains(ConfigException e, String expected) {
+        assertTrue(e.problems().stream().anyMatch(p -> p.startsWith(expected)),
+                () -> "expected a problem starting with\n  " + expected + "\nbut got\n" + e.getMessage());
+        assertTrue(e.getMessage().contains(expected), e::getMessage);
+    }
+}

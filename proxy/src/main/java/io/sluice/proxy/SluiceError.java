@@ -1,0 +1,43 @@
+package io.sluice.proxy;
+
+/**
+ * Errors Sluice itself sends to clients, with their documented codes (README "Errors"). Codes are in
+ * the 94xx range, away from the server's (1000-1999, 3000+) and the client libraries' (2000-2999).
+ * SQLSTATE HY000 keeps the connection usable in JDBC drivers; 08xxx marks a connection that ends.
+ */
+public enum SluiceError {
+    /** No backend connection became free within the acquire timeout. */
+    POOL_TIMEOUT(9401, "HY000"),
+    /** The pool's wait queue is full. */
+    QUEUE_FULL(9402, "HY000"),
+    /** Sluice is at its client connection limit. */
+    TOO_MANY_CLIENTS(9403, "08004"),
+    /** The server cannot be reached or refused every login. */
+    SERVER_UNAVAILABLE(9404, "08S01"),
+    /** The backend connection serving this session died. */
+    BACKEND_LOST(9405, "08S01"),
+    /** The client broke the protocol; the connection is closed. */
+    PROTOCOL_ERROR(9406, "08S01"),
+    /** A command Sluice does not relay (replication, for instance). */
+    UNSUPPORTED_COMMAND(9407, "HY000"),
+    /** The client took too long to log in, or was idle too long. */
+    CLIENT_TIMEOUT(9408, "08S01"),
+    /** Sluice is shutting down or paused for maintenance. */
+    UNAVAILABLE(9409, "08S01");
+
+    private final int code;
+    private final String sqlState;
+
+    SluiceError(int code, String sqlState) {
+        this.code = code;
+        this.sqlState = sqlState;
+    }
+
+    public int code() {
+        return code;
+    }
+
+    public String sqlState() {
+        return sqlState;
+    }
+}

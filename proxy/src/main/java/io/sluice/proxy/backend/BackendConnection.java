@@ -1,0 +1,345 @@
+package io.sluice.proxy.backend;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.proxy.protocol.Capabilities;
+import io.sluice.proxy.protocol.CommandType;
+import io.sluice.proxy.protocol.ErrPacket;
+import io.sluice.proxy.protocol.HandshakeV10;
+import io.sluice.proxy.protocol.Packets;
+import io.sluice.proxy.protocol.ResponseTracker;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One logged-in connection to the server. Its channel's event loop reads it; exactly one
+ * {@link Listener} at a time receives what the server sends: the client session it is linked to,
+ * or Sluice itself while it runs one of its own commands ({@link #execute}). With no listener the
+ * connection is idle in its pool, and anything the server sends (an unsolicited packet or a close)
+ * discards it.
+ *
+ * <p>Fields written by the pool or the linked session are published through the pool lock or the
+ * volatile {@code listener}; the {@link ResponseTracker} is used only by the current listener.
+ */
+public final class BackendConnection {
+    private static final AtomicLong IDS = new AtomicLong();
+
+    /** Receives what the server sends on a connection. Called on the backend's event loop. */
+    public interface Listener {
+        /** A server packet; the listener owns it (forward or release). */
+        void onBackendPacket(BackendConnection backend, ByteBuf packet);
+
+        /** The current read burst ended (flush what was forwarded). */
+        default void onBackendReadComplete(BackendConnection backend) {
+        }
+
+        /** The connection closed; {@code reason} says why. */
+        void onBackendClosed(BackendConnection backend, String reason);
+    }
+
+    /** Reply to one of Sluice's own commands: null error means OK. */
+    public record Reply(ErrPacket error, int status) {
+        public boolean ok() {
+            return error == null;
+        }
+    }
+
+    private final long id = IDS.incrementAndGet();
+    private final Channel channel;
+    private final BackendKey key;
+    private final String backendPassword;
+    private final HandshakeV10 handshake;
+    private final Capabilities capabilities;
+    private final boolean secure;
+    private final long createdNanos = System.nanoTime();
+    private final ResponseTracker tracker;
+    private volatile Listener listener;
+    private volatile String closeReason;
+    /** Schema selected on the server, as far as Sluice knows; null = none selected. Owned by the current user. */
+    private String schema;
+    /** Set by the pool: when this connection retires. */
+    private volatile long retireAtNanos = Long.MAX_VALUE;
+    /** Set by the pool: when it was last returned idle. */
+    private volatile long idleSinceNanos = System.nanoTime();
+
+    BackendConnection(Channel channel, BackendKey key, String backendPassword, HandshakeV10 handshake,
+                      Capabilities capabilities, boolean secure) {
+        this.channel = channel;
+        this.key = key;
+        this.backendPassword = backendPassword;
+        this.handshake = handshake;
+        this.capabilities = capabilities;
+        this.secure = secure;
+        this.tracker = new ResponseTracker(capabilities);
+    }
+
+    public long id() {
+        return id;
+    }
+
+    /** The server's thread id for this connection (what KILL and the processlist use). */
+    public long threadId() {
+        return handshake.connectionId();
+    }
+
+    public BackendKey key() {
+        return key;
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    public EventLoop loop() {
+        return channel.eventLoop();
+    }
+
+    public Capabilities capabilities() {
+        return capabilities;
+    }
+
+    public ResponseTracker tracker() {
+        return tracker;
+    }
+
+    public long createdNanos() {
+        return createdNanos;
+    }
+
+    public String schema() {
+        return schema;
+    }
+
+    public void schema(String schema) {
+        this.schema = schema;
+    }
+
+    public long retireAtNanos() {
+        return retireAtNanos;
+    }
+
+    public void retireAtNanos(long t) {
+        this.retireAtNanos = t;
+    }
+
+    public long idleSinceNanos() {
+        return idleSinceNanos;
+    }
+
+    public void idleSinceNanos(long t) {
+        this.idleSinceNanos = t;
+    }
+
+    public boolean isOpen() {
+        return closeReason == null && channel.isActive();
+    }
+
+    public String closeReason() {
+        return closeReason;
+    }
+
+    public Listener listener() {
+        return listener;
+    }
+
+    /** Makes {@code l} the receiver of server packets; null leaves the connection idle. */
+    public void listener(Listener l) {
+        this.listener = l;
+    }
+
+    /** Writes a packet (ownership passes to the channel) without flushing. */
+    public void write(ByteBuf packet) {
+        channel.write(packet, channel.voidPromise());
+    }
+
+    public void writeAndFlush(ByteBuf packet) {
+        channel.writeAndFlush(packet, channel.voidPromise());
+    }
+
+    public void flush() {
+        channel.flush();
+    }
+
+    /** Closes the connection; the reason reaches the listener, the log and the close counter. */
+    public void close(String reason) {
+        if (closeReason == null) {
+            closeReason = reason;
+        }
+        channel.close();
+    }
+
+    /**
+     * Runs one of Sluice's own commands and consumes its reply (nothing reaches a client). The
+     * connection must have no outstanding response. Completes on the backend's event loop; fails
+     * with {@link BackendException} when the connection closes or {@code timeout} passes (then the
+     * connection is closed, since its state is unknown).
+     */
+    public Future<Reply> execute(ByteBuf command, CommandType type, Duration timeout) {
+        Promise<Reply> promise = loop().newPromise();
+        if (loop().inEventLoop()) {
+            execute0(command, type, timeout, promise);
+        } else {
+            loop().execute(() -> execute0(command, type, timeout, promise));
+        }
+        return promise;
+    }
+
+    private void execute0(ByteBuf command, CommandType type, Duration timeout, Promise<Reply> promise) {
+        if (!isOpen()) {
+            command.release();
+            promise.tryFailure(new BackendException("backend connection " + id + " is closed: " + closeReason));
+            return;
+        }
+        Listener previous = listener;
+        ScheduledFuture<?> timer = loop().schedule(() -> {
+            if (promise.tryFailure(new BackendException("server did not answer " + type + " within " + timeout.toMillis() + " ms"))) {
+                close("no reply to " + type + " within " + timeout.toMillis() + " ms");
+            }
+        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        listener = new Listener() {
+            private ErrPacket error;
+
+            @Override
+            public void onBackendPacket(BackendConnection backend, ByteBuf packet) {
+                try {
+                    if (Packets.isErr(packet)) {
+                        error = ErrPacket.read(packet);
+                    }
+                    int r = tracker.onServerPacket(packet);
+                    if (r == ResponseTracker.DONE && tracker.idle()) {
+                        timer.cancel(false);
+                        listener = previous;
+                        promise.trySuccess(new Reply(error, tracker.lastStatus()));
+                    }
+                } catch (RuntimeException e) {
+                    timer.cancel(false);
+                    close("bad reply to " + type + ": " + e.getMessage());
+                    promise.tryFailure(new BackendException("bad reply to " + type + ": " + e.getMessage(), e));
+                } finally {
+                    packet.release();
+                }
+            }
+
+            @Override
+            public void onBackendClosed(BackendConnection backend, String reason) {
+                timer.cancel(false);
+                promise.tryFailure(new BackendException("backend connection closed during " + type + ": " + reason));
+            }
+        };
+        tracker.expect(type);
+        writeAndFlush(command);
+    }
+
+    /** COM_PING. */
+    public Future<Reply> ping(Duration timeout) {
+        return execute(Packets.command(channel.alloc(), CommandType.COM_PING, new byte[0]), CommandType.COM_PING, timeout);
+    }
+
+    /** COM_INIT_DB; on success the connection's schema is {@code db}. */
+    public Future<Reply> initDb(String db, Duration timeout) {
+        return execute(Packets.command(channel.alloc(), CommandType.COM_INIT_DB, db.getBytes(StandardCharsets.UTF_8)),
+                CommandType.COM_INIT_DB, timeout);
+    }
+
+    /**
+     * Resets every piece of session state to what a fresh login gives (no schema, the key's
+     * collation, no variables, temporary tables, locks or transaction) with COM_CHANGE_USER to the
+     * same account. Chosen over COM_RESET_CONNECTION because that keeps the current schema and, on
+     * some servers, the character set, so the next client could see them.
+     */
+    public Future<Reply> reset(Duration timeout) {
+        Promise<Reply> promise = loop().newPromise();
+        loop().execute(() -> reset0(timeout, promise));
+        return promise;
+    }
+
+    private void reset0(Duration timeout, Promise<Reply> promise) {
+        if (!isOpen()) {
+            promise.tryFailure(new BackendException("backend connection " + id + " is closed: " + closeReason));
+            return;
+        }
+        BackendAuth auth = new BackendAuth(backendPassword, handshake.nonce(), handshake.authPluginName(), secure);
+        ByteBuf cmd = Packets.start(channel.alloc(), 64);
+        cmd.writeByte(CommandType.COM_CHANGE_USER.code());
+        Packets.writeNulString(cmd, key.backendUser());
+        byte[] resp = auth.initialResponse();
+        cmd.writeByte(resp.length).writeBytes(resp);
+        cmd.writeByte(0); // no schema
+        cmd.writeShortLE(key.collation());
+        Packets.writeNulString(cmd, auth.plugin());
+        if (capabilities.has(Capabilities.CLIENT_CONNECT_ATTRS)) {
+            ByteBuf attrs = cmd.alloc().heapBuffer();
+            try {
+                BackendConnector.CONNECT_ATTRIBUTES.forEach((k, v) -> {
+                    Packets.writeLenencString(attrs, k);
+                    Packets.writeLenencString(attrs, v);
+                });
+                Packets.writeLenencInt(cmd, attrs.readableBytes());
+                cmd.writeBytes(attrs);
+            } finally {
+                attrs.release();
+            }
+        }
+        Packets.finish(cmd, 0);
+        Listener previous = listener;
+        ScheduledFuture<?> timer = loop().schedule(() -> {
+            if (promise.tryFailure(new BackendException("server did not finish COM_CHANGE_USER within " + timeout.toMillis() + " ms"))) {
+                close("reset timed out");
+            }
+        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        listener = new Listener() {
+            @Override
+            public void onBackendPacket(BackendConnection backend, ByteBuf packet) {
+                try {
+                    if (auth.onPacket(packet, channel.alloc(), BackendConnection.this::writeAndFlush) == BackendAuth.Step.SUCCESS) {
+                        timer.cancel(false);
+                        listener = previous;
+                        schema = null;
+                        tracker.clear();
+                        promise.trySuccess(new Reply(null, Packets.okStatus(packet)));
+                    }
+                } catch (BackendException e) {
+                    timer.cancel(false);
+                    close("reset failed: " + e.getMessage());
+                    promise.tryFailure(e);
+                } catch (RuntimeException e) {
+                    timer.cancel(false);
+                    close("reset failed: " + e);
+                    promise.tryFailure(new BackendException("reset failed: " + e, e));
+                } finally {
+                    packet.release();
+                }
+            }
+
+            @Override
+            public void onBackendClosed(BackendConnection backend, String reason) {
+                timer.cancel(false);
+                promise.tryFailure(new BackendException("backend connection closed during reset: " + reason));
+            }
+        };
+        writeAndFlush(cmd);
+    }
+
+    void closed(String reason) {
+        if (closeReason == null) {
+            closeReason = reason;
+        }
+        Listener l = listener;
+        if (l != null) {
+            l.onBackendClosed(this, closeReason);
+        }
+    }
+
+
+    @Override
+    public String toString() {
+        return "backend#" + id + "(thread " + threadId() + ", " + key + ")";
+    }
+}

@@ -1,0 +1,142 @@
+package io.sluice.proxy.backend;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.sluice.config.ServerConfig;
+import io.sluice.proxy.Transport;
+import io.sluice.proxy.protocol.Packets;
+import io.sluice.proxy.protocol.PacketFrameDecoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Opens and logs in backend connections. Each connection is opened on the event loop that asked
+ * for it, so a client session and its backend usually share one thread. Also remembers what the
+ * server said about itself ({@link #serverInfo()}).
+ */
+public final class BackendConnector {
+    private static final Logger log = LoggerFactory.getLogger(BackendConnector.class);
+    static final Map<String, String> CONNECT_ATTRIBUTES = Map.of("_client_name", "sluice", "program_name", "sluice");
+
+    private final ServerConfig config;
+    private final Transport transport;
+    private final SslContext sslContext;
+    private volatile ServerInfo serverInfo = ServerInfo.UNKNOWN;
+
+    public BackendConnector(ServerConfig config, Transport transport, SslContext sslContext) {
+        this.config = config;
+        this.transport = transport;
+        this.sslContext = sslContext;
+    }
+
+    public ServerInfo serverInfo() {
+        return serverInfo;
+    }
+
+    void learned(ServerInfo info) {
+        if (!info.equals(serverInfo)) {
+            if (!serverInfo.learned()) {
+                log.info("server at {}:{} is {} (capabilities 0x{}, collation {})", config.host(), config.port(),
+                        info.version(), Integer.toHexString(info.capabilities().bits()), info.collation());
+            }
+            serverInfo = info;
+        }
+    }
+
+    public String address() {
+        return config.host() + ":" + config.port();
+    }
+
+    /**
+     * Reads the server's handshake without logging in, to learn its version and capabilities. The
+     * future completes (never fails) when the handshake was read or the attempt ended.
+     */
+    public Future<Void> probe(EventLoop loop) {
+        Promise<Void> done = loop.newPromise();
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channelFactory(transport.socketChannelFactory())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()))
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new PacketFrameDecoder(Packets.MAX_PAYLOAD));
+                        ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                                io.netty.buffer.ByteBuf p = (io.netty.buffer.ByteBuf) msg;
+                                try {
+                                    learned(ServerInfo.of(io.sluice.proxy.protocol.HandshakeV10.read(p)));
+                                } catch (RuntimeException e) {
+                                    log.warn("server {} sent an unusable handshake: {}", address(), e.getMessage());
+                                } finally {
+                                    p.release();
+                                    ctx.close();
+                                }
+                            }
+
+                            @Override
+                            public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+                                ctx.close();
+                            }
+                        });
+                    }
+                });
+        ChannelFuture cf = b.connect(config.host(), config.port());
+        cf.addListener(f -> {
+            if (!f.isSuccess()) {
+                done.trySuccess(null);
+            } else {
+                cf.channel().closeFuture().addListener(x -> done.trySuccess(null));
+            }
+        });
+        return done;
+    }
+
+    /**
+     * Opens a connection for {@code key} on {@code loop} and logs in as the key's backend user with
+     * {@code password}. The future fails with {@link BackendException} (the server's ERR inside when
+     * it refused) after at most the configured connect timeout.
+     */
+    public Future<BackendConnection> connect(EventLoop loop, BackendKey key, String password) {
+        Promise<BackendConnection> promise = loop.newPromise();
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channelFactory(transport.socketChannelFactory())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()))
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("frames", new PacketFrameDecoder(Packets.MAX_PAYLOAD));
+                        ch.pipeline().addLast("backend", new BackendHandler(BackendConnector.this, key, password, config, sslContext, promise));
+                    }
+                });
+        ChannelFuture cf = b.connect(config.host(), config.port());
+        cf.addListener(f -> {
+            if (!f.isSuccess()) {
+                promise.tryFailure(new BackendException("cannot connect to server " + address() + ": " + f.cause().getMessage(), f.cause()));
+            }
+        });
+        Channel ch = cf.channel();
+        loop.schedule(() -> {
+            if (promise.tryFailure(new BackendException("server " + address() + " did not complete login within "
+                    + config.connectTimeout().toMillis() + " ms (sluice.server.connect-timeout)"))) {
+                ch.close();
+            }
+        }, config.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        return promise;
+    }
+}

@@ -1,0 +1,171 @@
+package io.sluice.proxy.backend;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Promise;
+import io.sluice.config.BackendTlsConfig;
+import io.sluice.config.ServerConfig;
+import io.sluice.proxy.protocol.Capabilities;
+import io.sluice.proxy.protocol.HandshakeResponse41;
+import io.sluice.proxy.protocol.HandshakeV10;
+import io.sluice.proxy.protocol.Packets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last handler of a backend channel: logs in (handshake, optional TLS, authentication), then
+ * hands every server packet to the connection's current listener, which owns it. Runs on the
+ * backend's event loop.
+ */
+final class BackendHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(BackendHandler.class);
+    /** What Sluice asks for on every backend connection, besides the key's flags. */
+    private static final int BASE_FLAGS = Capabilities.CLIENT_LONG_PASSWORD | Capabilities.CLIENT_PROTOCOL_41
+            | Capabilities.CLIENT_SECURE_CONNECTION | Capabilities.CLIENT_PLUGIN_AUTH
+            | Capabilities.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | Capabilities.CLIENT_TRANSACTIONS
+            | Capabilities.CLIENT_CONNECT_ATTRS;
+
+    private final BackendConnector connector;
+    private final BackendKey key;
+    private final String password;
+    private final ServerConfig config;
+    private final SslContext sslContext;
+    private final Promise<BackendConnection> promise;
+    private BackendAuth auth;
+    private HandshakeV10 handshake;
+    private Capabilities negotiated;
+    private boolean secure;
+    private BackendConnection connection;
+
+    BackendHandler(BackendConnector connector, BackendKey key, String password, ServerConfig config,
+                   SslContext sslContext, Promise<BackendConnection> promise) {
+        this.connector = connector;
+        this.key = key;
+        this.password = password;
+        this.config = config;
+        this.sslContext = sslContext;
+        this.promise = promise;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf packet = (ByteBuf) msg;
+        if (connection != null) {
+            BackendConnection.Listener l = connection.listener();
+            if (l != null) {
+                l.onBackendPacket(connection, packet);
+            } else {
+                packet.release();
+                connection.close("idle backend got dirty: server sent an unsolicited packet");
+            }
+            return;
+        }
+        try {
+            login(ctx, packet);
+        } catch (RuntimeException e) {
+            fail(ctx, e);
+        } finally {
+            packet.release();
+        }
+    }
+
+    private void login(ChannelHandlerContext ctx, ByteBuf packet) {
+        if (promise.isDone()) {
+            ctx.close();
+            return;
+        }
+        if (handshake == null) {
+            handshake = HandshakeV10.read(packet);
+            connector.learned(ServerInfo.of(handshake));
+            Capabilities server = handshake.capabilities();
+            int want = BASE_FLAGS | key.serverVisibleFlags();
+            int missing = key.serverVisibleFlags() & ~server.bits();
+            if (missing != 0) {
+                throw new BackendException("server lacks capability flags 0x" + Integer.toHexString(missing)
+                        + " that the client negotiated");
+            }
+            BackendTlsConfig.Mode mode = config.tls().mode();
+            boolean serverTls = server.has(Capabilities.CLIENT_SSL);
+            if (mode != BackendTlsConfig.Mode.DISABLED && serverTls && sslContext != null) {
+                want |= Capabilities.CLIENT_SSL;
+            } else if (mode == BackendTlsConfig.Mode.REQUIRED || mode == BackendTlsConfig.Mode.VERIFY_CA) {
+                throw new BackendException("sluice.server.tls.mode is " + mode.name().toLowerCase()
+                        + " but the server does not offer TLS");
+            }
+            negotiated = new Capabilities((want & server.bits()) | Capabilities.CLIENT_LONG_PASSWORD);
+            secure = negotiated.has(Capabilities.CLIENT_SSL);
+            auth = new BackendAuth(password, handshake.nonce(), handshake.authPluginName(), secure);
+            if (secure) {
+                HandshakeResponse41 sslRequest = response(new byte[0]);
+                ctx.writeAndFlush(sslRequest.writeSslRequest(ctx.alloc(), 1));
+                SslHandler ssl = sslContext.newHandler(ctx.alloc(), config.host(), config.port());
+                ctx.pipeline().addFirst("tls", ssl);
+                ssl.handshakeFuture().addListener(f -> {
+                    if (f.isSuccess()) {
+                        ctx.writeAndFlush(response(auth.initialResponse()).write(ctx.alloc(), 2));
+                    } else {
+                        fail(ctx, new BackendException("TLS handshake with server failed: " + f.cause().getMessage(), f.cause()));
+                    }
+                });
+            } else {
+                ctx.writeAndFlush(response(auth.initialResponse()).write(ctx.alloc(), 1));
+            }
+            return;
+        }
+        if (auth.onPacket(packet, ctx.alloc(), ctx::writeAndFlush) == BackendAuth.Step.SUCCESS) {
+            connection = new BackendConnection(ctx.channel(), key, password, handshake, negotiated, secure);
+            if (!promise.trySuccess(connection)) {
+                connection.close("login finished after the connect timeout");
+            }
+        }
+    }
+
+    private HandshakeResponse41 response(byte[] authResponse) {
+        return new HandshakeResponse41(negotiated, 1 << 30, key.collation(), key.backendUser(), authResponse, null,
+                auth.plugin(), BackendConnector.CONNECT_ATTRIBUTES);
+    }
+
+    private void fail(ChannelHandlerContext ctx, Throwable e) {
+        BackendException be = e instanceof BackendException b ? b
+                : new BackendException("login to server " + connector.address() + " failed: " + e.getMessage(), e);
+        promise.tryFailure(be);
+        ctx.close();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (connection != null) {
+            BackendConnection.Listener l = connection.listener();
+            if (l != null) {
+                l.onBackendReadComplete(connection);
+            }
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (connection != null) {
+            connection.closed("server closed the connection");
+        } else {
+            promise.tryFailure(new BackendException("server " + connector.address() + " closed the connection during login"));
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (connection != null) {
+            log.warn("{}: {}", connection, cause.toString());
+            connection.close("I/O error: " + cause.getMessage());
+        } else {
+            fail(ctx, cause);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package io.sluice.proxy.frontend;
+
+import io.sluice.config.UserConfig;
+import io.sluice.proxy.protocol.auth.CachingSha2Password;
+import io.sluice.proxy.protocol.auth.NativePassword;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/**
+ * What Sluice can check a front-end user's login against, derived once from its config: the
+ * mysql_native_password stage-2 hash, the caching_sha2_password stage-2 hash, or only a
+ * caching_sha2 crypt string (then the first login of each user needs the clear password, sent
+ * over TLS or RSA-encrypted, and later logins use the fast path through {@link #learnSha2}).
+ */
+final class Credentials {
+    final UserConfig user;
+    /** SHA1(SHA1(password)), or null when unknown. */
+    final byte[] nativeStage2;
+    /** SHA256(SHA256(password)), or null until known. */
+    private volatile byte[] sha2Stage2;
+    /** "$A$005$..." crypt string, or null. */
+    final String sha2Crypt;
+    final boolean emptyPassword;
+
+    Credentials(UserConfig user) {
+        this.user = user;
+        Optional<String> clear = user.password();
+        if (clear.isPresent()) {
+            byte[] pw = clear.get().getBytes(StandardCharsets.UTF_8);
+            emptyPassword = pw.length == 0;
+            nativeStage2 = NativePassword.hashStage2(pw);
+            sha2Stage2 = CachingSha2Password.stage2(pw);
+            sha2Crypt = null;
+        } else {
+            String hash = user.passwordHash().orElseThrow();
+            emptyPassword = false;
+            if (hash.startsWith("*")) {
+                nativeStage2 = NativePassword.parseServerHash(hash);
+                sha2Crypt = null;
+            } else {
+                nativeStage2 = null;
+                sha2Crypt = hash;
+            }
+            sha2Stage2 = null;
+        }
+    }
+
+    byte[] sha2Stage2() {
+        return sha2Stage2;
+    }
+
+    /** Remembers the fast-path hash after a successful full authentication. */
+    void learnSha2(byte[] clearPassword) {
+        sha2Stage2 = CachingSha2Password.stage2(clearPassword);
+    }
+
+    /** The plugin to ask for when the client's choice cannot be checked. */
+    String preferredPlugin() {
+        return nativeStage2 != null ? AuthExchange.NATIVE : AuthExchange.SHA2;
+    }
+}

@@ -1,0 +1,319 @@
+package io.sluice.proxy.frontend;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.config.PoolMode;
+import io.sluice.config.UserConfig;
+import io.sluice.proxy.ProxyServer;
+import io.sluice.proxy.SluiceError;
+import io.sluice.proxy.backend.ServerInfo;
+import io.sluice.proxy.protocol.Capabilities;
+import io.sluice.proxy.protocol.HandshakeResponse41;
+import io.sluice.proxy.protocol.HandshakeV10;
+import io.sluice.proxy.protocol.MalformedPacketException;
+import io.sluice.proxy.protocol.PacketFrameDecoder;
+import io.sluice.proxy.protocol.Packets;
+import io.sluice.proxy.protocol.ServerStatus;
+import io.sluice.proxy.protocol.auth.Nonces;
+import io.sluice.proxy.session.ClientSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Faces one client: sends the handshake, runs TLS and authentication (Sluice checks passwords
+ * itself; a client that fails never touches a backend), enforces the connection limit and the
+ * login and idle timeouts, then hands command-phase packets to its {@link ClientSession}. Runs on
+ * the client's event loop; owns every packet it receives until it passes it on.
+ */
+final class FrontendHandler extends ChannelInboundHandlerAdapter implements ClientSession.Frontend {
+    private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
+    private static final String DEFAULT_PLUGIN = AuthExchange.NATIVE;
+
+    private enum Phase { HANDSHAKE, TLS, AUTH, COMMAND, CHANGE_USER, CLOSED }
+
+    private final ProxyServer server;
+    private ChannelHandlerContext ctx;
+    private Phase phase = Phase.HANDSHAKE;
+    private long id;
+    private byte[] nonce;
+    private Capabilities advertised;
+    private Capabilities negotiated;
+    private boolean tls;
+    private boolean counted;
+    private ScheduledFuture<?> authTimer;
+    /** Sequence id for the next packet Sluice sends in the current exchange. */
+    private int nextSeq;
+    private HandshakeResponse41 login;
+    private AuthExchange auth;
+    private ClientSession session;
+    /** During COM_CHANGE_USER: who the client wants to become. */
+    private UserConfig changeTo;
+    private int changeCollation;
+    private String changeSchema;
+
+    FrontendHandler(ProxyServer server) {
+        this.server = server;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        counted = true;
+        int clients = server.metrics().clients().incrementAndGet();
+        if (clients > server.config().frontend().maxClients()) {
+            server.metrics().clientRejected();
+            fail(SluiceError.TOO_MANY_CLIENTS, 0, "Sluice: too many client connections (" + (clients - 1) + " open, limit "
+                    + server.config().frontend().maxClients() + "); raise sluice.frontend.max-clients or close idle clients");
+            return;
+        }
+        id = server.sessions().nextId();
+        nonce = Nonces.newNonce();
+        ServerInfo info = server.connector().serverInfo();
+        int serverVisible = Capabilities.SUPPORTED & Capabilities.SERVER_VISIBLE & info.capabilities().bits();
+        int caps = (Capabilities.SUPPORTED & ~Capabilities.SERVER_VISIBLE) | serverVisible;
+        if (server.frontendSsl() != null) {
+            caps |= Capabilities.CLIENT_SSL;
+        }
+        advertised = new Capabilities(caps);
+        ctx.writeAndFlush(new HandshakeV10(info.version(), id, nonce, advertised, info.collation(),
+                ServerStatus.SERVER_STATUS_AUTOCOMMIT, DEFAULT_PLUGIN).write(ctx.alloc()));
+        long timeout = server.config().frontend().authTimeout().toMillis();
+        authTimer = ctx.executor().schedule(() -> {
+            if (phase != Phase.COMMAND && phase != Phase.CLOSED) {
+                fail(SluiceError.CLIENT_TIMEOUT, nextSeq, "Sluice: login not completed within " + timeout
+                        + " ms (sluice.frontend.auth-timeout)");
+            }
+        }, timeout, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof PacketFrameDecoder.TlsBytes raw) {
+            // Start of the TLS handshake that arrived with the SSLRequest: through the TLS handler first.
+            ctx.pipeline().fireChannelRead(raw.bytes());
+            return;
+        }
+        ByteBuf packet = (ByteBuf) msg;
+        if (phase == Phase.COMMAND) {
+            session.onClientPacket(packet);
+            return;
+        }
+        try {
+            nextSeq = Packets.sequenceId(packet) + 1;
+            switch (phase) {
+                case HANDSHAKE -> {
+                    if (HandshakeResponse41.isSslRequest(packet)) {
+                        startTls(ctx);
+                    } else {
+                        onLogin(HandshakeResponse41.read(packet));
+                    }
+                }
+                case TLS -> onLogin(HandshakeResponse41.read(packet));
+                case AUTH, CHANGE_USER -> onAuthResult(auth.next(packet, ctx.alloc(), this::reply));
+                default -> {
+                }
+            }
+        } catch (MalformedPacketException e) {
+            fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: malformed packet during login: " + e.getMessage());
+        } catch (RuntimeException e) {
+            log.warn("client {}: login failed: {}", ctx.channel().remoteAddress(), e.toString());
+            fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: login failed: " + e.getMessage());
+        } finally {
+            packet.release();
+        }
+    }
+
+    private void reply(ByteBuf packet) {
+        nextSeq = Packets.sequenceId(packet) + 1;
+        ctx.writeAndFlush(packet);
+    }
+
+    private void startTls(ChannelHandlerContext ctx) {
+        if (server.frontendSsl() == null) {
+            fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: client asked for TLS but sluice.frontend.tls.enabled is false");
+            return;
+        }
+        SslHandler ssl = server.frontendSsl().newHandler(ctx.alloc());
+        ctx.pipeline().addFirst("tls", ssl);
+        phase = Phase.TLS;
+        tls = true;
+    }
+
+    private void onLogin(HandshakeResponse41 response) {
+        login = response;
+        negotiated = new Capabilities(response.capabilities().bits() & advertised.bits());
+        if (!negotiated.isProtocol41() || !negotiated.has(Capabilities.CLIENT_SECURE_CONNECTION)) {
+            fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: the client must support CLIENT_PROTOCOL_41 and CLIENT_SECURE_CONNECTION");
+            return;
+        }
+        if (server.config().frontend().tls().required() && !tls) {
+            ctx.writeAndFlush(Packets.err(ctx.alloc(), nextSeq, 3159, "08004", "Connections using insecure transport are "
+                    + "prohibited by Sluice (sluice.frontend.tls.required); connect with TLS"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            phase = Phase.CLOSED;
+            return;
+        }
+        Credentials c = server.users().lookup(response.user());
+        if (c == null) {
+            deny(response.user(), response.authResponse().length > 0);
+            return;
+        }
+        auth = new AuthExchange(c, nonce, tls, server.rsaKeys());
+        phase = Phase.AUTH;
+        onAuthResult(auth.first(response.authPlugin(), response.authResponse(), nextSeq - 1, ctx.alloc(), this::reply));
+    }
+
+    private void onAuthResult(AuthExchange.Result result) {
+        switch (result) {
+            case CONTINUE -> {
+            }
+            case FAILURE -> {
+                String user = phase == Phase.CHANGE_USER ? changeTo.name() : login.user();
+                deny(user, auth.usedPassword());
+            }
+            case SUCCESS -> {
+                if (phase == Phase.CHANGE_USER) {
+                    phase = Phase.COMMAND;
+                    session.changeUser(changeTo, modeOf(changeTo), changeCollation, changeSchema, nextSeq);
+                    return;
+                }
+                authTimer.cancel(false);
+                UserConfig user = server.users().lookup(login.user()).user;
+                ctx.pipeline().get(PacketFrameDecoder.class).maxPayload(Packets.MAX_PAYLOAD);
+                session = new ClientSession(id, ctx.channel(), this, server.pools(), server.sessions(), user, modeOf(user),
+                        negotiated, login.collation(), login.database(), login.attributes());
+                phase = Phase.COMMAND;
+                log.debug("{}: logged in (db {}, {})", session, login.database(), negotiated);
+                session.login(nextSeq);
+            }
+        }
+    }
+
+    private PoolMode modeOf(UserConfig u) {
+        return u.poolMode().orElse(server.config().pool().mode());
+    }
+
+    private void deny(String user, boolean usedPassword) {
+        server.metrics().authFailed();
+        String host = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "?";
+        log.info("client {}: access denied for user '{}'", host, user);
+        ctx.writeAndFlush(Packets.err(ctx.alloc(), nextSeq, 1045, "28000", "Access denied for user '" + user + "'@'" + host
+                + "' (using password: " + (usedPassword ? "YES" : "NO") + ")")).addListener(ChannelFutureListener.CLOSE);
+        phase = Phase.CLOSED;
+    }
+
+    /** COM_CHANGE_USER: parse it and check the new credentials (the session checked nothing is in flight). */
+    @Override
+    public void changeUser(ByteBuf packet) {
+        try {
+            nextSeq = Packets.sequenceId(packet) + 1;
+            ByteBuf p = Packets.payload(packet).skipBytes(1);
+            String user = Packets.readNulString(p);
+            byte[] response;
+            if (negotiated.has(Capabilities.CLIENT_SECURE_CONNECTION)) {
+                int len = p.readUnsignedByte();
+                response = new byte[len];
+                p.readBytes(response);
+            } else {
+                response = Packets.readNulBytes(p);
+            }
+            String schema = p.isReadable() ? Packets.readNulString(p) : "";
+            int collation = login.collation();
+            if (p.readableBytes() >= 2) {
+                collation = p.readUnsignedShortLE() & 0xff;
+            }
+            String plugin = p.isReadable() ? Packets.readNulString(p) : null;
+            Credentials c = server.users().lookup(user);
+            changeTo = c == null ? null : c.user;
+            changeCollation = collation;
+            changeSchema = schema.isEmpty() ? null : schema;
+            phase = Phase.CHANGE_USER;
+            if (c == null) {
+                deny(user, response.length > 0);
+                return;
+            }
+            auth = new AuthExchange(c, nonce, tls, server.rsaKeys());
+            onAuthResult(auth.first(plugin, response, nextSeq - 1, ctx.alloc(), this::reply));
+        } catch (RuntimeException e) {
+            fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: malformed COM_CHANGE_USER: " + e.getMessage());
+        } finally {
+            packet.release();
+        }
+    }
+
+    @Override
+    public void fail(SluiceError error, int seq, String message) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        phase = Phase.CLOSED;
+        if (ctx.channel().isActive()) {
+            ctx.writeAndFlush(Packets.err(ctx.alloc(), seq & 0xff, error.code(), error.sqlState(), message))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (session != null) {
+            session.onClientReadComplete();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (session != null) {
+            session.onClientWritabilityChanged(ctx.channel().isWritable());
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent && phase == Phase.COMMAND && !session.busy()) {
+            fail(SluiceError.CLIENT_TIMEOUT, 0, "Sluice: closing a client idle for longer than "
+                    + server.config().frontend().idleTimeout().toSeconds() + " s (sluice.frontend.idle-timeout)");
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        phase = Phase.CLOSED;
+        if (authTimer != null) {
+            authTimer.cancel(false);
+        }
+        if (counted) {
+            server.metrics().clients().decrementAndGet();
+            counted = false;
+        }
+        if (session != null) {
+            session.close("client disconnected");
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("client {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+            return;
+        }
+        Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        String what = root.getMessage() == null ? root.toString() : root.getMessage();
+        log.warn("client {}{}: closing after protocol error: {}", ctx.channel().remoteAddress(),
+                session == null ? "" : " " + session, what);
+        fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: protocol error: " + what);
+    }
+}

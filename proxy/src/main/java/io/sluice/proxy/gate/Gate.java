@@ -1,0 +1,83 @@
+package io.sluice.proxy.gate;
+
+import io.sluice.proxy.backend.BackendKey;
+
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.function.Predicate;
+
+/**
+ * The bounded FIFO of requests waiting for one pool's backend connections. The oldest waiter whose
+ * key a connection fits is served first; a waiter leaves by being served, by its deadline, or by
+ * its client going away. Guarded by the owning pool's lock; not thread-safe on its own.
+ */
+public final class Gate {
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private int capacity;
+
+    public Gate(int capacity) {
+        this.capacity = capacity;
+    }
+
+    public void capacity(int capacity) {
+        this.capacity = capacity;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Adds a waiter at the tail; false when the queue is full. */
+    public boolean offer(Waiter w) {
+        if (waiters.size() >= capacity) {
+            return false;
+        }
+        waiters.addLast(w);
+        return true;
+    }
+
+    /** Puts a waiter back at the head (its hand-off failed through no fault of its own). */
+    public void pushFront(Waiter w) {
+        waiters.addFirst(w);
+    }
+
+    /** Removes and returns the oldest waiter whose key matches, or null. */
+    public Waiter pollMatching(Predicate<BackendKey> fits) {
+        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+            Waiter w = it.next();
+            if (fits.test(w.key())) {
+                it.remove();
+                return w;
+            }
+        }
+        return null;
+    }
+
+    /** The oldest waiter, or null. */
+    public Waiter peek() {
+        return waiters.peekFirst();
+    }
+
+    public boolean remove(Waiter w) {
+        return waiters.remove(w);
+    }
+
+    public int size() {
+        return waiters.size();
+    }
+
+    public boolean isEmpty() {
+        return waiters.isEmpty();
+    }
+
+    /** Waiters in FIFO order (for snapshots and for matching against newly opened connections). */
+    public Iterable<Waiter> inOrder() {
+        return waiters;
+    }
+
+    /** Milliseconds the oldest waiter has waited, 0 when none. */
+    public long oldestWaitMillis() {
+        Waiter w = waiters.peekFirst();
+        return w == null ? 0 : w.waitedMillis();
+    }
+}

@@ -1,0 +1,127 @@
+package io.sluice.proxy.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Every meter Sluice publishes, by name, in one place. Names are lowercase, dot-separated, prefixed
+ * {@code sluice.}, in base units; the Prometheus registry turns them into {@code sluice_pool_acquire_seconds}
+ * and so on. Per-pool meters are created once per pool and then only incremented on the hot path.
+ * State names used as tag values ({@code idle}, {@code busy}, {@code opening}, {@code waiting}) are
+ * the same words the admin endpoint uses.
+ */
+public final class ProxyMetrics {
+    public static final String POOL_CONNECTIONS = "sluice.pool.connections";
+    public static final String POOL_WAITING = "sluice.pool.waiting";
+    public static final String POOL_MAX = "sluice.pool.max";
+    public static final String POOL_ACQUIRE = "sluice.pool.acquire";
+    public static final String POOL_ACQUIRE_REJECTED = "sluice.pool.acquire.rejected";
+    public static final String BACKEND_CONNECTS = "sluice.backend.connects";
+    public static final String BACKEND_CLOSES = "sluice.backend.closes";
+    public static final String CLIENT_CONNECTIONS = "sluice.client.connections";
+    public static final String CLIENT_REJECTED = "sluice.client.rejected";
+    public static final String CLIENT_AUTH_FAILURES = "sluice.client.auth.failures";
+
+    /** Meters of one pool, created once. */
+    public final class PoolMeters {
+        public final Timer acquireGranted;
+        public final Counter acquireTimeout;
+        public final Counter acquireQueueFull;
+        public final Counter acquireUnavailable;
+        public final Counter connectOk;
+        public final Counter connectFailed;
+        private final String pool;
+
+        PoolMeters(String pool) {
+            this.pool = pool;
+            acquireGranted = Timer.builder(POOL_ACQUIRE).tag("pool", pool).tag("result", "granted")
+                    .description("Time requests waited for a backend connection")
+                    .publishPercentiles(0.5, 0.99).register(registry);
+            acquireTimeout = Counter.builder(POOL_ACQUIRE_REJECTED).tag("pool", pool).tag("reason", "timeout").register(registry);
+            acquireQueueFull = Counter.builder(POOL_ACQUIRE_REJECTED).tag("pool", pool).tag("reason", "queue_full").register(registry);
+            acquireUnavailable = Counter.builder(POOL_ACQUIRE_REJECTED).tag("pool", pool).tag("reason", "server_unavailable").register(registry);
+            connectOk = Counter.builder(BACKEND_CONNECTS).tag("pool", pool).tag("result", "ok").register(registry);
+            connectFailed = Counter.builder(BACKEND_CONNECTS).tag("pool", pool).tag("result", "failed").register(registry);
+        }
+
+        public void backendClosed(String reason) {
+            Counter.builder(BACKEND_CLOSES).tag("pool", pool).tag("reason", reasonTag(reason)).register(registry).increment();
+        }
+
+        public <T> void gauges(T pool, ToDoubleFunction<T> idle, ToDoubleFunction<T> busy, ToDoubleFunction<T> opening,
+                               ToDoubleFunction<T> waiting, ToDoubleFunction<T> max) {
+            io.micrometer.core.instrument.Gauge.builder(POOL_CONNECTIONS, pool, idle).tag("pool", this.pool).tag("state", "idle").register(registry);
+            io.micrometer.core.instrument.Gauge.builder(POOL_CONNECTIONS, pool, busy).tag("pool", this.pool).tag("state", "busy").register(registry);
+            io.micrometer.core.instrument.Gauge.builder(POOL_CONNECTIONS, pool, opening).tag("pool", this.pool).tag("state", "opening").register(registry);
+            io.micrometer.core.instrument.Gauge.builder(POOL_WAITING, pool, waiting).tag("pool", this.pool).register(registry);
+            io.micrometer.core.instrument.Gauge.builder(POOL_MAX, pool, max).tag("pool", this.pool).register(registry);
+        }
+    }
+
+    private final MeterRegistry registry;
+    private final ConcurrentHashMap<String, PoolMeters> pools = new ConcurrentHashMap<>();
+    private final AtomicInteger clients = new AtomicInteger();
+    private final Counter clientsRejected;
+    private final Counter authFailures;
+
+    public ProxyMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        io.micrometer.core.instrument.Gauge.builder(CLIENT_CONNECTIONS, clients, AtomicInteger::get)
+                .description("Client connections open").register(registry);
+        clientsRejected = Counter.builder(CLIENT_REJECTED).tag("reason", "max_clients").register(registry);
+        authFailures = Counter.builder(CLIENT_AUTH_FAILURES).register(registry);
+    }
+
+    /** Metrics that go nowhere but still count (tests, and Sluice without an admin endpoint). */
+    public static ProxyMetrics standalone() {
+        return new ProxyMetrics(new SimpleMeterRegistry());
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    public PoolMeters pool(String name) {
+        return pools.computeIfAbsent(name, PoolMeters::new);
+    }
+
+    public AtomicInteger clients() {
+        return clients;
+    }
+
+    public void clientRejected() {
+        clientsRejected.increment();
+    }
+
+    public void authFailed() {
+        authFailures.increment();
+    }
+
+    public static void record(Timer t, long startNanos) {
+        t.record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Close reasons become a small set of tag values (first word, lower case), never free text. */
+    static String reasonTag(String reason) {
+        if (reason == null) {
+            return "unknown";
+        }
+        String r = reason.toLowerCase(java.util.Locale.ROOT);
+        if (r.startsWith("idle timeout")) return "idle_timeout";
+        if (r.startsWith("max lifetime")) return "max_lifetime";
+        if (r.startsWith("server closed")) return "server_closed";
+        if (r.startsWith("reset")) return "reset_failed";
+        if (r.startsWith("evicted")) return "evicted";
+        if (r.startsWith("discarded")) return "discarded";
+        if (r.startsWith("shutdown")) return "shutdown";
+        if (r.startsWith("validation")) return "validation_failed";
+        return "other";
+    }
+}

@@ -1,0 +1,90 @@
+package io.sluice.proxy.pool;
+
+import io.netty.channel.EventLoop;
+import io.sluice.proxy.backend.BackendConnection;
+import io.sluice.proxy.backend.BackendKey;
+import io.sluice.proxy.gate.Gate;
+import io.sluice.proxy.metrics.ProxyMetrics;
+
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.Set;
+
+/**
+ * The connections of one backend user, and its gate. All fields are guarded by the owning
+ * {@link BackendPools}' lock. {@code busy = all - idle}: a connection being reset or validated is busy.
+ */
+final class BackendPool {
+    final String name;
+    final String password;
+    int max;
+    final Gate gate;
+    /** Every open connection of this pool, idle or busy. */
+    final Set<BackendConnection> all = new HashSet<>();
+    /** Idle connections, most recently returned first. */
+    final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
+    /** Connections being opened (count against max and the global cap). */
+    int opening;
+    /** Key of the most recent request, used to open min-idle connections ahead of demand. */
+    BackendKey lastKey;
+    long acquires;
+    long timeouts;
+    long queueFull;
+    long unavailable;
+    long connects;
+    long connectFailures;
+    String lastConnectError;
+    /** Consecutive failed opens, for backoff. */
+    int failuresInARow;
+    boolean retryScheduled;
+    final ProxyMetrics.PoolMeters meters;
+
+    BackendPool(String name, String password, int max, int maxWaiters, ProxyMetrics.PoolMeters meters) {
+        this.name = name;
+        this.password = password;
+        this.max = max;
+        this.gate = new Gate(maxWaiters);
+        this.meters = meters;
+    }
+
+    int size() {
+        return all.size() + opening;
+    }
+
+    int busy() {
+        return all.size() - idle.size();
+    }
+
+    /** Takes the idle connection for {@code key}, preferring one on {@code loop}; null when none fits. */
+    BackendConnection takeIdle(BackendKey key, EventLoop loop) {
+        BackendConnection fallback = null;
+        for (Iterator<BackendConnection> it = idle.iterator(); it.hasNext(); ) {
+            BackendConnection c = it.next();
+            if (!c.key().equals(key)) {
+                continue;
+            }
+            if (c.loop() == loop) {
+                it.remove();
+                return c;
+            }
+            if (fallback == null) {
+                fallback = c;
+            }
+        }
+        if (fallback != null) {
+            idle.remove(fallback);
+        }
+        return fallback;
+    }
+
+    /** The idle connection returned longest ago, or null. */
+    BackendConnection oldestIdle() {
+        return idle.peekLast();
+    }
+
+    PoolSnapshot snapshot() {
+        return new PoolSnapshot(name, max, busy(), idle.size(), opening, gate.size(), gate.oldestWaitMillis(), acquires,
+                timeouts, queueFull, unavailable, connects, connectFailures, lastConnectError);
+    }
+}

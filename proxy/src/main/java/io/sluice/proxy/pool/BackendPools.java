@@ -1,0 +1,494 @@
+package io.sluice.proxy.pool;
+
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.config.PoolConfig;
+import io.sluice.config.UserConfig;
+import io.sluice.proxy.SluiceError;
+import io.sluice.proxy.backend.BackendConnection;
+import io.sluice.proxy.backend.BackendConnector;
+import io.sluice.proxy.backend.BackendException;
+import io.sluice.proxy.backend.BackendKey;
+import io.sluice.proxy.gate.GateRejection;
+import io.sluice.proxy.gate.Waiter;
+import io.sluice.proxy.metrics.ProxyMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * All backend pools, one per backend user, under one global cap: the server never sees more than
+ * {@code global-max} connections from this Sluice (open plus being opened).
+ *
+ * <p>Threading: pool and gate state is guarded by this object's lock, held only for bookkeeping;
+ * network work (connect, reset, ping) and promise completion run after the lock is released
+ * (collected as {@code after} actions). A plain lock was chosen over a single pool executor because
+ * acquires come from every event loop and the critical sections are a few field updates.
+ *
+ * <p>Hand-off: a connection that becomes free (released clean, or newly opened) goes straight to
+ * the oldest waiter whose key it fits; only when nobody waits for it does it become idle.
+ */
+public final class BackendPools implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(BackendPools.class);
+
+    /** How a client gives a connection back. */
+    public enum Release {
+        /** Sluice knows the session state is what the next user expects. */
+        CLEAN,
+        /** Session state may be dirty: reset it (COM_CHANGE_USER) before reuse. */
+        RESET,
+        /** The connection's protocol state is unknown (a response was cut off): close it. */
+        DISCARD
+    }
+
+    private final Map<String, BackendPool> pools = new LinkedHashMap<>();
+    private final BackendConnector connector;
+    private final ProxyMetrics metrics;
+    private final EventLoopGroup group;
+    private volatile PoolConfig config;
+    private int total;
+    private boolean closed;
+    private ScheduledFuture<?> housekeeper;
+
+    public BackendPools(PoolConfig config, Collection<UserConfig> users, BackendConnector connector,
+                        ProxyMetrics metrics, EventLoopGroup group) {
+        this.config = config;
+        this.connector = connector;
+        this.metrics = metrics;
+        this.group = group;
+        for (UserConfig u : users) {
+            int max = u.poolMax().orElse(config.maxPerUser());
+            BackendPool existing = pools.get(u.backendUser());
+            if (existing == null) {
+                BackendPool p = new BackendPool(u.backendUser(), u.backendPassword(), max, config.maxWaiters(),
+                        metrics.pool(u.backendUser()));
+                p.meters.gauges(p, x -> snap(x).idle(), x -> snap(x).busy(), x -> snap(x).opening(),
+                        x -> snap(x).waiting(), x -> snap(x).max());
+                pools.put(u.backendUser(), p);
+            } else {
+                existing.max = Math.max(existing.max, max);
+            }
+        }
+    }
+
+    private PoolSnapshot snap(BackendPool p) {
+        synchronized (this) {
+            return p.snapshot();
+        }
+    }
+
+    public BackendConnector connector() {
+        return connector;
+    }
+
+    public PoolConfig config() {
+        return config;
+    }
+
+    /** Starts housekeeping: idle timeout, max lifetime, min-idle. */
+    public synchronized void start() {
+        long period = Math.max(100, Math.min(1000, config.idleTimeout().toMillis() / 4));
+        housekeeper = group.next().scheduleWithFixedDelay(this::houseKeep, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Asks for a backend connection for {@code key}. The future completes on {@code loop} with a
+     * connection now owned by the caller (give it back with {@link #release}), or fails with a
+     * {@link GateRejection} whose message is what the client should read. Cancelling the future
+     * withdraws the request.
+     */
+    public Future<BackendConnection> acquire(BackendKey key, EventLoop loop) {
+        Waiter w = new Waiter(key, loop);
+        List<Runnable> after = new ArrayList<>(2);
+        synchronized (this) {
+            BackendPool p = pools.get(key.backendUser());
+            if (p == null) {
+                w.promise().tryFailure(new GateRejection(SluiceError.SERVER_UNAVAILABLE,
+                        "Sluice has no pool for backend user '" + key.backendUser() + "'"));
+                return w.promise();
+            }
+            p.lastKey = key;
+            if (closed) {
+                w.promise().tryFailure(new GateRejection(SluiceError.UNAVAILABLE, "Sluice is shutting down"));
+                return w.promise();
+            }
+            BackendConnection c = p.gate.isEmpty() ? p.takeIdle(key, loop) : null;
+            if (c != null) {
+                p.acquires++;
+                after.add(() -> handOut(p, c, w));
+            } else if (!p.gate.offer(w)) {
+                p.queueFull++;
+                p.meters.acquireQueueFull.increment();
+                w.promise().tryFailure(new GateRejection(SluiceError.QUEUE_FULL, "Sluice: the wait queue of pool '" + p.name
+                        + "' is full (" + p.gate.size() + " requests waiting, busy " + p.busy() + "/" + p.max
+                        + "); raise sluice.pool.max-waiters, give the pool more connections (sluice.pool.max-per-user), "
+                        + "or send fewer concurrent requests"));
+                return w.promise();
+            } else {
+                long timeoutNanos = config.acquireTimeout().toNanos();
+                w.timeout(loop.schedule(() -> timedOut(p, w), timeoutNanos, TimeUnit.NANOSECONDS));
+                w.promise().addListener(f -> {
+                    if (f.isCancelled()) {
+                        withdraw(p, w);
+                    }
+                });
+                dispatch(p, after);
+            }
+        }
+        after.forEach(Runnable::run);
+        return w.promise();
+    }
+
+    private void withdraw(BackendPool p, Waiter w) {
+        synchronized (this) {
+            p.gate.remove(w);
+        }
+        w.cancelTimeout();
+    }
+
+    private void timedOut(BackendPool p, Waiter w) {
+        String msg;
+        synchronized (this) {
+            if (!p.gate.remove(w)) {
+                return;
+            }
+            p.timeouts++;
+            p.meters.acquireTimeout.increment();
+            msg = "Sluice: no backend connection free in pool '" + p.name + "' after waiting " + w.waitedMillis()
+                    + " ms (busy " + p.busy() + "/" + p.max + ", " + p.gate.size() + " more waiting, "
+                    + total + "/" + config.globalMax() + " server connections from Sluice"
+                    + (p.lastConnectError != null && p.failuresInARow > 0 ? "; last connect error: " + p.lastConnectError : "")
+                    + "); raise sluice.pool.max-per-user if the server has room, raise sluice.pool.acquire-timeout ("
+                    + config.acquireTimeout().toMillis() + " ms), or shorten the transactions that hold connections";
+        }
+        w.promise().tryFailure(new GateRejection(SluiceError.POOL_TIMEOUT, msg));
+    }
+
+    /** Serves waiters from idle connections, then opens (or frees room for) connections for the rest. */
+    private void dispatch(BackendPool p, List<Runnable> after) {
+        if (p.gate.isEmpty()) {
+            return;
+        }
+        for (var it = p.gate.inOrder().iterator(); it.hasNext(); ) {
+            Waiter w = it.next();
+            BackendConnection c = p.takeIdle(w.key(), w.loop());
+            if (c != null) {
+                it.remove();
+                p.acquires++;
+                after.add(() -> handOut(p, c, w));
+            }
+        }
+        if (p.retryScheduled) {
+            return;
+        }
+        int unserved = p.gate.size() - p.opening;
+        var order = p.gate.inOrder().iterator();
+        for (int skip = 0; skip < p.opening && order.hasNext(); skip++) {
+            order.next();
+        }
+        Waiter w = order.hasNext() ? order.next() : null;
+        while (unserved > 0 && w != null) {
+            if (p.size() < p.max && total < config.globalMax()) {
+                open(p, w.key(), w.loop(), after);
+                unserved--;
+                w = order.hasNext() ? order.next() : null;
+                continue;
+            }
+            BackendConnection victim = p.size() >= p.max ? p.oldestIdle() : oldestIdleElsewhere(p);
+            if (victim == null) {
+                break;
+            }
+            evict(victim, after);
+        }
+    }
+
+    private BackendConnection oldestIdleElsewhere(BackendPool except) {
+        BackendConnection best = null;
+        for (BackendPool q : pools.values()) {
+            BackendConnection c = q == except ? null : q.oldestIdle();
+            if (c != null && (best == null || c.idleSinceNanos() < best.idleSinceNanos())) {
+                best = c;
+            }
+        }
+        return best;
+    }
+
+    /** Closes an idle connection to make room; accounting happens at once so the room is usable now. */
+    private void evict(BackendConnection c, List<Runnable> after) {
+        BackendPool owner = pools.get(c.key().backendUser());
+        owner.idle.remove(c);
+        owner.all.remove(c);
+        total--;
+        owner.meters.backendClosed("evicted");
+        after.add(() -> c.close("evicted to make room for another key or pool"));
+    }
+
+    private void open(BackendPool p, BackendKey key, EventLoop loop, List<Runnable> after) {
+        p.opening++;
+        total++;
+        after.add(() -> connector.connect(loop, key, p.password).addListener(f -> opened(p, key, f)));
+    }
+
+    private void opened(BackendPool p, BackendKey key, Future<? super BackendConnection> f) {
+        List<Runnable> after = new ArrayList<>(2);
+        synchronized (this) {
+            p.opening--;
+            if (f.isSuccess()) {
+                BackendConnection c = (BackendConnection) f.getNow();
+                p.connects++;
+                p.failuresInARow = 0;
+                p.meters.connectOk.increment();
+                long life = config.maxLifetime().toNanos();
+                c.retireAtNanos(c.createdNanos() + life - (long) (life * 0.1 * ThreadLocalRandom.current().nextDouble()));
+                p.all.add(c);
+                c.channel().closeFuture().addListener(x -> closed(p, c));
+                if (closed) {
+                    after.add(() -> c.close("shutdown"));
+                } else {
+                    offer(p, c, after);
+                }
+            } else {
+                total--;
+                p.connectFailures++;
+                p.failuresInARow++;
+                p.meters.connectFailed.increment();
+                Throwable cause = f.cause();
+                p.lastConnectError = cause.getMessage();
+                boolean full = cause instanceof BackendException be && be.isServerFull();
+                log.warn("pool '{}': opening a backend connection failed ({} in a row): {}", p.name, p.failuresInARow, cause.getMessage());
+                if (!full) {
+                    // Unreachable server or refused login: fail fast the waiters this open was for.
+                    Waiter w;
+                    while ((w = p.gate.pollMatching(key::equals)) != null) {
+                        p.unavailable++;
+                        p.meters.acquireUnavailable.increment();
+                        Waiter served = w;
+                        String msg = "Sluice cannot open a connection to the server " + connector.address() + " for pool '"
+                                + p.name + "': " + cause.getMessage() + " (check sluice.server.host/port and the backend "
+                                + "credentials of users on pool '" + p.name + "')";
+                        after.add(() -> {
+                            served.cancelTimeout();
+                            served.promise().tryFailure(new GateRejection(SluiceError.SERVER_UNAVAILABLE, msg));
+                        });
+                    }
+                }
+                scheduleRetry(p);
+            }
+            dispatchAll(after);
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /** After a failed open, waiters keep waiting (within their timeout) and opens resume after a backoff. */
+    private void scheduleRetry(BackendPool p) {
+        if (p.retryScheduled) {
+            return;
+        }
+        p.retryScheduled = true;
+        long delay = Math.min(2000, 50L << Math.min(5, p.failuresInARow));
+        group.next().schedule(() -> {
+            List<Runnable> after = new ArrayList<>(2);
+            synchronized (this) {
+                p.retryScheduled = false;
+                dispatch(p, after);
+            }
+            after.forEach(Runnable::run);
+        }, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private void dispatchAll(List<Runnable> after) {
+        for (BackendPool q : pools.values()) {
+            dispatch(q, after);
+        }
+    }
+
+    private void closed(BackendPool p, BackendConnection c) {
+        List<Runnable> after = new ArrayList<>(2);
+        synchronized (this) {
+            if (p.all.remove(c)) {
+                p.idle.remove(c);
+                total--;
+                p.meters.backendClosed(c.closeReason());
+                log.debug("pool '{}': {} closed: {}", p.name, c, c.closeReason());
+            }
+            dispatchAll(after);
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /** Gives a free connection to the oldest waiter it fits, or makes it idle. Caller holds the lock. */
+    private void offer(BackendPool p, BackendConnection c, List<Runnable> after) {
+        Waiter w = p.gate.pollMatching(c.key()::equals);
+        if (w != null) {
+            p.acquires++;
+            after.add(() -> handOut(p, c, w));
+        } else {
+            c.idleSinceNanos(System.nanoTime());
+            p.idle.addFirst(c);
+            dispatch(p, after);
+        }
+    }
+
+    /** Completes a waiter with a connection, validating it first if it sat idle a while. Runs unlocked. */
+    private void handOut(BackendPool p, BackendConnection c, Waiter w) {
+        long idleFor = System.nanoTime() - c.idleSinceNanos();
+        if (c.listener() == null && idleFor > config.validateAfterIdle().toNanos() && c.tracker().idle()) {
+            c.ping(config.validationTimeout()).addListener(f -> {
+                if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
+                    complete(p, c, w);
+                } else {
+                    c.close("validation failed: " + (f.cause() != null ? f.cause().getMessage() : "ping returned an error"));
+                    requeue(p, w);
+                }
+            });
+            return;
+        }
+        complete(p, c, w);
+    }
+
+    private void complete(BackendPool p, BackendConnection c, Waiter w) {
+        w.cancelTimeout();
+        if (w.promise().trySuccess(c)) {
+            ProxyMetrics.record(p.meters.acquireGranted, w.enqueuedNanos());
+        } else {
+            release(c, Release.CLEAN);
+        }
+    }
+
+    private void requeue(BackendPool p, Waiter w) {
+        List<Runnable> after = new ArrayList<>(2);
+        synchronized (this) {
+            if (w.promise().isDone()) {
+                return;
+            }
+            p.gate.pushFront(w);
+            dispatch(p, after);
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /** Gives a connection back. Safe from any thread; a closed connection is ignored (already accounted). */
+    public void release(BackendConnection c, Release how) {
+        if (!c.isOpen()) {
+            return;
+        }
+        c.listener(null);
+        if (how == Release.DISCARD) {
+            c.close("discarded: its protocol state is unknown");
+            return;
+        }
+        if (System.nanoTime() >= c.retireAtNanos()) {
+            c.close("max lifetime reached");
+            return;
+        }
+        if (how == Release.RESET) {
+            c.reset(config.validationTimeout().plus(Duration.ofSeconds(1))).addListener(f -> {
+                if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
+                    returnIdle(c);
+                } else {
+                    c.close("reset failed: " + (f.cause() != null ? f.cause().getMessage() : "error"));
+                }
+            });
+            return;
+        }
+        returnIdle(c);
+    }
+
+    private void returnIdle(BackendConnection c) {
+        List<Runnable> after = new ArrayList<>(2);
+        synchronized (this) {
+            BackendPool p = pools.get(c.key().backendUser());
+            if (p == null || !p.all.contains(c)) {
+                return;
+            }
+            if (closed) {
+                after.add(() -> c.close("shutdown"));
+            } else {
+                offer(p, c, after);
+            }
+        }
+        after.forEach(Runnable::run);
+    }
+
+    private void houseKeep() {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            long now = System.nanoTime();
+            long idleTimeout = config.idleTimeout().toNanos();
+            for (BackendPool p : pools.values()) {
+                for (var it = p.idle.descendingIterator(); it.hasNext(); ) {
+                    BackendConnection c = it.next();
+                    boolean retire = now >= c.retireAtNanos();
+                    boolean idleTooLong = now - c.idleSinceNanos() >= idleTimeout && p.all.size() > config.minIdle();
+                    if (retire || idleTooLong) {
+                        it.remove();
+                        p.all.remove(c);
+                        total--;
+                        String reason = retire ? "max lifetime reached" : "idle timeout";
+                        p.meters.backendClosed(reason);
+                        after.add(() -> c.close(reason));
+                    }
+                }
+                if (p.lastKey != null && p.gate.isEmpty()) {
+                    while (p.idle.size() + p.opening < config.minIdle() && p.size() < p.max && total < config.globalMax()) {
+                        open(p, p.lastKey, group.next(), after);
+                    }
+                }
+                dispatch(p, after);
+            }
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /** Backend connections open or being opened, across all pools. */
+    public synchronized int total() {
+        return total;
+    }
+
+    public synchronized List<PoolSnapshot> snapshot() {
+        List<PoolSnapshot> out = new ArrayList<>(pools.size());
+        for (BackendPool p : pools.values()) {
+            out.add(p.snapshot());
+        }
+        return out;
+    }
+
+    /** Closes every connection and fails every waiter; later acquires fail at once. */
+    @Override
+    public void close() {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            closed = true;
+            if (housekeeper != null) {
+                housekeeper.cancel(false);
+            }
+            for (BackendPool p : pools.values()) {
+                Waiter w;
+                while ((w = p.gate.pollMatching(k -> true)) != null) {
+                    Waiter x = w;
+                    after.add(() -> {
+                        x.cancelTimeout();
+                        x.promise().tryFailure(new GateRejection(SluiceError.UNAVAILABLE, "Sluice is shutting down"));
+                    });
+                }
+                for (BackendConnection c : new ArrayList<>(p.all)) {
+                    after.add(() -> c.close("shutdown"));
+                }
+            }
+        }
+        after.forEach(Runnable::run);
+    }
+}

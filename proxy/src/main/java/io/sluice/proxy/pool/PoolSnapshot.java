@@ -1,0 +1,12 @@
+package io.sluice.proxy.pool;
+
+/**
+ * One pool's state at an instant, for the admin endpoint and error messages.
+ *
+ * @param name    the backend user the pool logs in as
+ * @param oldestWaitMillis how long the oldest waiting request has waited
+ */
+public record PoolSnapshot(String name, int max, int busy, int idle, int opening, int waiting, long oldestWaitMillis,
+                           long acquires, long timeouts, long queueFull, long unavailable, long connects,
+                           long connectFailures, String lastConnectError) {
+}

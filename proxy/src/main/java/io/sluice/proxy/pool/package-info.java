@@ -1,0 +1,6 @@
+/**
+ * Bounded backend pools, one per backend user, under a global cap; housekeeping (idle timeout,
+ * lifetime with jitter, validation, min-idle); direct hand-off of a released connection to the
+ * oldest waiter. State is guarded by the {@code BackendPools} lock. Must not import session or frontend.
+ */
+package io.sluice.proxy.pool;

@@ -1,0 +1,43 @@
+package io.sluice.proxy.session;
+
+import java.util.Collection;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Every live client session by its Sluice connection id: the id clients see in the handshake and
+ * CONNECTION_ID()-style tooling, and the one KILL and the admin endpoint take. Thread-safe.
+ */
+public final class SessionRegistry {
+    private final AtomicLong ids = new AtomicLong();
+    private final ConcurrentHashMap<Long, ClientSession> sessions = new ConcurrentHashMap<>();
+
+    /** A new connection id: 32-bit, never 0, as the handshake carries it in four bytes. */
+    public long nextId() {
+        long id;
+        do {
+            id = ids.incrementAndGet() & 0xffffffffL;
+        } while (id == 0 || sessions.containsKey(id));
+        return id;
+    }
+
+    void add(ClientSession s) {
+        sessions.put(s.id(), s);
+    }
+
+    void remove(ClientSession s) {
+        sessions.remove(s.id(), s);
+    }
+
+    public ClientSession get(long id) {
+        return sessions.get(id);
+    }
+
+    public Collection<ClientSession> all() {
+        return sessions.values();
+    }
+
+    public int size() {
+        return sessions.size();
+    }
+}
