@@ -1,0 +1,171 @@
+package io.sluice.launcher;
+
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.admin.AdminServer;
+import io.sluice.config.ConfigException;
+import io.sluice.config.ConfigLoader;
+import io.sluice.config.SluiceConfig;
+import io.sluice.proxy.ProxyServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code sluice}: runs the proxy. Flags cover the essentials so a script or container needs no
+ * config file; everything else comes from {@code -c FILE} and SLUICE_* environment variables
+ * (see {@code reference.conf}). Exit codes: 0 stopped cleanly, 2 invalid configuration, 1 failed.
+ */
+@Command(name = "sluice", mixinStandardHelpOptions = true, version = "Sluice 0.1.0",
+        description = "A MySQL connection gate: many client sessions, a few bounded backend connections.",
+        footer = {"", "Environment variables (override the config file, below flags):",
+                "  SLUICE_LISTEN_HOST/PORT, SLUICE_SERVER_HOST/PORT, SLUICE_USER, SLUICE_PASSWORD,",
+                "  SLUICE_BACKEND_USER, SLUICE_BACKEND_PASSWORD, SLUICE_POOL_MODE, SLUICE_POOL_SIZE,",
+                "  SLUICE_POOL_GLOBAL_MAX, SLUICE_ACQUIRE_TIMEOUT, SLUICE_MAX_CLIENTS,",
+                "  SLUICE_ADMIN_HOST/PORT, SLUICE_ADMIN_TOKEN"})
+public final class Main implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "HOCON config file (see reference.conf for every key)")
+    Path configFile;
+
+    @Option(names = "--listen", paramLabel = "[HOST:]PORT", description = "where clients connect (default 0.0.0.0:6033)")
+    String listen;
+
+    @Option(names = "--server", paramLabel = "HOST[:PORT]", description = "the MySQL server (default 127.0.0.1:3306)")
+    String server;
+
+    @Option(names = {"-u", "--user"}, description = "a front-end user (clients log in to Sluice as this user)")
+    String user;
+
+    @Option(names = {"-p", "--password"}, description = "that user's password (prefer SLUICE_PASSWORD: flags show in ps)")
+    String password;
+
+    @Option(names = "--backend-user", description = "server account for that user's pool (default: the same user)")
+    String backendUser;
+
+    @Option(names = "--backend-password", description = "its password (default: the same password)")
+    String backendPassword;
+
+    @Option(names = "--pool-mode", description = "session | transaction")
+    String poolMode;
+
+    @Option(names = "--pool-size", description = "backend connections per backend user")
+    Integer poolSize;
+
+    @Option(names = "--global-max", description = "backend connections across all pools")
+    Integer globalMax;
+
+    @Option(names = "--acquire-timeout", description = "how long a request may wait for a backend, e.g. 5s")
+    String acquireTimeout;
+
+    @Option(names = "--max-clients", description = "client connections accepted at once")
+    Integer maxClients;
+
+    @Option(names = "--admin-port", description = "admin HTTP port (default 6034)")
+    Integer adminPort;
+
+    /** Turns the flags into config-path overrides for {@link ConfigLoader}. */
+    Map<String, String> overrides() {
+        Map<String, String> o = new LinkedHashMap<>();
+        if (listen != null) {
+            hostPort(listen, "sluice.listen", o, true);
+        }
+        if (server != null) {
+            hostPort(server, "sluice.server", o, false);
+        }
+        if (user != null) {
+            if (password != null) {
+                o.put(ConfigLoader.userKey(user, "password"), password);
+            }
+            if (backendUser != null) {
+                o.put(ConfigLoader.userKey(user, "backend-user"), backendUser);
+            }
+            if (backendPassword != null) {
+                o.put(ConfigLoader.userKey(user, "backend-password"), backendPassword);
+            }
+        } else if (password != null || backendUser != null || backendPassword != null) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--password, --backend-user and --backend-password need --user");
+        }
+        put(o, "sluice.pool.mode", poolMode);
+        put(o, "sluice.pool.max-per-user", poolSize);
+        put(o, "sluice.pool.global-max", globalMax);
+        put(o, "sluice.pool.acquire-timeout", acquireTimeout);
+        put(o, "sluice.frontend.max-clients", maxClients);
+        put(o, "sluice.admin.port", adminPort);
+        return o;
+    }
+
+    private static void put(Map<String, String> o, String key, Object value) {
+        if (value != null) {
+            o.put(key, String.valueOf(value));
+        }
+    }
+
+    private static void hostPort(String v, String prefix, Map<String, String> o, boolean portOnlyAllowed) {
+        int colon = v.lastIndexOf(':');
+        if (colon < 0) {
+            if (portOnlyAllowed && v.chars().allMatch(Character::isDigit)) {
+                o.put(prefix + ".port", v);
+            } else {
+                o.put(prefix + ".host", v);
+            }
+            return;
+        }
+        if (colon > 0) {
+            o.put(prefix + ".host", v.substring(0, colon));
+        }
+        o.put(prefix + ".port", v.substring(colon + 1));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        SluiceConfig config;
+        try {
+            config = ConfigLoader.load(Optional.ofNullable(configFile), overrides());
+        } catch (ConfigException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        ProxyServer proxy = new ProxyServer(config, registry).start();
+        AdminServer admin = config.admin().enabled() ? new AdminServer(proxy, config.admin(), registry).start() : null;
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("stopping Sluice");
+            if (admin != null) {
+                admin.close();
+            }
+            proxy.close();
+            stopped.countDown();
+        }, "sluice-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new Main()).execute(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+}
