@@ -260,13 +260,15 @@ final class ConfigReader {
                         "sluice.frontend.rsa.private-key-file is set (give both or neither)");
             }
         }
+        String serverVersion = string("sluice.frontend.server-version");
         if (!allSet(maxClients, authTimeout, idleTimeout, low, high, tlsEnabled, certFile, keyFile, tlsRequired,
-                privateKey, publicKey)) {
+                privateKey, publicKey, serverVersion)) {
             return null;
         }
         return new FrontendConfig(maxClients, authTimeout, idleTimeout, low, high,
                 new FrontendTlsConfig(tlsEnabled, certFile, keyFile, tlsRequired),
-                new RsaKeyConfig(privateKey, publicKey));
+                new RsaKeyConfig(privateKey, publicKey),
+                serverVersion.isBlank() ? Optional.empty() : Optional.of(serverVersion.trim()));
     }
 
     private PoolConfig readPool() {

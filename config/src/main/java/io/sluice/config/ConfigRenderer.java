@@ -75,6 +75,7 @@ final class ConfigRenderer {
         m.put("write-buffer-high", bytes(frontend.writeBufferHigh()));
         m.put("tls", tls);
         m.put("rsa", rsa);
+        m.put("server-version", frontend.serverVersion().orElse(""));
         return m;
     }
 

@@ -13,6 +13,7 @@ import java.util.Objects;
  * @param writeBufferHigh     client channel high water mark in bytes (stop reading its backend)
  * @param tls                 TLS toward clients
  * @param rsa                 RSA key pair for caching_sha2_password full auth without TLS
+ * @param serverVersion       version string shown to clients instead of the server's own, if given
  */
 public record FrontendConfig(
         int maxClients,
@@ -21,7 +22,8 @@ public record FrontendConfig(
         int writeBufferLow,
         int writeBufferHigh,
         FrontendTlsConfig tls,
-        RsaKeyConfig rsa) {
+        RsaKeyConfig rsa,
+        java.util.Optional<String> serverVersion) {
 
     public FrontendConfig {
         Objects.requireNonNull(authTimeout, "authTimeout");

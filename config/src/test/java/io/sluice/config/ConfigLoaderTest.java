@@ -38,7 +38,7 @@ class ConfigLoaderTest {
                 new BackendTlsConfig(BackendTlsConfig.Mode.DISABLED, Optional.empty())), config.server());
         assertEquals(new FrontendConfig(10000, Duration.ofSeconds(10), Duration.ZERO, 32 * 1024, 64 * 1024,
                 new FrontendTlsConfig(false, Optional.empty(), Optional.empty(), false),
-                new RsaKeyConfig(Optional.empty(), Optional.empty())), config.frontend());
+                new RsaKeyConfig(Optional.empty(), Optional.empty()), Optional.empty()), config.frontend());
         assertEquals(new PoolConfig(PoolMode.SESSION, 10, 0, 100, Duration.ofMinutes(10), Duration.ofMinutes(30),
                 Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(5), 1000), config.pool());
         assertEquals(new AdminConfig(true, "127.0.0.1", 6034, Optional.empty()), config.admin());

@@ -85,7 +85,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             caps |= Capabilities.CLIENT_SSL;
         }
         advertised = new Capabilities(caps);
-        ctx.writeAndFlush(new HandshakeV10(info.version(), id, nonce, advertised, info.collation(),
+        String version = server.config().frontend().serverVersion().orElse(info.version());
+        ctx.writeAndFlush(new HandshakeV10(version, id, nonce, advertised, info.collation(),
                 ServerStatus.SERVER_STATUS_AUTOCOMMIT, DEFAULT_PLUGIN).write(ctx.alloc()));
         long timeout = server.config().frontend().authTimeout().toMillis();
         authTimer = ctx.executor().schedule(() -> {

@@ -30,6 +30,8 @@ public final class RsaPassword {
     public static final int KEY_SIZE = 2048;
 
     private static final String TRANSFORMATION = "RSA/ECB/OAEPWithSHA-1AndMGF1Padding";
+    /** What clients use toward servers they take for older than MySQL 8.0.5. */
+    private static final String LEGACY_TRANSFORMATION = "RSA/ECB/PKCS1Padding";
     /** OAEP with SHA-1 costs 2 * 20 + 2 bytes of each block. */
     private static final int OAEP_SHA1_OVERHEAD = 42;
 
@@ -87,6 +89,8 @@ public final class RsaPassword {
      * @param key the private key whose public half this server sent or clients were given
      * @return the password: the decrypted bytes XOR the nonce, up to the first NUL (MySQL applies
      *     {@code strlen} the same way); empty for an empty password
+     *     Clients that believe the server older than MySQL 8.0.5 (Connector/J does, from the
+     *     version string) pad with PKCS#1 v1.5 instead of OAEP: both are accepted.
      * @throws IllegalArgumentException if the block does not decrypt under {@code key} (wrong
      *     length, wrong key or bad padding); the caller answers "access denied"
      */
@@ -94,11 +98,13 @@ public final class RsaPassword {
         Objects.requireNonNull(nonce, "nonce");
         byte[] plain;
         try {
-            Cipher cipher = Cipher.getInstance(TRANSFORMATION);
-            cipher.init(Cipher.DECRYPT_MODE, key);
-            plain = cipher.doFinal(cipherText);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException("RSA decryption of the password failed: " + e.getMessage(), e);
+            plain = decryptWith(TRANSFORMATION, cipherText, key);
+        } catch (GeneralSecurityException oaep) {
+            try {
+                plain = decryptWith(LEGACY_TRANSFORMATION, cipherText, key);
+            } catch (GeneralSecurityException e) {
+                throw new IllegalArgumentException("RSA decryption of the password failed: " + oaep.getMessage(), oaep);
+            }
         }
         xorCycled(plain, nonce);
         int end = 0;
@@ -108,6 +114,12 @@ public final class RsaPassword {
         byte[] password = Arrays.copyOf(plain, end);
         Arrays.fill(plain, (byte) 0);
         return password;
+    }
+
+    private static byte[] decryptWith(String transformation, byte[] cipherText, PrivateKey key) throws GeneralSecurityException {
+        Cipher cipher = Cipher.getInstance(transformation);
+        cipher.init(Cipher.DECRYPT_MODE, key);
+        return cipher.doFinal(cipherText);
     }
 
     /** Returns a new {@value #KEY_SIZE}-bit RSA key pair, e.g. for a Sluice frontend with no key configured. */

@@ -1,0 +1,141 @@
+package io.sluice.proxy;
+
+import io.sluice.testkit.LeakCheckExtension;
+import io.sluice.testkit.TestServer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The gate: a bounded pool with a bounded, timed FIFO queue. Whatever the number of clients, the
+ * server never sees more connections than the cap, and every request completes or gets Sluice's
+ * documented error naming what is full and what to change. Asserted on the server's processlist.
+ */
+@ExtendWith(LeakCheckExtension.class)
+class GateIT {
+    static TestServer server;
+
+    @BeforeAll
+    static void users() throws Exception {
+        server = TestServer.shared();
+        server.createUser("gate", "gate-pw");
+    }
+
+    @Test
+    void tenTimesMoreClientsThanThePoolHolds() throws Exception {
+        int poolMax = 3;
+        int clients = 30;
+        try (Sluice sluice = Sluice.start(server, "sluice.users.gate.password = \"gate-pw\"\n"
+                + "sluice.pool { max-per-user = " + poolMax + ", acquire-timeout = 1500ms }\n")) {
+            AtomicBoolean sampling = new AtomicBoolean(true);
+            AtomicInteger peak = new AtomicInteger();
+            Thread sampler = new Thread(() -> {
+                while (sampling.get()) {
+                    try {
+                        peak.accumulateAndGet(server.connectionCount("gate"), Math::max);
+                        Thread.sleep(20);
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            });
+            sampler.start();
+            AtomicInteger ok = new AtomicInteger();
+            ConcurrentLinkedQueue<SQLException> errors = new ConcurrentLinkedQueue<>();
+            ExecutorService pool = Executors.newFixedThreadPool(clients);
+            List<Future<?>> fs = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                fs.add(pool.submit(() -> {
+                    for (int round = 0; round < 3; round++) {
+                        try (Connection c = sluice.connect("gate", "gate-pw"); Statement s = c.createStatement();
+                             ResultSet r = s.executeQuery("SELECT SLEEP(0.05), 1")) {
+                            r.next();
+                            assertEquals(1, r.getInt(2));
+                            ok.incrementAndGet();
+                        } catch (SQLException e) {
+                            errors.add(e);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+            sampling.set(false);
+            sampler.join();
+            assertTrue(peak.get() <= poolMax, "server saw " + peak.get() + " connections from Sluice, cap " + poolMax);
+            assertTrue(peak.get() > 0, "sampler saw no connection at all");
+            assertEquals(clients * 3, ok.get() + errors.size());
+            assertTrue(ok.get() > 0);
+            for (SQLException e : errors) {
+                assertEquals(9401, e.getErrorCode(), e.toString());
+                assertTrue(e.getMessage().contains("pool 'gate'") && e.getMessage().contains("sluice.pool.max-per-user"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void timeoutMessageNamesPoolUsageWaitAndKey() throws Exception {
+        try (Sluice sluice = Sluice.start(server, "sluice.users.gate.password = \"gate-pw\"\n"
+                + "sluice.pool { max-per-user = 1, acquire-timeout = 300ms }\n");
+             Connection holder = sluice.connect("gate", "gate-pw"); // session mode: holds the only backend
+             RawClient waiter = new RawClient(sluice.port())) {
+            assertTrue(RawClient.isOk(waiter.login("gate", "gate-pw", null)), "login needs no backend");
+            long start = System.nanoTime();
+            waiter.query("SELECT 1");
+            byte[] err = waiter.read();
+            long waited = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(9401, RawClient.errCode(err));
+            String m = RawClient.errMessage(err);
+            assertTrue(m.contains("pool 'gate'") && m.contains("busy 1/1") && m.contains("sluice.pool.acquire-timeout")
+                    && m.matches("(?s).*after waiting \\d+ ms.*"), m);
+            assertTrue(waited >= 250 && waited < 3000, "waited " + waited + " ms");
+            // The refused session is still usable: once the holder leaves, the waiter is served.
+            holder.close();
+            waiter.query("SELECT 2");
+            byte[] last = waiter.readResponse();
+            assertEquals(0xfe, last[0] & 0xff, "expected a result set ending in OK");
+        }
+    }
+
+    @Test
+    void fullQueueIsRefusedAtOnce() throws Exception {
+        try (Sluice sluice = Sluice.start(server, "sluice.users.gate.password = \"gate-pw\"\n"
+                + "sluice.pool { max-per-user = 1, max-waiters = 1, acquire-timeout = 3s }\n");
+             Connection holder = sluice.connect("gate", "gate-pw");
+             RawClient waiting = new RawClient(sluice.port());
+             RawClient refused = new RawClient(sluice.port())) {
+            assertTrue(RawClient.isOk(waiting.login("gate", "gate-pw", null)));
+            assertTrue(RawClient.isOk(refused.login("gate", "gate-pw", null)));
+            waiting.query("SELECT 1");
+            Thread.sleep(300);
+            long start = System.nanoTime();
+            refused.query("SELECT 1");
+            byte[] err = refused.read();
+            assertTrue(System.nanoTime() - start < 1_000_000_000L, "a full queue must refuse at once");
+            assertEquals(9402, RawClient.errCode(err));
+            assertTrue(RawClient.errMessage(err).contains("sluice.pool.max-waiters"), RawClient.errMessage(err));
+            holder.close();
+            assertEquals(0xfe, waiting.readResponse()[0] & 0xff, "the waiter is served once the holder leaves");
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.sluice.proxy;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.sluice.config.ConfigLoader;
+import io.sluice.config.SluiceConfig;
+import io.sluice.testkit.TestServer;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+
+/**
+ * A Sluice proxy started in-process in front of a test server, for integration tests. The config is
+ * HOCON layered over a base that points at the server and listens on a free port.
+ */
+public final class Sluice implements AutoCloseable {
+    public final TestServer server;
+    public final ProxyServer proxy;
+
+    private Sluice(TestServer server, ProxyServer proxy) {
+        this.server = server;
+        this.proxy = proxy;
+    }
+
+    /** Starts Sluice in front of {@code server}; {@code hocon} adds to or overrides the base config. */
+    public static Sluice start(TestServer server, String hocon) {
+        String base = "sluice.listen { host = \"127.0.0.1\", port = 0, io-threads = 2 }\n"
+                + "sluice.server { host = \"" + server.host() + "\", port = " + server.port() + " }\n"
+                + "sluice.admin.enabled = false\n";
+        SluiceConfig config = ConfigLoader.parse(base + hocon);
+        return new Sluice(server, new ProxyServer(config, new SimpleMeterRegistry()).start());
+    }
+
+    public int port() {
+        return proxy.port();
+    }
+
+    /** A Connector/J URL through Sluice. */
+    public String url(String db, String params) {
+        return "jdbc:mysql://127.0.0.1:" + port() + "/" + (db == null ? "" : db)
+                + "?useSSL=false&allowPublicKeyRetrieval=true&connectTimeout=10000" + (params == null || params.isEmpty() ? "" : "&" + params);
+    }
+
+    public Connection connect(String user, String password) throws SQLException {
+        return DriverManager.getConnection(url(null, ""), user, password);
+    }
+
+    public Connection connect(String user, String password, String db, String params) throws SQLException {
+        return DriverManager.getConnection(url(db, params), user, password);
+    }
+
+    @Override
+    public void close() {
+        proxy.close();
+    }
+}
