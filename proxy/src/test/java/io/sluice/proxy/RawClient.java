@@ -29,7 +29,15 @@ final class RawClient implements AutoCloseable {
     byte[] nonce;
     long connectionId;
 
+    private final int caps;
+
     RawClient(int port) throws IOException {
+        this(port, CAPS);
+    }
+
+    /** A client that negotiates {@code caps} (plus CLIENT_CONNECT_WITH_DB when logging in with a schema). */
+    RawClient(int port, int caps) throws IOException {
+        this.caps = caps;
         socket = new Socket("127.0.0.1", port);
         socket.setSoTimeout(10_000);
         in = new DataInputStream(socket.getInputStream());
@@ -57,7 +65,7 @@ final class RawClient implements AutoCloseable {
     /** Logs in with mysql_native_password; returns the server's reply payload (OK or ERR). */
     byte[] login(String user, String password, String db) throws IOException {
         readHandshake();
-        int caps = CAPS | (db == null ? 0 : Capabilities.CLIENT_CONNECT_WITH_DB);
+        int caps = this.caps | (db == null ? 0 : Capabilities.CLIENT_CONNECT_WITH_DB);
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         le(b, caps, 4);
         le(b, 1 << 24, 4);

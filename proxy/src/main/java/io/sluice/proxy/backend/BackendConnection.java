@@ -66,6 +66,8 @@ public final class BackendConnection {
     private String schema;
     /** Set by the pool: when this connection retires. */
     private volatile long retireAtNanos = Long.MAX_VALUE;
+    /** Set by the pool (under its lock): closed to make room, still counted until gone. */
+    private boolean evicting;
     /** Set by the pool: when it was last returned idle. */
     private volatile long idleSinceNanos = System.nanoTime();
 
@@ -135,6 +137,15 @@ public final class BackendConnection {
 
     public void idleSinceNanos(long t) {
         this.idleSinceNanos = t;
+    }
+
+    /** Pool bookkeeping only; guarded by the pool lock. */
+    public void markEvicting() {
+        evicting = true;
+    }
+
+    public boolean evicting() {
+        return evicting;
     }
 
     public boolean isOpen() {
@@ -325,6 +336,23 @@ public final class BackendConnection {
             }
         };
         writeAndFlush(cmd);
+    }
+
+    /**
+     * Ends the connection politely (COM_QUIT) and completes when the server has closed its side, so
+     * a slot freed this way is really free before the pool reuses it; closes hard after 2 s.
+     */
+    public Future<Void> quit(String reason) {
+        if (closeReason == null) {
+            closeReason = reason;
+        }
+        listener = null;
+        if (channel.isActive()) {
+            channel.writeAndFlush(Packets.command(channel.alloc(), CommandType.COM_QUIT, new byte[0]));
+            ScheduledFuture<?> hard = loop().schedule(() -> channel.close(), 2, TimeUnit.SECONDS);
+            channel.closeFuture().addListener(f -> hard.cancel(false));
+        }
+        return channel.closeFuture();
     }
 
     void closed(String reason) {

@@ -26,6 +26,11 @@ final class BackendPool {
     final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
     /** Connections being opened (count against max and the global cap). */
     int opening;
+    /**
+     * Idle connections closed to make room and not yet gone: they still count (they are in
+     * {@code all}) until the server has closed them, so the cap holds on the server's side too.
+     */
+    int evicting;
     /** Key of the most recent request, used to open min-idle connections ahead of demand. */
     BackendKey lastKey;
     long acquires;

@@ -192,6 +192,7 @@ public final class BackendPools implements AutoCloseable {
             return;
         }
         int unserved = p.gate.size() - p.opening;
+        int evictions = p.size() >= p.max ? p.evicting : totalEvicting();
         var order = p.gate.inOrder().iterator();
         for (int skip = 0; skip < p.opening && order.hasNext(); skip++) {
             order.next();
@@ -204,11 +205,15 @@ public final class BackendPools implements AutoCloseable {
                 w = order.hasNext() ? order.next() : null;
                 continue;
             }
+            if (evictions > 0) {
+                break; // room is being made; the close re-runs dispatch
+            }
             BackendConnection victim = p.size() >= p.max ? p.oldestIdle() : oldestIdleElsewhere(p);
             if (victim == null) {
                 break;
             }
             evict(victim, after);
+            break;
         }
     }
 
@@ -223,14 +228,25 @@ public final class BackendPools implements AutoCloseable {
         return best;
     }
 
-    /** Closes an idle connection to make room; accounting happens at once so the room is usable now. */
+    private int totalEvicting() {
+        int n = 0;
+        for (BackendPool q : pools.values()) {
+            n += q.evicting;
+        }
+        return n;
+    }
+
+    /**
+     * Closes an idle connection to make room. It keeps counting against the caps until the server
+     * has closed it ({@link #closed}), so the server never sees the new connection and the old one
+     * at the same time.
+     */
     private void evict(BackendConnection c, List<Runnable> after) {
         BackendPool owner = pools.get(c.key().backendUser());
         owner.idle.remove(c);
-        owner.all.remove(c);
-        total--;
-        owner.meters.backendClosed("evicted");
-        after.add(() -> c.close("evicted to make room for another key or pool"));
+        owner.evicting++;
+        c.markEvicting();
+        after.add(() -> c.quit("evicted to make room for another key or pool"));
     }
 
     private void open(BackendPool p, BackendKey key, EventLoop loop, List<Runnable> after) {
@@ -318,6 +334,9 @@ public final class BackendPools implements AutoCloseable {
             if (p.all.remove(c)) {
                 p.idle.remove(c);
                 total--;
+                if (c.evicting()) {
+                    p.evicting--;
+                }
                 p.meters.backendClosed(c.closeReason());
                 log.debug("pool '{}': {} closed: {}", p.name, c, c.closeReason());
             }
@@ -434,12 +453,10 @@ public final class BackendPools implements AutoCloseable {
                     boolean retire = now >= c.retireAtNanos();
                     boolean idleTooLong = now - c.idleSinceNanos() >= idleTimeout && p.all.size() > config.minIdle();
                     if (retire || idleTooLong) {
+                        // Counted until the server has closed it (see closed()).
                         it.remove();
-                        p.all.remove(c);
-                        total--;
                         String reason = retire ? "max lifetime reached" : "idle timeout";
-                        p.meters.backendClosed(reason);
-                        after.add(() -> c.close(reason));
+                        after.add(() -> c.quit(reason));
                     }
                 }
                 if (p.lastKey != null && p.gate.isEmpty()) {

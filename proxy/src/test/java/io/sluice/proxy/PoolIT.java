@@ -1,0 +1,213 @@
+package io.sluice.proxy;
+
+import io.sluice.testkit.LeakCheckExtension;
+import io.sluice.testkit.TestServer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Pool behaviour seen from the server: reuse after a clean reset, idle timeout, max lifetime,
+ * the global cap across pools, keys per capability set and character set, TLS to the server.
+ */
+@ExtendWith(LeakCheckExtension.class)
+class PoolIT {
+    static TestServer server;
+
+    @BeforeAll
+    static void createServerUsers() {
+        server = TestServer.shared();
+        server.createUser("pa", "pa-pw");
+        server.createUser("pb", "pb-pw");
+    }
+
+    static String users() {
+        return "sluice.users { pa.password = \"pa-pw\", pb.password = \"pb-pw\" }\n";
+    }
+
+    static long scalar(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
+            r.next();
+            return r.getLong(1);
+        }
+    }
+
+    static String string(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
+            r.next();
+            return r.getString(1);
+        }
+    }
+
+    static void eventually(String what, java.util.concurrent.Callable<Boolean> cond) throws Exception {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (!cond.call()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    @Test
+    void backendIsReusedAndComesBackCleanWithoutTheLastSessionsState() throws Exception {
+        try (Sluice sluice = Sluice.start(server, users() + "sluice.pool.max-per-user = 1\n")) {
+            long thread;
+            try (Connection c = sluice.connect("pa", "pa-pw", "mysql", "")) {
+                thread = scalar(c, "SELECT CONNECTION_ID()");
+                try (Statement s = c.createStatement()) {
+                    s.execute("SET @leak = 'secret'");
+                    s.execute("SET SESSION sql_mode = 'ANSI_QUOTES'");
+                    s.execute("CREATE TEMPORARY TABLE mysql.t_leak (x INT)");
+                }
+            }
+            eventually("the backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1);
+            try (Connection c = sluice.connect("pa", "pa-pw")) {
+                assertEquals(thread, scalar(c, "SELECT CONNECTION_ID()"), "the one backend should be reused");
+                assertEquals(null, string(c, "SELECT @leak"));
+                assertEquals(null, string(c, "SELECT DATABASE()"));
+                assertTrue(!string(c, "SELECT @@sql_mode").contains("ANSI_QUOTES"));
+                try (Statement s = c.createStatement()) {
+                    s.execute("CREATE TEMPORARY TABLE mysql.t_leak (x INT)"); // would fail if the old one survived
+                }
+            }
+        }
+    }
+
+    @Test
+    void idleTimeoutAndMaxLifetimeCloseBackends() throws Exception {
+        try (Sluice sluice = Sluice.start(server, users() + "sluice.pool { idle-timeout = 800ms, max-lifetime = 60s }\n")) {
+            try (Connection c = sluice.connect("pa", "pa-pw")) {
+                scalar(c, "SELECT 1");
+            }
+            eventually("the idle backend is closed", () -> server.connectionCount("pa") == 0 && sluice.proxy.pools().total() == 0);
+        }
+        try (Sluice sluice = Sluice.start(server, users() + "sluice.pool { idle-timeout = 1s, max-lifetime = 1500ms }\n")) {
+            long first;
+            try (Connection c = sluice.connect("pa", "pa-pw")) {
+                first = scalar(c, "SELECT CONNECTION_ID()");
+            }
+            Thread.sleep(1700);
+            try (Connection c = sluice.connect("pa", "pa-pw")) {
+                assertNotEquals(first, scalar(c, "SELECT CONNECTION_ID()"), "a backend past its lifetime must be retired");
+            }
+        }
+    }
+
+    @Test
+    void globalCapHoldsAcrossPools() throws Exception {
+        try (Sluice sluice = Sluice.start(server, users()
+                + "sluice.pool { max-per-user = 2, global-max = 2, acquire-timeout = 4s }\n")) {
+            AtomicBoolean sampling = new AtomicBoolean(true);
+            AtomicInteger peak = new AtomicInteger();
+            Thread sampler = new Thread(() -> {
+                while (sampling.get()) {
+                    peak.accumulateAndGet(server.connectionCount("pa") + server.connectionCount("pb"), Math::max);
+                }
+            });
+            sampler.start();
+            List<Thread> ts = new ArrayList<>();
+            AtomicInteger ok = new AtomicInteger();
+            for (int i = 0; i < 8; i++) {
+                String user = i % 2 == 0 ? "pa" : "pb";
+                Thread t = new Thread(() -> {
+                    try (Connection c = sluice.connect(user, user + "-pw")) {
+                        scalar(c, "SELECT SLEEP(0.1)");
+                        ok.incrementAndGet();
+                    } catch (SQLException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                ts.add(t);
+                t.start();
+            }
+            for (Thread t : ts) {
+                t.join(30_000);
+            }
+            sampling.set(false);
+            sampler.join();
+            assertEquals(8, ok.get());
+            assertTrue(peak.get() <= 2, "server saw " + peak.get() + " connections, global cap 2");
+        }
+    }
+
+    @Test
+    void characterSetAndFlagsPickMatchingBackends() throws Exception {
+        try (Sluice sluice = Sluice.start(server, users())) {
+            try (Connection latin = sluice.connect("pa", "pa-pw", null, "characterEncoding=latin1&connectionCollation=latin1_swedish_ci");
+                 Connection utf = sluice.connect("pa", "pa-pw", null, "characterEncoding=UTF-8")) {
+                assertEquals("latin1", string(latin, "SELECT @@character_set_client"));
+                assertTrue(string(utf, "SELECT @@character_set_client").startsWith("utf8"));
+            }
+        }
+    }
+
+    @Test
+    void classicEofForClientsWithoutDeprecateEof() throws Exception {
+        try (Sluice sluice = Sluice.start(server, users()); RawClient c = new RawClient(sluice.port())) {
+            // RawClient negotiates CLIENT_DEPRECATE_EOF; a client without it is emulated by a server-visible
+            // flag mismatch: the classic shape must come back (column count, def, EOF, row, EOF).
+            assertTrue(RawClient.isOk(c.login("pa", "pa-pw", null)));
+            c.query("SELECT 1");
+            assertEquals(0xfe, c.readResponse()[0] & 0xff);
+        }
+        try (Sluice sluice = Sluice.start(server, users()); RawClient c = new RawClient(sluice.port(),
+                RawClient.CAPS & ~io.sluice.proxy.protocol.Capabilities.CLIENT_DEPRECATE_EOF)) {
+            assertTrue(RawClient.isOk(c.login("pa", "pa-pw", null)));
+            c.query("SELECT 1");
+            assertEquals(1, c.read()[0]); // column count
+            c.read(); // column definition
+            byte[] eof = c.read();
+            assertEquals(0xfe, eof[0] & 0xff);
+            assertEquals(5, eof.length, "classic EOF after the column definitions");
+            c.read(); // row
+            assertEquals(5, c.read().length, "classic EOF after the rows");
+        }
+    }
+
+    @Test
+    void tlsTowardTheServer(@TempDir Path dir) throws Exception {
+        Path[] cert = TestCerts.selfSigned(dir);
+        try (TestServer tlsServer = TestServer.start(TestServer.Options.defaults().withMaxConnections(20)
+                .withServerArgs("--ssl-cert=" + cert[0], "--ssl-key=" + cert[1]))) {
+            tlsServer.createUser("pa", "pa-pw");
+            try (Sluice sluice = Sluice.start(tlsServer, users() + "sluice.server.tls.mode = required\n");
+                 Connection c = sluice.connect("pa", "pa-pw")) {
+                try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SHOW SESSION STATUS LIKE 'Ssl_cipher'")) {
+                    assertTrue(r.next());
+                    assertTrue(!r.getString(2).isEmpty(), "backend connection is not encrypted");
+                }
+            }
+        }
+    }
+
+    @Test
+    void theMariadbCommandLineClient() throws Exception {
+        String cli = java.nio.file.Files.isExecutable(Path.of("/usr/bin/mariadb")) ? "/usr/bin/mariadb"
+                : java.nio.file.Files.isExecutable(Path.of("/usr/bin/mysql")) ? "/usr/bin/mysql" : null;
+        org.junit.jupiter.api.Assumptions.assumeTrue(cli != null, "no mariadb/mysql CLI installed");
+        try (Sluice sluice = Sluice.start(server, users())) {
+            Process p = new ProcessBuilder(cli, "-h127.0.0.1", "-P" + sluice.port(), "-upa", "-ppa-pw", "--batch",
+                    "-e", "SELECT CONCAT('via-', 'sluice') AS v; SELECT COUNT(*) FROM information_schema.schemata")
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertEquals(0, p.waitFor(), out);
+            assertTrue(out.contains("via-sluice"), out);
+        }
+    }
+}

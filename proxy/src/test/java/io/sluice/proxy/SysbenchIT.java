@@ -1,0 +1,56 @@
+package io.sluice.proxy;
+
+import io.sluice.testkit.LeakCheckExtension;
+import io.sluice.testkit.TestServer;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * sysbench (libmariadb, server-side prepared statements) through Sluice: a short OLTP run with no
+ * errors. Session mode holds one backend per client, so the pool is as large as the thread count.
+ */
+@ExtendWith(LeakCheckExtension.class)
+class SysbenchIT {
+
+    @Test
+    void oltpReadWriteThroughSluice() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/sysbench")), "sysbench is not installed");
+        TestServer server = TestServer.shared();
+        server.createUser("sb", "sb-pw");
+        server.createDatabase("sbtest");
+        try (Sluice sluice = Sluice.start(server, "sluice.users.sb.password = \"sb-pw\"\nsluice.pool.max-per-user = 8\n")) {
+            assertEquals(0, sysbench(sluice, "prepare", 1).exit, "prepare failed");
+            Result run = sysbench(sluice, "run", 8);
+            assertEquals(0, run.exit, run.out);
+            Matcher tx = Pattern.compile("transactions:\\s+(\\d+)").matcher(run.out);
+            assertTrue(tx.find() && Long.parseLong(tx.group(1)) > 0, run.out);
+            Matcher errors = Pattern.compile("ignored errors:\\s+(\\d+)").matcher(run.out);
+            assertTrue(errors.find() && Long.parseLong(errors.group(1)) == 0, run.out);
+            sysbench(sluice, "cleanup", 1);
+        }
+    }
+
+    record Result(int exit, String out) {
+    }
+
+    static Result sysbench(Sluice sluice, String command, int threads) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("sysbench", "oltp_read_write", "--db-driver=mysql",
+                "--mysql-host=127.0.0.1", "--mysql-port=" + sluice.port(), "--mysql-user=sb", "--mysql-password=sb-pw",
+                "--mysql-db=sbtest", "--tables=2", "--table-size=500", "--threads=" + threads, "--time=3",
+                "--report-interval=0", command));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        return new Result(p.waitFor(), out);
+    }
+}

@@ -1,0 +1,27 @@
+package io.sluice.testkit;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** One running server behind a {@link TestServer}: a local process or a container. */
+interface ServerInstance {
+
+  String host();
+
+  int port();
+
+  String rootUser();
+
+  String rootPassword();
+
+  TestServer.Kind kind();
+
+  /** The data directory on this machine; null when the server runs in a container. */
+  Path dataDir();
+
+  /** The server process on this machine, if it is one and still known. */
+  Optional<ProcessHandle> process();
+
+  /** Stops the server and removes its data; idempotent; never throws. */
+  void stop();
+}
