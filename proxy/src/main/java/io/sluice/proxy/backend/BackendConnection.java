@@ -66,6 +66,15 @@ public final class BackendConnection {
     private String schema;
     /** Set by the pool: when this connection retires. */
     private volatile long retireAtNanos = Long.MAX_VALUE;
+    /**
+     * Session system variables that differ from the server's defaults on this connection, as the
+     * server reported them (multiplexed connections only). Owned by the current user of the connection.
+     */
+    private final java.util.Map<String, String> variables = new java.util.HashMap<>();
+    /** User variables set here by replayable SETs (name -> literal); others pin their session. */
+    private final java.util.Map<String, String> userVariables = new java.util.HashMap<>();
+    /** Sluice id of the last session that ran a statement here (0 = none): its LAST_INSERT_ID is still here. */
+    private long lastSessionId;
     /** Set by the pool (under its lock): closed to make room, still counted until gone. */
     private boolean evicting;
     /** Set by the pool: when it was last returned idle. */
@@ -121,6 +130,33 @@ public final class BackendConnection {
 
     public void schema(String schema) {
         this.schema = schema;
+    }
+
+    /** Variables that differ from the server's defaults here (multiplexed connections). */
+    public java.util.Map<String, String> variables() {
+        return variables;
+    }
+
+    /** User variables set here by replayable SETs (name -> literal), owned by the current user. */
+    public java.util.Map<String, String> userVariables() {
+        return userVariables;
+    }
+
+    public long lastSessionId() {
+        return lastSessionId;
+    }
+
+    public void lastSessionId(long id) {
+        this.lastSessionId = id;
+    }
+
+    /** What multiplexed connections run after login and after a reset, so the server reports state changes. */
+    static final String TRACKING_SETUP = "SET SESSION session_track_system_variables = '*', session_track_schema = ON, "
+            + "session_track_state_change = ON";
+
+    /** Turns session-state tracking on (multiplexed connections), on the backend's loop. */
+    Future<Reply> enableTracking(Duration timeout) {
+        return execute(Packets.query(channel.alloc(), TRACKING_SETUP), CommandType.COM_QUERY, timeout);
     }
 
     public long retireAtNanos() {
@@ -313,8 +349,23 @@ public final class BackendConnection {
                         timer.cancel(false);
                         listener = previous;
                         schema = null;
+                        variables.clear();
+                        userVariables.clear();
+                        lastSessionId = 0;
                         tracker.clear();
-                        promise.trySuccess(new Reply(null, Packets.okStatus(packet)));
+                        int status = Packets.okStatus(packet);
+                        if (key.multiplexed()) {
+                            enableTracking(timeout).addListener(f -> {
+                                if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
+                                    promise.trySuccess(new Reply(null, status));
+                                } else {
+                                    close("reset failed: could not re-enable session tracking");
+                                    promise.tryFailure(new BackendException("could not re-enable session tracking after reset"));
+                                }
+                            });
+                        } else {
+                            promise.trySuccess(new Reply(null, status));
+                        }
                     }
                 } catch (BackendException e) {
                     timer.cancel(false);

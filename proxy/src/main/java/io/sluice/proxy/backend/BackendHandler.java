@@ -116,10 +116,25 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (auth.onPacket(packet, ctx.alloc(), ctx::writeAndFlush) == BackendAuth.Step.SUCCESS) {
-            connection = new BackendConnection(ctx.channel(), key, password, handshake, negotiated, secure);
-            if (!promise.trySuccess(connection)) {
-                connection.close("login finished after the connect timeout");
+            BackendConnection c = new BackendConnection(ctx.channel(), key, password, handshake, negotiated, secure);
+            connection = c;
+            if (!key.multiplexed()) {
+                if (!promise.trySuccess(c)) {
+                    c.close("login finished after the connect timeout");
+                }
+                return;
             }
+            c.enableTracking(config.connectTimeout()).addListener(f -> {
+                if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
+                    if (!promise.trySuccess(c)) {
+                        c.close("login finished after the connect timeout");
+                    }
+                } else {
+                    String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
+                    promise.tryFailure(new BackendException("server refused session tracking, which transaction pooling needs: " + why));
+                    c.close("session tracking refused");
+                }
+            });
         }
     }
 

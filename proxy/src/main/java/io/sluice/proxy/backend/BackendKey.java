@@ -8,14 +8,24 @@ import io.sluice.proxy.protocol.Capabilities;
  * collation. A client is only ever linked to a backend opened with its own key, so every client
  * sees exactly the protocol it negotiated.
  */
-public record BackendKey(String backendUser, int serverVisibleFlags, int collation) {
+public record BackendKey(String backendUser, int serverVisibleFlags, int collation, boolean multiplexed) {
 
-    public static BackendKey of(String backendUser, Capabilities clientCapabilities, int collation) {
-        return new BackendKey(backendUser, clientCapabilities.bits() & Capabilities.SERVER_VISIBLE, collation);
+    /**
+     * The key for a client's backend. Multiplexed backends (transaction pool mode) always track
+     * session state (CLIENT_SESSION_TRACK, every system variable, schema, state changes), which is
+     * how Sluice learns what to restore; clients that did not ask for tracking get OK packets with
+     * the tracking data stripped.
+     */
+    public static BackendKey of(String backendUser, Capabilities clientCapabilities, int collation, boolean multiplexed) {
+        int flags = clientCapabilities.bits() & Capabilities.SERVER_VISIBLE;
+        if (multiplexed) {
+            flags |= Capabilities.CLIENT_SESSION_TRACK;
+        }
+        return new BackendKey(backendUser, flags, collation, multiplexed);
     }
 
     @Override
     public String toString() {
-        return backendUser + "/0x" + Integer.toHexString(serverVisibleFlags) + "/" + collation;
+        return backendUser + "/0x" + Integer.toHexString(serverVisibleFlags) + "/" + collation + (multiplexed ? "/tx" : "");
     }
 }

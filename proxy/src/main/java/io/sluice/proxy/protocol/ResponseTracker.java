@@ -38,6 +38,8 @@ public final class ResponseTracker {
     private boolean clientContinuation;
     private int lastStatus;
     private boolean lastWasError;
+    /** The packet just fed was an OK packet (not a classic EOF) whose status was read. */
+    private boolean okPacket;
 
     public ResponseTracker(Capabilities negotiated) {
         this.eofDeprecated = negotiated.isEofDeprecated();
@@ -79,6 +81,15 @@ public final class ResponseTracker {
     /** Server status flags from the last OK or EOF seen (SERVER_STATUS_IN_TRANS and friends). */
     public int lastStatus() {
         return lastStatus;
+    }
+
+    /**
+     * Whether the packet just fed was an OK packet carrying status (and, on a session-tracking
+     * connection, session-state changes): a command's OK, or a result set's closing OK under
+     * CLIENT_DEPRECATE_EOF.
+     */
+    public boolean wasOkPacket() {
+        return okPacket;
     }
 
     /** Whether the last completed response ended with an ERR packet. */
@@ -126,6 +137,7 @@ public final class ResponseTracker {
         }
         boolean continuation = serverContinuation;
         serverContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+        okPacket = false;
         if (continuation) {
             return MORE;
         }
@@ -158,6 +170,7 @@ public final class ResponseTracker {
                 }
                 if (eofDeprecated ? Packets.isResultSetEnd(packet) : Packets.isEof(packet)) {
                     lastStatus = Packets.terminatorStatus(packet);
+                    okPacket = eofDeprecated;
                     return done(cmd != CommandType.COM_STMT_FETCH);
                 }
                 return MORE;
@@ -205,6 +218,7 @@ public final class ResponseTracker {
             case COM_QUERY, COM_STMT_EXECUTE, COM_PROCESS_INFO -> {
                 if (header == Packets.OK) {
                     lastStatus = Packets.okStatus(packet);
+                    okPacket = true;
                     return done(true);
                 }
                 if (header == Packets.LOCAL_INFILE && cmd == CommandType.COM_QUERY) {
@@ -251,6 +265,7 @@ public final class ResponseTracker {
             default -> {
                 if (header == Packets.OK && Packets.payloadLength(packet) >= 7) {
                     lastStatus = Packets.okStatus(packet);
+                    okPacket = true;
                 } else if (Packets.isEof(packet)) {
                     lastStatus = Packets.eofStatus(packet);
                 }

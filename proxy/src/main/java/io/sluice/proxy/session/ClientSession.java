@@ -14,6 +14,7 @@ import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
 import io.sluice.proxy.protocol.MalformedPacketException;
+import io.sluice.proxy.protocol.OkPacket;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
@@ -91,6 +92,59 @@ public final class ClientSession implements BackendConnection.Listener {
     private volatile int statementHeadLength;
     private boolean closed;
 
+    // ---- transaction pool mode: movable state and pins
+    /** Session system variables the client changed, as the server reported them (name -> value). */
+    private final Map<String, String> variables = new java.util.HashMap<>();
+    /** Count per {@link Pin}; the session keeps its backend while any is positive. */
+    private final int[] pins = new int[Pin.values().length];
+    /** User variables set by replayable SETs (name -> literal), restored on whichever backend serves. */
+    private final Map<String, String> userVariables = new java.util.HashMap<>();
+    /** Replayable user-variable assignments of the statement in flight, applied when it succeeds. */
+    private Map<String, String> pendingUserVariables;
+    /** Last non-zero insert id the server reported for this session (LAST_INSERT_ID()). */
+    private long lastInsertId;
+    /** {@link StatementClassifier} flags of the statements in flight. */
+    private int statementFlags;
+    /** The server reported a state change during the response in flight... */
+    private boolean sawStateChange;
+    /** ...and reported what changed (variables or schema), so the change is accounted for. */
+    private boolean stateChangeExplained;
+    /** Runs once when the responses in flight are complete (KILL bookkeeping). */
+    private Runnable afterResponse;
+    private final OkPacket.StateVisitor stateVisitor = new OkPacket.StateVisitor() {
+        @Override
+        public void systemVariable(String name, String value) {
+            stateChangeExplained = true;
+            if (name.startsWith("session_track_")) {
+                pin(Pin.SESSION_TRACKING);
+                return;
+            }
+            variables.put(name, value);
+            if (backend != null) {
+                backend.variables().put(name, value);
+            }
+        }
+
+        @Override
+        public void schema(String name) {
+            stateChangeExplained = true;
+            schema = name.isEmpty() ? null : name;
+            if (backend != null) {
+                backend.schema(schema);
+            }
+        }
+
+        @Override
+        public void stateChanged() {
+            sawStateChange = true;
+        }
+
+        @Override
+        public void transactionCharacteristics(String statement) {
+            stateChangeExplained = true;
+        }
+    };
+
     public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
                          Map<String, String> attributes) {
@@ -103,7 +157,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.user = user;
         this.mode = mode;
         this.capabilities = capabilities;
-        this.key = BackendKey.of(user.backendUser(), capabilities, collation);
+        this.key = BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION);
         this.schema = schema;
         this.attributes = attributes;
         registry.add(this);
@@ -166,6 +220,49 @@ public final class ClientSession implements BackendConnection.Listener {
         return new String(statementHead, 0, n, StandardCharsets.UTF_8);
     }
 
+    /** Why this session keeps its backend between statements (transaction mode), empty when it does not. */
+    public java.util.List<Pin> pins() {
+        java.util.List<Pin> out = new java.util.ArrayList<>();
+        for (Pin p : Pin.values()) {
+            if (pins[p.ordinal()] > 0) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** Whether this session shares backends between its statements (transaction pool mode). */
+    public boolean multiplexed() {
+        return mode == PoolMode.TRANSACTION;
+    }
+
+    private boolean pinned() {
+        for (int n : pins) {
+            if (n > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void pin(Pin p) {
+        pins[p.ordinal()]++;
+    }
+
+    private void unpin(Pin p) {
+        if (pins[p.ordinal()] > 0) {
+            pins[p.ordinal()]--;
+        }
+    }
+
+    private void forgetState() {
+        variables.clear();
+        userVariables.clear();
+        java.util.Arrays.fill(pins, 0);
+        lastInsertId = 0;
+        statementFlags = 0;
+    }
+
     /** True while a server response is outstanding or a command waits for a backend. */
     public boolean busy() {
         return pendingCommand != null || backend != null && !backend.tracker().idle();
@@ -209,8 +306,9 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         this.user = newUser;
         this.mode = newMode;
-        this.key = BackendKey.of(newUser.backendUser(), capabilities, collation);
+        this.key = BackendKey.of(newUser.backendUser(), capabilities, collation, newMode == PoolMode.TRANSACTION);
         this.schema = newSchema;
+        forgetState();
         login(seq);
     }
 
@@ -256,7 +354,16 @@ public final class ClientSession implements BackendConnection.Listener {
                 }
             }
             case COM_RESET_CONNECTION -> {
-                if (backend == null) {
+                if (multiplexed() && !busy()) {
+                    // The session's state lives in Sluice (and maybe on a pinned backend): wipe both.
+                    packet.release();
+                    boolean dirty = pinned();
+                    forgetState();
+                    if (backend != null) {
+                        unlink(dirty ? BackendPools.Release.RESET : BackendPools.Release.CLEAN);
+                    }
+                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
+                } else if (backend == null) {
                     packet.release();
                     client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
                 } else {
@@ -272,14 +379,44 @@ public final class ClientSession implements BackendConnection.Listener {
                 rememberStatement(packet);
                 KillStatement kill = KillStatement.parse(Packets.payload(packet).skipBytes(1));
                 if (kill == null) {
+                    if (multiplexed()) {
+                        int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
+                        int flags = StatementClassifier.classify(packet, from, packet.readerIndex()
+                                + Packets.HEADER_SIZE + Packets.payloadLength(packet));
+                        if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
+                            Map<String, String> set = UserVariables.parseSimpleSet(packet, from,
+                                    packet.readerIndex() + Packets.HEADER_SIZE + Packets.payloadLength(packet));
+                            if (set == null) {
+                                flags |= StatementClassifier.USER_VARIABLE;
+                            } else {
+                                pendingUserVariables = set;
+                            }
+                        }
+                        statementFlags |= flags;
+                        if ((flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
+                            pin(Pin.SESSION_TRACKING);
+                        }
+                    }
                     forward(packet, type);
                 } else {
                     packet.release();
                     kill(kill);
                 }
             }
+            case COM_STMT_CLOSE -> {
+                if (multiplexed()) {
+                    unpin(Pin.PREPARED_STATEMENTS);
+                }
+                forward(packet, type);
+            }
+            case COM_SET_OPTION -> {
+                if (multiplexed()) {
+                    pin(Pin.SET_OPTION);
+                }
+                forward(packet, type);
+            }
             case COM_INIT_DB, COM_FIELD_LIST, COM_STATISTICS, COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_FETCH,
-                 COM_STMT_RESET, COM_STMT_SEND_LONG_DATA, COM_STMT_CLOSE, COM_SET_OPTION, COM_DEBUG, COM_REFRESH,
+                 COM_STMT_RESET, COM_STMT_SEND_LONG_DATA, COM_DEBUG, COM_REFRESH,
                  COM_PROCESS_INFO, COM_CREATE_DB, COM_DROP_DB -> forward(packet, type);
             case COM_SLEEP, COM_CONNECT, COM_TIME, COM_DELAYED_INSERT, COM_BINLOG_DUMP, COM_TABLE_DUMP,
                  COM_CONNECT_OUT, COM_REGISTER_SLAVE, COM_DAEMON, COM_BINLOG_DUMP_GTID, COM_SHUTDOWN -> {
@@ -351,6 +488,7 @@ public final class ClientSession implements BackendConnection.Listener {
             commandStartNanos = System.nanoTime();
         }
         clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+        backend.lastSessionId(id);
         backend.tracker().expect(type);
         backend.write(packet);
     }
@@ -400,6 +538,11 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     private void refused(Throwable cause, int errSeq) {
+        Runnable after = afterResponse;
+        afterResponse = null;
+        if (after != null) {
+            after.run();
+        }
         ByteBuf p = pendingCommand;
         pendingCommand = null;
         pendingType = null;
@@ -414,8 +557,58 @@ public final class ClientSession implements BackendConnection.Listener {
         client.config().setAutoRead(true);
     }
 
-    /** Brings a freshly linked backend to the session's state: today, its schema. */
+    /**
+     * Brings a freshly linked backend to the session's state in as few round trips as possible:
+     * nothing when it already matches; else one batched SET for the variables that differ (and
+     * LAST_INSERT_ID when the next statement reads it), and COM_INIT_DB for the schema. A backend
+     * with a schema selected cannot be brought back to "no schema" except by a reset.
+     */
     private void syncState(Runnable then, int errSeq) {
+        BackendConnection b = backend;
+        if (multiplexed()) {
+            if (schema == null && b.schema() != null) {
+                b.reset(SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
+                    if (closed || backend != b) {
+                        return;
+                    }
+                    if (f.isSuccess()) {
+                        syncState(then, errSeq);
+                    } else {
+                        unlink(BackendPools.Release.DISCARD);
+                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not reset a backend connection: "
+                                + f.cause().getMessage()), errSeq);
+                    }
+                }));
+                return;
+            }
+            String set = StateSync.setStatement(variables, b.variables(), userVariables, b.userVariables(),
+                    (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
+                            && b.lastSessionId() != id ? lastInsertId : 0);
+            if (set != null) {
+                b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
+                    if (closed || backend != b) {
+                        return;
+                    }
+                    if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
+                        b.variables().clear();
+                        b.variables().putAll(variables);
+                        b.userVariables().clear();
+                        b.userVariables().putAll(userVariables);
+                        syncSchema(then, errSeq);
+                    } else {
+                        String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
+                        unlink(BackendPools.Release.DISCARD);
+                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not restore this session's "
+                                + "variables on a backend connection (" + why + ")"), errSeq);
+                    }
+                }));
+                return;
+            }
+        }
+        syncSchema(then, errSeq);
+    }
+
+    private void syncSchema(Runnable then, int errSeq) {
         BackendConnection b = backend;
         if (schema == null || schema.equals(b.schema())) {
             resume(then);
@@ -475,6 +668,9 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         backend = null;
+        // The backend's read-complete event will no longer reach this session: flush what was
+        // forwarded now (transaction mode unlinks on the last packet of a response).
+        client.flush();
         b.channel().config().setAutoRead(true);
         pools.release(b, how);
     }
@@ -496,8 +692,12 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         int r;
+        CommandType answered = b.tracker().current();
         try {
             r = b.tracker().onServerPacket(packet);
+            if (multiplexed() && b.tracker().wasOkPacket()) {
+                onOkPacket(b, packet);
+            }
         } catch (MalformedPacketException e) {
             packet.release();
             log.warn("{}: server broke the protocol on {}: {}", this, b, e.getMessage());
@@ -508,18 +708,158 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         lastSeqToClient = Packets.sequenceId(packet);
         client.write(packet, client.voidPromise());
-        if (r == ResponseTracker.DONE && b.tracker().idle()) {
-            state = State.IDLE;
-            onResponseComplete(b);
+        if (r == ResponseTracker.DONE) {
+            if (multiplexed()) {
+                onCommandDone(answered, b.tracker().lastWasError());
+            }
+            if (b.tracker().idle()) {
+                state = State.IDLE;
+                onResponseComplete(b);
+            }
         }
+    }
+
+    /**
+     * An OK packet from a session-tracking backend: learn the transaction status, the insert id and
+     * the state changes, then hide the tracking data from a client that did not ask for it.
+     */
+    private void onOkPacket(BackendConnection b, ByteBuf packet) {
+        int status = OkPacket.status(packet);
+        boolean inTransaction = ServerStatus.has(status, ServerStatus.SERVER_STATUS_IN_TRANS);
+        int tx = pins[Pin.TRANSACTION.ordinal()];
+        if (inTransaction && tx == 0) {
+            pin(Pin.TRANSACTION);
+        } else if (!inTransaction && tx > 0) {
+            pins[Pin.TRANSACTION.ordinal()] = 0;
+            pins[Pin.NEXT_TRANSACTION.ordinal()] = 0;
+        }
+        long insertId = OkPacket.lastInsertId(packet);
+        if (insertId != 0) {
+            lastInsertId = insertId;
+        }
+        OkPacket.visitSessionState(packet, stateVisitor);
+        if (!capabilities.isSessionTracked()) {
+            OkPacket.stripSessionTracking(packet);
+        }
+    }
+
+    /**
+     * With autocommit off, every statement belongs to a transaction that lasts until COMMIT or
+     * ROLLBACK, even when the server has not started one yet (statements that touch no table leave
+     * SERVER_STATUS_IN_TRANS clear): the session keeps its backend for that whole stretch.
+     */
+    private void autocommitTransaction(int flags, boolean error) {
+        boolean ended = (flags & StatementClassifier.TRANSACTION_END) != 0 && !error;
+        if (ended) {
+            pins[Pin.TRANSACTION.ordinal()] = 0;
+            pins[Pin.NEXT_TRANSACTION.ordinal()] = 0;
+        } else if ("OFF".equalsIgnoreCase(variables.get("autocommit")) && pins[Pin.TRANSACTION.ordinal()] == 0) {
+            pin(Pin.TRANSACTION);
+        }
+    }
+
+    /** One command's response ended: apply what its statements did to the session's pins. */
+    private void onCommandDone(CommandType type, boolean error) {
+        if (type == CommandType.COM_STMT_PREPARE && !error) {
+            pin(Pin.PREPARED_STATEMENTS);
+        }
+        if (type == CommandType.COM_STMT_EXECUTE) {
+            autocommitTransaction(0, error);
+        }
+        if (type != CommandType.COM_QUERY) {
+            return;
+        }
+        int f = statementFlags;
+        statementFlags = 0;
+        autocommitTransaction(f, error);
+        Map<String, String> setUser = pendingUserVariables;
+        pendingUserVariables = null;
+        if (setUser != null && !error) {
+            userVariables.putAll(setUser);
+            if (backend != null) {
+                backend.userVariables().putAll(setUser);
+            }
+        }
+        if (pins[Pin.FOUND_ROWS.ordinal()] > 0) {
+            pins[Pin.FOUND_ROWS.ordinal()] = 0; // FOUND_ROWS() had its one statement
+        }
+        if ((f & StatementClassifier.CALC_FOUND_ROWS) != 0) {
+            pin(Pin.FOUND_ROWS);
+        }
+        if ((f & StatementClassifier.USER_VARIABLE) != 0) {
+            pin(Pin.USER_VARIABLES);
+        }
+        if ((f & StatementClassifier.CREATE_TEMPORARY) != 0) {
+            pin(Pin.TEMPORARY_TABLES);
+        }
+        if ((f & StatementClassifier.SQL_PREPARE) != 0) {
+            pin(Pin.SQL_PREPARED);
+        }
+        if ((f & StatementClassifier.GET_LOCK) != 0) {
+            pin(Pin.NAMED_LOCKS);
+        }
+        if ((f & StatementClassifier.LOCK_TABLES) != 0) {
+            pin(Pin.TABLE_LOCKS);
+        }
+        if ((f & StatementClassifier.XA_START) != 0) {
+            pin(Pin.XA);
+        }
+        if ((f & StatementClassifier.HANDLER_OPEN) != 0) {
+            pin(Pin.HANDLER);
+        }
+        if ((f & StatementClassifier.SET_TRANSACTION) != 0) {
+            pin(Pin.NEXT_TRANSACTION);
+        }
+        if (!error) {
+            if ((f & StatementClassifier.DROP_TEMPORARY) != 0) {
+                unpin(Pin.TEMPORARY_TABLES);
+            }
+            if ((f & StatementClassifier.SQL_DEALLOCATE) != 0) {
+                unpin(Pin.SQL_PREPARED);
+            }
+            if ((f & StatementClassifier.RELEASE_LOCK) != 0) {
+                unpin(Pin.NAMED_LOCKS);
+            }
+            if ((f & StatementClassifier.RELEASE_ALL_LOCKS) != 0) {
+                pins[Pin.NAMED_LOCKS.ordinal()] = 0;
+            }
+            if ((f & StatementClassifier.UNLOCK_TABLES) != 0) {
+                pins[Pin.TABLE_LOCKS.ordinal()] = 0;
+            }
+            if ((f & StatementClassifier.XA_END) != 0) {
+                pins[Pin.XA.ordinal()] = 0;
+            }
+            if ((f & StatementClassifier.HANDLER_CLOSE) != 0) {
+                unpin(Pin.HANDLER);
+            }
+        }
+        int explaining = StatementClassifier.USER_VARIABLE | StatementClassifier.USER_VARIABLE_SET | StatementClassifier.CREATE_TEMPORARY
+                | StatementClassifier.DROP_TEMPORARY | StatementClassifier.SQL_PREPARE | StatementClassifier.SQL_DEALLOCATE
+                | StatementClassifier.SET_TRANSACTION | StatementClassifier.XA_START | StatementClassifier.XA_END
+                | StatementClassifier.HANDLER_OPEN | StatementClassifier.HANDLER_CLOSE | StatementClassifier.LOCK_TABLES
+                | StatementClassifier.UNLOCK_TABLES;
+        if (sawStateChange && !stateChangeExplained && (f & explaining) == 0) {
+            pins[Pin.UNTRACKED_STATE.ordinal()] = 1;
+        }
+        sawStateChange = false;
+        stateChangeExplained = false;
     }
 
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
     private void onResponseComplete(BackendConnection b) {
-        if (currentCommand == CommandType.COM_INIT_DB && !b.tracker().lastWasError()) {
-            // COM_INIT_DB succeeded: remember the schema to restore it on another backend. Text
-            // USE statements are tracked with the multiplexing work (session-state tracking).
-            b.schema(null);
+        Runnable after = afterResponse;
+        if (after != null) {
+            afterResponse = null;
+            after.run();
+        }
+        releaseIfUnpinned();
+    }
+
+    /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
+    private void releaseIfUnpinned() {
+        if (multiplexed() && backend != null && backend.tracker().idle() && pendingCommand == null
+                && acquiring == null && !clientContinuation && !pinned()) {
+            unlink(BackendPools.Release.CLEAN);
         }
     }
 
@@ -575,6 +915,14 @@ public final class ClientSession implements BackendConnection.Listener {
         BackendConnection b = backend;
         boolean running = b != null && !b.tracker().idle();
         long thread = running ? b.threadId() : -1;
+        if (running) {
+            // Until the KILL has been delivered, this backend must not serve anyone else.
+            pin(Pin.KILL_PENDING);
+            killer.loop.execute(() -> killer.afterResponse = () -> loop.execute(() -> {
+                unpin(Pin.KILL_PENDING);
+                releaseIfUnpinned();
+            }));
+        }
         if (!k.query()) {
             log.info("{}: killed by {}", this, killer);
             if (!running) {
@@ -623,8 +971,12 @@ public final class ClientSession implements BackendConnection.Listener {
             pendingCommand = null;
         }
         if (backend != null) {
-            boolean clean = backend.tracker().idle() && !clientContinuation;
-            unlink(clean ? BackendPools.Release.RESET : BackendPools.Release.DISCARD);
+            boolean idle = backend.tracker().idle() && !clientContinuation;
+            // Transaction mode: an unpinned backend holds only movable state, which the next user
+            // diffs away; anything else is reset, and a backend cut off mid-response is discarded.
+            BackendPools.Release how = !idle ? BackendPools.Release.DISCARD
+                    : multiplexed() && !pinned() ? BackendPools.Release.CLEAN : BackendPools.Release.RESET;
+            unlink(how);
         }
         log.debug("{}: closed: {}", this, reason);
     }

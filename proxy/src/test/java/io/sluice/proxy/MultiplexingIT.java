@@ -1,0 +1,329 @@
+package io.sluice.proxy;
+
+import io.sluice.testkit.LeakCheckExtension;
+import io.sluice.testkit.TestServer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Transaction pool mode: many client sessions on a few backend connections, each always seeing
+ * exactly its own session state. Asserted with real clients and on the server's processlist.
+ */
+@ExtendWith(LeakCheckExtension.class)
+class MultiplexingIT {
+    static TestServer server;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        server = TestServer.shared();
+        server.createUser("mx", "mx-pw");
+        for (int i = 0; i < 3; i++) {
+            server.createDatabase("mx" + i);
+        }
+        try (Connection c = server.rootConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS mx0.accounts (id INT PRIMARY KEY, balance INT NOT NULL)");
+            s.execute("CREATE TABLE IF NOT EXISTS mx0.ids (id BIGINT PRIMARY KEY AUTO_INCREMENT, who INT)");
+            s.execute("DELETE FROM mx0.accounts");
+            for (int i = 0; i < 10; i++) {
+                s.execute("INSERT INTO mx0.accounts VALUES (" + i + ", 1000)");
+            }
+        }
+    }
+
+    /** Every test must leave no backend behind on the server once its Sluice is closed. */
+    @org.junit.jupiter.api.AfterEach
+    void noBackendLeftBehind(org.junit.jupiter.api.TestInfo info) {
+        assertEquals(0, server.awaitConnectionCount("mx", 0, java.time.Duration.ofSeconds(10)),
+                "connections of mx still on the server after " + info.getDisplayName());
+    }
+
+    static Sluice start(int pool) {
+        return Sluice.start(server, "sluice.users.mx.password = \"mx-pw\"\n"
+                + "sluice.pool { mode = transaction, max-per-user = " + pool + ", acquire-timeout = 30s }\n");
+    }
+
+    static String one(Statement s, String sql) throws SQLException {
+        try (ResultSet r = s.executeQuery(sql)) {
+            r.next();
+            return r.getString(1);
+        }
+    }
+
+    /** Samples the server's connections of user mx while running {@code body}; returns the peak. */
+    static int peakWhile(ThrowingRunnable body) throws Exception {
+        // Backends of an earlier test's Sluice may still be on their way out.
+        int leftover = server.awaitConnectionCount("mx", 0, java.time.Duration.ofSeconds(10));
+        assertEquals(0, leftover, "connections of mx left over from an earlier test");
+        AtomicBoolean on = new AtomicBoolean(true);
+        AtomicInteger peak = new AtomicInteger();
+        Thread sampler = new Thread(() -> {
+            while (on.get()) {
+                peak.accumulateAndGet(server.connectionCount("mx"), Math::max);
+                try {
+                    Thread.sleep(25);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        sampler.start();
+        try {
+            body.run();
+        } finally {
+            on.set(false);
+            sampler.join();
+        }
+        return peak.get();
+    }
+
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    static void runAll(int threads, ThrowingIntConsumer task) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        List<Future<?>> fs = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            int n = i;
+            fs.add(pool.submit(() -> {
+                task.accept(n);
+                return null;
+            }));
+        }
+        try {
+            for (Future<?> f : fs) {
+                f.get(240, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    interface ThrowingIntConsumer {
+        void accept(int n) throws Exception;
+    }
+
+    @Test
+    void twoHundredClientsOnSixBackendsEachSeeOnlyTheirOwnState() throws Exception {
+        int clients = 200;
+        int poolMax = 6;
+        ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+        try (Sluice sluice = start(poolMax)) {
+            String isolationVar = server.isMariaDb() ? "@@tx_isolation" : "@@transaction_isolation";
+            int peak = peakWhile(() -> runAll(clients, n -> {
+                Random rnd = new Random(n);
+                String db = "mx" + (n % 3);
+                String charset = n % 2 == 0 ? "latin1" : "utf8mb4";
+                String sqlMode = n % 2 == 0 ? "ANSI_QUOTES" : "PIPES_AS_CONCAT";
+                String tz = String.format("+%02d:00", n % 12);
+                String iso = n % 2 == 0 ? "READ-COMMITTED" : "SERIALIZABLE";
+                String mine = "client-" + n;
+                try (Connection c = sluice.connect("mx", "mx-pw"); Statement s = c.createStatement()) {
+                    s.execute("USE " + db);
+                    s.execute("SET NAMES " + charset);
+                    s.execute("SET SESSION sql_mode = '" + sqlMode + "'");
+                    s.execute("SET time_zone = '" + tz + "'");
+                    s.execute("SET SESSION TRANSACTION ISOLATION LEVEL " + iso.replace('-', ' '));
+                    s.execute("SET @mine = '" + mine + "'");
+                    for (int round = 0; round < 3; round++) {
+                        Thread.sleep(rnd.nextInt(15));
+                        try (ResultSet r = s.executeQuery("SELECT DATABASE(), @@character_set_client, @@sql_mode, @@time_zone, "
+                                + isolationVar + ", @mine")) {
+                            r.next();
+                            String seen = r.getString(1) + "|" + r.getString(2) + "|" + r.getString(3) + "|" + r.getString(4)
+                                    + "|" + r.getString(5) + "|" + r.getString(6);
+                            String want = db + "|" + charset + "|" + sqlMode + "|" + tz + "|" + iso + "|" + mine;
+                            if (!seen.equals(want)) {
+                                wrong.add("client " + n + " round " + round + ": saw " + seen + ", expected " + want);
+                            }
+                        }
+                        // Pinned stretches: a temporary table, a named prepared statement, a transaction.
+                        s.execute("CREATE TEMPORARY TABLE scratch (v VARCHAR(32))");
+                        s.execute("INSERT INTO scratch VALUES ('" + mine + "')");
+                        Thread.sleep(rnd.nextInt(5));
+                        assertEquals(mine, one(s, "SELECT v FROM scratch"));
+                        s.execute("DROP TEMPORARY TABLE scratch");
+                        s.execute("PREPARE mine_stmt FROM 'SELECT ?'");
+                        s.execute("SET @arg = " + n);
+                        assertEquals(String.valueOf(n), one(s, "EXECUTE mine_stmt USING @arg"));
+                        s.execute("DEALLOCATE PREPARE mine_stmt");
+                        s.execute("SET autocommit = 0");
+                        String before = one(s, "SELECT CONNECTION_ID()");
+                        Thread.sleep(rnd.nextInt(5));
+                        assertEquals(before, one(s, "SELECT CONNECTION_ID()"), "a transaction moved between backends");
+                        s.execute("COMMIT");
+                        s.execute("SET autocommit = 1");
+                    }
+                }
+            }));
+            assertTrue(wrong.isEmpty(), wrong.size() + " wrong views, first: " + wrong.peek());
+            assertTrue(peak <= poolMax, "server saw " + peak + " connections of mx, pool max " + poolMax);
+        }
+    }
+
+    @Test
+    void moneyTransfersKeepTheTotalAndNeverSpanTwoBackends() throws Exception {
+        try (Sluice sluice = start(4)) {
+            AtomicInteger committed = new AtomicInteger();
+            runAll(20, n -> {
+                Random rnd = new Random(100 + n);
+                try (Connection c = sluice.connect("mx", "mx-pw", "mx0", "")) {
+                    c.setAutoCommit(false);
+                    for (int i = 0; i < 25; i++) {
+                        int a = rnd.nextInt(10);
+                        int b = (a + 1 + rnd.nextInt(9)) % 10;
+                        int amount = rnd.nextInt(50);
+                        try (Statement s = c.createStatement()) {
+                            String thread = one(s, "SELECT CONNECTION_ID()");
+                            s.executeQuery("SELECT balance FROM accounts WHERE id IN (" + Math.min(a, b) + "," + Math.max(a, b)
+                                    + ") ORDER BY id FOR UPDATE").close();
+                            s.executeUpdate("UPDATE accounts SET balance = balance - " + amount + " WHERE id = " + a);
+                            s.executeUpdate("UPDATE accounts SET balance = balance + " + amount + " WHERE id = " + b);
+                            assertEquals(thread, one(s, "SELECT CONNECTION_ID()"), "transaction spans two backends");
+                            if (rnd.nextInt(4) == 0) {
+                                c.rollback();
+                            } else {
+                                c.commit();
+                                committed.incrementAndGet();
+                            }
+                        } catch (SQLException e) {
+                            if (e.getErrorCode() != 1213) { // the server's deadlock victim: rolled back, retry later
+                                throw e;
+                            }
+                            c.rollback();
+                        }
+                    }
+                }
+            });
+            try (Connection c = server.rootConnection(); Statement s = c.createStatement()) {
+                assertEquals("10000", one(s, "SELECT SUM(balance) FROM mx0.accounts"));
+            }
+            assertTrue(committed.get() > 0);
+        }
+    }
+
+    @Test
+    void serverPreparedStatementsCursorsAndLastInsertIdPerClient() throws Exception {
+        try (Sluice sluice = start(4)) {
+            runAll(30, n -> {
+                String params = n % 2 == 0 ? "useServerPrepStmts=true" : "useServerPrepStmts=true&useCursorFetch=true&defaultFetchSize=3";
+                try (Connection c = sluice.connect("mx", "mx-pw", "mx0", params)) {
+                    for (int i = 0; i < 5; i++) {
+                        try (PreparedStatement ps = c.prepareStatement(i % 2 == 0 ? "SELECT id, ? FROM accounts ORDER BY id"
+                                : "SELECT balance, ? FROM accounts WHERE id < 5")) {
+                            ps.setInt(1, n);
+                            int rows = 0;
+                            try (ResultSet r = ps.executeQuery()) {
+                                while (r.next()) {
+                                    assertEquals(n, r.getInt(2));
+                                    rows++;
+                                }
+                            }
+                            assertEquals(i % 2 == 0 ? 10 : 5, rows);
+                        }
+                        long generated;
+                        try (PreparedStatement ps = c.prepareStatement("INSERT INTO ids (who) VALUES (?)", Statement.RETURN_GENERATED_KEYS)) {
+                            ps.setInt(1, n);
+                            ps.executeUpdate();
+                            try (ResultSet k = ps.getGeneratedKeys()) {
+                                k.next();
+                                generated = k.getLong(1);
+                            }
+                        }
+                        try (Statement s = c.createStatement()) {
+                            assertEquals(String.valueOf(generated), one(s, "SELECT LAST_INSERT_ID()"), "LAST_INSERT_ID of client " + n);
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    @Test
+    void getLockIsHeldAcrossStatements() throws Exception {
+        try (Sluice sluice = start(2); Connection a = sluice.connect("mx", "mx-pw"); Connection b = sluice.connect("mx", "mx-pw");
+             Statement sa = a.createStatement(); Statement sb = b.createStatement()) {
+            assertEquals("1", one(sa, "SELECT GET_LOCK('mx-lock', 1)"));
+            one(sa, "SELECT 1");
+            assertEquals("0", one(sb, "SELECT GET_LOCK('mx-lock', 0)"), "the lock must still be held by a");
+            assertEquals("1", one(sa, "SELECT RELEASE_LOCK('mx-lock')"));
+            assertEquals("1", one(sb, "SELECT GET_LOCK('mx-lock', 0)"));
+            one(sb, "SELECT RELEASE_LOCK('mx-lock')");
+        }
+    }
+
+    @Test
+    void idleClientsHoldNoBackends() throws Exception {
+        try (Sluice sluice = start(3)) {
+            List<Connection> conns = new ArrayList<>();
+            try {
+                for (int i = 0; i < 60; i++) {
+                    Connection c = sluice.connect("mx", "mx-pw");
+                    one(c.createStatement(), "SELECT 1");
+                    conns.add(c);
+                }
+                assertTrue(server.connectionCount("mx") <= 3, "60 idle clients, " + server.connectionCount("mx") + " backends");
+                try (Statement s = conns.get(59).createStatement()) {
+                    assertEquals("2", one(s, "SELECT 1 + 1"));
+                }
+            } finally {
+                for (Connection c : conns) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void killQueryStopsOnlyThatQuery() throws Exception {
+        try (Sluice sluice = start(3); Connection victim = sluice.connect("mx", "mx-pw"); Connection bystander = sluice.connect("mx", "mx-pw");
+             Statement vs = victim.createStatement(); Statement bs = bystander.createStatement()) {
+            Thread t = new Thread(() -> {
+                try {
+                    Thread.sleep(400);
+                    vs.cancel();
+                } catch (Exception ignored) {
+                }
+            });
+            t.start();
+            Thread other = new Thread(() -> {
+                try {
+                    one(bs, "SELECT SLEEP(1.5)");
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            other.start();
+            long start = System.nanoTime();
+            try {
+                one(vs, "SELECT SLEEP(10)");
+            } catch (SQLException ignored) {
+                // Connector/J reports the interrupted query as cancelled
+            }
+            t.join();
+            other.join();
+            assertTrue(System.nanoTime() - start < 8_000_000_000L, "the query was not killed");
+            assertEquals("5", one(vs, "SELECT 5"));
+        }
+    }
+}
