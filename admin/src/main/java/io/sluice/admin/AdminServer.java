@@ -10,8 +10,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
@@ -29,64 +29,167 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sluice.config.AdminConfig;
+import io.sluice.config.ConfigException;
+import io.sluice.config.ConfigLoader;
+import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.ProxyServer;
+import io.sluice.proxy.session.ClientSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.function.BiFunction;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * The admin HTTP endpoint: a small route table over Netty's HTTP codec, on its own single event
- * loop so a slow scrape never delays client traffic. Views are JSON (Jackson) built from snapshots.
+ * The admin HTTP endpoint: one route table ({@link #routes}) over Netty's HTTP codec, on its own
+ * single event loop so a slow scrape never delays client traffic. Every answer but {@code /metrics}
+ * and the dashboard is JSON (Jackson), errors included.
+ *
+ * <p>Access: with {@code sluice.admin.token} set, action routes (POST) need
+ * {@code Authorization: Bearer <token>}, and so does every route when the endpoint is bound beyond
+ * loopback; only {@code GET /} (a static page that holds no state and asks for the token itself)
+ * is always open. Two browser guards apply whatever the token: a POST whose {@code Origin} is not
+ * this endpoint is refused (another site cannot make an operator's browser pause Sluice), and on
+ * loopback only loopback {@code Host} names are served (no DNS rebinding to read /sessions).
+ *
+ * <p>Threading: handlers run on the admin loop and read proxy state through snapshots and
+ * thread-safe getters; actions (pause, kill, reload) go through the proxy's thread-safe methods.
  */
 public final class AdminServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+    private static final Pattern SESSION_KILL = Pattern.compile("/sessions/(\\d{1,10})/kill");
 
-    /** An HTTP answer: status, content type, body. */
-    public record Response(int status, String contentType, byte[] body) {
-        static Response json(ObjectMapper mapper, Object value) {
+    /** An HTTP answer: status, content type, body, extra headers. */
+    record Response(int status, String contentType, byte[] body, Map<String, String> headers) {
+        static Response json(ObjectMapper mapper, int status, Object value) {
             try {
-                return new Response(200, "application/json", mapper.writeValueAsBytes(value));
-            } catch (Exception e) {
-                return text(500, "cannot render JSON: " + e.getMessage());
+                return new Response(status, "application/json", mapper.writeValueAsBytes(value), Map.of());
+            } catch (IOException e) {
+                return new Response(500, "text/plain; charset=utf-8",
+                        ("cannot render JSON: " + e.getMessage()).getBytes(StandardCharsets.UTF_8), Map.of());
             }
         }
 
-        static Response text(int status, String body) {
-            return new Response(status, "text/plain; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
+        static Response error(ObjectMapper mapper, int status, String error, String message) {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("error", error);
+            body.put("message", message);
+            return json(mapper, status, body);
         }
+
+        Response withHeader(String name, String value) {
+            Map<String, String> h = new LinkedHashMap<>(headers);
+            h.put(name, value);
+            return new Response(status, contentType, body, h);
+        }
+    }
+
+    /** What a handler gets: the decoded URI and the path's capture groups. */
+    record Request(QueryStringDecoder uri, Matcher path) {
+    }
+
+    /**
+     * One route. {@code action} routes change Sluice and always need the token when one is set;
+     * {@code open} routes never need it.
+     */
+    private record Route(HttpMethod method, Pattern path, boolean action, boolean open,
+                         Function<Request, Response> handler) {
     }
 
     private final ProxyServer proxy;
     private final AdminConfig config;
     private final PrometheusMeterRegistry prometheus;
+    private final Supplier<SluiceConfig> configSource;
     private final ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private final Map<String, BiFunction<HttpMethod, QueryStringDecoder, Response>> routes = new LinkedHashMap<>();
+    private final Views views;
+    private final List<Route> routes = new ArrayList<>();
+    private final byte[] dashboard;
+    /** Volatile: POST /reload may change it. */
+    private volatile Optional<String> token;
+    private volatile long lastProbeNanos;
+    /** Set before the socket is bound: whether every address it listens on is loopback. */
+    private volatile boolean loopbackOnly;
     private EventLoopGroup group;
     private Channel channel;
 
+    /** An endpoint without a config source: {@code POST /reload} answers 501. */
     public AdminServer(ProxyServer proxy, AdminConfig config, PrometheusMeterRegistry prometheus) {
+        this(proxy, config, prometheus, null);
+    }
+
+    /**
+     * @param configSource re-reads the configuration from the sources Sluice started from (file,
+     *                     environment, flags) for {@code POST /reload}; null when there is none
+     */
+    public AdminServer(ProxyServer proxy, AdminConfig config, PrometheusMeterRegistry prometheus,
+                       Supplier<SluiceConfig> configSource) {
         this.proxy = proxy;
         this.config = config;
         this.prometheus = prometheus;
-        Views views = new Views(proxy);
-        routes.put("/health", (m, q) -> Response.json(mapper, Map.of("status", "up")));
-        routes.put("/ready", (m, q) -> {
-            boolean ready = proxy.connector().serverInfo().learned();
-            Response r = Response.json(mapper, Map.of("ready", ready));
-            return ready ? r : new Response(503, r.contentType(), r.body());
-        });
-        routes.put("/stats", (m, q) -> Response.json(mapper, views.stats()));
-        routes.put("/sessions", (m, q) -> Response.json(mapper, views.sessions()));
-        routes.put("/metrics", (m, q) -> new Response(200, "text/plain; version=0.0.4; charset=utf-8",
-                prometheus.scrape().getBytes(StandardCharsets.UTF_8)));
+        this.configSource = configSource;
+        this.token = config.token();
+        this.views = new Views(proxy);
+        this.dashboard = resource("dashboard.html");
+
+        get("/", true, r -> new Response(200, "text/html; charset=utf-8", dashboard,
+                Map.of("Cache-Control", "no-store", "Content-Security-Policy",
+                        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")));
+        get("/health", false, r -> json(200, Map.of("status", "up")));
+        get("/ready", false, r -> ready());
+        get("/stats", false, r -> json(200, views.stats()));
+        get("/sessions", false, this::sessions);
+        get("/metrics", false, r -> new Response(200, "text/plain; version=0.0.4; charset=utf-8",
+                prometheus.scrape().getBytes(StandardCharsets.UTF_8), Map.of()));
+        get("/config", false, r -> new Response(200, "application/json",
+                ConfigLoader.render(proxy.config()).getBytes(StandardCharsets.UTF_8), Map.of()));
+        post(SESSION_KILL, r -> kill(Long.parseLong(r.path().group(1))));
+        post(Pattern.compile("/pause"), r -> pause(true));
+        post(Pattern.compile("/resume"), r -> pause(false));
+        post(Pattern.compile("/reload"), r -> reload());
+    }
+
+    private void get(String path, boolean open, Function<Request, Response> handler) {
+        routes.add(new Route(HttpMethod.GET, Pattern.compile(Pattern.quote(path)), false, open, handler));
+    }
+
+    private void post(Pattern path, Function<Request, Response> handler) {
+        routes.add(new Route(HttpMethod.POST, path, true, false, handler));
+    }
+
+    private static byte[] resource(String name) {
+        try (InputStream in = AdminServer.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("admin resource missing from the jar: " + name);
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public AdminServer start() {
+        try {
+            loopbackOnly = InetAddress.getByName(config.host()).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("sluice.admin.host: cannot resolve " + config.host(), e);
+        }
         group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-admin", true), NioIoHandler.newFactory());
         ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -96,7 +199,13 @@ public final class AdminServer implements AutoCloseable {
                     }
                 });
         channel = b.bind(config.host(), config.port()).syncUninterruptibly().channel();
-        log.info("admin endpoint on http://{}", channel.localAddress());
+        InetSocketAddress bound = (InetSocketAddress) channel.localAddress();
+        log.info("admin endpoint on http://{}:{} ({})", bound.getHostString(), bound.getPort(), token.isEmpty()
+                ? "no token" : loopbackOnly ? "token needed for actions" : "token needed for every route");
+        if (!loopbackOnly && token.isEmpty()) {
+            log.warn("admin endpoint bound to {} without sluice.admin.token: anyone who can reach it can read "
+                    + "sessions, pause Sluice and kill sessions", config.host());
+        }
         return this;
     }
 
@@ -104,22 +213,188 @@ public final class AdminServer implements AutoCloseable {
         return ((InetSocketAddress) channel.localAddress()).getPort();
     }
 
+    // ---- routes --------------------------------------------------------------------------------
+
+    private Response json(int status, Object value) {
+        return Response.json(mapper, status, value);
+    }
+
+    private Response ready() {
+        Views.Readiness r = views.readiness();
+        if (!r.serverReached() && System.nanoTime() - lastProbeNanos > TimeUnit.SECONDS.toNanos(5)) {
+            // Never reached since startup: look again now, so a Sluice started before its server
+            // becomes ready without waiting for a client that a not-ready pod will never get.
+            lastProbeNanos = System.nanoTime();
+            proxy.probeServer();
+        }
+        return json(r.ready() ? 200 : 503, r.body());
+    }
+
+    /** {@code ?state=waiting} keeps sessions in that state; {@code ?limit=N} the first N by id. */
+    private Response sessions(Request r) {
+        List<String> state = r.uri().parameters().get("state");
+        List<String> limit = r.uri().parameters().get("limit");
+        int max = Integer.MAX_VALUE;
+        if (limit != null) {
+            try {
+                max = Integer.parseInt(limit.get(0));
+            } catch (NumberFormatException e) {
+                max = -1;
+            }
+            if (max < 0) {
+                return Response.error(mapper, 400, "bad_request", "limit must be a whole number >= 0, got " + limit.get(0));
+            }
+        }
+        return json(200, views.sessions(state == null ? null : state.get(0), max));
+    }
+
+    private Response kill(long id) {
+        ClientSession s = proxy.sessions().get(id);
+        if (s == null) {
+            return Response.error(mapper, 404, "not_found", "no session " + id + " (see GET /sessions)");
+        }
+        Map<String, Object> killed = views.session(s);
+        log.info("admin: killing {} (state {}, backend {})", s, killed.get("state"), killed.get("backend"));
+        s.closeClient();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("killed", true);
+        body.put("session", killed);
+        return json(200, body);
+    }
+
+    private Response pause(boolean pause) {
+        if (pause) {
+            proxy.pools().pause();
+        } else {
+            proxy.pools().resume();
+        }
+        log.info("admin: {}", pause ? "paused: no backend is handed out until POST /resume" : "resumed");
+        return json(200, Map.of("paused", proxy.pools().paused()));
+    }
+
+    private Response reload() {
+        if (configSource == null) {
+            return Response.error(mapper, 501, "not_implemented", "this Sluice was started without a config source "
+                    + "to re-read (embedded use); restart it to change its configuration");
+        }
+        SluiceConfig next;
+        try {
+            next = configSource.get();
+        } catch (ConfigException e) {
+            log.warn("admin: reload refused, the configuration is invalid; nothing changed:\n{}", e.getMessage());
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("error", "invalid_config");
+            body.put("message", "the configuration is invalid; nothing was changed");
+            body.put("problems", e.problems());
+            return json(400, body);
+        }
+        SluiceConfig before = proxy.config();
+        SluiceConfig applied = proxy.reload(next);
+        token = applied.admin().token();
+        Reload.Outcome outcome = Reload.compare(before, next, applied);
+        log.info("admin: configuration reloaded; applied {}; needs a restart: {}", outcome.applied(), outcome.restartRequired());
+        return json(200, outcome);
+    }
+
+    // ---- dispatch ------------------------------------------------------------------------------
+
+    Response answer(FullHttpRequest req) {
+        QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+        String path = uri.path();
+        Route route = null;
+        Matcher matcher = null;
+        List<String> allowed = new ArrayList<>();
+        for (Route r : routes) {
+            Matcher m = r.path().matcher(path);
+            if (m.matches()) {
+                allowed.add(r.method().name());
+                if (r.method().equals(req.method())) {
+                    route = r;
+                    matcher = m;
+                }
+            }
+        }
+        if (route == null) {
+            if (!allowed.isEmpty()) {
+                return Response.error(mapper, 405, "method_not_allowed", req.method() + " " + path
+                        + " is not served; use " + String.join(" or ", allowed)).withHeader("Allow", String.join(", ", allowed));
+            }
+            return Response.error(mapper, 404, "not_found", "no route " + path + "; routes: " + routeList());
+        }
+        Response refused = guard(req, route);
+        if (refused != null) {
+            return refused;
+        }
+        return route.handler().apply(new Request(uri, matcher));
+    }
+
+    /** The browser guards and the token check; null when the request may proceed. */
+    private Response guard(FullHttpRequest req, Route route) {
+        String host = req.headers().get(HttpHeaderNames.HOST);
+        if (loopbackOnly && host != null && !isLoopbackName(hostName(host))) {
+            return Response.error(mapper, 403, "forbidden", "this endpoint listens on loopback and answers only "
+                    + "requests addressed to a loopback name, not '" + host + "'");
+        }
+        String origin = req.headers().get(HttpHeaderNames.ORIGIN);
+        if (route.action() && origin != null && (host == null
+                || !(origin.equalsIgnoreCase("http://" + host) || origin.equalsIgnoreCase("https://" + host)))) {
+            return Response.error(mapper, 403, "forbidden", "cross-origin " + req.method() + " refused (Origin "
+                    + origin + "); actions are taken from this endpoint's own page or from tools like curl");
+        }
+        Optional<String> t = token;
+        if (route.open() || t.isEmpty() || !(route.action() || !loopbackOnly)) {
+            return null;
+        }
+        String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+        String presented = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : null;
+        if (presented != null && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8),
+                t.get().getBytes(StandardCharsets.UTF_8))) {
+            return null;
+        }
+        String why = presented == null ? "missing Authorization: Bearer <token> header" : "wrong token";
+        return Response.error(mapper, 401, "unauthorized", why + "; " + (route.action() ? "actions need" : "every route "
+                        + "of an endpoint bound beyond loopback needs") + " the token from sluice.admin.token (or token-env)")
+                .withHeader("WWW-Authenticate", "Bearer realm=\"sluice\"");
+    }
+
+    private static String hostName(String hostHeader) {
+        if (hostHeader.startsWith("[")) {
+            int end = hostHeader.indexOf(']');
+            return end < 0 ? hostHeader : hostHeader.substring(1, end);
+        }
+        int colon = hostHeader.lastIndexOf(':');
+        return colon < 0 || hostHeader.indexOf(':') != colon ? hostHeader : hostHeader.substring(0, colon);
+    }
+
+    private static boolean isLoopbackName(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        return n.equals("localhost") || n.endsWith(".localhost") || n.startsWith("127.") || n.equals("::1");
+    }
+
+    private List<String> routeList() {
+        List<String> out = new ArrayList<>();
+        for (Route r : routes) {
+            out.add(r.method() + " " + r.path().pattern().replace("\\Q", "").replace("\\E", "")
+                    .replace("(\\d{1,10})", "{id}"));
+        }
+        return out;
+    }
+
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            QueryStringDecoder q = new QueryStringDecoder(req.uri());
-            var route = routes.get(q.path());
             Response r;
             try {
-                r = route == null ? Response.text(404, "no such route: " + q.path() + "; try " + routes.keySet())
-                        : route.apply(req.method(), q);
+                r = answer(req);
             } catch (RuntimeException e) {
-                log.warn("admin {} failed: {}", q.path(), e.toString());
-                r = Response.text(500, "error: " + e);
+                log.warn("admin {} {} failed", req.method(), req.uri(), e);
+                r = Response.error(mapper, 500, "internal_error", e.toString());
             }
             ByteBuf body = Unpooled.wrappedBuffer(r.body());
             FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()), body);
             resp.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
+            resp.headers().set("X-Content-Type-Options", "nosniff");
+            r.headers().forEach((k, v) -> resp.headers().set(k, v));
             HttpUtil.setContentLength(resp, body.readableBytes());
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             HttpUtil.setKeepAlive(resp, keepAlive);
@@ -127,6 +402,12 @@ public final class AdminServer implements AutoCloseable {
             if (!keepAlive) {
                 f.addListener(ChannelFutureListener.CLOSE);
             }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("admin connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
         }
     }
 
@@ -136,7 +417,7 @@ public final class AdminServer implements AutoCloseable {
             channel.close().syncUninterruptibly();
         }
         if (group != null) {
-            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
 

@@ -1,52 +1,219 @@
 package io.sluice.admin;
 
+import io.micrometer.core.instrument.distribution.HistogramSnapshot;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import io.sluice.proxy.ProxyServer;
+import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.pool.PoolSnapshot;
+import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.session.ClientSession;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
-/** JSON views of Sluice's state, built from snapshots; field names match metric tag values. */
+/**
+ * JSON views of Sluice's state, built from snapshots. Field names are snake_case, and state names
+ * are the metric tag values ({@code idle}, {@code busy}, {@code waiting}, ...), as PgBouncer's SHOW
+ * columns are its list names. Session fields are read from another thread than the session's own:
+ * each is a recent value, not one consistent instant.
+ */
 final class Views {
+    /** A failed backend open this recent, with none succeeding since, makes the server "unreachable". */
+    static final long UNREACHABLE_WINDOW_MILLIS = 10_000;
+
     private final ProxyServer proxy;
 
     Views(ProxyServer proxy) {
         this.proxy = proxy;
     }
 
+    /** GET /ready: what a load balancer or Kubernetes needs, and why it is not ready. */
+    record Readiness(boolean ready, boolean serverReached, Map<String, Object> body) {
+    }
+
+    Readiness readiness() {
+        boolean reached = proxy.connector().serverInfo().learned();
+        boolean accepting = proxy.accepting();
+        boolean paused = proxy.pools().paused();
+        String failing = failingPool(proxy.pools().snapshot());
+        boolean reachable = reached && failing == null;
+        List<String> reasons = new ArrayList<>();
+        if (!accepting) {
+            reasons.add("draining: Sluice is shutting down and accepts no new clients");
+        }
+        if (paused) {
+            reasons.add("paused: no backend connection is handed out until POST /resume");
+        }
+        if (!reached) {
+            reasons.add("server " + proxy.connector().address() + " not reached since startup");
+        } else if (failing != null) {
+            reasons.add("server " + proxy.connector().address() + " unreachable: " + failing);
+        }
+        boolean ready = accepting && !paused && reachable;
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("ready", ready);
+        body.put("accepting", accepting);
+        body.put("paused", paused);
+        body.put("server_reachable", reachable);
+        body.put("reasons", reasons);
+        return new Readiness(ready, reached, body);
+    }
+
+    /** The first pool whose last backend open failed recently, described; null when none. */
+    private static String failingPool(List<PoolSnapshot> pools) {
+        long now = System.currentTimeMillis();
+        for (PoolSnapshot p : pools) {
+            if (p.connectFailuresInARow() > 0 && now - p.lastConnectFailureMillis() < UNREACHABLE_WINDOW_MILLIS) {
+                return "pool '" + p.name() + "': " + p.connectFailuresInARow() + " failed opens in a row, last: "
+                        + p.lastConnectError();
+            }
+        }
+        return null;
+    }
+
     Map<String, Object> stats() {
         Map<String, Object> out = new LinkedHashMap<>();
         var info = proxy.connector().serverInfo();
-        out.put("server", Map.of("address", proxy.connector().address(), "version", info.version(), "reached", info.learned()));
+        Map<String, Object> server = new LinkedHashMap<>();
+        server.put("address", proxy.connector().address());
+        server.put("version", info.version());
+        server.put("reached", info.learned());
+        out.put("server", server);
+        out.put("accepting", proxy.accepting());
+        out.put("paused", proxy.pools().paused());
         out.put("clients", proxy.metrics().clients().get());
+        Map<String, Integer> byUser = new TreeMap<>();
+        Map<String, Integer> byHost = new TreeMap<>();
+        Map<String, Integer> byState = new TreeMap<>();
+        for (ClientSession s : proxy.sessions().all()) {
+            byUser.merge(s.user(), 1, Integer::sum);
+            byHost.merge(s.clientHost(), 1, Integer::sum);
+            byState.merge(stateName(s), 1, Integer::sum);
+        }
+        out.put("clients_by_user", byUser);
+        out.put("clients_by_host", byHost);
+        out.put("sessions_by_state", byState);
         out.put("backend_connections", proxy.pools().total());
-        out.put("global_max", proxy.config().pool().globalMax());
-        List<PoolSnapshot> pools = proxy.pools().snapshot();
+        out.put("global_max", proxy.pools().config().globalMax());
+        List<Map<String, Object>> pools = new ArrayList<>();
+        for (PoolSnapshot p : proxy.pools().snapshot()) {
+            pools.add(pool(p));
+        }
         out.put("pools", pools);
         return out;
     }
 
-    List<Map<String, Object>> sessions() {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (ClientSession s : proxy.sessions().all()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", s.id());
-            m.put("user", s.user());
-            m.put("client", s.clientHost());
-            m.put("program_name", s.attributes().getOrDefault("program_name", ""));
-            m.put("state", s.state().name().toLowerCase());
-            m.put("schema", s.schema());
-            var b = s.backend();
-            m.put("backend", b == null ? null : Map.of("id", b.id(), "thread_id", b.threadId()));
-            long ns = s.commandNanos();
-            m.put("command", s.currentCommand() == null ? null : s.currentCommand().name());
-            m.put("command_ms", ns < 0 ? null : ns / 1_000_000);
-            m.put("statement", s.statementHead());
-            out.add(m);
+    private Map<String, Object> pool(PoolSnapshot p) {
+        var meters = proxy.metrics().pool(p.name());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", p.name());
+        m.put("max", p.max());
+        m.put("busy", p.busy());
+        m.put("idle", p.idle());
+        m.put("opening", p.opening());
+        m.put("waiting", p.waiting());
+        m.put("oldest_wait_ms", p.oldestWaitMillis());
+        m.put("acquires", p.acquires());
+        m.put("timeouts", p.timeouts());
+        Map<String, Object> rejections = new LinkedHashMap<>();
+        rejections.put("timeout", p.timeouts());
+        rejections.put("queue_full", p.queueFull());
+        rejections.put("server_unavailable", p.unavailable());
+        m.put("rejections", rejections);
+        HistogramSnapshot h = meters.acquireGranted.takeSnapshot();
+        Map<String, Object> wait = new LinkedHashMap<>();
+        double max = h.max(TimeUnit.MILLISECONDS);
+        for (ValueAtPercentile v : h.percentileValues()) {
+            // Micrometer's percentiles are bucket approximations and may overshoot the true max
+            // seen in the same decaying window; no wait was longer than that max.
+            double value = v.value(TimeUnit.MILLISECONDS);
+            wait.put("p" + Math.round(v.percentile() * 100), round(max > 0 ? Math.min(value, max) : value));
+        }
+        wait.put("max", round(max));
+        wait.put("count", h.count());
+        m.put("acquire_wait_ms", wait);
+        Map<String, Object> backend = new LinkedHashMap<>();
+        backend.put("connects", p.connects());
+        backend.put("connect_failures", p.connectFailures());
+        backend.put("failures_in_a_row", p.connectFailuresInARow());
+        backend.put("last_connect_error", p.lastConnectError());
+        m.put("backend", backend);
+        // Read by `sluice doctor` under these names; the snake_case fields above say the same.
+        m.put("oldestWaitMillis", p.oldestWaitMillis());
+        m.put("queueFull", p.queueFull());
+        return m;
+    }
+
+    private static double round(double millis) {
+        return Math.round(millis * 1000) / 1000.0;
+    }
+
+    /**
+     * @param state only sessions in this state, or null for all
+     * @param limit at most this many, lowest ids first
+     */
+    List<Map<String, Object>> sessions(String state, int limit) {
+        List<ClientSession> all = new ArrayList<>(proxy.sessions().all());
+        all.sort(Comparator.comparingLong(ClientSession::id));
+        List<Map<String, Object>> out = new ArrayList<>(Math.min(all.size(), limit));
+        for (ClientSession s : all) {
+            if (out.size() >= limit) {
+                break;
+            }
+            if (state == null || stateName(s).equals(state)) {
+                out.add(session(s));
+            }
         }
         return out;
+    }
+
+    Map<String, Object> session(ClientSession s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", s.id());
+        m.put("user", s.user());
+        m.put("client", s.clientHost());
+        m.put("client_port", s.clientAddress() instanceof InetSocketAddress a ? a.getPort() : null);
+        m.put("program_name", s.attributes().getOrDefault("program_name", ""));
+        m.put("state", stateName(s));
+        // Pins (reasons a backend may not be released) come with transaction pooling; session
+        // pooling pins nothing. Once ClientSession.pins() lands: s.pins() mapped by Pin::label,
+        // reason names such as "transaction" or "prepared_statements".
+        m.put("pins", List.of());
+        m.put("mode", s.mode().name().toLowerCase(Locale.ROOT));
+        m.put("schema", s.schema());
+        m.put("connected_s", (System.currentTimeMillis() - s.connectedAtMillis()) / 1000);
+        BackendConnection b = s.backend();
+        if (b == null) {
+            m.put("backend", null);
+            m.put("in_transaction", false);
+        } else {
+            Map<String, Object> backend = new LinkedHashMap<>();
+            backend.put("id", b.id());
+            backend.put("thread_id", b.threadId());
+            backend.put("pool", b.key().backendUser());
+            m.put("backend", backend);
+            // The server's own word, from the status flags of its last OK/EOF on this backend.
+            m.put("in_transaction", (b.tracker().lastStatus() & ServerStatus.SERVER_STATUS_IN_TRANS) != 0);
+        }
+        // When the transaction began is tracked with transaction pooling; not known yet.
+        m.put("transaction_ms", null);
+        long ns = s.commandNanos();
+        m.put("command", s.currentCommand() == null ? null : s.currentCommand().name());
+        m.put("command_ms", ns < 0 ? null : ns / 1_000_000);
+        String statement = s.statementHead();
+        m.put("statement", statement.isEmpty() ? null : statement);
+        return m;
+    }
+
+    /** The session state as a tag value: the enum's name in lower case, so new states need no change here. */
+    static String stateName(ClientSession s) {
+        return s.state().name().toLowerCase(Locale.ROOT);
     }
 }

@@ -261,14 +261,16 @@ final class ConfigReader {
             }
         }
         String serverVersion = string("sluice.frontend.server-version");
+        Duration drainTimeout = duration("sluice.frontend.drain-timeout", true);
         if (!allSet(maxClients, authTimeout, idleTimeout, low, high, tlsEnabled, certFile, keyFile, tlsRequired,
-                privateKey, publicKey, serverVersion)) {
+                privateKey, publicKey, serverVersion, drainTimeout)) {
             return null;
         }
         return new FrontendConfig(maxClients, authTimeout, idleTimeout, low, high,
                 new FrontendTlsConfig(tlsEnabled, certFile, keyFile, tlsRequired),
                 new RsaKeyConfig(privateKey, publicKey),
-                serverVersion.isBlank() ? Optional.empty() : Optional.of(serverVersion.trim()));
+                serverVersion.isBlank() ? Optional.empty() : Optional.of(serverVersion.trim()),
+                drainTimeout);
     }
 
     private PoolConfig readPool() {

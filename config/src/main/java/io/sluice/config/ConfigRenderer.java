@@ -76,6 +76,7 @@ final class ConfigRenderer {
         m.put("tls", tls);
         m.put("rsa", rsa);
         m.put("server-version", frontend.serverVersion().orElse(""));
+        m.put("drain-timeout", duration(frontend.drainTimeout()));
         return m;
     }
 

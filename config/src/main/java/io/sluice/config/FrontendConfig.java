@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param tls                 TLS toward clients
  * @param rsa                 RSA key pair for caching_sha2_password full auth without TLS
  * @param serverVersion       version string shown to clients instead of the server's own, if given
+ * @param drainTimeout        on shutdown, how long busy sessions may finish after accepting stops;
+ *                            {@link Duration#ZERO} = close at once
  */
 public record FrontendConfig(
         int maxClients,
@@ -23,12 +25,14 @@ public record FrontendConfig(
         int writeBufferHigh,
         FrontendTlsConfig tls,
         RsaKeyConfig rsa,
-        java.util.Optional<String> serverVersion) {
+        java.util.Optional<String> serverVersion,
+        Duration drainTimeout) {
 
     public FrontendConfig {
         Objects.requireNonNull(authTimeout, "authTimeout");
         Objects.requireNonNull(idleTimeout, "idleTimeout");
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(rsa, "rsa");
+        Objects.requireNonNull(drainTimeout, "drainTimeout");
     }
 }

@@ -38,7 +38,8 @@ class ConfigLoaderTest {
                 new BackendTlsConfig(BackendTlsConfig.Mode.DISABLED, Optional.empty())), config.server());
         assertEquals(new FrontendConfig(10000, Duration.ofSeconds(10), Duration.ZERO, 32 * 1024, 64 * 1024,
                 new FrontendTlsConfig(false, Optional.empty(), Optional.empty(), false),
-                new RsaKeyConfig(Optional.empty(), Optional.empty()), Optional.empty()), config.frontend());
+                new RsaKeyConfig(Optional.empty(), Optional.empty()), Optional.empty(), Duration.ofSeconds(30)),
+                config.frontend());
         assertEquals(new PoolConfig(PoolMode.SESSION, 10, 0, 100, Duration.ofMinutes(10), Duration.ofMinutes(30),
                 Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(5), 1000), config.pool());
         assertEquals(new AdminConfig(true, "127.0.0.1", 6034, Optional.empty()), config.admin());
@@ -397,6 +398,7 @@ class ConfigLoaderTest {
         assertTrue(text.contains("\"idle-timeout\" : \"10m\""), text);
         assertTrue(text.contains("\"idle-timeout\" : \"0s\""), text);
         assertTrue(text.contains("\"write-buffer-high\" : \"64KiB\""), text);
+        assertTrue(text.contains("\"drain-timeout\" : \"30s\""), text);
     }
 
     @Test
@@ -406,7 +408,7 @@ class ConfigLoaderTest {
         SluiceConfig config = ConfigLoader.parse(USER
                 + "sluice.users.app { pool-mode = transaction, pool-max = 4, backend-user = svc }\n"
                 + "sluice.pool { acquire-timeout = 1500ms, validate-after-idle = 0s, max-lifetime = 1h }\n"
-                + "sluice.frontend { write-buffer-low = 1000, idle-timeout = 90s }\n"
+                + "sluice.frontend { write-buffer-low = 1000, idle-timeout = 90s, drain-timeout = 1500ms }\n"
                 + "sluice.frontend.tls { enabled = true, cert-file = \"" + hocon(cert) + "\", key-file = \""
                 + hocon(key) + "\" }\n"
                 + "sluice.server.tls.mode = preferred\n");

@@ -165,6 +165,24 @@ class ValidationTest {
         assertEquals(Duration.ZERO, ConfigLoader.parse(USER).frontend().idleTimeout());
     }
 
+    @Test
+    void drainTimeoutDefaultsToThirtySecondsAndZeroClosesAtOnce() {
+        assertEquals(Duration.ofSeconds(30), ConfigLoader.parse(USER).frontend().drainTimeout());
+        assertEquals(Duration.ZERO, ConfigLoader.parse(USER + "sluice.frontend.drain-timeout = 0s\n").frontend().drainTimeout());
+    }
+
+    @Test
+    void drainTimeoutNegative() {
+        assertProblem("sluice.frontend.drain-timeout = -1s",
+                "sluice.frontend.drain-timeout: must not be negative (got \"-1s\")");
+    }
+
+    @Test
+    void drainTimeoutUnparseable() {
+        assertProblem("sluice.frontend.drain-timeout = forever",
+                "sluice.frontend.drain-timeout: must be a duration such as 500ms, 5s or 10m (got \"forever\")");
+    }
+
     // ---- write buffer ---------------------------------------------------------------------------
 
     @Test

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.admin.AdminServer;
+import io.sluice.admin.Drain;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
@@ -19,6 +20,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -30,7 +32,7 @@ import java.util.concurrent.CountDownLatch;
  * config file; everything else comes from {@code -c FILE} and SLUICE_* environment variables
  * (see {@code reference.conf}). Exit codes: 0 stopped cleanly, 2 invalid configuration, 1 failed.
  */
-@Command(name = "sluice", mixinStandardHelpOptions = true, version = "Sluice 0.1.0",
+@Command(name = "sluice", mixinStandardHelpOptions = true, version = "Sluice 0.1.0", subcommands = {DoctorCommand.class, DemoCommand.class},
         description = "A MySQL connection gate: many client sessions, a few bounded backend connections.",
         footer = {"", "Environment variables (override the config file, below flags):",
                 "  SLUICE_LISTEN_HOST/PORT, SLUICE_SERVER_HOST/PORT, SLUICE_USER, SLUICE_PASSWORD,",
@@ -148,14 +150,25 @@ public final class Main implements Callable<Integer> {
         new ClassLoaderMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         ProxyServer proxy = new ProxyServer(config, registry).start();
-        AdminServer admin = config.admin().enabled() ? new AdminServer(proxy, config.admin(), registry).start() : null;
+        // POST /reload re-reads the same sources: the file, the environment, these flags.
+        Map<String, String> overrides = overrides();
+        AdminServer admin = config.admin().enabled() ? new AdminServer(proxy, config.admin(), registry,
+                () -> ConfigLoader.load(Optional.ofNullable(configFile), overrides)).start() : null;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log.info("stopping Sluice");
+            // SIGTERM: stop accepting (so /ready answers 503), let busy sessions and open
+            // transactions finish for up to drain-timeout, then close; the admin endpoint stays
+            // up meanwhile so the drain can be watched.
+            Duration drain = proxy.config().frontend().drainTimeout();
+            log.info("stopping Sluice: accepting no new clients, draining for up to {} ms (sluice.frontend.drain-timeout)",
+                    drain.toMillis());
+            Drain.Result result = Drain.run(proxy, drain);
+            proxy.close();
             if (admin != null) {
                 admin.close();
             }
-            proxy.close();
+            log.info("Sluice stopped ({})", result.drained() ? "drained in " + result.waitedMillis() + " ms"
+                    : result.busyLeft() + " sessions were still busy and were closed");
             stopped.countDown();
         }, "sluice-shutdown"));
         stopped.await();

@@ -7,7 +7,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.sluice.config.AdminConfig;
 import io.sluice.config.BackendTlsConfig;
+import io.sluice.config.FrontendConfig;
+import io.sluice.config.ServerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.backend.BackendConnector;
 import io.sluice.proxy.frontend.FrontendInitializer;
@@ -35,16 +38,21 @@ import java.security.PublicKey;
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
-    private final SluiceConfig config;
+    /** Volatile: {@link #reload} swaps in the applied config; readers take what is current per connection. */
+    private volatile SluiceConfig config;
     private final Transport transport;
     private final ProxyMetrics metrics;
     private final BackendConnector connector;
     private final BackendPools pools;
     private final SessionRegistry sessions = new SessionRegistry();
-    private final UserDirectory users;
+    /** Volatile: {@link #reload} swaps in a directory built from the reloaded users. */
+    private volatile UserDirectory users;
     private final SslContext frontendSsl;
     private final KeyPair rsaKeys;
-    private Channel serverChannel;
+    private volatile Channel serverChannel;
+    private volatile boolean accepting;
+    /** The bound port, kept after the socket closes. */
+    private volatile int port;
 
     public ProxyServer(SluiceConfig config, MeterRegistry registry) {
         this.config = config;
@@ -119,6 +127,8 @@ public final class ProxyServer implements AutoCloseable {
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new FrontendInitializer(this));
         serverChannel = b.bind(config.listen().host(), config.listen().port()).syncUninterruptibly().channel();
+        port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+        accepting = true;
         log.info("Sluice listening on {} ({} transport), server {}, pool mode {}, max {} per user, {} global",
                 serverChannel.localAddress(), transport.name(), connector.address(), config.pool().mode().name().toLowerCase(),
                 config.pool().maxPerUser(), config.pool().globalMax());
@@ -127,7 +137,7 @@ public final class ProxyServer implements AutoCloseable {
 
     /** The port clients connect to (useful when configured as 0). */
     public int port() {
-        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+        return port;
     }
 
     public SluiceConfig config() {
@@ -162,9 +172,67 @@ public final class ProxyServer implements AutoCloseable {
         return rsaKeys;
     }
 
+    // ---- lifecycle and reload (admin actions) --------------------------------------------------
+
+    /** Whether the listening socket is open: from {@link #start} until {@link #stopAccepting} or {@link #close}. */
+    public boolean accepting() {
+        return accepting;
+    }
+
+    /**
+     * Reads the server's handshake once more, without logging in, so a Sluice that could not reach
+     * the server at startup learns it is up before any client comes (readiness probes). Completes,
+     * never fails, when the attempt ended; {@code connector().serverInfo().learned()} tells the result.
+     * Only for a server not yet reached: an unfinished handshake counts toward its max_connect_errors.
+     */
+    public io.netty.util.concurrent.Future<Void> probeServer() {
+        return connector.probe(transport.group().next());
+    }
+
+    /**
+     * Closes the listening socket (new clients are refused by the OS) and leaves every existing
+     * session running: the first step of a graceful shutdown. Idempotent; blocks until closed.
+     */
+    public void stopAccepting() {
+        accepting = false;
+        Channel ch = serverChannel;
+        if (ch != null && ch.isOpen()) {
+            ch.close().syncUninterruptibly();
+            log.info("stopped accepting clients on {}", ch.localAddress());
+        }
+    }
+
+    /**
+     * Applies the reloadable part of {@code next} (see reference.conf): pool settings and users,
+     * frontend limits and timeouts, the server connect timeout and the admin token. Everything else
+     * (addresses, ports, TLS, io-threads, write buffers, server-version) keeps its running value.
+     * Existing sessions and connections keep what they have; new work sees the new values.
+     *
+     * @param next a validated config, normally re-read from the same sources as at startup
+     * @return the config now in effect: {@code next} where reloadable, the running config elsewhere
+     */
+    public synchronized SluiceConfig reload(SluiceConfig next) {
+        SluiceConfig old = config;
+        FrontendConfig of = old.frontend();
+        FrontendConfig nf = next.frontend();
+        FrontendConfig frontend = new FrontendConfig(nf.maxClients(), nf.authTimeout(), nf.idleTimeout(),
+                of.writeBufferLow(), of.writeBufferHigh(), of.tls(), of.rsa(), of.serverVersion(), nf.drainTimeout());
+        ServerConfig server = new ServerConfig(old.server().host(), old.server().port(), next.server().connectTimeout(),
+                old.server().tls());
+        AdminConfig admin = new AdminConfig(old.admin().enabled(), old.admin().host(), old.admin().port(),
+                next.admin().token());
+        SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin);
+        connector.connectTimeout(server.connectTimeout());
+        users = new UserDirectory(applied.users().values());
+        pools.reconfigure(applied.pool(), applied.users().values());
+        config = applied;
+        return applied;
+    }
+
     /** Stops accepting, closes every client and backend connection, and stops the event loops. */
     @Override
     public void close() {
+        accepting = false;
         if (serverChannel != null) {
             serverChannel.close().syncUninterruptibly();
         }

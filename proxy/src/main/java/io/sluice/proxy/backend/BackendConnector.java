@@ -29,7 +29,8 @@ public final class BackendConnector {
     private static final Logger log = LoggerFactory.getLogger(BackendConnector.class);
     static final Map<String, String> CONNECT_ATTRIBUTES = Map.of("_client_name", "sluice", "program_name", "sluice");
 
-    private final ServerConfig config;
+    /** Volatile: a reload may change the connect timeout ({@link #connectTimeout}); host, port and TLS never change. */
+    private volatile ServerConfig config;
     private final Transport transport;
     private final SslContext sslContext;
     private volatile ServerInfo serverInfo = ServerInfo.UNKNOWN;
@@ -52,6 +53,12 @@ public final class BackendConnector {
             }
             serverInfo = info;
         }
+    }
+
+    /** Applies a reloaded {@code sluice.server.connect-timeout} to connections opened from now on. */
+    public void connectTimeout(java.time.Duration timeout) {
+        ServerConfig c = config;
+        config = new ServerConfig(c.host(), c.port(), timeout, c.tls());
     }
 
     public String address() {

@@ -44,24 +44,38 @@ public final class ProxyMetrics {
             acquireGranted = Timer.builder(POOL_ACQUIRE).tag("pool", pool).tag("result", "granted")
                     .description("Time requests waited for a backend connection")
                     .publishPercentiles(0.5, 0.99).register(registry);
-            acquireTimeout = Counter.builder(POOL_ACQUIRE_REJECTED).tag("pool", pool).tag("reason", "timeout").register(registry);
-            acquireQueueFull = Counter.builder(POOL_ACQUIRE_REJECTED).tag("pool", pool).tag("reason", "queue_full").register(registry);
-            acquireUnavailable = Counter.builder(POOL_ACQUIRE_REJECTED).tag("pool", pool).tag("reason", "server_unavailable").register(registry);
-            connectOk = Counter.builder(BACKEND_CONNECTS).tag("pool", pool).tag("result", "ok").register(registry);
-            connectFailed = Counter.builder(BACKEND_CONNECTS).tag("pool", pool).tag("result", "failed").register(registry);
+            acquireTimeout = rejected(pool, "timeout");
+            acquireQueueFull = rejected(pool, "queue_full");
+            acquireUnavailable = rejected(pool, "server_unavailable");
+            connectOk = connects(pool, "ok");
+            connectFailed = connects(pool, "failed");
+        }
+
+        private Counter rejected(String pool, String reason) {
+            return Counter.builder(POOL_ACQUIRE_REJECTED).tag("pool", pool).tag("reason", reason)
+                    .description("Requests for a backend connection refused, by reason").register(registry);
+        }
+
+        private Counter connects(String pool, String result) {
+            return Counter.builder(BACKEND_CONNECTS).tag("pool", pool).tag("result", result)
+                    .description("Backend connections opened (ok) or that failed to open or log in (failed)").register(registry);
         }
 
         public void backendClosed(String reason) {
-            Counter.builder(BACKEND_CLOSES).tag("pool", pool).tag("reason", reasonTag(reason)).register(registry).increment();
+            Counter.builder(BACKEND_CLOSES).tag("pool", pool).tag("reason", reasonTag(reason))
+                    .description("Backend connections closed, by reason").register(registry).increment();
         }
 
         public <T> void gauges(T pool, ToDoubleFunction<T> idle, ToDoubleFunction<T> busy, ToDoubleFunction<T> opening,
                                ToDoubleFunction<T> waiting, ToDoubleFunction<T> max) {
-            io.micrometer.core.instrument.Gauge.builder(POOL_CONNECTIONS, pool, idle).tag("pool", this.pool).tag("state", "idle").register(registry);
-            io.micrometer.core.instrument.Gauge.builder(POOL_CONNECTIONS, pool, busy).tag("pool", this.pool).tag("state", "busy").register(registry);
-            io.micrometer.core.instrument.Gauge.builder(POOL_CONNECTIONS, pool, opening).tag("pool", this.pool).tag("state", "opening").register(registry);
-            io.micrometer.core.instrument.Gauge.builder(POOL_WAITING, pool, waiting).tag("pool", this.pool).register(registry);
-            io.micrometer.core.instrument.Gauge.builder(POOL_MAX, pool, max).tag("pool", this.pool).register(registry);
+            String connections = "Backend connections of the pool, by state";
+            io.micrometer.core.instrument.Gauge.builder(POOL_CONNECTIONS, pool, idle).tag("pool", this.pool).tag("state", "idle").description(connections).register(registry);
+            io.micrometer.core.instrument.Gauge.builder(POOL_CONNECTIONS, pool, busy).tag("pool", this.pool).tag("state", "busy").description(connections).register(registry);
+            io.micrometer.core.instrument.Gauge.builder(POOL_CONNECTIONS, pool, opening).tag("pool", this.pool).tag("state", "opening").description(connections).register(registry);
+            io.micrometer.core.instrument.Gauge.builder(POOL_WAITING, pool, waiting).tag("pool", this.pool)
+                    .description("Requests waiting in the pool's queue for a backend connection").register(registry);
+            io.micrometer.core.instrument.Gauge.builder(POOL_MAX, pool, max).tag("pool", this.pool)
+                    .description("Backend connections the pool may hold").register(registry);
         }
     }
 
@@ -75,8 +89,9 @@ public final class ProxyMetrics {
         this.registry = registry;
         io.micrometer.core.instrument.Gauge.builder(CLIENT_CONNECTIONS, clients, AtomicInteger::get)
                 .description("Client connections open").register(registry);
-        clientsRejected = Counter.builder(CLIENT_REJECTED).tag("reason", "max_clients").register(registry);
-        authFailures = Counter.builder(CLIENT_AUTH_FAILURES).register(registry);
+        clientsRejected = Counter.builder(CLIENT_REJECTED).tag("reason", "max_clients")
+                .description("Client connections refused at connect").register(registry);
+        authFailures = Counter.builder(CLIENT_AUTH_FAILURES).description("Client logins refused (wrong user or password)").register(registry);
     }
 
     /** Metrics that go nowhere but still count (tests, and Sluice without an admin endpoint). */

@@ -17,7 +17,8 @@ import java.util.Set;
  */
 final class BackendPool {
     final String name;
-    final String password;
+    /** Volatile: a reload may change it while an open (run outside the lock) reads it. */
+    volatile String password;
     int max;
     final Gate gate;
     /** Every open connection of this pool, idle or busy. */
@@ -40,6 +41,8 @@ final class BackendPool {
     long connects;
     long connectFailures;
     String lastConnectError;
+    /** Wall-clock time of the last failed open, 0 = never. */
+    long lastConnectFailureMillis;
     /** Consecutive failed opens, for backoff. */
     int failuresInARow;
     boolean retryScheduled;
@@ -90,6 +93,7 @@ final class BackendPool {
 
     PoolSnapshot snapshot() {
         return new PoolSnapshot(name, max, busy(), idle.size(), opening, gate.size(), gate.oldestWaitMillis(), acquires,
-                timeouts, queueFull, unavailable, connects, connectFailures, lastConnectError);
+                timeouts, queueFull, unavailable, connects, connectFailures, lastConnectError, failuresInARow,
+                lastConnectFailureMillis);
     }
 }

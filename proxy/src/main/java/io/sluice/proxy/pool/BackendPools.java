@@ -70,15 +70,19 @@ public final class BackendPools implements AutoCloseable {
             int max = u.poolMax().orElse(config.maxPerUser());
             BackendPool existing = pools.get(u.backendUser());
             if (existing == null) {
-                BackendPool p = new BackendPool(u.backendUser(), u.backendPassword(), max, config.maxWaiters(),
-                        metrics.pool(u.backendUser()));
-                p.meters.gauges(p, x -> snap(x).idle(), x -> snap(x).busy(), x -> snap(x).opening(),
-                        x -> snap(x).waiting(), x -> snap(x).max());
-                pools.put(u.backendUser(), p);
+                addPool(u.backendUser(), u.backendPassword(), max, config.maxWaiters());
             } else {
                 existing.max = Math.max(existing.max, max);
             }
         }
+    }
+
+    private BackendPool addPool(String name, String password, int max, int maxWaiters) {
+        BackendPool p = new BackendPool(name, password, max, maxWaiters, metrics.pool(name));
+        p.meters.gauges(p, x -> snap(x).idle(), x -> snap(x).busy(), x -> snap(x).opening(),
+                x -> snap(x).waiting(), x -> snap(x).max());
+        pools.put(name, p);
+        return p;
     }
 
     private PoolSnapshot snap(BackendPool p) {
@@ -122,7 +126,7 @@ public final class BackendPools implements AutoCloseable {
                 w.promise().tryFailure(new GateRejection(SluiceError.UNAVAILABLE, "Sluice is shutting down"));
                 return w.promise();
             }
-            BackendConnection c = p.gate.isEmpty() ? p.takeIdle(key, loop) : null;
+            BackendConnection c = !paused && p.gate.isEmpty() ? p.takeIdle(key, loop) : null;
             if (c != null) {
                 p.acquires++;
                 after.add(() -> handOut(p, c, w));
@@ -168,6 +172,7 @@ public final class BackendPools implements AutoCloseable {
                     + " ms (busy " + p.busy() + "/" + p.max + ", " + p.gate.size() + " more waiting, "
                     + total + "/" + config.globalMax() + " server connections from Sluice"
                     + (p.lastConnectError != null && p.failuresInARow > 0 ? "; last connect error: " + p.lastConnectError : "")
+                    + (paused ? "; Sluice is paused by an operator and hands out no backends until resumed" : "")
                     + "); raise sluice.pool.max-per-user if the server has room, raise sluice.pool.acquire-timeout ("
                     + config.acquireTimeout().toMillis() + " ms), or shorten the transactions that hold connections";
         }
@@ -176,8 +181,8 @@ public final class BackendPools implements AutoCloseable {
 
     /** Serves waiters from idle connections, then opens (or frees room for) connections for the rest. */
     private void dispatch(BackendPool p, List<Runnable> after) {
-        if (p.gate.isEmpty()) {
-            return;
+        if (p.gate.isEmpty() || paused) {
+            return; // paused: resume() dispatches
         }
         for (var it = p.gate.inOrder().iterator(); it.hasNext(); ) {
             Waiter w = it.next();
@@ -280,6 +285,7 @@ public final class BackendPools implements AutoCloseable {
                 p.meters.connectFailed.increment();
                 Throwable cause = f.cause();
                 p.lastConnectError = cause.getMessage();
+                p.lastConnectFailureMillis = System.currentTimeMillis();
                 boolean full = cause instanceof BackendException be && be.isServerFull();
                 log.warn("pool '{}': opening a backend connection failed ({} in a row): {}", p.name, p.failuresInARow, cause.getMessage());
                 if (!full) {
@@ -347,7 +353,11 @@ public final class BackendPools implements AutoCloseable {
 
     /** Gives a free connection to the oldest waiter it fits, or makes it idle. Caller holds the lock. */
     private void offer(BackendPool p, BackendConnection c, List<Runnable> after) {
-        Waiter w = p.gate.pollMatching(c.key()::equals);
+        if (overCap(p)) {
+            evict(c, after); // a reload lowered the pool's max or global-max
+            return;
+        }
+        Waiter w = paused ? null : p.gate.pollMatching(c.key()::equals);
         if (w != null) {
             p.acquires++;
             after.add(() -> handOut(p, c, w));
@@ -459,7 +469,7 @@ public final class BackendPools implements AutoCloseable {
                         after.add(() -> c.quit(reason));
                     }
                 }
-                if (p.lastKey != null && p.gate.isEmpty()) {
+                if (p.lastKey != null && p.gate.isEmpty() && !paused) {
                     while (p.idle.size() + p.opening < config.minIdle() && p.size() < p.max && total < config.globalMax()) {
                         open(p, p.lastKey, group.next(), after);
                     }
@@ -468,6 +478,85 @@ public final class BackendPools implements AutoCloseable {
             }
         }
         after.forEach(Runnable::run);
+    }
+
+    // ---- pause and resume (admin actions) ------------------------------------------------------
+    // While paused, acquire() queues every request (timeouts still apply) and nothing is handed out
+    // or opened; connections already lent out stay with their sessions, so open work can finish.
+    // The hooks are the `paused` checks in acquire, dispatch, offer and houseKeep.
+
+    /** Guarded by this. */
+    private boolean paused;
+
+    /** Stops handing out backends: new requests wait in the gate until {@link #resume}. Idempotent. */
+    public synchronized void pause() {
+        if (!paused) {
+            paused = true;
+            log.info("pools paused: requests wait until resumed");
+        }
+    }
+
+    /** Hands out backends again, serving the waiters in order. Idempotent. */
+    public void resume() {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            if (!paused) {
+                return;
+            }
+            paused = false;
+            log.info("pools resumed");
+            dispatchAll(after);
+        }
+        after.forEach(Runnable::run);
+    }
+
+    public synchronized boolean paused() {
+        return paused;
+    }
+
+    // ---- reconfigure (admin reload) -----------------------------------------------------------
+
+    /**
+     * Applies reloaded pool settings and users: timeouts and limits take effect for new work, pool
+     * maxima are recomputed per backend user, a new backend user gets a pool, a changed backend
+     * password is used for new connections. Idle connections above a lowered cap are closed now,
+     * busy ones when they come back. Pools of backend users no longer configured stay (their
+     * sessions keep working) with their last max.
+     */
+    public void reconfigure(PoolConfig next, Collection<UserConfig> users) {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            this.config = next;
+            Map<String, Integer> maxima = new LinkedHashMap<>();
+            Map<String, String> passwords = new LinkedHashMap<>();
+            for (UserConfig u : users) {
+                maxima.merge(u.backendUser(), u.poolMax().orElse(next.maxPerUser()), Math::max);
+                passwords.putIfAbsent(u.backendUser(), u.backendPassword());
+            }
+            for (var e : maxima.entrySet()) {
+                BackendPool p = pools.get(e.getKey());
+                if (p == null) {
+                    addPool(e.getKey(), passwords.get(e.getKey()), e.getValue(), next.maxWaiters());
+                } else {
+                    p.max = e.getValue();
+                    p.password = passwords.get(e.getKey());
+                }
+            }
+            for (BackendPool p : pools.values()) {
+                p.gate.capacity(next.maxWaiters());
+                BackendConnection c;
+                while (overCap(p) && (c = p.oldestIdle()) != null) {
+                    evict(c, after);
+                }
+            }
+            dispatchAll(after);
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /** More connections than a (lowered) cap allows, not counting those already closing. Caller holds the lock. */
+    private boolean overCap(BackendPool p) {
+        return p.size() - p.evicting > p.max || total - totalEvicting() > config.globalMax();
     }
 
     /** Backend connections open or being opened, across all pools. */
@@ -502,7 +591,7 @@ public final class BackendPools implements AutoCloseable {
                     });
                 }
                 for (BackendConnection c : new ArrayList<>(p.all)) {
-                    after.add(() -> c.close("shutdown"));
+                    after.add(() -> c.quit("shutdown"));
                 }
             }
         }

@@ -5,8 +5,11 @@ package io.sluice.proxy.pool;
  *
  * @param name    the backend user the pool logs in as
  * @param oldestWaitMillis how long the oldest waiting request has waited
+ * @param connectFailuresInARow failed opens since the last successful one (0: the last open worked)
+ * @param lastConnectFailureMillis wall-clock time of the last failed open, 0 = never
  */
 public record PoolSnapshot(String name, int max, int busy, int idle, int opening, int waiting, long oldestWaitMillis,
                            long acquires, long timeouts, long queueFull, long unavailable, long connects,
-                           long connectFailures, String lastConnectError) {
+                           long connectFailures, String lastConnectError, int connectFailuresInARow,
+                           long lastConnectFailureMillis) {
 }

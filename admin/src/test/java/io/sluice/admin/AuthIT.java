@@ -1,0 +1,127 @@
+package io.sluice.admin;
+
+import io.sluice.testkit.LeakCheckExtension;
+import io.sluice.testkit.TestServer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The bearer token: on loopback it guards actions only; bound beyond loopback it guards every
+ * route but the static dashboard page. Plus the browser guards: cross-origin POSTs and, on
+ * loopback, non-loopback Host names are refused.
+ */
+@ExtendWith(LeakCheckExtension.class)
+class AuthIT {
+    static final String USER = "adm_auth";
+    static final String PASSWORD = "adm-auth-pw";
+    static final String TOKEN = "t0ken-for-admin-it";
+    static TestServer server;
+
+    @BeforeAll
+    static void users() {
+        server = TestServer.shared();
+        server.createUser(USER, PASSWORD);
+    }
+
+    private static String config(String adminHost, String token) {
+        return "sluice.users." + USER + ".password = \"" + PASSWORD + "\"\n"
+                + "sluice.admin { host = \"" + adminHost + "\", token = \"" + token + "\" }\n";
+    }
+
+    @Test
+    void onLoopbackTheTokenGuardsActionsOnly() {
+        try (AdminFixture f = AdminFixture.start(server, config("127.0.0.1", TOKEN))) {
+            assertEquals(200, f.get("/stats").status());
+            assertEquals(200, f.get("/sessions").status());
+            assertEquals(200, f.get("/metrics").status());
+
+            var missing = f.post("/pause");
+            assertEquals(401, missing.status());
+            assertEquals("unauthorized", missing.json().path("error").asText());
+            assertTrue(missing.json().path("message").asText().startsWith("missing Authorization: Bearer <token> header"),
+                    missing.body());
+            assertEquals("Bearer realm=\"sluice\"", missing.headers().firstValue("WWW-Authenticate").orElse(""));
+
+            var wrong = f.post("/pause", "not-the-token");
+            assertEquals(401, wrong.status());
+            assertTrue(wrong.json().path("message").asText().startsWith("wrong token"), wrong.body());
+            assertEquals(401, f.post("/reload", TOKEN.substring(1)).status());
+            assertTrue(!f.proxy.pools().paused(), "a refused action must not act");
+
+            var ok = f.post("/pause", TOKEN);
+            assertEquals(200, ok.status(), ok.body());
+            assertTrue(f.proxy.pools().paused());
+            assertEquals(200, f.post("/resume", TOKEN).status());
+        }
+    }
+
+    @Test
+    void beyondLoopbackEveryRouteButTheDashboardNeedsTheToken() {
+        try (AdminFixture f = AdminFixture.start(server, config("0.0.0.0", TOKEN))) {
+            for (String path : new String[] {"/health", "/ready", "/stats", "/sessions", "/metrics", "/config"}) {
+                var refused = f.get(path);
+                assertEquals(401, refused.status(), path);
+                assertTrue(refused.json().path("message").asText().contains("every route of an endpoint bound beyond loopback"),
+                        refused.body());
+                assertEquals(200, f.get(path, TOKEN).status(), path);
+            }
+            assertEquals(401, f.post("/pause").status());
+            var page = f.get("/");
+            assertEquals(200, page.status(), "the dashboard page is static and asks for the token itself");
+            assertTrue(page.headers().firstValue("Content-Type").orElse("").startsWith("text/html"));
+        }
+    }
+
+    @Test
+    void withoutATokenOnLoopbackActionsAreOpen() {
+        try (AdminFixture f = AdminFixture.start(server, "sluice.users." + USER + ".password = \"" + PASSWORD + "\"\n")) {
+            assertEquals(200, f.post("/pause").status());
+            assertEquals(200, f.post("/resume").status());
+        }
+    }
+
+    @Test
+    void crossOriginPostsAndForeignHostNamesAreRefused() throws IOException {
+        try (AdminFixture f = AdminFixture.start(server, config("127.0.0.1", TOKEN))) {
+            var foreign = f.send(HttpRequest.newBuilder(URI.create(f.url("/pause"))).header("Origin", "http://evil.example")
+                    .POST(HttpRequest.BodyPublishers.noBody()), TOKEN);
+            assertEquals(403, foreign.status(), foreign.body());
+            assertTrue(foreign.json().path("message").asText().startsWith("cross-origin POST refused"), foreign.body());
+            assertTrue(!f.proxy.pools().paused());
+
+            var sameOrigin = f.send(HttpRequest.newBuilder(URI.create(f.url("/pause")))
+                    .header("Origin", "http://127.0.0.1:" + f.admin.port()).POST(HttpRequest.BodyPublishers.noBody()), TOKEN);
+            assertEquals(200, sameOrigin.status(), sameOrigin.body());
+            assertEquals(200, f.post("/resume", TOKEN).status());
+
+            // DNS rebinding: a page from evil.example resolving to 127.0.0.1 sends Host: evil.example.
+            assertTrue(rawGet(f.admin.port(), "/stats", "evil.example:" + f.admin.port()).startsWith("HTTP/1.1 403"));
+            assertTrue(rawGet(f.admin.port(), "/stats", "localhost:" + f.admin.port()).startsWith("HTTP/1.1 200"));
+            assertTrue(rawGet(f.admin.port(), "/stats", "[::1]:" + f.admin.port()).startsWith("HTTP/1.1 200"));
+        }
+    }
+
+    /** java.net.http will not send a Host header of our choosing; a socket will. */
+    private static String rawGet(int port, String path, String host) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}

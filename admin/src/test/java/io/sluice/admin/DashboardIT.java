@@ -1,0 +1,116 @@
+package io.sluice.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.testkit.LeakCheckExtension;
+import io.sluice.testkit.TestServer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static io.sluice.admin.AdminFixture.sessions;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * GET / loaded by a real browser: headless Chromium (Debian's {@code chromium}; another binary
+ * with -Dsluice.test.chromium=PATH) runs the page's script against a running Sluice, and the DOM
+ * it leaves must show the pool and the session that exist. Skipped when no Chromium is installed.
+ * Leaves a screenshot in target/dashboard.png for a human to look at.
+ */
+@ExtendWith(LeakCheckExtension.class)
+class DashboardIT {
+    static final String USER = "adm_dash";
+    static final String PASSWORD = "adm-dash-pw";
+    static TestServer server;
+
+    @TempDir
+    Path profile;
+
+    @BeforeAll
+    static void users() {
+        server = TestServer.shared();
+        server.createUser(USER, PASSWORD);
+    }
+
+    static Path chromium() {
+        String configured = System.getProperty("sluice.test.chromium");
+        if (configured != null) {
+            return Path.of(configured);
+        }
+        for (String candidate : new String[] {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"}) {
+            if (Files.isExecutable(Path.of(candidate))) {
+                return Path.of(candidate);
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void pageShowsPoolsAndSessionsAfterItsScriptRan() throws Exception {
+        Path chromium = chromium();
+        assumeTrue(chromium != null, "no Chromium found (apt-get install chromium, or -Dsluice.test.chromium=PATH)");
+        try (AdminFixture f = AdminFixture.start(server, "sluice.users." + USER + ".password = \"" + PASSWORD + "\"\n"
+                + "sluice.pool.max-per-user = 4\n");
+             Connection c = f.connect(USER, PASSWORD, "dashboard-it")) {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT 1")) {
+                assertTrue(rs.next());
+            }
+            JsonNode session = sessions(f.get("/sessions").json(), USER, null).get(0);
+
+            String dom = run(chromium, "--virtual-time-budget=3000", "--dump-dom", f.url("/"));
+            assertTrue(dom.contains("<h2 class=\"pool-name\">" + USER + "</h2>"), "pool card missing:\n" + dom);
+            assertTrue(dom.contains("data-session=\"" + session.path("id").asLong() + "\""), "session row missing:\n" + dom);
+            assertTrue(dom.contains("dashboard-it"), "program_name missing:\n" + dom);
+            assertTrue(dom.contains("class=\"pill ok\""), "ready pill should say ready:\n" + dom);
+            assertTrue(dom.contains("<div id=\"banner\" style=\"display: none;\"></div>"), "the page shows an error:\n" + dom);
+
+            Path png = Path.of("target", "dashboard.png").toAbsolutePath();
+            Files.deleteIfExists(png);
+            run(chromium, "--virtual-time-budget=5000", "--window-size=1280,1000", "--hide-scrollbars",
+                    "--screenshot=" + png, f.url("/"));
+            assertTrue(Files.size(png) > 10_000, "screenshot " + png + " is " + Files.size(png) + " bytes");
+        }
+    }
+
+    private String run(Path chromium, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--disable-dev-shm-usage", "--user-data-dir=" + profile));
+        cmd.addAll(List.of(args));
+        Path out = Files.createTempFile(profile.getParent(), "chromium", ".out");
+        Path err = Files.createTempFile(profile.getParent(), "chromium", ".err");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            if (!p.waitFor(180, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                throw new AssertionError("chromium did not finish in 180 s:\n" + Files.readString(err, StandardCharsets.UTF_8));
+            }
+            assertEquals(0, p.exitValue(), () -> "chromium failed:\n" + read(err));
+            return Files.readString(out, StandardCharsets.UTF_8);
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+}

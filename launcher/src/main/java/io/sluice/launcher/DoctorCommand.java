@@ -1,0 +1,252 @@
+package io.sluice.launcher;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.sluice.admin.doctor.Diagnosis;
+import io.sluice.admin.doctor.Doctor;
+import io.sluice.admin.doctor.DoctorOptions;
+import io.sluice.admin.doctor.TextReport;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.Console;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+
+/**
+ * {@code sluice doctor}: diagnoses "Too many connections" on a MySQL or MariaDB server. Connection
+ * options follow the mysql CLI, so {@code -h} is the host and help is {@code --help} only. Prints a
+ * report (or JSON with {@code --json}) and exits 0 healthy, 1 warning, 2 critical, 3 when it could
+ * not run: bad usage, no password source, cannot connect.
+ */
+@Command(name = "doctor", sortOptions = false,
+        description = {"Diagnoses \"Too many connections\" (ERROR 1040) on a MySQL or MariaDB server from live data:",
+                "connections against max_connections, the processlist, sleeping connections, timeouts,",
+                "per-user caps and file descriptors; then a ranked verdict and what to do about it."},
+        footer = {"", "Exit codes: 0 healthy, 1 warning, 2 critical (also when the server refuses the doctor with",
+                "ERROR 1040, 1203 or 1226), 3 could not run (usage error, no password, cannot connect).",
+                "Least privilege works: without PROCESS the report says what it could not see."})
+public final class DoctorCommand implements Callable<Integer> {
+    static final int EXIT_UNUSABLE = 3;
+    /** -p given without a value: prompt for the password. */
+    private static final String PROMPT = "\u0000prompt";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-h", "--host"}, description = "server host (default ${DEFAULT-VALUE})", defaultValue = "127.0.0.1")
+    String host;
+
+    @Option(names = {"-P", "--port"}, description = "server port (default ${DEFAULT-VALUE})", defaultValue = "3306")
+    int port;
+
+    @Option(names = {"-u", "--user"}, description = "account to log in as (default ${DEFAULT-VALUE}); PROCESS shows every user's threads",
+            defaultValue = "root")
+    String user;
+
+    @Option(names = {"-p", "--password"}, arity = "0..1", fallbackValue = PROMPT, paramLabel = "PASSWORD",
+            description = "password; -p alone prompts for it without echo (a value on the command line shows in ps)")
+    String password;
+
+    @Option(names = "--password-env", paramLabel = "VAR", description = "read the password from environment variable VAR")
+    String passwordEnv;
+
+    @Option(names = "--password-file", paramLabel = "FILE", description = "read the password from FILE (trailing newlines stripped)")
+    Path passwordFile;
+
+    @Option(names = "--instances", paramLabel = "N", description = "application instances sharing the server, for pool sizing (default: distinct client hosts)")
+    int instances;
+
+    @Option(names = "--idle-threshold", paramLabel = "SECONDS", defaultValue = "60",
+            description = "a connection sleeping longer than this is idle/leaked (default ${DEFAULT-VALUE})")
+    long idleThreshold;
+
+    @Option(names = "--kill-idle", description = "run the KILL statements for connections sleeping past the threshold, after confirmation")
+    boolean killIdle;
+
+    @Option(names = "--yes", description = "with --kill-idle: do not ask for confirmation (for scripts)")
+    boolean yes;
+
+    @Option(names = "--json", description = "print the diagnosis as JSON")
+    boolean json;
+
+    @Option(names = "--admin", paramLabel = "URL", description = "a Sluice admin endpoint (http://127.0.0.1:6034): include Sluice's view")
+    String adminUrl;
+
+    @Option(names = "--admin-token-env", paramLabel = "VAR", description = "environment variable holding that endpoint's bearer token")
+    String adminTokenEnv;
+
+    @Option(names = "--help", usageHelp = true, description = "show this help and exit")
+    boolean help;
+
+    /** The environment; tests substitute their own. */
+    Function<String, String> env = System::getenv;
+    /** The terminal, or null when there is none (pipes, CI); tests substitute null. */
+    Console console = System.console();
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (instances < 0 || idleThreshold < 0) {
+            err.println("doctor: --instances and --idle-threshold must not be negative");
+            return EXIT_UNUSABLE;
+        }
+        if (yes && !killIdle) {
+            err.println("doctor: --yes only applies to --kill-idle");
+            return EXIT_UNUSABLE;
+        }
+        String secret;
+        String token;
+        try {
+            secret = password();
+            token = adminTokenEnv == null ? null : required(adminTokenEnv, "--admin-token-env");
+        } catch (IllegalArgumentException e) {
+            err.println("doctor: " + e.getMessage());
+            return EXIT_UNUSABLE;
+        }
+        DoctorOptions options = new DoctorOptions(instances, idleThreshold);
+        try (Connection c = connect(secret)) {
+            Diagnosis d = Doctor.diagnose(c, host, port, options, adminUrl, token);
+            if (json) {
+                out.println(mapper().writeValueAsString(d));
+            } else {
+                out.print(TextReport.render(d));
+            }
+            out.flush();
+            if (killIdle) {
+                killIdle(c, d, out, err);
+            }
+            return d.exitCode();
+        } catch (SQLException e) {
+            return connectFailed(e, err);
+        } catch (IOException e) {
+            err.println("doctor: cannot write the report: " + e.getMessage());
+            return EXIT_UNUSABLE;
+        }
+    }
+
+    /** The mapper that writes (and, in tests, reads back) the JSON report. */
+    static ObjectMapper mapper() {
+        return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    }
+
+    private Connection connect(String secret) throws SQLException {
+        String h = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        if (secret != null) {
+            p.setProperty("password", secret);
+        }
+        p.setProperty("connectTimeout", "5000");
+        p.setProperty("socketTimeout", "60000");
+        p.setProperty("allowPublicKeyRetrieval", "true");
+        p.setProperty("connectionAttributes", "program_name:sluice-doctor");
+        return DriverManager.getConnection("jdbc:mysql://" + h + ":" + port + "/", p);
+    }
+
+    /**
+     * ERROR 1040 (server full), 1226 (account at its MAX_USER_CONNECTIONS) and 1203 (at the global
+     * max_user_connections) are themselves the critical diagnosis;
+     * anything else means the doctor could not run.
+     */
+    private int connectFailed(SQLException e, PrintWriter err) {
+        int code = e.getErrorCode();
+        if (code == 1040) {
+            err.println("doctor: CRITICAL: " + host + ":" + port + " refuses connections: " + e.getMessage());
+            err.println("  The server is at max_connections. An account with CONNECTION_ADMIN (or SUPER) gets one");
+            err.println("  reserved connection: run sluice doctor as such an account to see why (MariaDB: extra_port).");
+            return 2;
+        }
+        if (code == 1203 || code == 1226) {
+            err.println("doctor: CRITICAL: " + user + " is at its connection cap: " + e.getMessage());
+            err.println("  Run sluice doctor as another account to see who holds the connections.");
+            return 2;
+        }
+        err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": " + e.getMessage()
+                + (code != 0 ? " (error " + code + ")" : ""));
+        return EXIT_UNUSABLE;
+    }
+
+    private void killIdle(Connection c, Diagnosis d, PrintWriter out, PrintWriter err) throws SQLException {
+        List<Diagnosis.Kill> kills = d.recommendations().kills();
+        PrintWriter talk = json ? err : out; // keep stdout pure JSON
+        if (kills.isEmpty()) {
+            talk.println("--kill-idle: no connection sleeps longer than " + idleThreshold + "s; nothing to kill");
+            talk.flush();
+            return;
+        }
+        if (!yes) {
+            if (console == null) {
+                err.println("--kill-idle: no terminal to confirm on; add --yes to kill without asking");
+                err.flush();
+                return;
+            }
+            String answer = console.readLine("Kill %d connection(s) sleeping longer than %ds? Type yes to confirm: ",
+                    kills.size(), idleThreshold);
+            if (answer == null || !answer.trim().equalsIgnoreCase("yes")) {
+                talk.println("--kill-idle: not confirmed; nothing killed");
+                talk.flush();
+                return;
+            }
+        }
+        int killed = 0;
+        for (Doctor.KillResult r : Doctor.killIdle(c, kills, idleThreshold)) {
+            talk.println("  " + r.statement() + ": " + (r.killed() ? "killed" : r.error()));
+            killed += r.killed() ? 1 : 0;
+        }
+        talk.println("--kill-idle: killed " + killed + " of " + kills.size());
+        talk.flush();
+    }
+
+    /** The password from exactly one source, or null for none; never echoed. */
+    String password() {
+        int sources = (password != null ? 1 : 0) + (passwordEnv != null ? 1 : 0) + (passwordFile != null ? 1 : 0);
+        if (sources > 1) {
+            throw new IllegalArgumentException("give only one of -p/--password, --password-env, --password-file");
+        }
+        if (passwordEnv != null) {
+            return required(passwordEnv, "--password-env");
+        }
+        if (passwordFile != null) {
+            try {
+                return Files.readString(passwordFile, StandardCharsets.UTF_8).replaceAll("[\r\n]+$", "");
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--password-file " + passwordFile + " cannot be read: " + e.getMessage());
+            }
+        }
+        if (PROMPT.equals(password)) {
+            if (console == null) {
+                throw new IllegalArgumentException("-p without a value needs a terminal to prompt on; "
+                        + "use --password-env VAR or --password-file FILE");
+            }
+            char[] typed = console.readPassword("Enter password: ");
+            if (typed == null) {
+                throw new IllegalArgumentException("no password entered");
+            }
+            return new String(typed);
+        }
+        return password;
+    }
+
+    private String required(String variable, String option) {
+        String v = env.apply(variable);
+        if (v == null || v.isEmpty()) {
+            throw new IllegalArgumentException(option + ": environment variable " + variable + " is not set or empty");
+        }
+        return v;
+    }
+}
