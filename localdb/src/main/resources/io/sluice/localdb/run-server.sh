@@ -1,7 +1,7 @@
 #!/bin/sh
-# Runs the command in "$@" (a test server) and stops it when this script's stdin reaches EOF.
+# Runs the command in "$@" (a throwaway server) and stops it when this script's stdin reaches EOF.
 # The JVM that started us holds the only write end of that pipe, so EOF means the JVM closed it
-# (TestServer.stop) or died in any way, even SIGKILL: the server never outlives its JVM.
+# (LocalServer.stop) or died in any way, even SIGKILL: the server never outlives its JVM.
 # TERM first (a clean shutdown takes well under a second with the tiny buffer pool), KILL after 5 s.
 exec 3<&0
 "$@" </dev/null 3<&- &

@@ -1,0 +1,173 @@
+package io.sluice.launcher;
+
+import io.sluice.localdb.LocalServer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@code sluice demo} for real, on this machine's mariadbd/mysqld through localdb (as the demo
+ * itself runs it): its printed table says what the demo promises — 1040s direct, none through
+ * Sluice, never more server connections than the pool — and it leaves nothing behind, also when
+ * interrupted with SIGINT (Ctrl-C) in the middle of a run.
+ */
+class DemoCommandIT {
+    private static final int POOL = 10;
+    private static final int CLIENTS = 60;
+    private static final int QUERIES = 3;
+
+    @BeforeAll
+    static void needsAServerBinary() {
+        assumeTrue(binary() != null, "no mariadbd or mysqld on this machine");
+    }
+
+    /** -Dsluice.test.mysqld as for the other tests, else what the demo finds itself. */
+    private static String binary() {
+        String configured = System.getProperty("sluice.test.mysqld");
+        if (configured != null && !configured.isBlank()) {
+            return configured;
+        }
+        return LocalServer.findServerBinary().map(Path::toString).orElse(null);
+    }
+
+    /** The side-by-side table, by row label: [direct, through Sluice]. */
+    static Map<String, String[]> table(String out) {
+        Map<String, String[]> rows = new HashMap<>();
+        for (String line : out.split("\\R")) {
+            String[] cells = line.strip().split("\\s{2,}");
+            if (cells.length == 3) {
+                rows.put(cells[0], new String[] {cells[1], cells[2]});
+            }
+        }
+        return rows;
+    }
+
+    private static long number(Map<String, String[]> table, String row, int column) {
+        String[] cells = table.get(row);
+        assertTrue(cells != null, "no row '" + row + "' in the table");
+        Matcher m = Pattern.compile("^(\\d+)").matcher(cells[column]);
+        assertTrue(m.find(), row + ": " + cells[column]);
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    void directTheBurstGets1040sThroughSluiceItAllFinishesOnThePool() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int exit = cl.execute("demo", "--mysqld", binary(), "--clients", Integer.toString(CLIENTS),
+                "--queries", Integer.toString(QUERIES), "--max-connections", "20", "--pool-size", Integer.toString(POOL));
+        String printed = out.toString();
+        assertEquals(0, exit, printed + err);
+
+        Map<String, String[]> t = table(printed);
+        int direct = 0;
+        int sluice = 1;
+        assertTrue(number(t, DemoReport.ERRORS_1040, direct) > 0, "max_connections 20, 60 clients at once:\n" + printed);
+        assertEquals(0, number(t, DemoReport.ERRORS_1040, sluice), printed);
+        assertEquals(0, number(t, DemoReport.ERRORS_OTHER, sluice), printed);
+        assertEquals(0, number(t, DemoReport.ERRORS_OTHER, direct), printed);
+        assertEquals(CLIENTS, number(t, DemoReport.CLIENTS_FINISHED, sluice), printed);
+        assertEquals((long) CLIENTS * QUERIES, number(t, DemoReport.QUERIES, sluice), printed);
+        assertEquals(QUERIES * number(t, DemoReport.CLIENTS_FINISHED, direct), number(t, DemoReport.QUERIES, direct), printed);
+        assertTrue(number(t, DemoReport.PEAK, sluice) <= POOL, printed);
+        assertTrue(number(t, DemoReport.PEAK, sluice) > 0, printed);
+        assertTrue(number(t, DemoReport.PEAK, direct) <= 20, printed);
+        // Exact where sampling could miss: every server login during the run, not just the ones seen at once.
+        assertTrue(number(t, DemoReport.LOGINS, sluice) <= POOL, printed);
+        assertEquals(number(t, DemoReport.CLIENTS_FINISHED, direct), number(t, DemoReport.LOGINS, direct),
+                "direct, every client that got in opened its own server connection:\n" + printed);
+
+        assertTrue(printed.contains("pool size " + POOL + " (max-per-user = global-max = " + POOL + "), acquire-timeout 30s"),
+                "prints the settings used:\n" + printed);
+        assertTrue(printed.contains("/sessions") && printed.contains("Where to look next"), printed);
+        Matcher dir = Pattern.compile("\\(directory (\\S+); deleted when the demo ends\\)").matcher(printed);
+        assertTrue(dir.find(), printed);
+        assertFalse(Files.exists(Path.of(dir.group(1))), dir.group(1) + " was not deleted");
+    }
+
+    /**
+     * Whether this JVM was started with SIGINT ignored (as a shell does for background jobs without
+     * job control); the demo would inherit that and never see a Ctrl-C. TERM then takes its place:
+     * the JVM runs the same shutdown hooks for both.
+     */
+    private static boolean sigintIgnored() throws java.io.IOException {
+        Path status = Path.of("/proc/self/status");
+        if (!Files.isReadable(status)) {
+            return false;
+        }
+        for (String line : Files.readAllLines(status)) {
+            if (line.startsWith("SigIgn:")) {
+                return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << 1)) != 0; // bit of signal 2
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void ctrlCInTheMiddleStopsTheServerAndDeletesItsDirectory(@TempDir Path tmp) throws Exception {
+        Path jar = Path.of("target", "sluice.jar").toAbsolutePath();
+        assertTrue(Files.isRegularFile(jar), jar + " missing: this test runs after mvn package");
+        Path log = tmp.resolve("demo.out");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", jar.toString(), "demo", "--mysqld", binary(), "--clients", "40", "--queries", "200",
+                "--query-ms", "10"));
+        Process demo = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            Path serverDir = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240); // a loaded 2-core machine is slow
+            while (System.nanoTime() < deadline && demo.isAlive()) {
+                String sofar = Files.readString(log, StandardCharsets.UTF_8);
+                Matcher dir = Pattern.compile("\\(directory (\\S+); deleted").matcher(sofar);
+                if (dir.find() && sofar.contains("Run 1 of 2")) {
+                    serverDir = Path.of(dir.group(1));
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertTrue(serverDir != null, "the demo never reached its first run:\n" + Files.readString(log));
+            long serverPid = Long.parseLong(Files.readString(serverDir.resolve("server.pid")).trim());
+            ProcessHandle server = ProcessHandle.of(serverPid).orElseThrow();
+
+            Thread.sleep(300); // mid-burst: 40 clients x 200 queries take far longer
+            String signal = sigintIgnored() ? "TERM" : "INT";
+            new ProcessBuilder("kill", "-" + signal, Long.toString(demo.pid())).start().waitFor();
+            assertTrue(demo.waitFor(60, TimeUnit.SECONDS), "the demo did not exit on SIG" + signal + ":\n" + Files.readString(log));
+
+            String printed = Files.readString(log);
+            assertTrue(printed.contains("demo: interrupted; stopping Sluice and the throwaway server"), printed);
+            assertTrue(server.onExit().get(10, TimeUnit.SECONDS) != null && !server.isAlive(), "server " + serverPid + " survived");
+            assertFalse(Files.exists(serverDir), serverDir + " survived:\n" + printed);
+            try (var dirs = Files.newDirectoryStream(serverDir.getParent(), "sluice-demo-*")) {
+                for (Path d : dirs) {
+                    Path owner = d.resolve("owner.pid");
+                    assertFalse(Files.exists(owner) && Files.readString(owner).trim().equals(Long.toString(demo.pid())),
+                            d + " (the data directory template) survived");
+                }
+            }
+        } finally {
+            demo.destroyForcibly();
+        }
+    }
+}
