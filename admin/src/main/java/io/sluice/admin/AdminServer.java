@@ -65,7 +65,7 @@ import java.util.regex.Pattern;
  * <p>Access: with {@code sluice.admin.token} set, action routes (POST) need
  * {@code Authorization: Bearer <token>}, and so does every route when the endpoint is bound beyond
  * loopback; only {@code GET /} (a static page that holds no state and asks for the token itself)
- * is always open. Two browser guards apply whatever the token: a POST whose {@code Origin} is not
+ * and the probes {@code GET /health} and {@code GET /ready} are always open. Two browser guards apply whatever the token: a POST whose {@code Origin} is not
  * this endpoint is refused (another site cannot make an operator's browser pause Sluice), and on
  * loopback only loopback {@code Host} names are served (no DNS rebinding to read /sessions).
  *
@@ -151,8 +151,9 @@ public final class AdminServer implements AutoCloseable {
         get("/", true, r -> new Response(200, "text/html; charset=utf-8", dashboard,
                 Map.of("Cache-Control", "no-store", "Content-Security-Policy",
                         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")));
-        get("/health", false, r -> json(200, Map.of("status", "up")));
-        get("/ready", false, r -> ready());
+        // Probes are open: a kubelet cannot send a token, and up/ready reveals nothing else.
+        get("/health", true, r -> json(200, Map.of("status", "up")));
+        get("/ready", true, r -> ready());
         get("/stats", false, r -> json(200, views.stats()));
         get("/sessions", false, this::sessions);
         get("/metrics", false, r -> new Response(200, "text/plain; version=0.0.4; charset=utf-8",

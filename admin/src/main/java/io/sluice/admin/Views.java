@@ -182,10 +182,9 @@ final class Views {
         m.put("client_port", s.clientAddress() instanceof InetSocketAddress a ? a.getPort() : null);
         m.put("program_name", s.attributes().getOrDefault("program_name", ""));
         m.put("state", stateName(s));
-        // Pins (reasons a backend may not be released) come with transaction pooling; session
-        // pooling pins nothing. Once ClientSession.pins() lands: s.pins() mapped by Pin::label,
-        // reason names such as "transaction" or "prepared_statements".
-        m.put("pins", List.of());
+        // Why a transaction-mode session keeps its backend between statements ("transaction",
+        // "temporary_tables", ...); read from another thread, so a snapshot that may be a moment old.
+        m.put("pins", s.pins().stream().map(io.sluice.proxy.session.Pin::label).toList());
         m.put("mode", s.mode().name().toLowerCase(Locale.ROOT));
         m.put("schema", s.schema());
         m.put("connected_s", (System.currentTimeMillis() - s.connectedAtMillis()) / 1000);

@@ -68,9 +68,12 @@ class AuthIT {
     }
 
     @Test
-    void beyondLoopbackEveryRouteButTheDashboardNeedsTheToken() {
+    void beyondLoopbackEveryRouteButTheDashboardAndProbesNeedsTheToken() {
         try (AdminFixture f = AdminFixture.start(server, config("0.0.0.0", TOKEN))) {
-            for (String path : new String[] {"/health", "/ready", "/stats", "/sessions", "/metrics", "/config"}) {
+            for (String path : new String[] {"/health", "/ready"}) {
+                assertTrue(f.get(path).status() != 401, path + " is a probe: a kubelet cannot send a token");
+            }
+            for (String path : new String[] {"/stats", "/sessions", "/metrics", "/config"}) {
                 var refused = f.get(path);
                 assertEquals(401, refused.status(), path);
                 assertTrue(refused.json().path("message").asText().contains("every route of an endpoint bound beyond loopback"),

@@ -265,10 +265,13 @@ class MultiplexingIT {
              Statement sa = a.createStatement(); Statement sb = b.createStatement()) {
             assertEquals("1", one(sa, "SELECT GET_LOCK('mx-lock', 1)"));
             one(sa, "SELECT 1");
+            assertTrue(sluice.proxy.sessions().all().stream().anyMatch(x -> x.pins().contains(io.sluice.proxy.session.Pin.NAMED_LOCKS)),
+                    "the lock holder's session must show the named_locks pin");
             assertEquals("0", one(sb, "SELECT GET_LOCK('mx-lock', 0)"), "the lock must still be held by a");
             assertEquals("1", one(sa, "SELECT RELEASE_LOCK('mx-lock')"));
             assertEquals("1", one(sb, "SELECT GET_LOCK('mx-lock', 0)"));
             one(sb, "SELECT RELEASE_LOCK('mx-lock')");
+            assertTrue(sluice.proxy.sessions().all().stream().allMatch(x -> x.pins().isEmpty()), "all locks released, no pins");
         }
     }
 
