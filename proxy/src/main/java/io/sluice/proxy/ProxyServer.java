@@ -240,6 +240,10 @@ public final class ProxyServer implements AutoCloseable {
             s.closeClient();
         }
         pools.close();
+        // Backends were asked to quit; give the server a moment to close them, then close what is
+        // left (a connection still logging in, or one whose server does not answer) before the
+        // event loops stop, so no socket outlives this ProxyServer.
+        connector.closeAll(java.time.Duration.ofSeconds(2));
         transport.shutdown();
     }
 }

@@ -36,6 +36,14 @@ class PoolIT {
         server.createUser("pb", "pb-pw");
     }
 
+    /** Every test must leave no backend behind on the server once its Sluice is closed. */
+    @org.junit.jupiter.api.AfterEach
+    void noBackendLeftBehind(org.junit.jupiter.api.TestInfo info) {
+        int left = server.awaitConnectionCount("pa", 0, java.time.Duration.ofSeconds(10))
+                + server.awaitConnectionCount("pb", 0, java.time.Duration.ofSeconds(1));
+        assertEquals(0, left, "backends still on the server after " + info.getDisplayName());
+    }
+
     static String users() {
         return "sluice.users { pa.password = \"pa-pw\", pb.password = \"pb-pw\" }\n";
     }

@@ -34,6 +34,9 @@ public final class BackendConnector {
     private final Transport transport;
     private final SslContext sslContext;
     private volatile ServerInfo serverInfo = ServerInfo.UNKNOWN;
+    /** Every open backend channel (closed ones leave by themselves), for a complete shutdown. */
+    private final io.netty.channel.group.ChannelGroup channels =
+            new io.netty.channel.group.DefaultChannelGroup("sluice-backends", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
 
     public BackendConnector(ServerConfig config, Transport transport, SslContext sslContext) {
         this.config = config;
@@ -59,6 +62,26 @@ public final class BackendConnector {
     public void connectTimeout(java.time.Duration timeout) {
         ServerConfig c = config;
         config = new ServerConfig(c.host(), c.port(), timeout, c.tls());
+    }
+
+    /**
+     * Waits up to {@code grace} for backend channels to close by themselves (after COM_QUIT), then
+     * closes the rest and waits for that. Blocking: call at shutdown, never on an event loop.
+     */
+    public void closeAll(java.time.Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (!channels.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!channels.isEmpty()) {
+            log.info("closing {} backend connection(s) that did not quit in time", channels.size());
+            channels.close().awaitUninterruptibly(grace.toMillis());
+        }
     }
 
     public String address() {
@@ -138,6 +161,7 @@ public final class BackendConnector {
             }
         });
         Channel ch = cf.channel();
+        channels.add(ch);
         loop.schedule(() -> {
             if (promise.tryFailure(new BackendException("server " + address() + " did not complete login within "
                     + config.connectTimeout().toMillis() + " ms (sluice.server.connect-timeout)"))) {

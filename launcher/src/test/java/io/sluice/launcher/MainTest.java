@@ -1,0 +1,70 @@
+package io.sluice.launcher;
+
+import io.sluice.config.ConfigLoader;
+import io.sluice.config.PoolMode;
+import io.sluice.config.SluiceConfig;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The essentials as flags alone: a script or container needs no config file. */
+class MainTest {
+
+    private static Main parse(String... args) {
+        Main main = new Main();
+        new CommandLine(main).parseArgs(args);
+        return main;
+    }
+
+    @Test
+    void flagsBecomeConfigOverrides() {
+        Main main = parse("--listen", "127.0.0.1:7000", "--server", "db.internal:3307", "--user", "app.rw", "--password", "pw",
+                "--backend-user", "svc", "--pool-mode", "transaction", "--pool-size", "7", "--global-max", "20",
+                "--acquire-timeout", "750ms", "--max-clients", "99", "--admin-port", "7001");
+        SluiceConfig c = ConfigLoader.load(Optional.empty(), main.overrides(), Map.of());
+        assertEquals("127.0.0.1", c.listen().host());
+        assertEquals(7000, c.listen().port());
+        assertEquals("db.internal", c.server().host());
+        assertEquals(3307, c.server().port());
+        assertEquals("svc", c.users().get("app.rw").backendUser());
+        assertEquals(PoolMode.TRANSACTION, c.pool().mode());
+        assertEquals(7, c.pool().maxPerUser());
+        assertEquals(20, c.pool().globalMax());
+        assertEquals(Duration.ofMillis(750), c.pool().acquireTimeout());
+        assertEquals(99, c.frontend().maxClients());
+        assertEquals(7001, c.admin().port());
+    }
+
+    @Test
+    void aBarePortListensOnAllAddresses() {
+        SluiceConfig c = ConfigLoader.load(Optional.empty(), parse("--listen", "6044", "-u", "a", "-p", "b").overrides(), Map.of());
+        assertEquals("0.0.0.0", c.listen().host());
+        assertEquals(6044, c.listen().port());
+    }
+
+    @Test
+    void invalidConfigurationExitsWithCode2AndNamesTheKey() {
+        StringWriter err = new StringWriter();
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true));
+        int code;
+        try {
+            CommandLine cl = new CommandLine(new Main());
+            cl.setErr(new PrintWriter(err));
+            code = cl.execute("--user", "app", "--password", "x", "--pool-size", "0", "--admin-port", "0", "--listen", "0");
+        } finally {
+            System.setErr(old);
+        }
+        assertEquals(2, code);
+        assertTrue(captured.toString().contains("sluice.pool.max-per-user"), captured.toString());
+    }
+}
