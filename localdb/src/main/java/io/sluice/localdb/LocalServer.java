@@ -614,8 +614,11 @@ public final class LocalServer implements AutoCloseable {
     return Optional.empty();
   }
 
-  /** A port free on 127.0.0.1 a moment ago; {@link #start} retries when the server loses the race. */
-  private static int freePort() {
+  /**
+   * A port free on 127.0.0.1 a moment ago; {@link #start} retries when the server loses the race.
+   * Another process may take it before the caller binds it.
+   */
+  public static int freePort() {
     try (ServerSocket socket = new ServerSocket()) {
       // No SO_REUSEADDR: a port still in TIME_WAIT would be handed out and then fail to bind.
       socket.setReuseAddress(false);
