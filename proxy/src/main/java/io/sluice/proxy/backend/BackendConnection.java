@@ -44,8 +44,17 @@ public final class BackendConnection {
         void onBackendClosed(BackendConnection backend, String reason);
     }
 
-    /** Reply to one of Sluice's own commands: null error means OK. */
-    public record Reply(ErrPacket error, int status) {
+    /**
+     * Reply to one of Sluice's own commands: null error means OK.
+     *
+     * @param firstRow the column values of the first row of a text result set (null for NULL), or
+     *                 null when the reply had no rows
+     */
+    public record Reply(ErrPacket error, int status, java.util.List<String> firstRow) {
+        public Reply(ErrPacket error, int status) {
+            this(error, status, null);
+        }
+
         public boolean ok() {
             return error == null;
         }
@@ -252,18 +261,27 @@ public final class BackendConnection {
         }, timeout.toNanos(), TimeUnit.NANOSECONDS);
         listener = new Listener() {
             private ErrPacket error;
+            private int index;
+            private long columns = -1;
+            private java.util.List<String> firstRow;
 
             @Override
             public void onBackendPacket(BackendConnection backend, ByteBuf packet) {
                 try {
+                    int i = index++;
                     if (Packets.isErr(packet)) {
                         error = ErrPacket.read(packet);
+                    } else if (i == 0 && type == CommandType.COM_QUERY && Packets.header(packet) != Packets.OK) {
+                        columns = Packets.readLenencInt(Packets.payload(packet));
+                    } else if (columns > 0 && firstRow == null && i > columns + (capabilities.isEofDeprecated() ? 0 : 1)
+                            && !Packets.isResultSetEnd(packet)) {
+                        firstRow = textRow(packet, (int) columns);
                     }
                     int r = tracker.onServerPacket(packet);
                     if (r == ResponseTracker.DONE && tracker.idle()) {
                         timer.cancel(false);
                         listener = previous;
-                        promise.trySuccess(new Reply(error, tracker.lastStatus()));
+                        promise.trySuccess(new Reply(error, tracker.lastStatus(), firstRow));
                     }
                 } catch (RuntimeException e) {
                     timer.cancel(false);
@@ -282,6 +300,21 @@ public final class BackendConnection {
         };
         tracker.expect(type);
         writeAndFlush(command);
+    }
+
+    /** The values of a text-protocol row: length-encoded strings, 0xFB for NULL. */
+    private static java.util.List<String> textRow(ByteBuf packet, int columns) {
+        ByteBuf p = Packets.payload(packet);
+        java.util.List<String> values = new java.util.ArrayList<>(columns);
+        for (int c = 0; c < columns && p.isReadable(); c++) {
+            if (p.getUnsignedByte(p.readerIndex()) == 0xfb) {
+                p.skipBytes(1);
+                values.add(null);
+            } else {
+                values.add(Packets.readLenencString(p));
+            }
+        }
+        return values;
     }
 
     /** COM_PING. */

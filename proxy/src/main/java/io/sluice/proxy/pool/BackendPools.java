@@ -170,7 +170,7 @@ public final class BackendPools implements AutoCloseable {
             p.meters.acquireTimeout.increment();
             msg = "Sluice: no backend connection free in pool '" + p.name + "' after waiting " + w.waitedMillis()
                     + " ms (busy " + p.busy() + "/" + p.max + ", " + p.gate.size() + " more waiting, "
-                    + total + "/" + config.globalMax() + " server connections from Sluice"
+                    + total + "/" + globalCap() + " server connections from Sluice"
                     + (p.lastConnectError != null && p.failuresInARow > 0 ? "; last connect error: " + p.lastConnectError : "")
                     + (paused ? "; Sluice is paused by an operator and hands out no backends until resumed" : "")
                     + "); raise sluice.pool.max-per-user if the server has room, raise sluice.pool.acquire-timeout ("
@@ -203,9 +203,15 @@ public final class BackendPools implements AutoCloseable {
             order.next();
         }
         Waiter w = order.hasNext() ? order.next() : null;
+        if (limitsReading || !limitsTried && totalOpening() > 0) {
+            return; // until the first connection has read the server's limits (and served), open one at a time
+        }
         while (unserved > 0 && w != null) {
-            if (p.size() < p.max && total < config.globalMax()) {
+            if (p.size() < p.max && total < globalCap()) {
                 open(p, w.key(), w.loop(), after);
+                if (!limitsTried) {
+                    return;
+                }
                 unserved--;
                 w = order.hasNext() ? order.next() : null;
                 continue;
@@ -231,6 +237,14 @@ public final class BackendPools implements AutoCloseable {
             }
         }
         return best;
+    }
+
+    private int totalOpening() {
+        int n = 0;
+        for (BackendPool q : pools.values()) {
+            n += q.opening;
+        }
+        return n;
     }
 
     private int totalEvicting() {
@@ -275,6 +289,15 @@ public final class BackendPools implements AutoCloseable {
                 c.channel().closeFuture().addListener(x -> closed(p, c));
                 if (closed) {
                     after.add(() -> c.close("shutdown"));
+                } else if (!limitsTried) {
+                    // The first connection learns the server's limits before anyone gets it.
+                    limitsReading = true;
+                    after.add(() -> readLimits(c, () -> {
+                        synchronized (this) {
+                            limitsReading = false;
+                        }
+                        returnIdle(c);
+                    }));
                 } else {
                     offer(p, c, after);
                 }
@@ -469,8 +492,13 @@ public final class BackendPools implements AutoCloseable {
                         after.add(() -> c.quit(reason));
                     }
                 }
+                if (limitsTried && now - limitsReadNanos > LIMITS_REFRESH_NANOS && !p.idle.isEmpty() && !paused) {
+                    BackendConnection c = p.idle.pollLast();
+                    limitsReadNanos = now; // one refresh in flight at a time
+                    after.add(() -> readLimits(c, () -> returnIdle(c)));
+                }
                 if (p.lastKey != null && p.gate.isEmpty() && !paused) {
-                    while (p.idle.size() + p.opening < config.minIdle() && p.size() < p.max && total < config.globalMax()) {
+                    while (p.idle.size() + p.opening < config.minIdle() && p.size() < p.max && total < globalCap()) {
                         open(p, p.lastKey, group.next(), after);
                     }
                 }
@@ -556,7 +584,105 @@ public final class BackendPools implements AutoCloseable {
 
     /** More connections than a (lowered) cap allows, not counting those already closing. Caller holds the lock. */
     private boolean overCap(BackendPool p) {
-        return p.size() - p.evicting > p.max || total - totalEvicting() > config.globalMax();
+        return p.size() - p.evicting > p.max || total - totalEvicting() > globalCap();
+    }
+
+    // ---- the server's real limits ----------------------------------------------------------------
+
+    /** Last limits read from the server, or null before the first successful read. */
+    private volatile ServerLimits limits;
+
+    /** The most backend connections Sluice opens: global-max, lowered to what the server allows. */
+    private int globalCap() {
+        ServerLimits l = limits;
+        return l == null ? config.globalMax() : Math.min(config.globalMax(), l.effectiveCap());
+    }
+
+    public ServerLimits limits() {
+        return limits;
+    }
+
+    /** Connections of max_connections left to other clients of the server (issue 5 makes these configurable). */
+    static final int LIMITS_HEADROOM = 2;
+    static final int FLEET_SIZE = 1;
+    static final long LIMITS_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /** True once a read of the limits was tried (so a server that will not tell does not block opens). */
+    private boolean limitsTried;
+    /** The first connection is reading the limits: it will serve the oldest waiter right after. */
+    private boolean limitsReading;
+    private long limitsReadNanos;
+
+    /**
+     * Reads the server's limits on connection {@code c} (fresh, or taken idle; nobody else uses it
+     * meanwhile), applies the derived cap, then runs {@code then}. Never fails: without an answer the
+     * configured global-max stays.
+     */
+    private void readLimits(BackendConnection c, Runnable then) {
+        Duration timeout = config.validationTimeout().plusSeconds(3);
+        c.execute(io.sluice.proxy.protocol.Packets.query(c.channel().alloc(),
+                "SELECT @@max_connections, @@max_user_connections, @@open_files_limit, @@wait_timeout"),
+                io.sluice.proxy.protocol.CommandType.COM_QUERY, timeout).addListener(v -> {
+            BackendConnection.Reply r = v.isSuccess() ? (BackendConnection.Reply) v.getNow() : null;
+            if (r == null || !r.ok() || r.firstRow() == null || r.firstRow().size() < 4) {
+                log.warn("could not read the server's limits ({}); keeping sluice.pool.global-max = {}",
+                        r == null ? v.cause().getMessage() : String.valueOf(r.error()), config.globalMax());
+                synchronized (this) {
+                    limitsTried = true;
+                    limitsReadNanos = System.nanoTime();
+                }
+                then.run();
+                return;
+            }
+            java.util.List<String> row = r.firstRow();
+            c.execute(io.sluice.proxy.protocol.Packets.query(c.channel().alloc(),
+                    "SELECT max_user_connections FROM mysql.user WHERE CONCAT(user, '@', host) = CURRENT_USER()"),
+                    io.sluice.proxy.protocol.CommandType.COM_QUERY, timeout).addListener(a -> {
+                BackendConnection.Reply ar = a.isSuccess() ? (BackendConnection.Reply) a.getNow() : null;
+                long account = ar != null && ar.ok() && ar.firstRow() != null ? number(ar.firstRow().get(0)) : -1;
+                applyLimits(ServerLimits.derive(number(row.get(0)), number(row.get(1)), account, number(row.get(2)),
+                        number(row.get(3)), config.globalMax(), LIMITS_HEADROOM, FLEET_SIZE));
+                then.run();
+            });
+        });
+    }
+
+    private static long number(String s) {
+        try {
+            return s == null ? 0 : Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private void applyLimits(ServerLimits l) {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            ServerLimits before = limits;
+            limits = l;
+            limitsTried = true;
+            limitsReadNanos = System.nanoTime();
+            if (before == null || before.effectiveCap() != l.effectiveCap()) {
+                log.info("server limits: max_connections={}, max_user_connections={}, account limit={}, open_files_limit={}, "
+                                + "wait_timeout={}s; backend cap {}", l.maxConnections(), l.maxUserConnections(),
+                        l.accountLimit() < 0 ? "not visible" : l.accountLimit(), l.openFilesLimit(), l.waitTimeoutSeconds(), l.reasoning());
+                if (config.globalMax() > l.effectiveCap()) {
+                    log.warn("sluice.pool.global-max ({}) is above what the server allows this Sluice ({}); using {}",
+                            config.globalMax(), l.effectiveCap(), l.effectiveCap());
+                }
+                if (config.idleTimeout().toSeconds() >= l.waitTimeoutSeconds() && l.waitTimeoutSeconds() > 0) {
+                    log.warn("sluice.pool.idle-timeout ({}) is not below the server's wait_timeout ({}s): the server may close "
+                            + "idle backends first", config.idleTimeout(), l.waitTimeoutSeconds());
+                }
+            }
+            for (BackendPool p : pools.values()) {
+                BackendConnection c;
+                while (overCap(p) && (c = p.oldestIdle()) != null) {
+                    evict(c, after);
+                }
+            }
+            dispatchAll(after);
+        }
+        after.forEach(Runnable::run);
     }
 
     /** Backend connections open or being opened, across all pools. */
