@@ -51,6 +51,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -71,6 +72,8 @@ import java.util.regex.Pattern;
  *
  * <p>Threading: handlers run on the admin loop and read proxy state through snapshots and
  * thread-safe getters; actions (pause, kill, reload) go through the proxy's thread-safe methods.
+ * {@code GET /doctor} blocks on JDBC, so it runs on {@link DoctorRoute}'s worker thread and its
+ * answer is written back on the admin loop when done.
  */
 public final class AdminServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
@@ -107,10 +110,11 @@ public final class AdminServer implements AutoCloseable {
 
     /**
      * One route. {@code action} routes change Sluice and always need the token when one is set;
-     * {@code open} routes never need it.
+     * {@code open} routes never need it. Most handlers answer at once; a handler that blocks
+     * ({@code GET /doctor}) completes its future from a thread of its own.
      */
     private record Route(HttpMethod method, Pattern path, boolean action, boolean open,
-                         Function<Request, Response> handler) {
+                         Function<Request, CompletableFuture<Response>> handler) {
     }
 
     private final ProxyServer proxy;
@@ -119,6 +123,7 @@ public final class AdminServer implements AutoCloseable {
     private final Supplier<SluiceConfig> configSource;
     private final ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private final Views views;
+    private final DoctorRoute doctor;
     private final List<Route> routes = new ArrayList<>();
     private final byte[] dashboard;
     /** Volatile: POST /reload may change it. */
@@ -146,6 +151,7 @@ public final class AdminServer implements AutoCloseable {
         this.configSource = configSource;
         this.token = config.token();
         this.views = new Views(proxy);
+        this.doctor = new DoctorRoute(proxy::config, views, mapper, () -> "http://" + config.host() + ":" + port());
         this.dashboard = resource("dashboard.html");
 
         get("/", true, r -> new Response(200, "text/html; charset=utf-8", dashboard,
@@ -160,6 +166,9 @@ public final class AdminServer implements AutoCloseable {
                 prometheus.scrape().getBytes(StandardCharsets.UTF_8), Map.of()));
         get("/config", false, r -> new Response(200, "application/json",
                 ConfigLoader.render(proxy.config()).getBytes(StandardCharsets.UTF_8), Map.of()));
+        // Blocking JDBC: runs on DoctorRoute's worker thread, the answer is written when it is done.
+        routes.add(new Route(HttpMethod.GET, Pattern.compile(Pattern.quote("/doctor")), false, false,
+                r -> doctor.start(r.uri())));
         post(SESSION_KILL, r -> kill(Long.parseLong(r.path().group(1))));
         post(Pattern.compile("/pause"), r -> pause(true));
         post(Pattern.compile("/resume"), r -> pause(false));
@@ -167,11 +176,15 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private void get(String path, boolean open, Function<Request, Response> handler) {
-        routes.add(new Route(HttpMethod.GET, Pattern.compile(Pattern.quote(path)), false, open, handler));
+        routes.add(new Route(HttpMethod.GET, Pattern.compile(Pattern.quote(path)), false, open, now(handler)));
     }
 
     private void post(Pattern path, Function<Request, Response> handler) {
-        routes.add(new Route(HttpMethod.POST, path, true, false, handler));
+        routes.add(new Route(HttpMethod.POST, path, true, false, now(handler)));
+    }
+
+    private static Function<Request, CompletableFuture<Response>> now(Function<Request, Response> handler) {
+        return r -> CompletableFuture.completedFuture(handler.apply(r));
     }
 
     private static byte[] resource(String name) {
@@ -212,6 +225,11 @@ public final class AdminServer implements AutoCloseable {
 
     public int port() {
         return ((InetSocketAddress) channel.localAddress()).getPort();
+    }
+
+    /** For tests: how long {@code GET /doctor} waits for the server before answering 504. */
+    void doctorTimeout(java.time.Duration timeout) {
+        doctor.timeout(timeout);
     }
 
     // ---- routes --------------------------------------------------------------------------------
@@ -299,7 +317,7 @@ public final class AdminServer implements AutoCloseable {
 
     // ---- dispatch ------------------------------------------------------------------------------
 
-    Response answer(FullHttpRequest req) {
+    CompletableFuture<Response> answer(FullHttpRequest req) {
         QueryStringDecoder uri = new QueryStringDecoder(req.uri());
         String path = uri.path();
         Route route = null;
@@ -317,14 +335,15 @@ public final class AdminServer implements AutoCloseable {
         }
         if (route == null) {
             if (!allowed.isEmpty()) {
-                return Response.error(mapper, 405, "method_not_allowed", req.method() + " " + path
-                        + " is not served; use " + String.join(" or ", allowed)).withHeader("Allow", String.join(", ", allowed));
+                return CompletableFuture.completedFuture(Response.error(mapper, 405, "method_not_allowed", req.method() + " "
+                        + path + " is not served; use " + String.join(" or ", allowed)).withHeader("Allow", String.join(", ", allowed)));
             }
-            return Response.error(mapper, 404, "not_found", "no route " + path + "; routes: " + routeList());
+            return CompletableFuture.completedFuture(Response.error(mapper, 404, "not_found", "no route " + path + "; routes: "
+                    + routeList()));
         }
         Response refused = guard(req, route);
         if (refused != null) {
-            return refused;
+            return CompletableFuture.completedFuture(refused);
         }
         return route.handler().apply(new Request(uri, matcher));
     }
@@ -384,20 +403,48 @@ public final class AdminServer implements AutoCloseable {
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            Response r;
+            String what = req.method() + " " + req.uri();
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            CompletableFuture<Response> answer;
             try {
-                r = answer(req);
+                answer = answer(req);
             } catch (RuntimeException e) {
-                log.warn("admin {} {} failed", req.method(), req.uri(), e);
-                r = Response.error(mapper, 500, "internal_error", e.toString());
+                answer = CompletableFuture.failedFuture(e);
             }
+            if (answer.isDone()) {
+                write(ctx, response(answer, what), keepAlive);
+                return;
+            }
+            // Answered later from another thread (the request is released when this returns, so
+            // only what was read from it travels on). Reading stops meanwhile, so a pipelined
+            // request cannot be answered out of order.
+            ctx.channel().config().setAutoRead(false);
+            answer.whenComplete((r, e) -> ctx.executor().execute(() -> {
+                write(ctx, e == null ? r : failed(e, what), keepAlive);
+                ctx.channel().config().setAutoRead(true);
+            }));
+        }
+
+        private Response response(CompletableFuture<Response> done, String what) {
+            try {
+                return done.join();
+            } catch (RuntimeException e) {
+                return failed(e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e, what);
+            }
+        }
+
+        private Response failed(Throwable e, String what) {
+            log.warn("admin {} failed", what, e);
+            return Response.error(mapper, 500, "internal_error", e.toString());
+        }
+
+        private void write(ChannelHandlerContext ctx, Response r, boolean keepAlive) {
             ByteBuf body = Unpooled.wrappedBuffer(r.body());
             FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()), body);
             resp.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
             resp.headers().set("X-Content-Type-Options", "nosniff");
             r.headers().forEach((k, v) -> resp.headers().set(k, v));
             HttpUtil.setContentLength(resp, body.readableBytes());
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
             HttpUtil.setKeepAlive(resp, keepAlive);
             var f = ctx.writeAndFlush(resp);
             if (!keepAlive) {
@@ -414,6 +461,7 @@ public final class AdminServer implements AutoCloseable {
 
     @Override
     public void close() {
+        doctor.close();
         if (channel != null) {
             channel.close().syncUninterruptibly();
         }

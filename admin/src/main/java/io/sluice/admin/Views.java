@@ -201,11 +201,15 @@ final class Views {
             // The server's own word, from the status flags of its last OK/EOF on this backend.
             m.put("in_transaction", (b.tracker().lastStatus() & ServerStatus.SERVER_STATUS_IN_TRANS) != 0);
         }
-        // When the transaction began is tracked with transaction pooling; not known yet.
-        m.put("transaction_ms", null);
+        // Since the command that opened the transaction (by the server's in-transaction flag at the
+        // end of each response); null outside a transaction.
+        long tx = s.transactionNanos();
+        m.put("transaction_ms", tx < 0 ? null : tx / 1_000_000);
         long ns = s.commandNanos();
         m.put("command", s.currentCommand() == null ? null : s.currentCommand().name());
         m.put("command_ms", ns < 0 ? null : ns / 1_000_000);
+        long idle = s.idleNanos();
+        m.put("idle_ms", idle < 0 ? null : idle / 1_000_000);
         String statement = s.statementHead();
         m.put("statement", statement.isEmpty() ? null : statement);
         return m;

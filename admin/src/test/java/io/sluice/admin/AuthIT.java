@@ -46,6 +46,7 @@ class AuthIT {
             assertEquals(200, f.get("/stats").status());
             assertEquals(200, f.get("/sessions").status());
             assertEquals(200, f.get("/metrics").status());
+            assertEquals(200, f.get("/doctor").status(), "a read like the others: open on loopback");
 
             var missing = f.post("/pause");
             assertEquals(401, missing.status());
@@ -73,7 +74,7 @@ class AuthIT {
             for (String path : new String[] {"/health", "/ready"}) {
                 assertTrue(f.get(path).status() != 401, path + " is a probe: a kubelet cannot send a token");
             }
-            for (String path : new String[] {"/stats", "/sessions", "/metrics", "/config"}) {
+            for (String path : new String[] {"/stats", "/sessions", "/metrics", "/config", "/doctor"}) {
                 var refused = f.get(path);
                 assertEquals(401, refused.status(), path);
                 assertTrue(refused.json().path("message").asText().contains("every route of an endpoint bound beyond loopback"),

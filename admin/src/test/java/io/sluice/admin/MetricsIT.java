@@ -87,6 +87,20 @@ class MetricsIT {
             value(samples, "sluice_client_rejected_total", "reason=max_clients");
             value(samples, "sluice_client_auth_failures_total");
 
+            // Bytes each way: counted on the client channel, growing with every query and its result.
+            double in = value(samples, "sluice_client_bytes_total", "direction=in");
+            double out = value(samples, "sluice_client_bytes_total", "direction=out");
+            assertTrue(in > 0 && out > 0, "logins and a query were counted: in " + in + ", out " + out);
+            String select = "SELECT REPEAT('x', 5000) AS padding";
+            try (Statement s = holder.createStatement(); ResultSet rs = s.executeQuery(select)) {
+                assertTrue(rs.next());
+            }
+            List<Sample> after = parse(f.get("/metrics").body());
+            double inAfter = value(after, "sluice_client_bytes_total", "direction=in");
+            double outAfter = value(after, "sluice_client_bytes_total", "direction=out");
+            assertTrue(inAfter >= in + select.length(), "the query went in: " + in + " -> " + inAfter);
+            assertTrue(outAfter >= out + 5000, "its 5000-byte row came out: " + out + " -> " + outAfter);
+
             for (Sample s : samples) {
                 if (s.name().startsWith("sluice_")) {
                     assertTrue(s.name().matches("sluice_[a-z0-9_]+"), "Micrometer names are lower snake case: " + s.name());

@@ -262,15 +262,24 @@ final class ConfigReader {
         }
         String serverVersion = string("sluice.frontend.server-version");
         Duration drainTimeout = duration("sluice.frontend.drain-timeout", true);
+        Duration leakWarningAfter = duration("sluice.frontend.leak-warning-after", true);
+        Duration idleInTransactionTimeout = duration("sluice.frontend.idle-in-transaction-timeout", true);
+        if (leakWarningAfter != null && idleInTransactionTimeout != null && !leakWarningAfter.isZero()
+                && !idleInTransactionTimeout.isZero() && idleInTransactionTimeout.compareTo(leakWarningAfter) <= 0) {
+            // Closing first would make the warning unreachable: the session is gone before it is reported.
+            problems.add("sluice.frontend.idle-in-transaction-timeout",
+                    "must be greater than sluice.frontend.leak-warning-after (" + ConfigRenderer.duration(leakWarningAfter)
+                            + ") when both are set; 0s turns either off");
+        }
         if (!allSet(maxClients, authTimeout, idleTimeout, low, high, tlsEnabled, certFile, keyFile, tlsRequired,
-                privateKey, publicKey, serverVersion, drainTimeout)) {
+                privateKey, publicKey, serverVersion, drainTimeout, leakWarningAfter, idleInTransactionTimeout)) {
             return null;
         }
         return new FrontendConfig(maxClients, authTimeout, idleTimeout, low, high,
                 new FrontendTlsConfig(tlsEnabled, certFile, keyFile, tlsRequired),
                 new RsaKeyConfig(privateKey, publicKey),
                 serverVersion.isBlank() ? Optional.empty() : Optional.of(serverVersion.trim()),
-                drainTimeout);
+                drainTimeout, leakWarningAfter, idleInTransactionTimeout);
     }
 
     private PoolConfig readPool() {

@@ -77,6 +77,8 @@ final class ConfigRenderer {
         m.put("rsa", rsa);
         m.put("server-version", frontend.serverVersion().orElse(""));
         m.put("drain-timeout", duration(frontend.drainTimeout()));
+        m.put("leak-warning-after", duration(frontend.leakWarningAfter()));
+        m.put("idle-in-transaction-timeout", duration(frontend.idleInTransactionTimeout()));
         return m;
     }
 

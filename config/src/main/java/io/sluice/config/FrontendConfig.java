@@ -16,6 +16,12 @@ import java.util.Objects;
  * @param serverVersion       version string shown to clients instead of the server's own, if given
  * @param drainTimeout        on shutdown, how long busy sessions may finish after accepting stops;
  *                            {@link Duration#ZERO} = close at once
+ * @param leakWarningAfter    a session idle (no command in flight) inside a transaction, or idle while
+ *                            pinned to its backend, this long is logged once and counted as a likely
+ *                            leak; {@link Duration#ZERO} = never
+ * @param idleInTransactionTimeout a session idle inside a transaction this long is closed (error 9410),
+ *                            which rolls the transaction back; {@link Duration#ZERO} = never; when both
+ *                            are set, longer than {@code leakWarningAfter}
  */
 public record FrontendConfig(
         int maxClients,
@@ -26,7 +32,9 @@ public record FrontendConfig(
         FrontendTlsConfig tls,
         RsaKeyConfig rsa,
         java.util.Optional<String> serverVersion,
-        Duration drainTimeout) {
+        Duration drainTimeout,
+        Duration leakWarningAfter,
+        Duration idleInTransactionTimeout) {
 
     public FrontendConfig {
         Objects.requireNonNull(authTimeout, "authTimeout");
@@ -34,5 +42,7 @@ public record FrontendConfig(
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(rsa, "rsa");
         Objects.requireNonNull(drainTimeout, "drainTimeout");
+        Objects.requireNonNull(leakWarningAfter, "leakWarningAfter");
+        Objects.requireNonNull(idleInTransactionTimeout, "idleInTransactionTimeout");
     }
 }

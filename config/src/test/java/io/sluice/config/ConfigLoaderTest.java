@@ -38,7 +38,8 @@ class ConfigLoaderTest {
                 new BackendTlsConfig(BackendTlsConfig.Mode.DISABLED, Optional.empty())), config.server());
         assertEquals(new FrontendConfig(10000, Duration.ofSeconds(10), Duration.ZERO, 32 * 1024, 64 * 1024,
                 new FrontendTlsConfig(false, Optional.empty(), Optional.empty(), false),
-                new RsaKeyConfig(Optional.empty(), Optional.empty()), Optional.empty(), Duration.ofSeconds(30)),
+                new RsaKeyConfig(Optional.empty(), Optional.empty()), Optional.empty(), Duration.ofSeconds(30),
+                Duration.ofSeconds(60), Duration.ZERO),
                 config.frontend());
         assertEquals(new PoolConfig(PoolMode.SESSION, 10, 0, 100, Duration.ofMinutes(10), Duration.ofMinutes(30),
                 Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(5), 1000), config.pool());
@@ -399,6 +400,8 @@ class ConfigLoaderTest {
         assertTrue(text.contains("\"idle-timeout\" : \"0s\""), text);
         assertTrue(text.contains("\"write-buffer-high\" : \"64KiB\""), text);
         assertTrue(text.contains("\"drain-timeout\" : \"30s\""), text);
+        assertTrue(text.contains("\"leak-warning-after\" : \"1m\""), text);
+        assertTrue(text.contains("\"idle-in-transaction-timeout\" : \"0s\""), text);
     }
 
     @Test
@@ -409,6 +412,7 @@ class ConfigLoaderTest {
                 + "sluice.users.app { pool-mode = transaction, pool-max = 4, backend-user = svc }\n"
                 + "sluice.pool { acquire-timeout = 1500ms, validate-after-idle = 0s, max-lifetime = 1h }\n"
                 + "sluice.frontend { write-buffer-low = 1000, idle-timeout = 90s, drain-timeout = 1500ms }\n"
+                + "sluice.frontend { leak-warning-after = 2m, idle-in-transaction-timeout = 150s }\n"
                 + "sluice.frontend.tls { enabled = true, cert-file = \"" + hocon(cert) + "\", key-file = \""
                 + hocon(key) + "\" }\n"
                 + "sluice.server.tls.mode = preferred\n");

@@ -183,6 +183,51 @@ class ValidationTest {
                 "sluice.frontend.drain-timeout: must be a duration such as 500ms, 5s or 10m (got \"forever\")");
     }
 
+    // ---- leak detection -------------------------------------------------------------------------
+
+    @Test
+    void leakWarningDefaultsToSixtySecondsAndTimeoutToOff() {
+        FrontendConfig f = ConfigLoader.parse(USER).frontend();
+        assertEquals(Duration.ofSeconds(60), f.leakWarningAfter());
+        assertEquals(Duration.ZERO, f.idleInTransactionTimeout());
+    }
+
+    @Test
+    void leakWarningAfterNegative() {
+        assertProblem("sluice.frontend.leak-warning-after = -5s",
+                "sluice.frontend.leak-warning-after: must not be negative (got \"-5s\")");
+    }
+
+    @Test
+    void leakWarningAfterUnparseable() {
+        assertProblem("sluice.frontend.leak-warning-after = often",
+                "sluice.frontend.leak-warning-after: must be a duration such as 500ms, 5s or 10m (got \"often\")");
+    }
+
+    @Test
+    void idleInTransactionTimeoutNegative() {
+        assertProblem("sluice.frontend.idle-in-transaction-timeout = -1m",
+                "sluice.frontend.idle-in-transaction-timeout: must not be negative (got \"-1m\")");
+    }
+
+    @Test
+    void idleInTransactionTimeoutNotAboveLeakWarning() {
+        assertProblem("sluice.frontend { leak-warning-after = 60s, idle-in-transaction-timeout = 60s }",
+                "sluice.frontend.idle-in-transaction-timeout: must be greater than sluice.frontend.leak-warning-after "
+                        + "(1m) when both are set; 0s turns either off (got \"60s\")");
+    }
+
+    @Test
+    void idleInTransactionTimeoutWithLeakWarningOffOrBelowIt() {
+        FrontendConfig off = ConfigLoader.parse(USER + "sluice.frontend { leak-warning-after = 0s, "
+                + "idle-in-transaction-timeout = 10s }").frontend();
+        assertEquals(Duration.ZERO, off.leakWarningAfter());
+        assertEquals(Duration.ofSeconds(10), off.idleInTransactionTimeout());
+        FrontendConfig both = ConfigLoader.parse(USER + "sluice.frontend { leak-warning-after = 30s, "
+                + "idle-in-transaction-timeout = 5m }").frontend();
+        assertEquals(Duration.ofMinutes(5), both.idleInTransactionTimeout());
+    }
+
     // ---- write buffer ---------------------------------------------------------------------------
 
     @Test

@@ -23,7 +23,9 @@ public enum SluiceError {
     /** The client took too long to log in, or was idle too long. */
     CLIENT_TIMEOUT(9408, "08S01"),
     /** Sluice is shutting down or paused for maintenance. */
-    UNAVAILABLE(9409, "08S01");
+    UNAVAILABLE(9409, "08S01"),
+    /** Idle inside a transaction longer than sluice.frontend.idle-in-transaction-timeout; closed, rolled back. */
+    IDLE_IN_TRANSACTION_TIMEOUT(9410, "08S01");
 
     private final int code;
     private final String sqlState;

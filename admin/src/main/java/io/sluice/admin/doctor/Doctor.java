@@ -1,5 +1,6 @@
 package io.sluice.admin.doctor;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.admin.doctor.Diagnosis.Kill;
 
 import java.sql.Connection;
@@ -33,6 +34,30 @@ public final class Doctor {
         ServerSnapshot snapshot = SnapshotCollector.collect(connection, endpoint(host, port), host);
         Diagnosis.SluiceView sluice = adminUrl == null ? null : SluiceAdminClient.fetch(adminUrl, adminToken);
         return Diagnoser.diagnose(snapshot, options, sluice);
+    }
+
+    /**
+     * Looks at the server once and diagnoses it, with Sluice's own view already in hand (the admin
+     * endpoint's {@code GET /doctor} builds it in-process instead of over HTTP).
+     *
+     * @param sluice Sluice's view (see {@link #sluiceView}), or null
+     * @throws SQLException only when the basic variables and status cannot be read at all
+     */
+    public static Diagnosis diagnose(Connection connection, String host, int port, DoctorOptions options,
+                                     Diagnosis.SluiceView sluice) throws SQLException {
+        ServerSnapshot snapshot = SnapshotCollector.collect(connection, endpoint(host, port), host);
+        return Diagnoser.diagnose(snapshot, options, sluice);
+    }
+
+    /**
+     * Sluice's view from the documents its admin endpoint serves, as {@code --admin} reads them.
+     *
+     * @param url      where the view comes from, for the report
+     * @param stats    a {@code GET /stats} document
+     * @param sessions a {@code GET /sessions} document
+     */
+    public static Diagnosis.SluiceView sluiceView(String url, JsonNode stats, JsonNode sessions) {
+        return SluiceAdminClient.view(url, stats, sessions);
     }
 
     /** The result of one KILL: {@code error} is null when the connection was ended. */

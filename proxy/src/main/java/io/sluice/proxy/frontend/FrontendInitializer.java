@@ -11,8 +11,8 @@ import io.sluice.proxy.protocol.PacketFrameDecoder;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The whole client pipeline in one place: [tls, added on SSLRequest] -> idle -> frames -> flow ->
- * frontend. The frame decoder slices packets; the flow-control handler holds frames already decoded
+ * The whole client pipeline in one place: [tls, added on SSLRequest] -> bytes -> idle -> frames ->
+ * flow -> frontend. The bytes handler counts protocol bytes each way for the metrics. The frame decoder slices packets; the flow-control handler holds frames already decoded
  * while the session is not reading (waiting in the gate); the frontend handler logs the client in
  * and then feeds its {@code ClientSession}.
  */
@@ -21,15 +21,18 @@ public final class FrontendInitializer extends ChannelInitializer<SocketChannel>
     static final int LOGIN_MAX_PAYLOAD = 64 * 1024;
 
     private final ProxyServer server;
+    private final ClientBytesHandler bytes;
 
     public FrontendInitializer(ProxyServer server) {
         this.server = server;
+        this.bytes = new ClientBytesHandler(server.metrics());
     }
 
     @Override
     protected void initChannel(SocketChannel ch) {
         var fc = server.config().frontend();
         ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(fc.writeBufferLow(), fc.writeBufferHigh()));
+        ch.pipeline().addLast("bytes", bytes);
         if (!fc.idleTimeout().isZero()) {
             ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, fc.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         }

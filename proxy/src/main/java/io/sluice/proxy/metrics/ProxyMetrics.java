@@ -1,6 +1,7 @@
 package io.sluice.proxy.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -8,6 +9,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -28,6 +30,12 @@ public final class ProxyMetrics {
     public static final String CLIENT_CONNECTIONS = "sluice.client.connections";
     public static final String CLIENT_REJECTED = "sluice.client.rejected";
     public static final String CLIENT_AUTH_FAILURES = "sluice.client.auth.failures";
+    /** MySQL protocol bytes (framing included, TLS excluded) from clients ({@code direction=in}) and to them ({@code out}). */
+    public static final String CLIENT_BYTES = "sluice.client.bytes";
+    /** Sessions found idle in a transaction ({@code reason=in_transaction}) or idle while pinned ({@code pinned}) too long. */
+    public static final String SESSION_LEAKS = "sluice.session.leaks";
+    /** Sessions Sluice closed, by reason ({@code idle_in_transaction_timeout}). */
+    public static final String SESSION_CLOSES = "sluice.session.closes";
 
     /** Meters of one pool, created once. */
     public final class PoolMeters {
@@ -84,6 +92,12 @@ public final class ProxyMetrics {
     private final AtomicInteger clients = new AtomicInteger();
     private final Counter clientsRejected;
     private final Counter authFailures;
+    /** Incremented by every client channel's event loop; a LongAdder keeps them off one cache line. */
+    private final LongAdder clientBytesIn = new LongAdder();
+    private final LongAdder clientBytesOut = new LongAdder();
+    private final Counter leaksInTransaction;
+    private final Counter leaksPinned;
+    private final Counter idleInTransactionCloses;
 
     public ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -92,6 +106,17 @@ public final class ProxyMetrics {
         clientsRejected = Counter.builder(CLIENT_REJECTED).tag("reason", "max_clients")
                 .description("Client connections refused at connect").register(registry);
         authFailures = Counter.builder(CLIENT_AUTH_FAILURES).description("Client logins refused (wrong user or password)").register(registry);
+        String bytes = "MySQL protocol bytes between clients and Sluice (framing included, TLS excluded)";
+        FunctionCounter.builder(CLIENT_BYTES, clientBytesIn, LongAdder::sum).tag("direction", "in")
+                .baseUnit("bytes").description(bytes).register(registry);
+        FunctionCounter.builder(CLIENT_BYTES, clientBytesOut, LongAdder::sum).tag("direction", "out")
+                .baseUnit("bytes").description(bytes).register(registry);
+        String leaks = "Sessions idle in a transaction or idle while pinned longer than sluice.frontend.leak-warning-after, "
+                + "each counted once per idle stretch";
+        leaksInTransaction = Counter.builder(SESSION_LEAKS).tag("reason", "in_transaction").description(leaks).register(registry);
+        leaksPinned = Counter.builder(SESSION_LEAKS).tag("reason", "pinned").description(leaks).register(registry);
+        idleInTransactionCloses = Counter.builder(SESSION_CLOSES).tag("reason", "idle_in_transaction_timeout")
+                .description("Client sessions Sluice closed, by reason").register(registry);
     }
 
     /** Metrics that go nowhere but still count (tests, and Sluice without an admin endpoint). */
@@ -117,6 +142,26 @@ public final class ProxyMetrics {
 
     public void authFailed() {
         authFailures.increment();
+    }
+
+    /** Bytes read from clients: add to it from any event loop, allocation-free. */
+    public LongAdder clientBytesIn() {
+        return clientBytesIn;
+    }
+
+    /** Bytes written to clients: add to it from any event loop, allocation-free. */
+    public LongAdder clientBytesOut() {
+        return clientBytesOut;
+    }
+
+    /** A session was found idle too long: inside a transaction, or (not in one) while pinned. */
+    public void sessionLeak(boolean inTransaction) {
+        (inTransaction ? leaksInTransaction : leaksPinned).increment();
+    }
+
+    /** A session was closed for idling in a transaction past sluice.frontend.idle-in-transaction-timeout. */
+    public void idleInTransactionClosed() {
+        idleInTransactionCloses.increment();
     }
 
     public static void record(Timer t, long startNanos) {

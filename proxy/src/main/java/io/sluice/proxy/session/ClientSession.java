@@ -10,6 +10,7 @@ import io.sluice.proxy.SluiceError;
 import io.sluice.proxy.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
+import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
@@ -91,6 +92,19 @@ public final class ClientSession implements BackendConnection.Listener {
     private final byte[] statementHead = new byte[128];
     private volatile int statementHeadLength;
     private boolean closed;
+
+    // ---- leak detection: written on this loop, read by LeakDetector's scan and the admin view
+    /** No transaction open: the value of {@link #transactionStartNanos} then. */
+    private static final long NO_TRANSACTION = Long.MIN_VALUE;
+    /** When the last command arrived or its response ended (System.nanoTime): the start of an idle stretch. */
+    private volatile long idleSinceNanos = System.nanoTime();
+    /**
+     * When the command began that opened the transaction this session is in, by the server's
+     * SERVER_STATUS_IN_TRANS at the end of each response (both pool modes); {@link #NO_TRANSACTION} when none.
+     */
+    private volatile long transactionStartNanos = NO_TRANSACTION;
+    /** The current idle stretch was reported as a likely leak: logged and counted once. */
+    private volatile boolean leakReported;
 
     // ---- transaction pool mode: movable state and pins
     /** Session system variables the client changed, as the server reported them (name -> value). */
@@ -214,6 +228,17 @@ public final class ClientSession implements BackendConnection.Listener {
         return state == State.QUERY || state == State.WAITING ? System.nanoTime() - commandStartNanos : -1;
     }
 
+    /** Nanoseconds since the open transaction began (the command that opened it), or -1 when none. */
+    public long transactionNanos() {
+        long start = transactionStartNanos;
+        return start == NO_TRANSACTION ? -1 : System.nanoTime() - start;
+    }
+
+    /** Nanoseconds since the session's last command ended (or arrived, when answered by Sluice), or -1 when not idle. */
+    public long idleNanos() {
+        return state == State.IDLE ? System.nanoTime() - idleSinceNanos : -1;
+    }
+
     /** The first bytes of the current or last COM_QUERY. */
     public String statementHead() {
         int n = statementHeadLength;
@@ -261,6 +286,7 @@ public final class ClientSession implements BackendConnection.Listener {
         java.util.Arrays.fill(pins, 0);
         lastInsertId = 0;
         statementFlags = 0;
+        transactionStartNanos = NO_TRANSACTION;
     }
 
     /** True while a server response is outstanding or a command waits for a backend. */
@@ -324,6 +350,7 @@ public final class ClientSession implements BackendConnection.Listener {
             forwardContinuation(packet);
             return;
         }
+        commandArrived();
         int seq = Packets.sequenceId(packet);
         if (seq != 0) {
             packet.release();
@@ -552,7 +579,8 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         state = State.IDLE;
         SluiceError err = cause instanceof SluiceException se ? se.error() : SluiceError.SERVER_UNAVAILABLE;
-        log.warn("{}: {}", this, cause.getMessage());
+        // Refusals are counted in metrics; under overload a WARN per refusal would add load to the log.
+        log.debug("{}: {}", this, cause.getMessage());
         sendError(errSeq, err, cause.getMessage());
         client.config().setAutoRead(true);
     }
@@ -847,6 +875,13 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
     private void onResponseComplete(BackendConnection b) {
+        // Leak detection: an idle stretch starts now, in a transaction or not by the server's word.
+        idleSinceNanos = System.nanoTime();
+        if (!ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS)) {
+            transactionStartNanos = NO_TRANSACTION;
+        } else if (transactionStartNanos == NO_TRANSACTION) {
+            transactionStartNanos = commandStartNanos;
+        }
         Runnable after = afterResponse;
         if (after != null) {
             afterResponse = null;
@@ -884,6 +919,90 @@ public final class ClientSession implements BackendConnection.Listener {
             frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeqToClient + 1 : 0,
                     "Sluice: the server connection serving this session was lost (" + reason + "); session state is gone, reconnect");
         });
+    }
+
+    // ---------------------------------------------------------------- leak detection
+
+    /** A command arrived from the client: the idle stretch, if any, ends (leak detection). */
+    private void commandArrived() {
+        idleSinceNanos = System.nanoTime();
+        if (leakReported) {
+            leakReported = false;
+            log.info("{}: active again after being reported idle{} (program_name '{}')", this,
+                    transactionStartNanos != NO_TRANSACTION ? " in a transaction" : " while pinned", programName());
+        }
+    }
+
+    private String programName() {
+        return attributes.getOrDefault("program_name", "");
+    }
+
+    /** The pins as /sessions names them, for log lines (allocates: not for the hot path). */
+    private java.util.List<String> pinLabels() {
+        return pins().stream().map(Pin::label).toList();
+    }
+
+    /**
+     * Whether {@link #checkIdle} may have something to do; cheap, from any thread (volatile reads
+     * only), so {@link LeakDetector} hops to this session's loop only for candidates. Holding a
+     * backend while idle in transaction mode means pinned (an unpinned session gives it back).
+     */
+    boolean mayBeIdleTooLong(long now, long warnAfterNanos, long closeAfterNanos) {
+        if (state != State.IDLE) {
+            return false;
+        }
+        boolean inTransaction = transactionStartNanos != NO_TRANSACTION;
+        if (!inTransaction && !(multiplexed() && backend != null)) {
+            return false;
+        }
+        long idle = now - idleSinceNanos;
+        boolean warn = warnAfterNanos > 0 && !leakReported && idle >= warnAfterNanos;
+        boolean close = closeAfterNanos > 0 && inTransaction && idle >= closeAfterNanos;
+        return warn || close;
+    }
+
+    /** Runs {@link #checkIdle} on this session's event loop, which owns its state. */
+    void checkIdleOnItsLoop(long warnAfterNanos, long closeAfterNanos, ProxyMetrics metrics) {
+        loop.execute(() -> checkIdle(warnAfterNanos, closeAfterNanos, metrics));
+    }
+
+    /**
+     * Leak detection, on this session's loop. Idle (no command in flight) inside a transaction, or
+     * idle while pinned to its backend, for {@code warnAfterNanos} or more: logged once per idle
+     * stretch and counted. Idle inside a transaction for {@code closeAfterNanos} or more: the
+     * client gets ERR 9410 and is closed; {@link #close} then resets the backend (COM_CHANGE_USER),
+     * which rolls the transaction back, and gives it back to the pool. 0 turns either off.
+     */
+    private void checkIdle(long warnAfterNanos, long closeAfterNanos, ProxyMetrics metrics) {
+        if (closed || state != State.IDLE || backend == null || busy()) {
+            return;
+        }
+        boolean inTransaction = transactionStartNanos != NO_TRANSACTION;
+        if (!inTransaction && !(multiplexed() && pinned())) {
+            return;
+        }
+        long now = System.nanoTime();
+        long idleMillis = (now - idleSinceNanos) / 1_000_000;
+        String transaction = inTransaction ? "in a transaction open for " + (now - transactionStartNanos) / 1_000_000 + " ms"
+                : "outside a transaction";
+        if (inTransaction && closeAfterNanos > 0 && now - idleSinceNanos >= closeAfterNanos) {
+            metrics.idleInTransactionClosed();
+            log.warn("{}: closing: idle for {} ms {} (sluice.frontend.idle-in-transaction-timeout = {} ms); client {}, "
+                            + "program_name '{}', pins {}, backend {}; the server rolls the transaction back", this, idleMillis,
+                    transaction, closeAfterNanos / 1_000_000, clientAddress(), programName(), pinLabels(), backend);
+            frontend.fail(SluiceError.IDLE_IN_TRANSACTION_TIMEOUT, 0, "Sluice: closing a session idle in a transaction for "
+                    + idleMillis + " ms, longer than sluice.frontend.idle-in-transaction-timeout (" + closeAfterNanos / 1_000_000
+                    + " ms); its transaction is rolled back");
+            return;
+        }
+        if (!leakReported && warnAfterNanos > 0 && now - idleSinceNanos >= warnAfterNanos) {
+            leakReported = true;
+            metrics.sessionLeak(inTransaction);
+            log.warn("{}: idle for {} ms {}{}; client {}, program_name '{}', pins {}, backend {}: a likely leaked "
+                            + "connection, holding a server connection (logged once; sluice.frontend.leak-warning-after = {} ms)",
+                    this, idleMillis, transaction, inTransaction ? "" : " while pinned", clientAddress(), programName(),
+                    pinLabels(), backend, warnAfterNanos / 1_000_000);
+        }
     }
 
     // ---------------------------------------------------------------- KILL
