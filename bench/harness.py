@@ -1,0 +1,981 @@
+#!/usr/bin/env python3
+"""Sluice benchmark harness (issue 7). Started by bench/run.sh; standard library only.
+
+Phases, each against one throwaway MariaDB on 127.0.0.1:
+  matrix  sysbench oltp_point_select and oltp_read_write at 1/8/32/128 threads, interleaved
+          direct, Sluice (session), HAProxy (mode tcp) [, Sluice (transaction)], R repeats
+  storm   client threads at 4x and 20x max_connections, direct vs through Sluice
+  churn   a new connection per transaction, 200 threads against max_connections 50
+  memory  Sluice RSS and heap after GC with 1,000 / 5,000 / 10,000 idle logged-in clients
+
+Every process it starts is recorded in WORK/pids (run.sh's trap kills what is left) and stopped
+here on exit; every wait and loop is bounded in time.
+"""
+import argparse
+import atexit
+import datetime
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+HOST = "127.0.0.1"
+DB_USER, DB_PASS, DB_NAME = "sbtest", "sbpass", "sbtest"
+
+# As localdb's LocalServer.INNODB_OPTIONS (used to initialise and to run).
+INNODB_OPTIONS = ["--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M", "--innodb-doublewrite=0",
+                  "--innodb-flush-log-at-trx-commit=0", "--innodb-use-native-aio=0"]
+
+SLUICE_CONF = None  # optional HOCON file with extra Sluice settings (--sluice-conf)
+PROCS = []          # (name, Popen) of everything started, stopped in reverse order
+WORK = None
+LOGS = None
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S"), msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+def start(name, argv, stdout=None, stdin=None, env=None):
+    """Starts a process, logging its output to LOGS/name.log unless stdout is given."""
+    out = stdout if stdout is not None else open(os.path.join(LOGS, name + ".log"), "ab")
+    p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT if stdout is None else open(
+        os.path.join(LOGS, name + ".err.log"), "ab"), stdin=stdin, env=env)
+    PROCS.append((name, p))
+    with open(os.path.join(WORK, "pids"), "a") as f:
+        f.write("%d\n" % p.pid)
+    return p
+
+
+def stop(p, timeout=15):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+    PROCS[:] = [(n, q) for (n, q) in PROCS if q is not p]
+
+
+def stop_all():
+    for _, p in reversed(list(PROCS)):
+        try:
+            stop(p, 10)
+        except Exception as e:  # keep stopping the others
+            log("stop failed: %s" % e)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout, proc=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((HOST, port), 0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def http_get(port, path, timeout=5):
+    with urllib.request.urlopen("http://%s:%d%s" % (HOST, port, path), timeout=timeout) as r:
+        return r.read().decode()
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all threads), in seconds; 0 if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def cpu_split(pid):
+    """(user, system) CPU seconds of a process; (0, 0) if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        t = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / t, int(fields[12]) / t
+    except OSError:
+        return 0.0, 0.0
+
+
+def context_switches(pid):
+    """Voluntary + involuntary context switches of all a process's threads (a sleeping event loop
+    that wakes for a packet costs one)."""
+    total = 0
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                    for line in f:
+                        if "ctxt_switches:" in line:
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return total
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def system_busy_seconds():
+    """CPU time spent by everything on the machine (all cores, from /proc/stat), in seconds."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+# ---------------------------------------------------------------- MariaDB
+
+class Server:
+    """A throwaway mariadbd on a temp datadir, started with the integration tests' server flags
+    (localdb LocalServer, which testkit uses): no config files, loopback only, no name resolution, no binlog."""
+
+    def __init__(self, max_connections):
+        self.datadir = os.path.join(WORK, "mariadb")
+        self.sock = os.path.join(WORK, "mariadb.sock")
+        self.port = free_port()
+        self.max_connections = max_connections
+        self.proc = None
+
+    def start(self):
+        os.makedirs(self.datadir)
+        subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir, "--user=root",
+                        "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve",
+                        "--skip-log-bin"] + INNODB_OPTIONS,
+                       stdout=open(os.path.join(LOGS, "mariadb-install.log"), "wb"), stderr=subprocess.STDOUT,
+                       check=True, timeout=120)
+        os.makedirs(os.path.join(WORK, "mariadb-tmp"))
+        # The flags of localdb's LocalServer (what the integration tests start), then the
+        # harness's overrides: a higher max_connect_errors, so storms do not get 127.0.0.1 blocked.
+        self.proc = start("mariadbd", [
+            "mariadbd", "--no-defaults", "--datadir=" + self.datadir, "--socket=" + self.sock,
+            "--port=%d" % self.port, "--bind-address=" + HOST, "--max-connections=%d" % self.max_connections,
+            "--skip-name-resolve", "--skip-log-bin", "--pid-file=" + os.path.join(WORK, "mariadb.pid"),
+            "--tmpdir=" + os.path.join(WORK, "mariadb-tmp"), "--secure-file-priv=", "--local-infile=1",
+            "--max-allowed-packet=64M", "--character-set-server=utf8mb4"] + INNODB_OPTIONS + [
+            "--user=root", "--max-connect-errors=1000000000",
+            "--log-error=" + os.path.join(LOGS, "mariadb-error.log")])
+        deadline = time.time() + 60
+        while not os.path.exists(self.sock):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("mariadbd did not start; see mariadb-error.log")
+            time.sleep(0.1)
+        self.sql("CREATE DATABASE %s; CREATE USER '%s'@'%s' IDENTIFIED BY '%s'; GRANT ALL ON %s.* TO '%s'@'%s';"
+                 % (DB_NAME, DB_USER, HOST, DB_PASS, DB_NAME, DB_USER, HOST))
+        return self
+
+    def sql(self, statements, timeout=30):
+        r = subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", self.sock, "-N", "-B", "-e", statements],
+                           capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError("mariadb: %s" % r.stderr.strip())
+        return r.stdout
+
+    def status(self, name):
+        return int(self.sql("SHOW GLOBAL STATUS LIKE '%s'" % name).split()[1])
+
+    def set_max_connections(self, n):
+        self.sql("SET GLOBAL max_connections=%d" % n)
+        self.max_connections = n
+
+
+class Sampler:
+    """Samples the server's Threads_connected every interval through one persistent root client
+    (connected before the load starts, over the socket; it is excluded from the figures)."""
+
+    def __init__(self, server, interval=0.15, limit_s=600):
+        self.server, self.interval, self.limit_s = server, interval, limit_s
+        self.samples = []
+        self.stopped = threading.Event()
+
+    def __enter__(self):
+        self.proc = start("sampler", ["mariadb", "--no-defaults", "-uroot", "-S", self.server.sock, "-N", "-B", "-n"],
+                          stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self):
+        deadline = time.time() + self.limit_s
+        try:
+            while not self.stopped.is_set() and time.time() < deadline:
+                self.proc.stdin.write(b"SHOW GLOBAL STATUS LIKE 'Threads_connected';\n")
+                self.proc.stdin.flush()
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                self.samples.append(int(line.split()[1]) - 1)  # minus the sampler itself
+                self.stopped.wait(self.interval)
+        except (OSError, ValueError, IndexError) as e:
+            log("sampler stopped: %s" % e)
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join(5)
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        stop(self.proc, 5)
+
+    @property
+    def peak(self):
+        return max(self.samples) if self.samples else None
+
+
+# ---------------------------------------------------------------- Sluice and HAProxy
+
+class Sluice:
+    def __init__(self, jar, server, mode, pool, global_max=None, extra=(), name=None, java_opts=()):
+        self.jar, self.server, self.mode, self.pool = jar, server, mode, pool
+        self.global_max = global_max or pool
+        self.extra, self.java_opts = list(extra), list(java_opts)
+        self.name = name or "sluice-%s" % mode
+        self.port, self.admin = free_port(), free_port()
+        self.proc = None
+
+    def start(self, timeout=30):
+        argv = ["java"] + self.java_opts + ["-jar", self.jar] + (["-c", SLUICE_CONF] if SLUICE_CONF else []) + [
+            "--server", "%s:%d" % (HOST, self.server.port), "--user", DB_USER,
+            "--password", DB_PASS, "--listen", "%s:%d" % (HOST, self.port), "--admin-port", str(self.admin),
+            "--pool-size", str(self.pool), "--global-max", str(self.global_max), "--pool-mode", self.mode] + self.extra
+        self.log_path = os.path.join(LOGS, self.name + ".log")
+        self.proc = start(self.name, argv)
+        if not wait_port(self.port, timeout, self.proc) or not wait_port(self.admin, 10, self.proc):
+            code = self.proc.poll()
+            stop(self.proc)
+            raise RuntimeError("Sluice (%s) did not start (exit %s): %s" % (self.mode, code, tail(self.log_path, 5)))
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+    def stats(self):
+        return json.loads(http_get(self.admin, "/stats"))
+
+    def metrics(self):
+        out = {}
+        for line in http_get(self.admin, "/metrics").splitlines():
+            if line.startswith("sluice_") and " " in line:
+                k, v = line.rsplit(" ", 1)
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    pass
+        return out
+
+
+class Relay:
+    """HAProxy in mode tcp: the cost floor of one more user-space hop on the same cores."""
+
+    def __init__(self, server):
+        self.server, self.port = server, free_port()
+
+    def start(self):
+        cfg = os.path.join(WORK, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            f.write("""global
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+frontend mysql
+    bind %s:%d
+    default_backend server
+backend server
+    server db %s:%d
+""" % (HOST, self.port, HOST, self.server.port))
+        self.proc = start("haproxy", ["haproxy", "-db", "-f", cfg])
+        if not wait_port(self.port, 10, self.proc):
+            raise RuntimeError("haproxy did not start: %s" % tail(os.path.join(LOGS, "haproxy.log"), 5))
+        return self
+
+
+def tail(path, n):
+    try:
+        with open(path, errors="replace") as f:
+            return " | ".join(line.rstrip() for line in f.readlines()[-n:])
+    except OSError:
+        return ""
+
+
+def log_problems(path, limit=8):
+    """WARN/ERROR lines and exceptions in a Sluice log: counted, first few kept for the report."""
+    found, count = [], 0
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if " WARN " in line or " ERROR " in line or "Exception" in line or "LEAK" in line:
+                    count += 1
+                    if len(found) < limit:
+                        found.append(line.rstrip()[:300])
+    except OSError:
+        pass
+    return {"count": count, "first": found}
+
+
+# ---------------------------------------------------------------- sysbench
+
+def sysbench_args(cfg, port, threads):
+    return ["--db-driver=mysql", "--mysql-host=" + HOST, "--mysql-port=%d" % port, "--mysql-user=" + DB_USER,
+            "--mysql-password=" + DB_PASS, "--mysql-db=" + DB_NAME, "--tables=%d" % cfg.tables,
+            "--table-size=%d" % cfg.table_size, "--threads=%d" % threads]
+
+
+def parse_sysbench(text):
+    """The final report (after the warm-up checkpoint) and its latency histogram."""
+    r = {}
+    final = text[text.rfind("SQL statistics:"):]
+    m = re.search(r"transactions:\s+(\d+)\s+\(([\d.]+) per sec", final)
+    if m:
+        r["transactions"], r["tps"] = int(m.group(1)), float(m.group(2))
+    m = re.search(r"queries:\s+(\d+)\s+\(([\d.]+) per sec", final)
+    if m:
+        r["queries"], r["qps"] = int(m.group(1)), float(m.group(2))
+    m = re.search(r"ignored errors:\s+(\d+)", final)
+    r["ignored_errors"] = int(m.group(1)) if m else None
+    m = re.search(r"reconnects:\s+(\d+)", final)
+    r["reconnects"] = int(m.group(1)) if m else None
+    # Warm-up checkpoint plus final report: every query the run made, for CPU per query.
+    r["all_queries"] = sum(int(q) for q in re.findall(r"^\s+queries:\s+(\d+)\s+\(", text, re.M))
+    hist = text[text.rfind("Latency histogram"):text.rfind("SQL statistics:")] if "Latency histogram" in text else ""
+    buckets = [(float(a), int(b)) for a, b in re.findall(r"^\s+([\d.]+) \|[* ]*?\s(\d+)\s*$", hist, re.M)]
+    total = sum(c for _, c in buckets)
+    r["hist_events"] = total
+    for name, p in (("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99)):
+        want, seen, val = total * p, 0, None
+        for v, c in buckets:
+            seen += c
+            if seen >= want:
+                val = v
+                break
+        r[name] = val
+    return r
+
+
+def run_sysbench(cfg, test, port, threads, total_seconds=None, raw_name=None):
+    """One sysbench run: the first cfg.warmup seconds end at a checkpoint report, which resets the
+    counters, so the final report and its histogram cover only the cfg.duration seconds after it."""
+    argv = ["sysbench", test] + sysbench_args(cfg, port, threads) + [
+        "--time=%d" % (total_seconds or cfg.warmup + cfg.duration), "--report-checkpoints=%d" % cfg.warmup,
+        "--histogram=on", "--percentile=99", "--db-ps-mode=%s" % cfg.db_ps_mode, "run"]
+    c0 = children_cpu()
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=cfg.warmup + cfg.duration + 90)
+        out, rc = p.stdout + p.stderr, p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, rc = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or ""), -9
+    r = parse_sysbench(out)
+    r["client_cpu_s"] = round(children_cpu() - c0, 2)
+    if raw_name:
+        os.makedirs(os.path.join(LOGS, "sysbench"), exist_ok=True)
+        with open(os.path.join(LOGS, "sysbench", raw_name + ".txt"), "w") as f:
+            f.write(" ".join(a for a in argv if not a.startswith("--mysql-password")) + "\n\n" + out)
+    r["rc"] = rc
+    if rc != 0 or "FATAL" in out:
+        r["fatal"] = [line for line in out.splitlines() if "FATAL" in line or "error" in line.lower()][:5]
+    return r
+
+
+# ---------------------------------------------------------------- phases
+
+def probe_transaction_mode(cfg, server):
+    """Transaction mode is 'available' when Sluice accepts it and 4 connected clients share a pool of 2."""
+    s = Sluice(cfg.jar, server, "transaction", 2, extra=["--acquire-timeout", "1s"], name="sluice-probe")
+    try:
+        s.start()
+    except RuntimeError as e:
+        return {"available": False, "why": str(e)}
+    try:
+        p = subprocess.run(["java", "-cp", cfg.classes, "LoadClient", "probe", HOST, str(s.port), DB_USER, DB_PASS],
+                           capture_output=True, text=True, timeout=60)
+        res = json.loads(p.stdout.strip().splitlines()[-1]) if p.stdout.strip() else {"error": p.stderr[-300:]}
+    except (subprocess.TimeoutExpired, ValueError) as e:
+        res = {"transaction_pooling": False, "error": "probe failed: %s" % e}
+    finally:
+        s.stop()
+    if res.get("transaction_pooling"):
+        return {"available": True}
+    return {"available": False, "why": "Sluice accepts --pool-mode transaction but 4 clients could not share a "
+                                       "pool of 2 (%s)" % res.get("error")}
+
+
+def phase_matrix(cfg, server, txn):
+    log("matrix: starting Sluice (session, pool %d) and HAProxy" % cfg.session_pool)
+    targets = [("direct", server.port, server.proc.pid)]
+    sess = Sluice(cfg.jar, server, "session", cfg.session_pool, java_opts=cfg.sluice_java_opts).start()
+    relay = Relay(server).start()
+    targets += [("sluice", sess.port, sess.proc.pid), ("relay", relay.port, relay.proc.pid)]
+    sx = None
+    if txn["available"]:
+        sx = Sluice(cfg.jar, server, "transaction", cfg.txn_pool, java_opts=cfg.sluice_java_opts).start()
+        targets.append(("sluice-txn", sx.port, sx.proc.pid))
+    rows = []
+    try:
+        if cfg.matrix_warmup:
+            log("  warming up the proxies (%d s per test and proxy, not measured)" % cfg.matrix_warmup)
+            for test in cfg.tests:
+                for name, port, _ in targets[1:]:
+                    run_sysbench(cfg, test, port, 8, total_seconds=cfg.matrix_warmup)
+        for test in cfg.tests:
+            for threads in cfg.threads:
+                for rep in range(cfg.repeats):
+                    for name, port, pid in targets:
+                        s0, p0 = cpu_seconds(server.proc.pid), cpu_seconds(pid) if name != "direct" else 0
+                        u0, y0 = cpu_split(pid) if name != "direct" else (0, 0)
+                        x0 = context_switches(pid) if name != "direct" else 0
+                        b0 = system_busy_seconds()
+                        r = run_sysbench(cfg, test, port, threads,
+                                         raw_name="%s-%03d-%s-%d" % (test, threads, name, rep))
+                        r.update(test=test, threads=threads, repeat=rep, target=name,
+                                 server_cpu_s=round(cpu_seconds(server.proc.pid) - s0, 2),
+                                 proxy_cpu_s=round(cpu_seconds(pid) - p0, 2) if name != "direct" else 0.0)
+                        r["other_cpu_s"] = max(0.0, round(system_busy_seconds() - b0 - r["server_cpu_s"]
+                                                          - r["proxy_cpu_s"] - r["client_cpu_s"], 1))
+                        if name != "direct":
+                            u1, y1 = cpu_split(pid)
+                            r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
+                            r["proxy_context_switches"] = context_switches(pid) - x0
+                        rows.append(r)
+                        log("  %-17s %3d thr rep %d %-10s qps %9.0f p95 %s p99 %s err %s other-cpu %s%s" % (
+                            test, threads, rep, name, r.get("qps") or 0, r.get("p95_ms"), r.get("p99_ms"),
+                            r.get("ignored_errors"), r["other_cpu_s"], " FATAL " + str(r.get("fatal")) if r.get("fatal") else ""))
+    finally:
+        problems = {"sluice": log_problems(sess.log_path)}
+        sess.stop()
+        stop(relay.proc)
+        if sx:
+            problems["sluice-txn"] = log_problems(sx.log_path)
+            sx.stop()
+    return {"runs": rows, "targets": [t[0] for t in targets], "sluice_log": problems,
+            "run_seconds": cfg.warmup + cfg.duration}
+
+
+def load_client(cfg, mode, port, threads, seconds):
+    argv = ["java", "-Xss256k", "-Xmx1g", "-cp", cfg.classes, "LoadClient", mode, HOST, str(port), DB_USER, DB_PASS,
+            str(threads), str(seconds), str(cfg.tables), str(cfg.table_size)]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120)
+    try:
+        return json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": "load client failed (exit %d): %s" % (p.returncode, p.stderr[-400:])}
+
+
+def acquire_figures(before, after):
+    """Acquire-wait figures from Sluice's /metrics: granted count, p99 (Micrometer's window), max, timeouts."""
+    def pick(d, prefix, **tags):
+        for k, v in d.items():
+            if k.startswith(prefix + "{") and all('%s="%s"' % t in k for t in tags.items()):
+                return v
+        return 0.0
+    return {
+        "acquires": pick(after, "sluice_pool_acquire_seconds_count", result="granted")
+                    - pick(before, "sluice_pool_acquire_seconds_count", result="granted"),
+        "acquire_p99_ms": round(pick(after, "sluice_pool_acquire_seconds", result="granted", quantile="0.99") * 1000, 2),
+        "acquire_max_ms": round(pick(after, "sluice_pool_acquire_seconds_max", result="granted") * 1000, 2),
+        "acquire_timeouts": pick(after, "sluice_pool_acquire_rejected_total", reason="timeout")
+                            - pick(before, "sluice_pool_acquire_rejected_total", reason="timeout"),
+        "queue_full": pick(after, "sluice_pool_acquire_rejected_total", reason="queue_full")
+                      - pick(before, "sluice_pool_acquire_rejected_total", reason="queue_full"),
+    }
+
+
+def overload_runs(cfg, server, txn, kind, thread_counts, seconds):
+    """Storm or churn: each client count direct, then through Sluice (fresh, warmed) in each mode."""
+    server.set_max_connections(cfg.overload_max_connections)
+    modes = ["session"] + (["transaction"] if txn["available"] else [])
+    rows = []
+    for threads in thread_counts:
+        plan = [("direct", None)] + [("sluice" if m == "session" else "sluice-txn", m) for m in modes]
+        for name, mode in plan:
+            sl = None
+            port = server.port
+            if mode:
+                sl = Sluice(cfg.jar, server, mode, cfg.overload_pool, extra=["--max-clients", "12000"],
+                            name="sluice-%s-%s-%d" % (kind, mode, threads), java_opts=cfg.sluice_java_opts).start()
+                port = sl.port
+                if cfg.overload_warmup:
+                    # A fresh JVM spends its first seconds compiling (perf showed C1/C2 threads taking
+                    # ~45% of Sluice's CPU in a cold 10 s churn): run the same load, smaller, unmeasured.
+                    load_client(cfg, kind, port, min(threads, 50), cfg.overload_warmup)
+                before = sl.metrics()
+            server.sql("FLUSH STATUS")
+            c0, p0, b0, k0 = cpu_seconds(server.proc.pid), cpu_seconds(sl.proc.pid) if sl else 0, \
+                system_busy_seconds(), children_cpu()
+            u0, y0 = cpu_split(sl.proc.pid) if sl else (0, 0)
+            with Sampler(server) as smp:
+                r = load_client(cfg, kind, port, threads, seconds)
+            r.update(target=name, threads=threads, server_peak_threads_connected=smp.peak,
+                     server_max_used_connections=server.status("Max_used_connections") - 1,
+                     server_cpu_s=round(cpu_seconds(server.proc.pid) - c0, 2), samples=len(smp.samples),
+                     proxy_cpu_s=round(cpu_seconds(sl.proc.pid) - p0, 2) if sl else 0.0,
+                     client_cpu_s=round(children_cpu() - k0, 2))
+            r["other_cpu_s"] = max(0.0, round(system_busy_seconds() - b0 - r["server_cpu_s"] - r["proxy_cpu_s"]
+                                              - r["client_cpu_s"], 1))
+            if sl:
+                u1, y1 = cpu_split(sl.proc.pid)
+                r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
+            if sl:
+                r.update(acquire_figures(before, sl.metrics()))
+                r["pool_cap"] = cfg.overload_pool
+                r["sluice_log"] = log_problems(sl.log_path)
+                sl.stop()
+            rows.append(r)
+            log("  %s %-10s %4d thr: %s" % (kind, name, threads, json.dumps(
+                {k: r.get(k) for k in ("tps", "per_sec", "errors", "connect_errors", "tx_errors", "by_code",
+                                        "server_peak_threads_connected", "acquire_p99_ms", "other_cpu_s",
+                                        "proxy_user_s", "proxy_sys_s",
+                                        "error")
+                 if r.get(k) is not None})))
+    return rows
+
+
+def phase_storm(cfg, server, txn):
+    mc = cfg.overload_max_connections
+    log("storm: max_connections %d, clients %s" % (mc, [f * mc for f in cfg.storm_factors]))
+    return overload_runs(cfg, server, txn, "storm", [f * mc for f in cfg.storm_factors], cfg.storm_seconds)
+
+
+def phase_churn(cfg, server, txn):
+    log("churn: max_connections %d, %d threads" % (cfg.overload_max_connections, cfg.churn_threads))
+    return overload_runs(cfg, server, txn, "churn", [cfg.churn_threads], cfg.churn_seconds)
+
+
+def heap_after_gc(pid):
+    subprocess.run(["jcmd", str(pid), "GC.run"], capture_output=True, timeout=60)
+    time.sleep(0.5)
+    out = subprocess.run(["jcmd", str(pid), "GC.heap_info"], capture_output=True, text=True, timeout=60).stdout
+    m = re.search(r"total (\d+)K, used (\d+)K", out)
+    meta = re.search(r"Metaspace\s+used (\d+)K", out)
+    return {"heap_used_kib": int(m.group(2)) if m else None, "heap_committed_kib": int(m.group(1)) if m else None,
+            "metaspace_used_kib": int(meta.group(1)) if meta else None}
+
+
+def phase_memory(cfg, server):
+    log("memory: idle clients %s" % cfg.memory_levels)
+    server.set_max_connections(cfg.overload_max_connections)
+    sl = Sluice(cfg.jar, server, "session", 4, extra=["--max-clients", "12000"], name="sluice-memory",
+                java_opts=cfg.sluice_java_opts).start()
+    pid = sl.proc.pid
+    rows = []
+    client = None
+    try:
+        # One query through Sluice first so the backend path is loaded, as in a running proxy.
+        load_client(cfg, "churn", sl.port, 2, 1)
+        time.sleep(1)
+        base = heap_after_gc(pid)
+        base.update(clients=0, rss_kib=rss_kib(pid))
+        rows.append(base)
+        log("  0 clients: heap %s KiB, RSS %s KiB" % (base["heap_used_kib"], base["rss_kib"]))
+        client = start("idle-clients", ["java", "-Xmx2g", "-cp", cfg.classes, "LoadClient", "idle", HOST,
+                                         str(sl.port), DB_USER, DB_PASS], stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+        have = 0
+        for level in cfg.memory_levels:
+            client.stdin.write(("open %d\n" % (level - have)).encode())
+            client.stdin.flush()
+            line = read_line_bounded(client.stdout, 300)
+            m = re.match(r"opened (\d+) failed (\d+) ms (\d+) errors (.*)", line or "")
+            if not m:
+                raise RuntimeError("idle client said %r" % line)
+            have = int(m.group(1))
+            time.sleep(2)
+            st = sl.stats()
+            r = heap_after_gc(pid)
+            r.update(clients=have, asked=level, failed=int(m.group(2)), login_ms=int(m.group(3)),
+                     login_errors=json.loads(m.group(4)), rss_kib=rss_kib(pid), sluice_clients=st.get("clients"),
+                     backend_connections=st.get("backend_connections"))
+            r["heap_per_client_b"] = round((r["heap_used_kib"] - base["heap_used_kib"]) * 1024 / max(have, 1))
+            r["rss_per_client_b"] = round((r["rss_kib"] - base["rss_kib"]) * 1024 / max(have, 1))
+            rows.append(r)
+            log("  %d clients (Sluice sees %s, %s failed): heap %s KiB (%s B/client), RSS %s KiB (%s B/client)" % (
+                have, r["sluice_clients"], r["failed"], r["heap_used_kib"], r["heap_per_client_b"], r["rss_kib"],
+                r["rss_per_client_b"]))
+            if int(m.group(2)) > 0:
+                log("  login errors: %s" % m.group(4))
+                break
+    finally:
+        if client is not None:
+            try:
+                client.stdin.write(b"quit\n")
+                client.stdin.flush()
+            except OSError:
+                pass
+            stop(client, 30)
+        problems = log_problems(sl.log_path)
+        sl.stop()
+    return {"levels": rows, "sluice_log": problems}
+
+
+def read_line_bounded(stream, timeout):
+    box = []
+    t = threading.Thread(target=lambda: box.append(stream.readline().decode(errors="replace")), daemon=True)
+    t.start()
+    t.join(timeout)
+    return box[0].strip() if box else None
+
+
+# ---------------------------------------------------------------- report
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, nd=0):
+    if x is None:
+        return "-"
+    return ("{:,.%df}" % nd).format(x)
+
+
+def ratio_cell(rs):
+    rs = [r for r in rs if r is not None]
+    if not rs:
+        return "-"
+    return "%.2f (%.2f–%.2f)" % (statistics.median(rs), min(rs), max(rs))
+
+
+def cfg_warmup_duration(m):
+    return m.get("run_seconds", 8)
+
+
+def report_matrix(m):
+    out = []
+    targets = m["targets"]
+    runs = m["runs"]
+    for test in sorted({r["test"] for r in runs}, key=lambda t: t != "oltp_point_select"):
+        unit = "query" if test == "oltp_point_select" else "transaction (20 queries)"
+        out.append("\n#### %s (latency per %s)\n" % (test, unit))
+        out.append("| threads | target | QPS median (min–max) | p50 ms | p95 ms | p99 ms | errors | server CPU s | proxy CPU s | sysbench CPU s | other CPU s |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for th in sorted({r["threads"] for r in runs if r["test"] == test}):
+            for t in targets:
+                rs = [r for r in runs if r["test"] == test and r["threads"] == th and r["target"] == t]
+                if not rs:
+                    continue
+                q = [r.get("qps") for r in rs if r.get("qps") is not None]
+                errs = sum((r.get("ignored_errors") or 0) for r in rs)
+                fatal = sum(1 for r in rs if r.get("fatal"))
+                out.append("| %d | %s | %s (%s–%s) | %s | %s | %s | %s%s | %s | %s | %s | %s |" % (
+                    th, t, fmt(med(q)), fmt(min(q) if q else None), fmt(max(q) if q else None),
+                    fmt(med([r.get("p50_ms") for r in rs]), 3), fmt(med([r.get("p95_ms") for r in rs]), 3),
+                    fmt(med([r.get("p99_ms") for r in rs]), 3), errs, " (%d runs failed)" % fatal if fatal else "",
+                    fmt(med([r.get("server_cpu_s") for r in rs]), 1), fmt(med([r.get("proxy_cpu_s") for r in rs]), 1),
+                    fmt(med([r.get("client_cpu_s") for r in rs]), 1), fmt(med([r.get("other_cpu_s") for r in rs]), 1)))
+        out.append("\nRatios of QPS, per repeat (median, min–max over repeats):\n")
+        hdr = ["threads", "Sluice/direct", "Sluice/relay", "relay/direct"]
+        if "sluice-txn" in targets:
+            hdr += ["Sluice txn/direct", "Sluice txn/relay"]
+        out.append("| " + " | ".join(hdr) + " |")
+        out.append("|" + "---|" * len(hdr))
+        for th in sorted({r["threads"] for r in runs if r["test"] == test}):
+            by = {}
+            for r in runs:
+                if r["test"] == test and r["threads"] == th:
+                    by[(r["target"], r["repeat"])] = r.get("qps")
+            reps = sorted({k[1] for k in by})
+
+            def ratios(a, b):
+                return [by[(a, i)] / by[(b, i)] if by.get((a, i)) and by.get((b, i)) else None for i in reps]
+            cells = [str(th), ratio_cell(ratios("sluice", "direct")), ratio_cell(ratios("sluice", "relay")),
+                     ratio_cell(ratios("relay", "direct"))]
+            if "sluice-txn" in targets:
+                cells += [ratio_cell(ratios("sluice-txn", "direct")), ratio_cell(ratios("sluice-txn", "relay"))]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("\nProxy cost per query (median of repeats; CPU over the whole run, warm-up included, "
+                   "divided by every query of the run):\n")
+        out.append("| threads | target | CPU µs/query (user + sys) | context switches/query |")
+        out.append("|---|---|---|---|")
+        for th in sorted({r["threads"] for r in runs if r["test"] == test}):
+            for t in targets[1:]:
+                rs = [r for r in runs if r["test"] == test and r["threads"] == th and r["target"] == t
+                      and r.get("all_queries")]
+                if not rs:
+                    continue
+                u = med([r.get("proxy_user_s", 0) / r["all_queries"] * 1e6 for r in rs])
+                y = med([r.get("proxy_sys_s", 0) / r["all_queries"] * 1e6 for r in rs])
+                cs = med([r["proxy_context_switches"] / r["all_queries"] for r in rs if "proxy_context_switches" in r])
+                out.append("| %d | %s | %.1f (%.1f + %.1f) | %s |" % (th, t, u + y, u, y, fmt(cs, 2)))
+        limit = 0.25 * cfg_warmup_duration(m)
+        disturbed = sorted({(r["threads"], r["target"]) for r in runs if r["test"] == test
+                            and (r.get("other_cpu_s") or 0) > limit})
+        if disturbed:
+            out.append("\nDisturbed (another process used more than %.1f CPU s during at least one repeat): %s." % (
+                limit, ", ".join("%d threads %s" % d for d in disturbed)))
+        if test == "oltp_point_select":
+            d = [r.get("p50_ms") for r in runs if r["test"] == test and r["threads"] == 1 and r["target"] == "direct"]
+            s = [r.get("p50_ms") for r in runs if r["test"] == test and r["threads"] == 1 and r["target"] == "sluice"]
+            rl = [r.get("p50_ms") for r in runs if r["test"] == test and r["threads"] == 1 and r["target"] == "relay"]
+            if med(d) is not None and med(s) is not None:
+                out.append("\nAdded p50 latency at 1 thread (median of repeats): Sluice %+.0f µs, relay %s over direct." % (
+                    (med(s) - med(d)) * 1000, "%+.0f µs" % ((med(rl) - med(d)) * 1000) if med(rl) is not None else "-"))
+    return "\n".join(out)
+
+
+def codes(d):
+    if not d:
+        return "0"
+    return ", ".join("%s×%s" % (v, {"-2": "I/O", "-1": "protocol"}.get(k, k)) for k, v in sorted(d.items()))
+
+
+def report_overload(rows, kind):
+    out = []
+    if kind == "storm":
+        out.append("| clients | target | tx/s | completed tx | errors (count × code) | connects | server peak Threads_connected (Max_used) | acquire wait p99 / max ms | tx p99 ms | CPU s server / Sluice / clients / other |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            if "error" in r:
+                out.append("| %d | %s | failed: %s |||||||" % (r["threads"], r["target"], r["error"][:120]))
+                continue
+            errs = {}
+            for part in ("connect_errors", "tx_errors"):
+                for k, v in (r.get(part) or {}).items():
+                    errs[k] = errs.get(k, 0) + v
+            out.append("| %d | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s |" % (
+                r["threads"], r["target"], fmt(r.get("tps")), fmt(r.get("transactions")), codes(errs),
+                fmt(r.get("connects")), r.get("server_peak_threads_connected"), r.get("server_max_used_connections"),
+                "%s / %s" % (r.get("acquire_p99_ms"), r.get("acquire_max_ms")) if "acquire_p99_ms" in r else "-",
+                fmt(r.get("p99_ms"), 1), cpu_cell(r)))
+    else:
+        out.append("| threads | target | connections/s | errors (count × code) | server peak Threads_connected (Max_used) | p99 ms per connection | acquire wait p99 / max ms | CPU s server / Sluice / clients / other |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            if "error" in r:
+                out.append("| %d | %s | failed: %s |||||" % (r["threads"], r["target"], r["error"][:120]))
+                continue
+            out.append("| %d | %s | %s | %s | %s (%s) | %s | %s | %s |" % (
+                r["threads"], r["target"], fmt(r.get("per_sec")), codes(r.get("by_code")),
+                r.get("server_peak_threads_connected"), r.get("server_max_used_connections"), fmt(r.get("p99_ms"), 1),
+                "%s / %s" % (r.get("acquire_p99_ms"), r.get("acquire_max_ms")) if "acquire_p99_ms" in r else "-",
+                cpu_cell(r)))
+    return "\n".join(out)
+
+
+def cpu_cell(r):
+    return "%s / %s / %s / %s" % (fmt(r.get("server_cpu_s"), 1), fmt(r.get("proxy_cpu_s"), 1) if r.get("proxy_cpu_s") else "-",
+                                  fmt(r.get("client_cpu_s"), 1), fmt(r.get("other_cpu_s"), 1))
+
+
+def report_memory(mem):
+    out = ["| idle clients | Sluice sees | RSS MiB | heap after GC MiB | heap per client (B) | RSS per client (B) | login time (s) |",
+           "|---|---|---|---|---|---|---|"]
+    for r in mem["levels"]:
+        out.append("| %s | %s | %.1f | %.1f | %s | %s | %s |" % (
+            fmt(r["clients"]), fmt(r.get("sluice_clients")) if r["clients"] else "-", r["rss_kib"] / 1024,
+            (r["heap_used_kib"] or 0) / 1024, fmt(r.get("heap_per_client_b")) if r["clients"] else "-",
+            fmt(r.get("rss_per_client_b")) if r["clients"] else "-",
+            "%.1f" % (r["login_ms"] / 1000) if r.get("login_ms") is not None else "-"))
+    return "\n".join(out)
+
+
+def write_report(res, path):
+    lines = ["# Sluice benchmark run %s%s" % (res["started"], " (quick)" if res["config"]["quick"] else ""), ""]
+    lines.append("Machine: %s; %s cores; %s. Versions: %s." % (
+        res["machine"]["cpu"], res["machine"]["nproc"], res["machine"]["mem"],
+        ", ".join("%s %s" % kv for kv in res["versions"].items())))
+    lines.append("Load average (1/5/15 min) at start %s, at end %s; \"other CPU\" columns are CPU seconds used "
+                 "during a run by other processes (kernel threads such as ksoftirqd included: about 1 s per run is the floor under load)." % (
+                     "/".join(res["machine"]["loadavg_at_start"]), "/".join(res.get("loadavg_at_end", []))))
+    lines.append("Config: %s" % json.dumps(res["config"]))
+    lines.append("Transaction mode: %s" % ("available" if res["txn"]["available"] else
+                                            "not yet available — " + res["txn"]["why"]))
+    if "matrix" in res:
+        lines.append("\n## sysbench matrix\n" + report_matrix(res["matrix"]))
+        for k, v in res["matrix"]["sluice_log"].items():
+            lines.append("\n%s log: %d warning/error lines%s" % (k, v["count"], "".join("\n    " + x for x in v["first"])))
+    if "storm" in res:
+        lines.append("\n## storm (max_connections %d, Sluice cap %d)\n" % (
+            res["config"]["overload_max_connections"], res["config"]["overload_pool"]) + report_overload(res["storm"], "storm"))
+    if "churn" in res:
+        lines.append("\n## churn (max_connections %d, Sluice cap %d)\n" % (
+            res["config"]["overload_max_connections"], res["config"]["overload_pool"]) + report_overload(res["churn"], "churn"))
+    for kind in ("storm", "churn"):
+        for r in res.get(kind, []):
+            if r.get("sluice_log", {}).get("count"):
+                lines.append("\n%s %s %d: Sluice log has %d warning/error lines%s" % (
+                    kind, r["target"], r["threads"], r["sluice_log"]["count"],
+                    "".join("\n    " + x for x in r["sluice_log"]["first"][:4])))
+    if "memory" in res:
+        lines.append("\n## memory\n" + report_memory(res["memory"]))
+    lines.append("\nWall time: %.0f s" % res["wall_s"])
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------- main
+
+def machine_and_versions(label):
+    def first(argv, pattern=None):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+            text = (out.stdout + out.stderr).strip()
+            return text.splitlines()[0] if text else "?"
+        except (OSError, subprocess.TimeoutExpired):
+            return "?"
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = f.readline().split(":")[1].strip()
+    return ({"cpu": cpu, "nproc": os.cpu_count(), "mem": "MemTotal " + mem, "kernel": os.uname().release,
+             "loadavg_at_start": open("/proc/loadavg").read().split()[:3]},
+            {"java": first(["java", "-version"]), "mariadb": first(["mariadbd", "--version"]),
+             "sysbench": first(["sysbench", "--version"]), "haproxy": first(["haproxy", "-v"]),
+             "sluice": label})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--report-only", metavar="DIR", help="rewrite DIR/report.md from DIR/results.json and exit")
+    ap.add_argument("--work", help="scratch directory (made and removed by run.sh)")
+    ap.add_argument("--jar")
+    ap.add_argument("--sluice-label", default="?", help="which Sluice the jar is (commit), for the report")
+    ap.add_argument("--classes", help="compiled bench/java classes")
+    ap.add_argument("--out", help="results directory")
+    ap.add_argument("--quick", action="store_true", help="smoke run for CI, about 50 s: every phase, tiny sizes")
+    ap.add_argument("--phases", default="matrix,storm,churn,memory", help="comma-separated phases to run")
+    ap.add_argument("--modes", default="session,transaction", help="Sluice pool modes to try")
+    ap.add_argument("--repeats", type=int)
+    ap.add_argument("--duration", type=int, help="measured seconds per sysbench run")
+    ap.add_argument("--warmup", type=int, help="unmeasured seconds at the start of each sysbench run")
+    ap.add_argument("--threads", help="comma-separated sysbench thread counts")
+    ap.add_argument("--tests", help="comma-separated sysbench tests (default oltp_point_select,oltp_read_write)")
+    ap.add_argument("--db-ps-mode", default="disable", choices=["disable", "auto"],
+                    help="sysbench --db-ps-mode for every target (default disable: server-side prepared statements "
+                         "pin a session in transaction mode, see docs/multiplexing.md, so sysbench's would hold one "
+                         "backend per thread; the text protocol keeps the four targets' traffic identical)")
+    ap.add_argument("--sluice-java-opts", default="", help="extra JVM options for Sluice, e.g. for JFR "
+                    "(write it as --sluice-java-opts=-XX:...)")
+    ap.add_argument("--sluice-conf", action="append", default=[],
+                    help="extra Sluice setting, HOCON, e.g. sluice.listen.io-threads=1 (repeatable)")
+    cfg = ap.parse_args()
+    if cfg.report_only:
+        with open(os.path.join(cfg.report_only, "results.json")) as f:
+            write_report(json.load(f), os.path.join(cfg.report_only, "report.md"))
+        return
+    if not (cfg.work and cfg.jar and cfg.classes and cfg.out):
+        ap.error("--work, --jar, --classes and --out are required (run.sh passes them)")
+    global WORK, LOGS, SLUICE_CONF
+    WORK = cfg.work
+    LOGS = os.path.join(cfg.out, "logs")
+    os.makedirs(LOGS, exist_ok=True)
+    q = cfg.quick
+    cfg.tests = cfg.tests.split(",") if cfg.tests else (
+        ["oltp_point_select"] if q else ["oltp_point_select", "oltp_read_write"])
+    cfg.threads = [int(t) for t in cfg.threads.split(",")] if cfg.threads else ([8] if q else [1, 8, 32, 128])
+    cfg.repeats = cfg.repeats or (1 if q else 3)
+    cfg.duration = cfg.duration or (1 if q else 6)
+    cfg.warmup = cfg.warmup or (1 if q else 2)
+    cfg.tables, cfg.table_size = (2, 1000) if q else (4, 10000)
+    cfg.max_connections = 500                 # matrix server, as in the issue's 128-thread target
+    cfg.session_pool = 150                    # session mode holds a backend per client: >= 128 threads
+    cfg.txn_pool = 8                          # the issue's "small pool" for transaction mode
+    cfg.overload_max_connections = 50         # storm and churn server
+    cfg.overload_pool = 40                    # Sluice's cap there, below the server's limit
+    cfg.overload_warmup = 0 if q else 5      # unmeasured run on each fresh Sluice (JIT)
+    cfg.matrix_warmup = 0 if q else 6        # unmeasured sysbench per test on each proxy before the matrix
+    cfg.storm_factors = [4] if q else [4, 20]
+    cfg.storm_seconds = 2 if q else 15
+    cfg.churn_threads = 200
+    cfg.churn_seconds = 2 if q else 10
+    cfg.memory_levels = [200] if q else [1000, 5000, 10000]
+    cfg.sluice_java_opts = cfg.sluice_java_opts.split()
+    if cfg.sluice_conf:
+        SLUICE_CONF = os.path.join(WORK, "sluice-extra.conf")
+        with open(SLUICE_CONF, "w") as f:
+            f.write("\n".join(cfg.sluice_conf) + "\n")
+    phases = cfg.phases.split(",")
+
+    def on_signal(sig, _frame):
+        log("signal %d: cleaning up" % sig)
+        sys.exit(128 + sig)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    atexit.register(stop_all)
+
+    t0 = time.time()
+    machine, versions = machine_and_versions(cfg.sluice_label)
+    res = {"started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "machine": machine, "versions": versions,
+           "config": {k: getattr(cfg, k) for k in (
+               "quick", "tests", "threads", "repeats", "duration", "warmup", "tables", "table_size", "db_ps_mode",
+               "max_connections", "session_pool", "txn_pool", "overload_max_connections", "overload_pool",
+               "overload_warmup", "matrix_warmup",
+               "storm_factors", "storm_seconds", "churn_threads", "churn_seconds", "memory_levels",
+               "sluice_java_opts", "sluice_conf")}}
+    log("starting MariaDB (max_connections %d)" % cfg.max_connections)
+    server = Server(cfg.max_connections).start()
+    log("sysbench prepare: %d tables x %d rows" % (cfg.tables, cfg.table_size))
+    subprocess.run(["sysbench", "oltp_read_write"] + sysbench_args(cfg, server.port, min(cfg.tables, 4)) + ["prepare"],
+                   stdout=open(os.path.join(LOGS, "sysbench-prepare.log"), "wb"), stderr=subprocess.STDOUT,
+                   check=True, timeout=600)
+    if "transaction" in cfg.modes.split(","):
+        res["txn"] = probe_transaction_mode(cfg, server)
+    else:
+        res["txn"] = {"available": False, "why": "not requested (--modes)"}
+    log("transaction mode: %s" % ("available" if res["txn"]["available"] else "not yet available: " + res["txn"]["why"]))
+    if "matrix" in phases:
+        server.set_max_connections(cfg.max_connections)
+        res["matrix"] = phase_matrix(cfg, server, res["txn"])
+    if "storm" in phases:
+        res["storm"] = phase_storm(cfg, server, res["txn"])
+    if "churn" in phases:
+        res["churn"] = phase_churn(cfg, server, res["txn"])
+    if "memory" in phases:
+        res["memory"] = phase_memory(cfg, server)
+    res["wall_s"] = time.time() - t0
+    res["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
+    with open(os.path.join(cfg.out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    write_report(res, os.path.join(cfg.out, "report.md"))
+    if os.path.exists(os.path.join(WORK, "haproxy.cfg")):
+        shutil.copy(os.path.join(WORK, "haproxy.cfg"), LOGS)
+    log("done in %.0f s: %s" % (res["wall_s"], os.path.join(cfg.out, "report.md")))
+
+
+if __name__ == "__main__":
+    main()
