@@ -86,6 +86,21 @@ final class Views {
         server.put("version", info.version());
         server.put("reached", info.learned());
         out.put("server", server);
+        var limits = proxy.pools().limits();
+        if (limits != null) {
+            Map<String, Object> l = new LinkedHashMap<>();
+            l.put("max_connections", limits.maxConnections());
+            l.put("max_user_connections", limits.maxUserConnections());
+            l.put("account_max_user_connections", limits.accountLimit() < 0 ? null : limits.accountLimit());
+            l.put("open_files_limit", limits.openFilesLimit());
+            l.put("wait_timeout_s", limits.waitTimeoutSeconds());
+            l.put("read_at", java.time.Instant.ofEpochMilli(limits.readAtMillis()).toString());
+            l.put("backend_cap", limits.effectiveCap());
+            l.put("reasoning", limits.reasoning());
+            out.put("server_limits", l);
+        } else {
+            out.put("server_limits", null); // read by the first backend connection
+        }
         out.put("accepting", proxy.accepting());
         out.put("paused", proxy.pools().paused());
         out.put("clients", proxy.metrics().clients().get());

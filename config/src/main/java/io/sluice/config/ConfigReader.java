@@ -221,10 +221,12 @@ final class ConfigReader {
                 readableFile("sluice.server.tls.ca-file", caFile.get());
             }
         }
-        if (!allSet(host, port, connectTimeout, mode, caFile)) {
+        Integer headroom = integer("sluice.server.headroom", 0, 100_000);
+        Integer fleetSize = integer("sluice.server.fleet-size", 1, 100_000);
+        if (!allSet(host, port, connectTimeout, mode, caFile, headroom, fleetSize)) {
             return null;
         }
-        return new ServerConfig(host, port, connectTimeout, new BackendTlsConfig(mode, caFile));
+        return new ServerConfig(host, port, connectTimeout, new BackendTlsConfig(mode, caFile), headroom, fleetSize);
     }
 
     private FrontendConfig readFrontend() {

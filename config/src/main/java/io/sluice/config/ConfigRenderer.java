@@ -54,6 +54,8 @@ final class ConfigRenderer {
         m.put("host", server.host());
         m.put("port", server.port());
         m.put("connect-timeout", duration(server.connectTimeout()));
+        m.put("headroom", server.headroom());
+        m.put("fleet-size", server.fleetSize());
         m.put("tls", tls);
         return m;
     }

@@ -440,4 +440,12 @@ class ConfigLoaderTest {
             return com.typesafe.config.ConfigFactory.parseResources("reference.conf").hasPath(path);
         }
     }
+
+    @Test
+    void fleetSizeFromTheEnvironment() {
+        SluiceConfig c = ConfigLoader.load(java.util.Optional.empty(), java.util.Map.of(),
+                java.util.Map.of("SLUICE_FLEET_SIZE", "3", "SLUICE_USER", "app", "SLUICE_PASSWORD", "pw"));
+        assertEquals(3, c.server().fleetSize());
+        assertEquals(ServerConfig.DEFAULT_HEADROOM, c.server().headroom());
+    }
 }

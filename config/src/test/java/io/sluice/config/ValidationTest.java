@@ -65,6 +65,16 @@ class ValidationTest {
     }
 
     @Test
+    void fleetSizeAtLeastOne() {
+        assertProblem("sluice.server.fleet-size = 0", "sluice.server.fleet-size: must be between 1 and 100000 (got 0)");
+    }
+
+    @Test
+    void headroomNotNegative() {
+        assertProblem("sluice.server.headroom = -1", "sluice.server.headroom: must be between 0 and 100000 (got -1)");
+    }
+
+    @Test
     void portNotANumber() {
         assertProblem("sluice.listen.port = \"abc\"", "sluice.listen.port: must be a whole number (got \"abc\")");
     }

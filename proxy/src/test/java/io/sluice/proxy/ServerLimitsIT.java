@@ -27,6 +27,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ServerLimitsIT {
 
     @Test
+    void aFleetSharesTheServer() throws Exception {
+        try (TestServer small = TestServer.start(TestServer.Options.defaults().withMaxConnections(12))) {
+            small.createUser("lim", "lim-pw");
+            try (Sluice sluice = Sluice.start(small, "sluice.users.lim.password = \"lim-pw\"\n"
+                    + "sluice.server { headroom = 4, fleet-size = 2 }\n");
+                 Connection first = sluice.connect("lim", "lim-pw")) {
+                assertTrue(first.isValid(5));
+                ServerLimits limits = sluice.proxy.pools().limits();
+                assertEquals(4, limits.effectiveCap(), limits.reasoning()); // (12 - 4) / 2
+                assertTrue(limits.reasoning().contains("fleet of 2"), limits.reasoning());
+            }
+        }
+    }
+
+    @Test
     void theServersMaxConnectionsCapsThePoolAndNo1040ReachesAClient() throws Exception {
         try (TestServer small = TestServer.start(TestServer.Options.defaults().withMaxConnections(12))) {
             small.createUser("lim", "lim-pw");

@@ -64,8 +64,7 @@ class KubernetesManifestsTest {
      * SLUICE_* variables the manifests may set although Sluice does not read them yet, each with the
      * issue that will make it real. The manifest must say in a comment that Sluice ignores it.
      */
-    static final Map<String, String> FUTURE_ENV = Map.of(
-            "SLUICE_FLEET_SIZE", "issue 5: divide the server's connection budget by the fleet size");
+    static final Map<String, String> FUTURE_ENV = Map.of();
     /** MySQL's default max_connections (151) minus the slot it keeps for an administrator. */
     private static final int SERVER_BUDGET = 150;
     private static final Path DIR = Repo.path("deploy/kubernetes");

@@ -602,9 +602,16 @@ public final class BackendPools implements AutoCloseable {
         return limits;
     }
 
-    /** Connections of max_connections left to other clients of the server (issue 5 makes these configurable). */
-    static final int LIMITS_HEADROOM = 2;
-    static final int FLEET_SIZE = 1;
+    /** sluice.server.headroom and fleet-size: how much of the server's limits this Sluice takes. */
+    private volatile int headroom = io.sluice.config.ServerConfig.DEFAULT_HEADROOM;
+    private volatile int fleetSize = io.sluice.config.ServerConfig.DEFAULT_FLEET_SIZE;
+
+    /** Sets the share of the server's limits to take; applies at the next read of the limits. */
+    public void limitsPolicy(int headroom, int fleetSize) {
+        this.headroom = headroom;
+        this.fleetSize = fleetSize;
+    }
+
     static final long LIMITS_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(60);
     /** True once a read of the limits was tried (so a server that will not tell does not block opens). */
     private boolean limitsTried;
@@ -640,7 +647,7 @@ public final class BackendPools implements AutoCloseable {
                 BackendConnection.Reply ar = a.isSuccess() ? (BackendConnection.Reply) a.getNow() : null;
                 long account = ar != null && ar.ok() && ar.firstRow() != null ? number(ar.firstRow().get(0)) : -1;
                 applyLimits(ServerLimits.derive(number(row.get(0)), number(row.get(1)), account, number(row.get(2)),
-                        number(row.get(3)), config.globalMax(), LIMITS_HEADROOM, FLEET_SIZE));
+                        number(row.get(3)), config.globalMax(), headroom, fleetSize));
                 then.run();
             });
         });
