@@ -36,7 +36,7 @@ import java.util.concurrent.CountDownLatch;
         description = "A MySQL connection gate: many client sessions, a few bounded backend connections.",
         footer = {"", "Environment variables (override the config file, below flags):",
                 "  SLUICE_LISTEN_HOST/PORT, SLUICE_SERVER_HOST/PORT, SLUICE_USER, SLUICE_PASSWORD,",
-                "  SLUICE_BACKEND_USER, SLUICE_BACKEND_PASSWORD, SLUICE_POOL_MODE, SLUICE_POOL_SIZE,",
+                "  SLUICE_BACKEND_USER, SLUICE_BACKEND_PASSWORD, SLUICE_FLEET_SIZE, SLUICE_POOL_MODE, SLUICE_POOL_SIZE,",
                 "  SLUICE_POOL_GLOBAL_MAX, SLUICE_ACQUIRE_TIMEOUT, SLUICE_MAX_CLIENTS,",
                 "  SLUICE_ADMIN_HOST/PORT, SLUICE_ADMIN_TOKEN"})
 public final class Main implements Callable<Integer> {
