@@ -36,6 +36,41 @@ public final class Gate {
         return true;
     }
 
+    /**
+     * Like {@link #pollMatching}, but prefers a waiter on {@code loop} (where the connection lives, so
+     * its session runs without cross-thread hops) over an older one elsewhere, as long as it arrived
+     * within {@code toleranceNanos} of the oldest fitting waiter. The tolerance bounds the unfairness:
+     * the oldest waiter can only be passed by requests that came practically at the same time.
+     */
+    public Waiter pollMatchingPreferring(Predicate<BackendKey> fits, Object loop, long toleranceNanos) {
+        Waiter oldest = null;
+        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+            Waiter w = it.next();
+            if (!fits.test(w.key())) {
+                continue;
+            }
+            if (oldest == null) {
+                oldest = w;
+                if (w.loop() == loop) {
+                    it.remove();
+                    return w;
+                }
+                continue;
+            }
+            if (w.enqueuedNanos() - oldest.enqueuedNanos() > toleranceNanos) {
+                break;
+            }
+            if (w.loop() == loop) {
+                it.remove();
+                return w;
+            }
+        }
+        if (oldest != null) {
+            waiters.remove(oldest);
+        }
+        return oldest;
+    }
+
     /** Puts a waiter back at the head (its hand-off failed through no fault of its own). */
     public void pushFront(Waiter w) {
         waiters.addFirst(w);

@@ -1,0 +1,65 @@
+package io.sluice.proxy.gate;
+
+import io.netty.channel.DefaultEventLoop;
+import io.netty.channel.EventLoop;
+import io.sluice.proxy.backend.BackendKey;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+/** Gate order without sockets: FIFO per key, bounded, and loop affinity only among simultaneous waiters. */
+class GateTest {
+    static EventLoop a;
+    static EventLoop b;
+    static final BackendKey K = new BackendKey("u", 0, 45, false);
+    static final BackendKey OTHER = new BackendKey("u", 1, 45, false);
+
+    @BeforeAll
+    static void loops() {
+        a = new DefaultEventLoop();
+        b = new DefaultEventLoop();
+    }
+
+    @AfterAll
+    static void stop() {
+        a.shutdownGracefully();
+        b.shutdownGracefully();
+    }
+
+    @Test
+    void fifoPerKeyAndBounded() {
+        Gate g = new Gate(3);
+        Waiter w1 = new Waiter(K, a);
+        Waiter w2 = new Waiter(OTHER, a);
+        Waiter w3 = new Waiter(K, a);
+        assertSame(true, g.offer(w1) && g.offer(w2) && g.offer(w3));
+        assertFalse(g.offer(new Waiter(K, a)), "a full gate refuses");
+        assertSame(w1, g.pollMatching(K::equals));
+        assertSame(w3, g.pollMatching(K::equals));
+        assertNull(g.pollMatching(K::equals));
+        assertSame(w2, g.pollMatching(OTHER::equals));
+    }
+
+    @Test
+    void prefersTheConnectionsLoopOnlyAmongSimultaneousWaiters() throws Exception {
+        Gate g = new Gate(10);
+        Waiter onB = new Waiter(K, b);
+        Waiter onA = new Waiter(K, a);
+        g.offer(onB);
+        g.offer(onA);
+        assertSame(onA, g.pollMatchingPreferring(K::equals, a, 1_000_000_000L), "same moment: the same-loop waiter");
+        Gate fair = new Gate(10);
+        Waiter old = new Waiter(K, b);
+        fair.offer(old);
+        Thread.sleep(5);
+        Waiter late = new Waiter(K, a);
+        fair.offer(late);
+        assertSame(old, fair.pollMatchingPreferring(K::equals, a, 1_000_000L), "a waiter that came later does not pass the oldest");
+        assertEquals(1, fair.size());
+    }
+}
