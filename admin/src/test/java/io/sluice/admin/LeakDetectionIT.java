@@ -5,6 +5,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.proxy.RawClient;
 import io.sluice.proxy.SluiceError;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.pool.PoolSnapshot;
@@ -99,13 +100,14 @@ class LeakDetectionIT {
         String rawProgram = program + "-raw";
         try (AdminFixture f = AdminFixture.start(server, config("7s"));
              Connection client = f.connect(user, PASSWORD, program);
-             RawMysqlClient raw = RawMysqlClient.login(f.proxy.port(), user, PASSWORD, rawProgram)) {
+             RawClient raw = new RawClient(f.proxy.port())) {
+            assertTrue(RawClient.isOk(raw.login(user, PASSWORD, null, rawProgram)), "raw client login");
             client.setAutoCommit(false);
             try (Statement s = client.createStatement()) {
                 s.executeUpdate("INSERT INTO adm_leak.orders VALUES (" + id + ", '" + program + "')");
             }
-            assertTrue(RawMysqlClient.isOk(raw.execute("BEGIN")));
-            assertTrue(RawMysqlClient.isOk(raw.execute("INSERT INTO adm_leak.orders VALUES (" + (id + 100) + ", 'raw')")));
+            assertTrue(RawClient.isOk(raw.execute("BEGIN")));
+            assertTrue(RawClient.isOk(raw.execute("INSERT INTO adm_leak.orders VALUES (" + (id + 100) + ", 'raw')")));
             long idleFrom = System.nanoTime();
 
             // Past leak-warning-after: each counted once, /sessions shows the transaction's age.
@@ -142,11 +144,11 @@ class LeakDetectionIT {
 
             // What the client was sent: ERR 9410 (SQLSTATE 08S01), then the end of the connection.
             byte[] err = raw.read();
-            assertTrue(RawMysqlClient.isErr(err), "expected an ERR packet");
-            assertEquals(SluiceError.IDLE_IN_TRANSACTION_TIMEOUT.code(), RawMysqlClient.errCode(err));
-            assertEquals("08S01", RawMysqlClient.sqlState(err));
-            assertTrue(RawMysqlClient.errMessage(err).contains("idle in a transaction"), RawMysqlClient.errMessage(err));
-            assertTrue(RawMysqlClient.errMessage(err).contains("sluice.frontend.idle-in-transaction-timeout"));
+            assertTrue(RawClient.isErr(err), "expected an ERR packet");
+            assertEquals(SluiceError.IDLE_IN_TRANSACTION_TIMEOUT.code(), RawClient.errCode(err));
+            assertEquals("08S01", RawClient.sqlState(err));
+            assertTrue(RawClient.errMessage(err).contains("idle in a transaction"), RawClient.errMessage(err));
+            assertTrue(RawClient.errMessage(err).contains("sluice.frontend.idle-in-transaction-timeout"));
             assertTrue(raw.closedByPeer());
             assertThrows(SQLException.class, client::commit, "the JDBC client's connection is gone too");
 

@@ -15,28 +15,31 @@ import java.util.Arrays;
 
 /**
  * A deliberately simple blocking MySQL client for tests that need exact control over the bytes:
- * malformed packets, wrong sequence ids, commands JDBC drivers never send. Not a client library.
+ * malformed packets, wrong sequence ids, commands JDBC drivers never send, or an ERR that a JDBC
+ * driver would swallow. Not a client library. Shared with other modules' tests (proxy's test-jar).
  */
-final class RawClient implements AutoCloseable {
-    static final int CAPS = Capabilities.CLIENT_LONG_PASSWORD | Capabilities.CLIENT_PROTOCOL_41
+public final class RawClient implements AutoCloseable {
+    public static final int CAPS = Capabilities.CLIENT_LONG_PASSWORD | Capabilities.CLIENT_PROTOCOL_41
             | Capabilities.CLIENT_SECURE_CONNECTION | Capabilities.CLIENT_PLUGIN_AUTH | Capabilities.CLIENT_TRANSACTIONS
             | Capabilities.CLIENT_MULTI_RESULTS | Capabilities.CLIENT_DEPRECATE_EOF;
 
     private final Socket socket;
     private final DataInputStream in;
     private final OutputStream out;
-    int lastSeq;
+    public int lastSeq;
     byte[] nonce;
-    long connectionId;
+    public long connectionId;
+    /** Sent as the program_name connect attribute when set (CLIENT_CONNECT_ATTRS). */
+    private String programName;
 
     private final int caps;
 
-    RawClient(int port) throws IOException {
+    public RawClient(int port) throws IOException {
         this(port, CAPS);
     }
 
     /** A client that negotiates {@code caps} (plus CLIENT_CONNECT_WITH_DB when logging in with a schema). */
-    RawClient(int port, int caps) throws IOException {
+    public RawClient(int port, int caps) throws IOException {
         this.caps = caps;
         socket = new Socket("127.0.0.1", port);
         socket.setSoTimeout(10_000);
@@ -45,7 +48,7 @@ final class RawClient implements AutoCloseable {
     }
 
     /** Reads the server greeting and keeps its nonce and connection id. */
-    byte[] readHandshake() throws IOException {
+    public byte[] readHandshake() throws IOException {
         byte[] p = read();
         int i = 1;
         while (p[i] != 0) {
@@ -62,10 +65,17 @@ final class RawClient implements AutoCloseable {
         return p;
     }
 
+    /** Logs in with mysql_native_password, sending {@code programName} as a connect attribute. */
+    public byte[] login(String user, String password, String db, String programName) throws IOException {
+        this.programName = programName;
+        return login(user, password, db);
+    }
+
     /** Logs in with mysql_native_password; returns the server's reply payload (OK or ERR). */
-    byte[] login(String user, String password, String db) throws IOException {
+    public byte[] login(String user, String password, String db) throws IOException {
         readHandshake();
-        int caps = this.caps | (db == null ? 0 : Capabilities.CLIENT_CONNECT_WITH_DB);
+        int caps = this.caps | (db == null ? 0 : Capabilities.CLIENT_CONNECT_WITH_DB)
+                | (programName == null ? 0 : Capabilities.CLIENT_CONNECT_ATTRS);
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         le(b, caps, 4);
         le(b, 1 << 24, 4);
@@ -82,12 +92,31 @@ final class RawClient implements AutoCloseable {
         }
         b.write("mysql_native_password".getBytes(StandardCharsets.US_ASCII));
         b.write(0);
+        if (programName != null) {
+            byte[] key = "program_name".getBytes(StandardCharsets.UTF_8);
+            byte[] value = programName.getBytes(StandardCharsets.UTF_8);
+            b.write(2 + key.length + value.length); // short attributes: one-byte lengths
+            b.write(key.length);
+            b.write(key);
+            b.write(value.length);
+            b.write(value);
+        }
         send(1, b.toByteArray());
         return read();
     }
 
+    /** Sends {@code sql} as COM_QUERY and returns the answer, which must be one OK or ERR packet. */
+    public byte[] execute(String sql) throws IOException {
+        query(sql);
+        byte[] reply = read();
+        if (!isOk(reply) && !isErr(reply)) {
+            throw new IOException("expected OK or ERR for " + sql + ", got a result set");
+        }
+        return reply;
+    }
+
     /** Sends one packet with the given sequence id. */
-    void send(int seq, byte[] payload) throws IOException {
+    public void send(int seq, byte[] payload) throws IOException {
         byte[] frame = new byte[4 + payload.length];
         frame[0] = (byte) payload.length;
         frame[1] = (byte) (payload.length >> 8);
@@ -98,25 +127,25 @@ final class RawClient implements AutoCloseable {
         out.flush();
     }
 
-    void sendRaw(byte[] bytes) throws IOException {
+    public void sendRaw(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();
     }
 
     /** A command packet (sequence id 0). */
-    void command(int cmd, byte[] arg) throws IOException {
+    public void command(int cmd, byte[] arg) throws IOException {
         byte[] p = new byte[1 + arg.length];
         p[0] = (byte) cmd;
         System.arraycopy(arg, 0, p, 1, arg.length);
         send(0, p);
     }
 
-    void query(String sql) throws IOException {
+    public void query(String sql) throws IOException {
         command(0x03, sql.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Reads one packet's payload; throws EOFException when the peer closed. */
-    byte[] read() throws IOException {
+    public byte[] read() throws IOException {
         int len = in.readUnsignedByte() | in.readUnsignedByte() << 8 | in.readUnsignedByte() << 16;
         lastSeq = in.readUnsignedByte();
         byte[] p = new byte[len];
@@ -125,7 +154,7 @@ final class RawClient implements AutoCloseable {
     }
 
     /** Reads one whole text-protocol response (CLIENT_DEPRECATE_EOF on); returns its last packet. */
-    byte[] readResponse() throws IOException {
+    public byte[] readResponse() throws IOException {
         byte[] first = read();
         if (isOk(first) || isErr(first)) {
             return first;
@@ -143,7 +172,7 @@ final class RawClient implements AutoCloseable {
     }
 
     /** Reads packets until the peer closes; true if it closed within the socket timeout. */
-    boolean closedByPeer() throws IOException {
+    public boolean closedByPeer() throws IOException {
         try {
             while (true) {
                 read();
@@ -155,23 +184,27 @@ final class RawClient implements AutoCloseable {
         }
     }
 
-    void timeout(int millis) throws IOException {
+    public void timeout(int millis) throws IOException {
         socket.setSoTimeout(millis);
     }
 
-    static boolean isOk(byte[] p) {
+    public static boolean isOk(byte[] p) {
         return p.length > 0 && p[0] == 0;
     }
 
-    static boolean isErr(byte[] p) {
+    public static boolean isErr(byte[] p) {
         return p.length > 0 && (p[0] & 0xff) == 0xff;
     }
 
-    static int errCode(byte[] p) {
+    public static int errCode(byte[] p) {
         return (p[1] & 0xff) | (p[2] & 0xff) << 8;
     }
 
-    static String errMessage(byte[] p) {
+    public static String sqlState(byte[] p) {
+        return p.length > 3 && p[3] == '#' ? new String(p, 4, 5, StandardCharsets.US_ASCII) : "";
+    }
+
+    public static String errMessage(byte[] p) {
         int start = p.length > 3 && p[3] == '#' ? 9 : 3;
         return new String(Arrays.copyOfRange(p, start, p.length), StandardCharsets.UTF_8);
     }
