@@ -273,15 +273,17 @@ final class ConfigReader {
                     "must be greater than sluice.frontend.leak-warning-after (" + ConfigRenderer.duration(leakWarningAfter)
                             + ") when both are set; 0s turns either off");
         }
+        Integer perUser = integer("sluice.frontend.max-clients-per-user", 0, Integer.MAX_VALUE);
+        Integer perHost = integer("sluice.frontend.max-clients-per-host", 0, Integer.MAX_VALUE);
         if (!allSet(maxClients, authTimeout, idleTimeout, low, high, tlsEnabled, certFile, keyFile, tlsRequired,
-                privateKey, publicKey, serverVersion, drainTimeout, leakWarningAfter, idleInTransactionTimeout)) {
+                privateKey, publicKey, serverVersion, drainTimeout, leakWarningAfter, idleInTransactionTimeout, perUser, perHost)) {
             return null;
         }
         return new FrontendConfig(maxClients, authTimeout, idleTimeout, low, high,
                 new FrontendTlsConfig(tlsEnabled, certFile, keyFile, tlsRequired),
                 new RsaKeyConfig(privateKey, publicKey),
                 serverVersion.isBlank() ? Optional.empty() : Optional.of(serverVersion.trim()),
-                drainTimeout, leakWarningAfter, idleInTransactionTimeout);
+                drainTimeout, leakWarningAfter, idleInTransactionTimeout, perUser, perHost);
     }
 
     private PoolConfig readPool() {

@@ -71,6 +71,8 @@ final class ConfigRenderer {
         rsa.put("public-key-file", path(frontend.rsa().publicKeyFile()));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("max-clients", frontend.maxClients());
+        m.put("max-clients-per-user", frontend.maxClientsPerUser());
+        m.put("max-clients-per-host", frontend.maxClientsPerHost());
         m.put("auth-timeout", duration(frontend.authTimeout()));
         m.put("idle-timeout", duration(frontend.idleTimeout()));
         m.put("write-buffer-low", bytes(frontend.writeBufferLow()));

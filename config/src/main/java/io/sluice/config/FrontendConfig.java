@@ -34,7 +34,17 @@ public record FrontendConfig(
         java.util.Optional<String> serverVersion,
         Duration drainTimeout,
         Duration leakWarningAfter,
-        Duration idleInTransactionTimeout) {
+        Duration idleInTransactionTimeout,
+        int maxClientsPerUser,
+        int maxClientsPerHost) {
+
+    /** Without per-user and per-host client limits (0 = none). */
+    public FrontendConfig(int maxClients, Duration authTimeout, Duration idleTimeout, int writeBufferLow, int writeBufferHigh,
+                          FrontendTlsConfig tls, RsaKeyConfig rsa, java.util.Optional<String> serverVersion,
+                          Duration drainTimeout, Duration leakWarningAfter, Duration idleInTransactionTimeout) {
+        this(maxClients, authTimeout, idleTimeout, writeBufferLow, writeBufferHigh, tls, rsa, serverVersion, drainTimeout,
+                leakWarningAfter, idleInTransactionTimeout, 0, 0);
+    }
 
     public FrontendConfig {
         Objects.requireNonNull(authTimeout, "authTimeout");

@@ -46,6 +46,11 @@ public final class ProxyServer implements AutoCloseable {
     private final BackendConnector connector;
     private final BackendPools pools;
     private final SessionRegistry sessions = new SessionRegistry();
+    /** Client connections per front-end user and per client address, for the per-user/per-host limits. */
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicInteger> clientsByUser =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicInteger> clientsByHost =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final LeakDetector leakDetector;
     /** Volatile: {@link #reload} swaps in a directory built from the reloaded users. */
     private volatile UserDirectory users;
@@ -164,6 +169,23 @@ public final class ProxyServer implements AutoCloseable {
         return pools;
     }
 
+    /**
+     * Counts one more client for {@code key} and returns the new count; the caller gives it back
+     * with {@link #leaveClientCount}. {@code byUser} selects the per-user table, else per host.
+     */
+    public int joinClientCount(boolean byUser, String key) {
+        return (byUser ? clientsByUser : clientsByHost).computeIfAbsent(key, k -> new java.util.concurrent.atomic.AtomicInteger())
+                .incrementAndGet();
+    }
+
+    public void leaveClientCount(boolean byUser, String key) {
+        var map = byUser ? clientsByUser : clientsByHost;
+        var n = map.get(key);
+        if (n != null && n.decrementAndGet() <= 0) {
+            map.remove(key, n);
+        }
+    }
+
     public SessionRegistry sessions() {
         return sessions;
     }
@@ -225,7 +247,7 @@ public final class ProxyServer implements AutoCloseable {
         FrontendConfig nf = next.frontend();
         FrontendConfig frontend = new FrontendConfig(nf.maxClients(), nf.authTimeout(), nf.idleTimeout(),
                 of.writeBufferLow(), of.writeBufferHigh(), of.tls(), of.rsa(), of.serverVersion(), nf.drainTimeout(),
-                nf.leakWarningAfter(), nf.idleInTransactionTimeout());
+                nf.leakWarningAfter(), nf.idleInTransactionTimeout(), nf.maxClientsPerUser(), nf.maxClientsPerHost());
         ServerConfig server = new ServerConfig(old.server().host(), old.server().port(), next.server().connectTimeout(),
                 old.server().tls(), next.server().headroom(), next.server().fleetSize());
         pools.limitsPolicy(server.headroom(), server.fleetSize());

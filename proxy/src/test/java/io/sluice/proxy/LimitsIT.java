@@ -49,4 +49,33 @@ class LimitsIT {
             assertTrue(c.closedByPeer());
         }
     }
+
+    @Test
+    void perUserAndPerHostLimits() throws Exception {
+        TestServer server = TestServer.shared();
+        server.createUser("lim", "lim-pw");
+        server.createUser("lim2", "lim2-pw");
+        try (Sluice sluice = Sluice.start(server, "sluice.users { lim.password = \"lim-pw\", lim2.password = \"lim2-pw\" }\n"
+                + "sluice.frontend.max-clients-per-user = 1\n");
+             Connection a = sluice.connect("lim", "lim-pw");
+             Connection other = sluice.connect("lim2", "lim2-pw")) {
+            SQLException e = assertThrows(SQLException.class, () -> sluice.connect("lim", "lim-pw"));
+            assertEquals(9403, e.getErrorCode(), e.toString());
+            assertTrue(e.getMessage().contains("sluice.frontend.max-clients-per-user"), e.getMessage());
+            assertTrue(other.isValid(2), "another user is not affected");
+            a.close();
+            Thread.sleep(200);
+            try (Connection again = sluice.connect("lim", "lim-pw")) {
+                assertTrue(again.isValid(2));
+            }
+        }
+        try (Sluice sluice = Sluice.start(server, "sluice.users.lim.password = \"lim-pw\"\n"
+                + "sluice.frontend.max-clients-per-host = 2\n");
+             Connection a = sluice.connect("lim", "lim-pw");
+             Connection b = sluice.connect("lim", "lim-pw")) {
+            SQLException e = assertThrows(SQLException.class, () -> sluice.connect("lim", "lim-pw"));
+            assertEquals(9403, e.getErrorCode(), e.toString());
+            assertTrue(e.getMessage().contains("from 127.0.0.1") && e.getMessage().contains("max-clients-per-host"), e.getMessage());
+        }
+    }
 }

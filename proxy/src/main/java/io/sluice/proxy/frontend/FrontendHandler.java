@@ -50,6 +50,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
     private Capabilities negotiated;
     private boolean tls;
     private boolean counted;
+    /** The client address and the front-end user this connection counts against (per-host, per-user limits). */
+    private String countedHost;
+    private String countedUser;
     private ScheduledFuture<?> authTimer;
     /** Sequence id for the next packet Sluice sends in the current exchange. */
     private int nextSeq;
@@ -74,6 +77,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             server.metrics().clientRejected();
             fail(SluiceError.TOO_MANY_CLIENTS, 0, "Sluice: too many client connections (" + (clients - 1) + " open, limit "
                     + server.config().frontend().maxClients() + "); raise sluice.frontend.max-clients or close idle clients");
+            return;
+        }
+        int perHost = server.config().frontend().maxClientsPerHost();
+        countedHost = hostOf(ctx);
+        int fromHost = server.joinClientCount(false, countedHost);
+        if (perHost > 0 && fromHost > perHost) {
+            server.metrics().clientRejected();
+            fail(SluiceError.TOO_MANY_CLIENTS, 0, "Sluice: too many client connections from " + countedHost + " ("
+                    + (fromHost - 1) + " open, limit " + perHost + "); raise sluice.frontend.max-clients-per-host "
+                    + "or close that host's idle clients");
             return;
         }
         id = server.sessions().nextId();
@@ -190,6 +203,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
                 }
                 authTimer.cancel(false);
                 UserConfig user = server.users().lookup(login.user()).user;
+                int perUser = server.config().frontend().maxClientsPerUser();
+                countedUser = user.name();
+                int ofUser = server.joinClientCount(true, countedUser);
+                if (perUser > 0 && ofUser > perUser) {
+                    server.metrics().clientRejected();
+                    fail(SluiceError.TOO_MANY_CLIENTS, nextSeq, "Sluice: user '" + user.name() + "' has too many client "
+                            + "connections (" + (ofUser - 1) + " open, limit " + perUser + "); raise "
+                            + "sluice.frontend.max-clients-per-user or close that user's idle clients");
+                    return;
+                }
                 ctx.pipeline().get(PacketFrameDecoder.class).maxPayload(Packets.MAX_PAYLOAD);
                 session = new ClientSession(id, ctx.channel(), this, server.pools(), server.sessions(), user, modeOf(user),
                         negotiated, login.collation(), login.database(), login.attributes());
@@ -198,6 +221,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
                 session.login(nextSeq);
             }
         }
+    }
+
+    private static String hostOf(ChannelHandlerContext ctx) {
+        return ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "?";
     }
 
     private PoolMode modeOf(UserConfig u) {
@@ -298,6 +325,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
         if (counted) {
             server.metrics().clients().decrementAndGet();
             counted = false;
+        }
+        if (countedHost != null) {
+            server.leaveClientCount(false, countedHost);
+            countedHost = null;
+        }
+        if (countedUser != null) {
+            server.leaveClientCount(true, countedUser);
+            countedUser = null;
         }
         if (session != null) {
             session.close("client disconnected");
