@@ -9,6 +9,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
+import io.sluice.proxy.protocol.HandshakeResponse41;
 import io.sluice.proxy.protocol.HandshakeV10;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.ResponseTracker;
@@ -355,17 +356,7 @@ public final class BackendConnection {
         cmd.writeShortLE(key.collation());
         Packets.writeNulString(cmd, auth.plugin());
         if (capabilities.has(Capabilities.CLIENT_CONNECT_ATTRS)) {
-            ByteBuf attrs = cmd.alloc().heapBuffer();
-            try {
-                BackendConnector.CONNECT_ATTRIBUTES.forEach((k, v) -> {
-                    Packets.writeLenencString(attrs, k);
-                    Packets.writeLenencString(attrs, v);
-                });
-                Packets.writeLenencInt(cmd, attrs.readableBytes());
-                cmd.writeBytes(attrs);
-            } finally {
-                attrs.release();
-            }
+            HandshakeResponse41.writeAttributes(cmd, BackendConnector.CONNECT_ATTRIBUTES);
         }
         Packets.finish(cmd, 0);
         Listener previous = listener;

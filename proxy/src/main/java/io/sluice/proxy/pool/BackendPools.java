@@ -577,14 +577,19 @@ public final class BackendPools implements AutoCloseable {
             }
             for (BackendPool p : pools.values()) {
                 p.gate.capacity(next.maxWaiters());
-                BackendConnection c;
-                while (overCap(p) && (c = p.oldestIdle()) != null) {
-                    evict(c, after);
-                }
+                evictOverCap(p, after);
             }
             dispatchAll(after);
         }
         after.forEach(Runnable::run);
+    }
+
+    /** Closes idle connections of {@code p} while it is over a (lowered) cap. Caller holds the lock. */
+    private void evictOverCap(BackendPool p, List<Runnable> after) {
+        BackendConnection c;
+        while (overCap(p) && (c = p.oldestIdle()) != null) {
+            evict(c, after);
+        }
     }
 
     /** More connections than a (lowered) cap allows, not counting those already closing. Caller holds the lock. */
@@ -687,10 +692,7 @@ public final class BackendPools implements AutoCloseable {
                 }
             }
             for (BackendPool p : pools.values()) {
-                BackendConnection c;
-                while (overCap(p) && (c = p.oldestIdle()) != null) {
-                    evict(c, after);
-                }
+                evictOverCap(p, after);
             }
             dispatchAll(after);
         }

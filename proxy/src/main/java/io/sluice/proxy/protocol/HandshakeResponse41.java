@@ -3,7 +3,6 @@ package io.sluice.proxy.protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -88,7 +87,8 @@ public record HandshakeResponse41(Capabilities capabilities, int maxPacketSize, 
         return attrs;
     }
 
-    static void writeAttributes(ByteBuf buf, Map<String, String> attributes) {
+    /** Writes connect attributes as HandshakeResponse41 and COM_CHANGE_USER carry them: a length, then key/value pairs. */
+    public static void writeAttributes(ByteBuf buf, Map<String, String> attributes) {
         ByteBuf tmp = buf.alloc().heapBuffer();
         try {
             attributes.forEach((k, v) -> {
@@ -139,9 +139,5 @@ public record HandshakeResponse41(Capabilities capabilities, int maxPacketSize, 
     public String toString() {
         return "HandshakeResponse41[user=" + user + ", db=" + database + ", plugin=" + authPlugin + ", "
                 + capabilities + ", collation=" + collation + "]";
-    }
-
-    static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
     }
 }

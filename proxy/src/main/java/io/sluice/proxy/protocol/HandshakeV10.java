@@ -3,8 +3,6 @@ package io.sluice.proxy.protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * The server's initial handshake (Protocol::HandshakeV10). Sluice writes one to each client and
@@ -84,15 +82,11 @@ public record HandshakeV10(String serverVersion, long connectionId, byte[] nonce
     @Override
     public String toString() {
         return "HandshakeV10[" + serverVersion + ", id=" + connectionId + ", " + capabilities + ", collation="
-                + collation + ", plugin=" + authPluginName + ", nonce=" + Arrays.toString(nonce).length() + "b]";
+                + collation + ", plugin=" + authPluginName + ", nonce=" + nonce.length + "b]";
     }
 
     /** Whether the server is MariaDB (it announces itself in the version string). */
     public boolean isMariaDb() {
         return serverVersion.toLowerCase(java.util.Locale.ROOT).contains("mariadb");
-    }
-
-    static String ascii(byte[] b) {
-        return new String(b, StandardCharsets.US_ASCII);
     }
 }

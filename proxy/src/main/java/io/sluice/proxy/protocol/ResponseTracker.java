@@ -252,7 +252,7 @@ public final class ResponseTracker {
             }
             case COM_STMT_FETCH -> {
                 state = State.ROWS;
-                return onRowInFirst(packet, header);
+                return onRowInFirst(packet);
             }
             case COM_FIELD_LIST -> {
                 state = State.FIELD_LIST;
@@ -274,7 +274,7 @@ public final class ResponseTracker {
         }
     }
 
-    private int onRowInFirst(ByteBuf packet, int header) {
+    private int onRowInFirst(ByteBuf packet) {
         if (eofDeprecated ? Packets.isResultSetEnd(packet) : Packets.isEof(packet)) {
             lastStatus = Packets.terminatorStatus(packet);
             return done(false);
