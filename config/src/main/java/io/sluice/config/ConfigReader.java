@@ -297,6 +297,8 @@ final class ConfigReader {
         Duration validationTimeout = duration("sluice.pool.validation-timeout", false);
         Duration acquireTimeout = duration("sluice.pool.acquire-timeout", false);
         Integer maxWaiters = integer("sluice.pool.max-waiters", 0, Integer.MAX_VALUE);
+        Integer statementCache = integer("sluice.pool.statement-cache", 1, 65535);
+        Integer maxClientStatements = integer("sluice.pool.max-client-statements", 1, 1_000_000);
 
         if (minIdle != null && maxPerUser != null && minIdle > maxPerUser) {
             problems.add("sluice.pool.min-idle", "must not exceed sluice.pool.max-per-user (" + maxPerUser + ")");
@@ -309,11 +311,11 @@ final class ConfigReader {
                     "must be less than sluice.pool.max-lifetime (" + ConfigRenderer.duration(maxLifetime) + ")");
         }
         if (!allSet(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters)) {
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements)) {
             return null;
         }
         return new PoolConfig(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters);
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements);
     }
 
     private AdminConfig readAdmin(ListenConfig listen) {

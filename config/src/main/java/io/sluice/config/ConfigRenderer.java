@@ -98,6 +98,8 @@ final class ConfigRenderer {
         m.put("validation-timeout", duration(pool.validationTimeout()));
         m.put("acquire-timeout", duration(pool.acquireTimeout()));
         m.put("max-waiters", pool.maxWaiters());
+        m.put("statement-cache", pool.statementCache());
+        m.put("max-client-statements", pool.maxClientStatements());
         return m;
     }
 

@@ -16,6 +16,9 @@ import java.util.Objects;
  * @param validationTimeout how long that ping may take before the backend is discarded
  * @param acquireTimeout    how long a request may wait in the queue for a backend
  * @param maxWaiters        requests that may wait in one pool's queue; more are refused at once
+ * @param statementCache    server-side prepared statements each backend connection keeps for reuse
+ *                          (transaction mode); the least recently used is closed beyond it
+ * @param maxClientStatements prepared statements one client may hold open at once (transaction mode)
  */
 public record PoolConfig(
         PoolMode mode,
@@ -27,7 +30,9 @@ public record PoolConfig(
         Duration validateAfterIdle,
         Duration validationTimeout,
         Duration acquireTimeout,
-        int maxWaiters) {
+        int maxWaiters,
+        int statementCache,
+        int maxClientStatements) {
 
     public PoolConfig {
         Objects.requireNonNull(mode, "mode");

@@ -370,8 +370,15 @@ class ValidationTest {
     @Test
     void sectionOfWrongType() {
         assertProblem("sluice.pool = 5",
-                "sluice.pool: must be an object with keys acquire-timeout, global-max, idle-timeout, max-lifetime,"
-                        + " max-per-user, max-waiters, min-idle, mode, validate-after-idle, validation-timeout (got 5)");
+                "sluice.pool: must be an object with keys acquire-timeout, global-max, idle-timeout, max-client-statements,"
+                        + " max-lifetime, max-per-user, max-waiters, min-idle, mode, statement-cache, validate-after-idle,"
+                        + " validation-timeout (got 5)");
+    }
+
+    @Test
+    void statementLimitsOutOfRange() {
+        assertProblem("sluice.pool.statement-cache = 0", "sluice.pool.statement-cache: must be between 1 and 65535");
+        assertProblem("sluice.pool.max-client-statements = -1", "sluice.pool.max-client-statements: must be between 1 and 1000000");
     }
 
     @Test

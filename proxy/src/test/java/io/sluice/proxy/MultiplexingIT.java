@@ -71,14 +71,19 @@ class MultiplexingIT {
 
     /** Samples the server's connections of user mx while running {@code body}; returns the peak. */
     static int peakWhile(ThrowingRunnable body) throws Exception {
+        return peakWhile(server, "mx", body);
+    }
+
+    /** Samples the server's connections of {@code user} while running {@code body}; returns the peak. */
+    static int peakWhile(TestServer server, String user, ThrowingRunnable body) throws Exception {
         // Backends of an earlier test's Sluice may still be on their way out.
-        int leftover = server.awaitConnectionCount("mx", 0, java.time.Duration.ofSeconds(10));
-        assertEquals(0, leftover, "connections of mx left over from an earlier test");
+        int leftover = server.awaitConnectionCount(user, 0, java.time.Duration.ofSeconds(10));
+        assertEquals(0, leftover, "connections of " + user + " left over from an earlier test");
         AtomicBoolean on = new AtomicBoolean(true);
         AtomicInteger peak = new AtomicInteger();
         Thread sampler = new Thread(() -> {
             while (on.get()) {
-                peak.accumulateAndGet(server.connectionCount("mx"), Math::max);
+                peak.accumulateAndGet(server.connectionCount(user), Math::max);
                 try {
                     Thread.sleep(25);
                 } catch (InterruptedException e) {

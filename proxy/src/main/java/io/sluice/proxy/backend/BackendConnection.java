@@ -13,6 +13,7 @@ import io.sluice.proxy.protocol.HandshakeResponse41;
 import io.sluice.proxy.protocol.HandshakeV10;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.ResponseTracker;
+import io.sluice.proxy.protocol.StatementPackets;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -48,12 +49,13 @@ public final class BackendConnection {
     /**
      * Reply to one of Sluice's own commands: null error means OK.
      *
-     * @param firstRow the column values of the first row of a text result set (null for NULL), or
-     *                 null when the reply had no rows
+     * @param firstRow    the column values of the first row of a text result set (null for NULL), or
+     *                    null when the reply had no rows
+     * @param statementId the server's id of the statement a COM_STMT_PREPARE prepared (0 otherwise)
      */
-    public record Reply(ErrPacket error, int status, java.util.List<String> firstRow) {
+    public record Reply(ErrPacket error, int status, java.util.List<String> firstRow, int statementId) {
         public Reply(ErrPacket error, int status) {
-            this(error, status, null);
+            this(error, status, null, 0);
         }
 
         public boolean ok() {
@@ -83,8 +85,13 @@ public final class BackendConnection {
     private final java.util.Map<String, String> variables = new java.util.HashMap<>();
     /** User variables set here by replayable SETs (name -> literal); others pin their session. */
     private final java.util.Map<String, String> userVariables = new java.util.HashMap<>();
-    /** Sluice id of the last session that ran a statement here (0 = none): its LAST_INSERT_ID is still here. */
-    private long lastSessionId;
+    /** Server-side prepared statements here, shared by the sessions that use this connection (transaction mode). */
+    private final ServerStatements statements = new ServerStatements();
+    /**
+     * What LAST_INSERT_ID() returns here, as far as Sluice saw (the insert id of the last OK packet
+     * that carried one, or a value Sluice set); 0 after login or a reset.
+     */
+    private long lastInsertId;
     /** Set by the pool (under its lock): closed to make room, still counted until gone. */
     private boolean evicting;
     /** Set by the pool: when it was last returned idle. */
@@ -152,12 +159,17 @@ public final class BackendConnection {
         return userVariables;
     }
 
-    public long lastSessionId() {
-        return lastSessionId;
+    /** Prepared statements this connection holds for statement virtualization; owned by the current user. */
+    public ServerStatements statements() {
+        return statements;
     }
 
-    public void lastSessionId(long id) {
-        this.lastSessionId = id;
+    public long lastInsertId() {
+        return lastInsertId;
+    }
+
+    public void lastInsertId(long id) {
+        this.lastInsertId = id;
     }
 
     /** What multiplexed connections run after login and after a reset, so the server reports state changes. */
@@ -265,6 +277,7 @@ public final class BackendConnection {
             private int index;
             private long columns = -1;
             private java.util.List<String> firstRow;
+            private int statementId;
 
             @Override
             public void onBackendPacket(BackendConnection backend, ByteBuf packet) {
@@ -272,6 +285,8 @@ public final class BackendConnection {
                     int i = index++;
                     if (Packets.isErr(packet)) {
                         error = ErrPacket.read(packet);
+                    } else if (i == 0 && type == CommandType.COM_STMT_PREPARE) {
+                        statementId = StatementPackets.statementId(packet);
                     } else if (i == 0 && type == CommandType.COM_QUERY && Packets.header(packet) != Packets.OK) {
                         columns = Packets.readLenencInt(Packets.payload(packet));
                     } else if (columns > 0 && firstRow == null && i > columns + (capabilities.isEofDeprecated() ? 0 : 1)
@@ -282,7 +297,7 @@ public final class BackendConnection {
                     if (r == ResponseTracker.DONE && tracker.idle()) {
                         timer.cancel(false);
                         listener = previous;
-                        promise.trySuccess(new Reply(error, tracker.lastStatus(), firstRow));
+                        promise.trySuccess(new Reply(error, tracker.lastStatus(), firstRow, statementId));
                     }
                 } catch (RuntimeException e) {
                     timer.cancel(false);
@@ -375,7 +390,8 @@ public final class BackendConnection {
                         schema = null;
                         variables.clear();
                         userVariables.clear();
-                        lastSessionId = 0;
+                        statements.clear();
+                        lastInsertId = 0;
                         tracker.clear();
                         int status = Packets.okStatus(packet);
                         if (key.multiplexed()) {

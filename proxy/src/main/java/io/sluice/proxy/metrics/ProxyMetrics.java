@@ -36,6 +36,13 @@ public final class ProxyMetrics {
     public static final String SESSION_LEAKS = "sluice.session.leaks";
     /** Sessions Sluice closed, by reason ({@code idle_in_transaction_timeout}). */
     public static final String SESSION_CLOSES = "sluice.session.closes";
+    /**
+     * Server-side statements prepared on backends in transaction mode: for a client's COM_STMT_PREPARE
+     * ({@code reason=client}) or again, lazily, on another backend ({@code reason=reprepare}).
+     */
+    public static final String STATEMENT_PREPARES = "sluice.backend.statement.prepares";
+    /** Backend statements closed because a backend's statement cache was full (least recently used first). */
+    public static final String STATEMENT_EVICTIONS = "sluice.backend.statement.evictions";
 
     /** Meters of one pool, created once. */
     public final class PoolMeters {
@@ -98,6 +105,9 @@ public final class ProxyMetrics {
     private final Counter leaksInTransaction;
     private final Counter leaksPinned;
     private final Counter idleInTransactionCloses;
+    private final Counter clientPrepares;
+    private final Counter reprepares;
+    private final Counter statementEvictions;
 
     public ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -117,6 +127,11 @@ public final class ProxyMetrics {
         leaksPinned = Counter.builder(SESSION_LEAKS).tag("reason", "pinned").description(leaks).register(registry);
         idleInTransactionCloses = Counter.builder(SESSION_CLOSES).tag("reason", "idle_in_transaction_timeout")
                 .description("Client sessions Sluice closed, by reason").register(registry);
+        String prepares = "Server-side statements prepared on backends (transaction mode), for a client's prepare or again on another backend";
+        clientPrepares = Counter.builder(STATEMENT_PREPARES).tag("reason", "client").description(prepares).register(registry);
+        reprepares = Counter.builder(STATEMENT_PREPARES).tag("reason", "reprepare").description(prepares).register(registry);
+        statementEvictions = Counter.builder(STATEMENT_EVICTIONS)
+                .description("Backend statements closed because the backend's cache was full (sluice.pool.statement-cache)").register(registry);
     }
 
     /** Metrics that go nowhere but still count (tests, and Sluice without an admin endpoint). */
@@ -162,6 +177,21 @@ public final class ProxyMetrics {
     /** A session was closed for idling in a transaction past sluice.frontend.idle-in-transaction-timeout. */
     public void idleInTransactionClosed() {
         idleInTransactionCloses.increment();
+    }
+
+    /** A client's COM_STMT_PREPARE was prepared on a backend (transaction mode). */
+    public void clientPrepared() {
+        clientPrepares.increment();
+    }
+
+    /** A client's statement was prepared again, on a backend that did not have it. */
+    public void reprepared() {
+        reprepares.increment();
+    }
+
+    /** A backend's statement cache closed its least recently used statement. */
+    public void statementEvicted() {
+        statementEvictions.increment();
     }
 
     public static void record(Timer t, long startNanos) {

@@ -102,6 +102,10 @@ public final class BackendPools implements AutoCloseable {
         return config;
     }
 
+    public ProxyMetrics metrics() {
+        return metrics;
+    }
+
     /** Starts housekeeping: idle timeout, max lifetime, min-idle. */
     public synchronized void start() {
         long period = Math.max(100, Math.min(1000, config.idleTimeout().toMillis() / 4));

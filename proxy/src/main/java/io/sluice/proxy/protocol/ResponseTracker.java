@@ -78,6 +78,11 @@ public final class ResponseTracker {
         return outstanding.peekFirst();
     }
 
+    /** Whether the next server packet starts the oldest outstanding response (its first packet). */
+    public boolean atResponseStart() {
+        return state == State.FIRST && !serverContinuation && !outstanding.isEmpty();
+    }
+
     /** Server status flags from the last OK or EOF seen (SERVER_STATUS_IN_TRANS and friends). */
     public int lastStatus() {
         return lastStatus;

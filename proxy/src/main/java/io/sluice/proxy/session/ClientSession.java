@@ -10,6 +10,8 @@ import io.sluice.proxy.SluiceError;
 import io.sluice.proxy.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
+import io.sluice.proxy.backend.ServerStatements;
+import io.sluice.proxy.backend.StatementKey;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
@@ -19,6 +21,7 @@ import io.sluice.proxy.protocol.OkPacket;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
+import io.sluice.proxy.protocol.StatementPackets;
 import io.sluice.proxy.pool.BackendPools;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +30,9 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -123,6 +129,17 @@ public final class ClientSession implements BackendConnection.Listener {
     private boolean sawStateChange;
     /** ...and reported what changed (variables or schema), so the change is accounted for. */
     private boolean stateChangeExplained;
+    // ---- transaction pool mode: virtualized prepared statements (see docs/multiplexing.md)
+    /** The client's prepared statements by the ids Sluice gave them. */
+    private final Map<Integer, ClientStatement> statements = new HashMap<>();
+    private int lastStatementId;
+    /** SQL of the COM_STMT_PREPAREs in flight, oldest first. */
+    private final ArrayDeque<byte[]> preparing = new ArrayDeque<>();
+    /** The statements of the COM_STMT_EXECUTE / _FETCH / _RESET in flight, oldest first. */
+    private final ArrayDeque<ClientStatement> statementsInFlight = new ArrayDeque<>();
+    /** The rest of a refused command of 16 MiB or more is dropped. */
+    private boolean dropContinuation;
+
     /** Runs once when the responses in flight are complete (KILL bookkeeping). */
     private Runnable afterResponse;
     private final OkPacket.StateVisitor stateVisitor = new OkPacket.StateVisitor() {
@@ -287,6 +304,9 @@ public final class ClientSession implements BackendConnection.Listener {
         lastInsertId = 0;
         statementFlags = 0;
         transactionStartNanos = NO_TRANSACTION;
+        statements.clear();
+        preparing.clear();
+        statementsInFlight.clear();
     }
 
     /** True while a server response is outstanding or a command waits for a backend. */
@@ -343,6 +363,11 @@ public final class ClientSession implements BackendConnection.Listener {
     /** A command-phase packet from the client; the session owns it. */
     public void onClientPacket(ByteBuf packet) {
         if (closed) {
+            packet.release();
+            return;
+        }
+        if (dropContinuation) {
+            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
             packet.release();
             return;
         }
@@ -430,11 +455,24 @@ public final class ClientSession implements BackendConnection.Listener {
                     kill(kill);
                 }
             }
-            case COM_STMT_CLOSE -> {
-                if (multiplexed()) {
-                    unpin(Pin.PREPARED_STATEMENTS);
+            case COM_STMT_PREPARE -> {
+                int max = pools.config().maxClientStatements();
+                if (multiplexed() && statements.size() + preparing.size() >= max) {
+                    dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+                    packet.release();
+                    client.writeAndFlush(Packets.err(client.alloc(), 1, 1461, "42000", "Sluice: this client already has "
+                            + max + " prepared statements open (sluice.pool.max-client-statements); close the ones it "
+                            + "no longer uses, or raise the limit"));
+                } else {
+                    forward(packet, type);
                 }
-                forward(packet, type);
+            }
+            case COM_STMT_EXECUTE, COM_STMT_FETCH, COM_STMT_RESET, COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA -> {
+                if (multiplexed()) {
+                    statementCommand(packet, type);
+                } else {
+                    forward(packet, type);
+                }
             }
             case COM_SET_OPTION -> {
                 if (multiplexed()) {
@@ -442,9 +480,8 @@ public final class ClientSession implements BackendConnection.Listener {
                 }
                 forward(packet, type);
             }
-            case COM_INIT_DB, COM_FIELD_LIST, COM_STATISTICS, COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_FETCH,
-                 COM_STMT_RESET, COM_STMT_SEND_LONG_DATA, COM_DEBUG, COM_REFRESH,
-                 COM_PROCESS_INFO, COM_CREATE_DB, COM_DROP_DB -> forward(packet, type);
+            case COM_INIT_DB, COM_FIELD_LIST, COM_STATISTICS, COM_DEBUG, COM_REFRESH, COM_PROCESS_INFO, COM_CREATE_DB,
+                 COM_DROP_DB -> forward(packet, type);
             case COM_SLEEP, COM_CONNECT, COM_TIME, COM_DELAYED_INSERT, COM_BINLOG_DUMP, COM_TABLE_DUMP,
                  COM_CONNECT_OUT, COM_REGISTER_SLAVE, COM_DAEMON, COM_BINLOG_DUMP_GTID, COM_SHUTDOWN -> {
                 packet.release();
@@ -488,24 +525,49 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Sends a command to the backend, borrowing one first when the session holds none. */
     private void forward(ByteBuf packet, CommandType type) {
         if (backend != null) {
-            write(packet, type);
+            send(packet, type);
             return;
         }
-        if (!ResponseTracker.hasResponse(type)) {
-            // COM_STMT_CLOSE / SEND_LONG_DATA with no backend: no statement lives anywhere to act on.
+        if (!ResponseTracker.hasResponse(type) && !(multiplexed() && type == CommandType.COM_STMT_SEND_LONG_DATA)) {
+            // Session mode, COM_STMT_CLOSE / SEND_LONG_DATA with no backend: no statement lives anywhere to act on.
             packet.release();
             return;
         }
         pendingCommand = packet;
         pendingType = type;
-        acquire(() -> {
-            ByteBuf p = pendingCommand;
-            CommandType t = pendingType;
-            pendingCommand = null;
-            pendingType = null;
-            write(p, t);
+        acquire(this::sendPending, 1);
+    }
+
+    /** Sends the command that waited (for a backend, or for its statement to be prepared on it). */
+    private void sendPending() {
+        ByteBuf p = pendingCommand;
+        CommandType t = pendingType;
+        pendingCommand = null;
+        pendingType = null;
+        state = State.IDLE;
+        send(p, t);
+        if (backend != null) {
             backend.flush();
-        }, 1);
+        }
+        if (pendingCommand == null) {
+            resumeReading();
+        }
+    }
+
+    /** Sends a command on the linked backend: statement commands of a multiplexed session through their virtual ids. */
+    private void send(ByteBuf packet, CommandType type) {
+        if (multiplexed() && isStatementCommand(type)) {
+            sendStatementCommand(packet, type);
+        } else {
+            write(packet, type);
+        }
+    }
+
+    private static boolean isStatementCommand(CommandType type) {
+        return switch (type) {
+            case COM_STMT_EXECUTE, COM_STMT_FETCH, COM_STMT_RESET, COM_STMT_SEND_LONG_DATA -> true;
+            default -> false;
+        };
     }
 
     private void write(ByteBuf packet, CommandType type) {
@@ -515,7 +577,11 @@ public final class ClientSession implements BackendConnection.Listener {
             commandStartNanos = System.nanoTime();
         }
         clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-        backend.lastSessionId(id);
+        if (type == CommandType.COM_STMT_PREPARE && multiplexed()) {
+            byte[] sql = new byte[Packets.payloadLength(packet) - 1];
+            packet.getBytes(packet.readerIndex() + Packets.HEADER_SIZE + 1, sql);
+            preparing.addLast(sql);
+        }
         backend.tracker().expect(type);
         backend.write(packet);
     }
@@ -533,6 +599,398 @@ public final class ClientSession implements BackendConnection.Listener {
         if (b != null) {
             b.channel().config().setAutoRead(writable);
         }
+    }
+
+    // ---------------------------------------------------------------- prepared statements (transaction mode)
+
+    /**
+     * A statement command of a multiplexed session. The client's statement ids are Sluice's own: a
+     * statement lives in {@link #statements} with its SQL and context, and on each backend that ran it
+     * in that backend's {@link ServerStatements}; it is prepared there lazily ({@link #sendStatementCommand}).
+     * Commands that need no server answer them here, as the server would.
+     */
+    private void statementCommand(ByteBuf packet, CommandType type) {
+        if (!StatementPackets.hasStatementId(packet)) {
+            packet.release();
+            if (ResponseTracker.hasResponse(type)) {
+                client.writeAndFlush(Packets.err(client.alloc(), 1, 1835, "HY000", "Malformed communication packet."));
+            }
+            return;
+        }
+        int clientId = StatementPackets.statementId(packet);
+        ClientStatement s = statements.get(clientId);
+        if (type == CommandType.COM_STMT_CLOSE) {
+            packet.release();
+            if (s != null) {
+                closeStatement(s);
+            }
+            return;
+        }
+        if (s == null) {
+            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+            packet.release();
+            if (ResponseTracker.hasResponse(type)) {
+                client.writeAndFlush(Packets.err(client.alloc(), 1, 1243, "HY000", "Unknown prepared statement handler ("
+                        + Integer.toUnsignedString(clientId) + ") given to " + commandName(type)));
+            }
+            return;
+        }
+        switch (type) {
+            case COM_STMT_RESET -> {
+                s.deferredError = null;
+                if (!s.holdsServerState()) {
+                    // Nothing of this client's lives on a server statement: the reset is a no-op there.
+                    packet.release();
+                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
+                    return;
+                }
+            }
+            case COM_STMT_FETCH -> {
+                if (!s.cursor) {
+                    packet.release();
+                    client.writeAndFlush(Packets.err(client.alloc(), 1, 1421, "HY000", "The statement (" + clientId
+                            + ") has no open cursor."));
+                    return;
+                }
+            }
+            case COM_STMT_EXECUTE -> {
+                ErrPacket e = s.deferredError;
+                if (e != null) {
+                    s.deferredError = null;
+                    dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+                    packet.release();
+                    client.writeAndFlush(Packets.err(client.alloc(), 1, e.code(), e.sqlState(), e.message()));
+                    return;
+                }
+            }
+            default -> {
+            }
+        }
+        if (type == CommandType.COM_STMT_EXECUTE) {
+            // What the statement's SQL does to the session, as for COM_QUERY (pins, LAST_INSERT_ID).
+            statementFlags |= s.flags;
+            if ((s.flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
+                pin(Pin.SESSION_TRACKING);
+            }
+        }
+        forward(packet, type);
+    }
+
+    private static String commandName(CommandType type) {
+        return switch (type) {
+            case COM_STMT_EXECUTE -> "mysqld_stmt_execute";
+            case COM_STMT_FETCH -> "mysqld_stmt_fetch";
+            default -> "mysqld_stmt_reset";
+        };
+    }
+
+    /**
+     * Sends a statement command on the linked backend under that backend's id for the statement,
+     * preparing it there first when it is not; a COM_STMT_EXECUTE that relies on parameter types
+     * the backend's statement does not have (flag 0) gets the client's types put in.
+     */
+    private void sendStatementCommand(ByteBuf packet, CommandType type) {
+        ClientStatement s = statements.get(StatementPackets.statementId(packet));
+        if (s == null) {
+            packet.release(); // closed while the command waited; it was answered then
+            return;
+        }
+        ServerStatements.Prepared p = backend.statements().get(s.key);
+        if (p == null) {
+            prepareOnBackend(s, packet, type);
+            return;
+        }
+        StatementPackets.statementId(packet, p.serverId());
+        if (type == CommandType.COM_STMT_EXECUTE && s.params > 0) {
+            packet = bindTypes(s, p, packet);
+            if (packet == null) {
+                return;
+            }
+        }
+        if (ResponseTracker.hasResponse(type)) {
+            statementsInFlight.addLast(s);
+        }
+        write(packet, type);
+        if (type == CommandType.COM_STMT_SEND_LONG_DATA && !s.longData) {
+            s.longData = true;
+            pin(Pin.LONG_DATA);
+        }
+    }
+
+    /**
+     * Reads the client again. Turning auto-read on can hand over commands the flow-control handler
+     * held back (a client that sent several at once, like SEND_LONG_DATA then EXECUTE) right here,
+     * outside a read burst whose end would flush them: flush the backend after.
+     */
+    private void resumeReading() {
+        client.config().setAutoRead(true);
+        if (backend != null) {
+            backend.flush();
+        }
+    }
+
+    /** Parks a command while Sluice runs its own commands on the backend first; the client is not read meanwhile. */
+    private void park(ByteBuf packet, CommandType type) {
+        pendingCommand = packet;
+        pendingType = type;
+        state = State.WAITING;
+        client.config().setAutoRead(false);
+    }
+
+    /** The execute packet to send, with the client's parameter types when the server statement needs them; null when refused. */
+    private ByteBuf bindTypes(ClientStatement s, ServerStatements.Prepared p, ByteBuf packet) {
+        int flag = StatementPackets.boundFlagIndex(packet, s.params);
+        if (flag < 0) {
+            return packet; // too short: the server says what is wrong with it
+        }
+        if (packet.getByte(flag) == 1) {
+            if (!StatementPackets.sameTypes(packet, flag, s.types)) {
+                s.types = StatementPackets.types(packet, flag, s.params);
+            }
+            p.boundTypes(s.types);
+            return packet;
+        }
+        if (s.types == null || StatementPackets.sameTypes(s.types, p.boundTypes())) {
+            return packet;
+        }
+        ByteBuf rebound = StatementPackets.withTypes(client.alloc(), packet, flag, s.types);
+        if (rebound == null) {
+            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+            packet.release();
+            state = State.IDLE;
+            sendError(1, SluiceError.UNSUPPORTED_COMMAND, "Sluice: this execution of statement " + s.id + " is 16 MiB or "
+                    + "more and sends no parameter types, which the server connection serving it needs; send the types "
+                    + "with it (new-params-bound flag 1), or send large values with COM_STMT_SEND_LONG_DATA");
+            releaseIfUnpinned();
+            return null;
+        }
+        packet.release();
+        p.boundTypes(s.types);
+        return rebound;
+    }
+
+    /**
+     * Prepares {@code s} on the linked backend, then sends the command parked meanwhile. The server
+     * parses the statement in the context it was prepared in (schema, sql_mode, character set):
+     * when the session has changed it since, the backend is switched to that context for the
+     * prepare and back afterwards.
+     */
+    private void prepareOnBackend(ClientStatement s, ByteBuf packet, CommandType type) {
+        BackendConnection b = backend;
+        park(packet, type);
+        List<Step> steps = new java.util.ArrayList<>(5);
+        boolean switched = !s.key.matches(schema, variables);
+        if (switched) {
+            Map<String, String> context = s.key.contextOver(variables);
+            addSet(steps, b, context);
+            addInitDb(steps, b, s.key.schema());
+        }
+        steps.add(new Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE, s.key.sql().bytes()),
+                CommandType.COM_STMT_PREPARE, SYNC_TIMEOUT), r -> {
+            pools.metrics().reprepared();
+            keepServerStatement(b, s.key, r.statementId());
+        }));
+        if (switched) {
+            addSet(steps, b, variables);
+            addInitDb(steps, b, schema);
+        }
+        runSteps(b, steps, 0, this::sendPending);
+    }
+
+    /** One of Sluice's own commands on a backend, and what its success means for Sluice's bookkeeping. */
+    private record Step(java.util.function.Supplier<Future<BackendConnection.Reply>> command,
+                        java.util.function.Consumer<BackendConnection.Reply> onOk) {
+    }
+
+    private void addSet(List<Step> steps, BackendConnection b, Map<String, String> wanted) {
+        steps.add(new Step(() -> {
+            String set = StateSync.setStatement(wanted, b.variables(), 0);
+            return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
+                    : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT);
+        }, r -> {
+            b.variables().clear();
+            b.variables().putAll(wanted);
+        }));
+    }
+
+    private void addInitDb(List<Step> steps, BackendConnection b, String db) {
+        steps.add(new Step(() -> db == null || db.equals(b.schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
+                : b.initDb(db, SYNC_TIMEOUT), r -> {
+            if (db != null) {
+                b.schema(db);
+            }
+        }));
+    }
+
+    /**
+     * Runs {@code steps} one after the other on the linked backend {@code b}, then {@code done}. A
+     * step the server refuses ends the parked command with the server's error; a backend that fails
+     * is discarded and the command refused.
+     */
+    private void runSteps(BackendConnection b, List<Step> steps, int i, Runnable done) {
+        if (i == steps.size()) {
+            done.run();
+            return;
+        }
+        Step step = steps.get(i);
+        step.command().get().addListener(f -> loop.execute(() -> {
+            if (closed || backend != b) {
+                return;
+            }
+            if (!f.isSuccess()) {
+                unlink(BackendPools.Release.DISCARD);
+                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: the backend connection failed while preparing "
+                        + "a statement on it: " + f.cause().getMessage()), 1);
+                return;
+            }
+            BackendConnection.Reply r = (BackendConnection.Reply) f.getNow();
+            if (!r.ok()) {
+                failPending(r.error(), 1);
+                return;
+            }
+            step.onOk().accept(r);
+            runSteps(b, steps, i + 1, done);
+        }));
+    }
+
+    /**
+     * The parked command cannot run: the server refused what had to come first (its ERR is what the
+     * client reads; for a command without a reply, the statement's next execution reads it).
+     */
+    private void failPending(ErrPacket e, int errSeq) {
+        ByteBuf p = pendingCommand;
+        CommandType t = pendingType;
+        pendingCommand = null;
+        pendingType = null;
+        ClientStatement longData = t == CommandType.COM_STMT_SEND_LONG_DATA ? statements.get(StatementPackets.statementId(p)) : null;
+        if (p != null) {
+            dropContinuation = Packets.payloadLength(p) == Packets.MAX_PAYLOAD;
+            p.release();
+        }
+        state = State.IDLE;
+        if (t == CommandType.COM_STMT_SEND_LONG_DATA) {
+            if (longData != null) {
+                longData.deferredError = e;
+            }
+        } else {
+            client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()));
+        }
+        resumeReading();
+        releaseIfUnpinned();
+    }
+
+    /** The first packet of a COM_STMT_PREPARE reply: on OK the statement gets a Sluice id, and the backend's statement is kept for reuse. */
+    private void onPrepareReply(BackendConnection b, ByteBuf packet) {
+        byte[] sql = preparing.pollFirst();
+        if (sql == null || Packets.header(packet) != Packets.OK) {
+            return;
+        }
+        StatementKey key = StatementKey.of(schema, variables, sql);
+        int serverId = StatementPackets.statementId(packet);
+        do {
+            lastStatementId++;
+        } while (lastStatementId == 0 || statements.containsKey(lastStatementId));
+        int flags = StatementClassifier.classify(io.netty.buffer.Unpooled.wrappedBuffer(sql), 0, sql.length);
+        if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
+            // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
+            flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
+        }
+        ClientStatement s = new ClientStatement(lastStatementId, key, StatementPackets.preparedParams(packet), flags);
+        statements.put(s.id, s);
+        StatementPackets.statementId(packet, s.id);
+        pools.metrics().clientPrepared();
+        if (b.statements().get(key) != null) {
+            closeServerStatement(b, serverId); // the backend had it already: keep that one
+        } else {
+            keepServerStatement(b, key, serverId);
+        }
+    }
+
+    /** Adds a statement to the backend's cache, closing the least recently used ones beyond its size. */
+    private void keepServerStatement(BackendConnection b, StatementKey key, int serverId) {
+        b.statements().put(key, new ServerStatements.Prepared(serverId), pools.config().statementCache(), this::statementInUse,
+                evicted -> {
+                    pools.metrics().statementEvicted();
+                    closeServerStatement(b, evicted);
+                });
+    }
+
+    /** A COM_STMT_EXECUTE / _FETCH / _RESET of {@code s} ended: what it did to the statement's cursor and long data. */
+    private void statementDone(ClientStatement s, CommandType type, boolean error) {
+        int status = backend == null ? 0 : backend.tracker().lastStatus();
+        boolean cursor = s.cursor;
+        switch (type) {
+            case COM_STMT_EXECUTE -> {
+                clearLongData(s);
+                cursor = !error && ServerStatus.has(status, ServerStatus.SERVER_STATUS_CURSOR_EXISTS);
+                if (error && backend != null) {
+                    ServerStatements.Prepared p = backend.statements().get(s.key);
+                    if (p != null) {
+                        p.boundTypes(null); // whether the server kept the types is unknown: send them next time
+                    }
+                }
+            }
+            case COM_STMT_FETCH -> cursor &= error || !ServerStatus.has(status, ServerStatus.SERVER_STATUS_LAST_ROW_SENT);
+            default -> {
+                if (!error) {
+                    clearLongData(s);
+                    cursor = false;
+                }
+            }
+        }
+        if (cursor != s.cursor) {
+            s.cursor = cursor;
+            if (cursor) {
+                pin(Pin.CURSOR);
+            } else {
+                unpin(Pin.CURSOR);
+            }
+        }
+    }
+
+    private void clearLongData(ClientStatement s) {
+        if (s.longData) {
+            s.longData = false;
+            unpin(Pin.LONG_DATA);
+        }
+    }
+
+    /**
+     * COM_STMT_CLOSE: the client is done with {@code s}. The backend's statement stays for the next
+     * session that prepares the same SQL, unless this client's cursor or long data is on it; then it
+     * is closed on the server, so nobody else inherits them.
+     */
+    private void closeStatement(ClientStatement s) {
+        statements.remove(s.id);
+        if (!s.holdsServerState()) {
+            return;
+        }
+        if (backend != null) {
+            ServerStatements.Prepared p = backend.statements().remove(s.key);
+            if (p != null) {
+                closeServerStatement(backend, p.serverId());
+            }
+        }
+        if (s.cursor) {
+            s.cursor = false;
+            unpin(Pin.CURSOR);
+        }
+        clearLongData(s);
+        releaseIfUnpinned();
+    }
+
+    /** Whether this session's cursor or long data lives on the backend statement for {@code key} (it must not be evicted). */
+    private boolean statementInUse(StatementKey key) {
+        for (ClientStatement s : statements.values()) {
+            if (s.holdsServerState() && s.key.equals(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void closeServerStatement(BackendConnection b, int serverId) {
+        b.writeAndFlush(StatementPackets.command(b.channel().alloc(), CommandType.COM_STMT_CLOSE, serverId));
     }
 
     // ---------------------------------------------------------------- acquiring
@@ -570,19 +1028,10 @@ public final class ClientSession implements BackendConnection.Listener {
         if (after != null) {
             after.run();
         }
-        ByteBuf p = pendingCommand;
-        pendingCommand = null;
-        pendingType = null;
-        if (p != null) {
-            clientContinuation = Packets.payloadLength(p) == Packets.MAX_PAYLOAD;
-            p.release();
-        }
-        state = State.IDLE;
         SluiceError err = cause instanceof SluiceException se ? se.error() : SluiceError.SERVER_UNAVAILABLE;
         // Refusals are counted in metrics; under overload a WARN per refusal would add load to the log.
         log.debug("{}: {}", this, cause.getMessage());
-        sendError(errSeq, err, cause.getMessage());
-        client.config().setAutoRead(true);
+        failPending(new ErrPacket(err.code(), err.sqlState(), cause.getMessage()), errSeq);
     }
 
     /**
@@ -609,9 +1058,9 @@ public final class ClientSession implements BackendConnection.Listener {
                 }));
                 return;
             }
-            String set = StateSync.setStatement(variables, b.variables(), userVariables, b.userVariables(),
-                    (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
-                            && b.lastSessionId() != id ? lastInsertId : 0);
+            long insertId = (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
+                    && b.lastInsertId() != lastInsertId ? lastInsertId : 0;
+            String set = StateSync.setStatement(variables, b.variables(), userVariables, b.userVariables(), insertId);
             if (set != null) {
                 b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
                     if (closed || backend != b) {
@@ -622,6 +1071,9 @@ public final class ClientSession implements BackendConnection.Listener {
                         b.variables().putAll(variables);
                         b.userVariables().clear();
                         b.userVariables().putAll(userVariables);
+                        if (insertId != 0) {
+                            b.lastInsertId(insertId);
+                        }
                         syncSchema(then, errSeq);
                     } else {
                         String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
@@ -652,17 +1104,9 @@ public final class ClientSession implements BackendConnection.Listener {
                 resume(then);
             } else if (f.isSuccess()) {
                 // The schema is gone (or never existed): the client reads the server's own error.
-                ErrPacket e = ((BackendConnection.Reply) f.getNow()).error();
-                ByteBuf p = pendingCommand;
-                pendingCommand = null;
-                if (p != null) {
-                    p.release();
-                }
                 schema = null;
                 unlink(BackendPools.Release.CLEAN);
-                state = State.IDLE;
-                client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()));
-                client.config().setAutoRead(true);
+                failPending(((BackendConnection.Reply) f.getNow()).error(), errSeq);
             } else {
                 unlink(BackendPools.Release.DISCARD);
                 refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: the backend connection failed while "
@@ -674,7 +1118,9 @@ public final class ClientSession implements BackendConnection.Listener {
     private void resume(Runnable then) {
         state = State.IDLE;
         then.run();
-        client.config().setAutoRead(true);
+        if (pendingCommand == null) {
+            resumeReading();
+        }
     }
 
     // ---------------------------------------------------------------- link
@@ -721,8 +1167,12 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         int r;
         CommandType answered = b.tracker().current();
+        boolean prepareReply = answered == CommandType.COM_STMT_PREPARE && multiplexed() && b.tracker().atResponseStart();
         try {
             r = b.tracker().onServerPacket(packet);
+            if (prepareReply) {
+                onPrepareReply(b, packet);
+            }
             if (multiplexed() && b.tracker().wasOkPacket()) {
                 onOkPacket(b, packet);
             }
@@ -764,6 +1214,7 @@ public final class ClientSession implements BackendConnection.Listener {
         long insertId = OkPacket.lastInsertId(packet);
         if (insertId != 0) {
             lastInsertId = insertId;
+            b.lastInsertId(insertId);
         }
         OkPacket.visitSessionState(packet, stateVisitor);
         if (!capabilities.isSessionTracked()) {
@@ -788,13 +1239,13 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** One command's response ended: apply what its statements did to the session's pins. */
     private void onCommandDone(CommandType type, boolean error) {
-        if (type == CommandType.COM_STMT_PREPARE && !error) {
-            pin(Pin.PREPARED_STATEMENTS);
+        if (type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH || type == CommandType.COM_STMT_RESET) {
+            ClientStatement s = statementsInFlight.pollFirst();
+            if (s != null) {
+                statementDone(s, type, error);
+            }
         }
-        if (type == CommandType.COM_STMT_EXECUTE) {
-            autocommitTransaction(0, error);
-        }
-        if (type != CommandType.COM_QUERY) {
+        if (type != CommandType.COM_QUERY && type != CommandType.COM_STMT_EXECUTE) {
             return;
         }
         int f = statementFlags;

@@ -22,8 +22,10 @@ public enum Pin {
     NAMED_LOCKS,
     /** SQL PREPARE until DEALLOCATE / DROP PREPARE. */
     SQL_PREPARED,
-    /** Server-side prepared statements (COM_STMT_PREPARE) until COM_STMT_CLOSE. */
-    PREPARED_STATEMENTS,
+    /** A server-side cursor (COM_STMT_EXECUTE with a cursor type) until its last row is fetched, or the statement is reset, closed or executed again. */
+    CURSOR,
+    /** COM_STMT_SEND_LONG_DATA sent parameter data to a server statement; until that statement is executed, reset or closed. */
+    LONG_DATA,
     /** SQL_CALC_FOUND_ROWS: the next statement (FOUND_ROWS()) must run on the same connection. */
     FOUND_ROWS,
     /** HANDLER ... OPEN until HANDLER ... CLOSE. */
