@@ -43,9 +43,14 @@ final class AdminFixture implements AutoCloseable {
         this.registry = registry;
     }
 
-    /** The config text every test starts from: loopback listener and admin on free ports, the test server. */
+    /**
+     * The config text every test starts from: loopback listener and admin on free ports, the test
+     * server, and session pool mode, in which a connected client holds a backend the tests can
+     * count and pause around (tests of transaction mode set it).
+     */
     static String base(TestServer server) {
         return "sluice.listen { host = \"127.0.0.1\", port = 0, io-threads = 2 }\n"
+                + "sluice.pool.mode = session\n"
                 + "sluice.server { host = \"" + server.host() + "\", port = " + server.port() + " }\n"
                 + "sluice.admin { host = \"127.0.0.1\", port = 0 }\n";
     }

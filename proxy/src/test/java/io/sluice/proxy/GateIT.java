@@ -96,7 +96,7 @@ class GateIT {
     @Test
     void timeoutMessageNamesPoolUsageWaitAndKey() throws Exception {
         try (Sluice sluice = Sluice.start(server, "sluice.users.gate.password = \"gate-pw\"\n"
-                + "sluice.pool { max-per-user = 1, acquire-timeout = 300ms }\n");
+                + "sluice.pool { mode = session, max-per-user = 1, acquire-timeout = 300ms }\n");
              Connection holder = sluice.connect("gate", "gate-pw"); // session mode: holds the only backend
              RawClient waiter = new RawClient(sluice.port())) {
             assertTrue(RawClient.isOk(waiter.login("gate", "gate-pw", null)), "login needs no backend");
@@ -120,7 +120,7 @@ class GateIT {
     @Test
     void fullQueueIsRefusedAtOnce() throws Exception {
         try (Sluice sluice = Sluice.start(server, "sluice.users.gate.password = \"gate-pw\"\n"
-                + "sluice.pool { max-per-user = 1, max-waiters = 1, acquire-timeout = 3s }\n");
+                + "sluice.pool { mode = session, max-per-user = 1, max-waiters = 1, acquire-timeout = 3s }\n");
              Connection holder = sluice.connect("gate", "gate-pw");
              RawClient waiting = new RawClient(sluice.port());
              RawClient refused = new RawClient(sluice.port())) {
