@@ -164,16 +164,19 @@ public final class LocalServer implements AutoCloseable {
   private final Path binary;
   private final boolean mariaDb;
   private final String rootPassword;
-  private final Process process;
+  private final Options options;
+  /** The wrapper (or server) process; replaced by {@link #restart}. */
+  private volatile Process process;
   private final int port;
   private final AtomicBoolean stopped = new AtomicBoolean();
 
-  private LocalServer(Path baseDir, Path binary, boolean mariaDb, String rootPassword, Process process, int port) {
+  private LocalServer(Path baseDir, Path binary, boolean mariaDb, Options options, Process process, int port) {
     this.baseDir = baseDir;
     this.dataDir = baseDir.resolve("data");
     this.binary = binary;
     this.mariaDb = mariaDb;
-    this.rootPassword = rootPassword;
+    this.options = options;
+    this.rootPassword = options.rootPassword();
     this.process = process;
     this.port = port;
     live.add(this);
@@ -236,7 +239,7 @@ public final class LocalServer implements AutoCloseable {
       for (int attempt = 1; ; attempt++) {
         int port = freePort();
         Process process = launch(binary, mariaDb, baseDir, port, options);
-        LocalServer server = new LocalServer(baseDir, binary, mariaDb, options.rootPassword(), process, port);
+        LocalServer server = new LocalServer(baseDir, binary, mariaDb, options, process, port);
         if (server.awaitReady(attempt < BIND_ATTEMPTS)) {
           log.debug("{}: data directory ready after {} ms, root logged in {} ms later", server,
               (initialised - started) / 1_000_000, (System.nanoTime() - initialised) / 1_000_000);
@@ -459,6 +462,36 @@ public final class LocalServer implements AutoCloseable {
       return ProcessHandle.of(pid);
     } catch (IOException | NumberFormatException e) {
       return Optional.empty();
+    }
+  }
+
+  /**
+   * Stops the server as {@link #stop()} does (TERM: InnoDB shuts down cleanly, committed data
+   * stays) but keeps its directory, leaves it down for {@code down}, and starts it again on the same
+   * port and data: what an operator's restart looks like to clients. Waits until root can log in.
+   */
+  public synchronized void restart(java.time.Duration down) {
+    if (stopped.get()) {
+      throw new IllegalStateException(this + " is stopped");
+    }
+    Process old = process;
+    try {
+      old.getOutputStream().close();
+      if (!old.waitFor(STOP_GRACE_MILLIS, TimeUnit.MILLISECONDS)) {
+        old.descendants().forEach(ProcessHandle::destroyForcibly);
+        old.destroyForcibly();
+        old.waitFor(5, TimeUnit.SECONDS);
+      }
+      Thread.sleep(down.toMillis());
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot signal the server to stop", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while restarting " + this, e);
+    }
+    process = launch(binary, mariaDb, baseDir, port, options);
+    if (!awaitReady(false)) {
+      throw new IllegalStateException(this + " did not come back on port " + port);
     }
   }
 

@@ -87,4 +87,9 @@ final class LocalServerInstance implements ServerInstance {
   public String toString() {
     return server.toString();
   }
+
+  @Override
+  public void restart(java.time.Duration down) {
+    server.restart(down);
+  }
 }

@@ -22,6 +22,15 @@ interface ServerInstance {
   /** The server process on this machine, if it is one and still known. */
   Optional<ProcessHandle> process();
 
+  /**
+   * Stops the server cleanly, keeps its data, waits {@code down}, starts it again on the same port.
+   *
+   * @throws UnsupportedOperationException where the kind of server cannot do that
+   */
+  default void restart(java.time.Duration down) {
+    throw new UnsupportedOperationException("restarting a " + kind() + " test server is not supported");
+  }
+
   /** Stops the server and removes its data; idempotent; never throws. */
   void stop();
 }

@@ -406,6 +406,24 @@ public final class TestServer implements AutoCloseable {
     stopNow();
   }
 
+  /**
+   * Restarts the server: a clean shutdown (committed data stays, every connection is cut), down for
+   * {@code down}, then up again on the same port. Local servers only ({@link #canRestart()}).
+   *
+   * @throws IllegalStateException on the {@link #shared()} server, which other tests still use
+   */
+  public void restart(java.time.Duration down) {
+    if (isShared) {
+      throw new IllegalStateException("The shared test server cannot be restarted; start your own");
+    }
+    instance.restart(down);
+  }
+
+  /** Whether {@link #restart} works for this kind of server (local ones). */
+  public boolean canRestart() {
+    return instance.kind() == Kind.LOCAL;
+  }
+
   /** Same as {@link #stop()}, for try-with-resources. */
   @Override
   public void close() {
