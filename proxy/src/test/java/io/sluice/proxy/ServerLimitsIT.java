@@ -87,4 +87,31 @@ class ServerLimitsIT {
             }
         }
     }
+
+    /**
+     * The server's wait_timeout (3 s here) is below sluice.pool.idle-timeout (10 min): Sluice closes
+     * idle backends, min-idle ones too, before the server would, so the server never closes one
+     * under a client, and a query after a long pause just works.
+     */
+    @Test
+    void idleBackendsAreClosedBeforeTheServersWaitTimeout() throws Exception {
+        try (TestServer short_ = TestServer.start(TestServer.Options.defaults().withServerArgs("--wait-timeout=3"))) {
+            short_.createUser("lim", "lim-pw");
+            try (Sluice sluice = Sluice.start(short_, "sluice.users.lim.password = \"lim-pw\"\n"
+                    + "sluice.pool { mode = transaction, min-idle = 1, idle-timeout = 10m }\n");
+                 Connection c = sluice.connect("lim", "lim-pw");
+                 Statement s = c.createStatement()) {
+                assertEquals("1", MultiplexingIT.one(s, "SELECT 1"));
+                assertEquals(3, sluice.proxy.pools().limits().waitTimeoutSeconds());
+                Thread.sleep(5_000);
+                assertEquals("2", MultiplexingIT.one(s, "SELECT 2"), "a query after a pause longer than wait_timeout");
+                var registry = sluice.proxy.metrics().registry();
+                var byUs = registry.find(io.sluice.proxy.metrics.ProxyMetrics.BACKEND_CLOSES).tag("reason", "idle_timeout").counter();
+                assertTrue(byUs != null && byUs.count() >= 1, "Sluice closed no idle backend before wait_timeout");
+                var byServer = registry.find(io.sluice.proxy.metrics.ProxyMetrics.BACKEND_CLOSES).tag("reason", "server_closed").counter();
+                double closedByServer = byServer == null ? 0 : byServer.count();
+                assertEquals(0.0, closedByServer, "idle backends the server closed first");
+            }
+        }
+    }
 }

@@ -489,11 +489,15 @@ public final class BackendPools implements AutoCloseable {
             }
             long now = System.nanoTime();
             long idleTimeout = config.idleTimeout().toNanos();
+            long serverIdleLimit = serverIdleLimitNanos();
             for (BackendPool p : pools.values()) {
                 for (var it = p.idle.descendingIterator(); it.hasNext(); ) {
                     BackendConnection c = it.next();
                     boolean retire = now >= c.retireAtNanos();
-                    boolean idleTooLong = now - c.idleSinceNanos() >= idleTimeout && p.all.size() > config.minIdle();
+                    long idle = now - c.idleSinceNanos();
+                    // min-idle connections too: the server would close them at wait_timeout, maybe
+                    // just as one is handed out; min-idle opens a fresh one.
+                    boolean idleTooLong = idle >= idleTimeout && p.all.size() > config.minIdle() || idle >= serverIdleLimit;
                     if (retire || idleTooLong) {
                         // Counted until the server has closed it (see closed()).
                         it.remove();
@@ -515,6 +519,19 @@ public final class BackendPools implements AutoCloseable {
             }
         }
         after.forEach(Runnable::run);
+    }
+
+    /**
+     * How long a backend may sit idle before the server's wait_timeout could close it: Sluice closes
+     * it first, a tenth of wait_timeout (at least 1 s) earlier. Unbounded until the limits are read.
+     */
+    long serverIdleLimitNanos() {
+        ServerLimits l = limits;
+        if (l == null || l.waitTimeoutSeconds() <= 0) {
+            return Long.MAX_VALUE;
+        }
+        long wait = TimeUnit.SECONDS.toNanos(l.waitTimeoutSeconds());
+        return Math.max(wait / 2, wait - Math.max(TimeUnit.SECONDS.toNanos(1), wait / 10));
     }
 
     // ---- pause and resume (admin actions) ------------------------------------------------------
@@ -690,9 +707,11 @@ public final class BackendPools implements AutoCloseable {
                     log.warn("sluice.pool.global-max ({}) is above what the server allows this Sluice ({}); using {}",
                             config.globalMax(), l.effectiveCap(), l.effectiveCap());
                 }
-                if (config.idleTimeout().toSeconds() >= l.waitTimeoutSeconds() && l.waitTimeoutSeconds() > 0) {
-                    log.warn("sluice.pool.idle-timeout ({}) is not below the server's wait_timeout ({}s): the server may close "
-                            + "idle backends first", config.idleTimeout(), l.waitTimeoutSeconds());
+                long idleLimitMs = TimeUnit.NANOSECONDS.toMillis(serverIdleLimitNanos());
+                if (config.idleTimeout().toMillis() > idleLimitMs) {
+                    log.warn("sluice.pool.idle-timeout ({}) is not below the server's wait_timeout ({}s): idle backends, "
+                            + "min-idle ones included, are closed after {} ms instead, before the server would close them",
+                            config.idleTimeout(), l.waitTimeoutSeconds(), idleLimitMs);
                 }
             }
             for (BackendPool p : pools.values()) {
