@@ -42,6 +42,29 @@ class SysbenchIT {
         }
     }
 
+    /**
+     * Transaction mode with fewer backends than sysbench threads: its prepared statements (prepared
+     * by every thread, executed on whichever backend is free) are virtualized, so 8 threads share 3
+     * backends with no error.
+     */
+    @Test
+    void oltpReadWriteWithPreparedStatementsOnFewerBackendsThanThreads() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/sysbench")), "sysbench is not installed");
+        TestServer server = TestServer.shared();
+        server.createUser("sb", "sb-pw");
+        server.createDatabase("sbtest");
+        try (Sluice sluice = Sluice.start(server, "sluice.users.sb.password = \"sb-pw\"\n"
+                + "sluice.pool { mode = transaction, max-per-user = 3, acquire-timeout = 20s }\n")) {
+            assertEquals(0, sysbench(sluice, "prepare", 1).exit, "prepare failed");
+            Result run = sysbench(sluice, "run", 8);
+            assertEquals(0, run.exit, run.out);
+            Matcher tx = Pattern.compile("transactions:\\s+(\\d+)").matcher(run.out);
+            assertTrue(tx.find() && Long.parseLong(tx.group(1)) > 0, run.out);
+            assertTrue(!run.out.contains("FATAL"), run.out);
+            sysbench(sluice, "cleanup", 1);
+        }
+    }
+
     record Result(int exit, String out) {
     }
 
@@ -50,8 +73,13 @@ class SysbenchIT {
                 "--mysql-host=127.0.0.1", "--mysql-port=" + sluice.port(), "--mysql-user=sb", "--mysql-password=sb-pw",
                 "--mysql-db=sbtest", "--tables=2", "--table-size=500", "--threads=" + threads, "--time=3",
                 "--report-interval=0", command));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        return new Result(p.waitFor(), out);
+        java.io.File log = java.io.File.createTempFile("sysbench-", ".out");
+        log.deleteOnExit();
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+            return new Result(-1, "sysbench " + command + " did not finish within 60 s:\n" + Files.readString(log.toPath()));
+        }
+        return new Result(p.exitValue(), Files.readString(log.toPath()));
     }
 }
