@@ -335,4 +335,43 @@ class MultiplexingIT {
             assertEquals("5", one(vs, "SELECT 5"));
         }
     }
+
+    /**
+     * A client that sends several commands without waiting (pipelining) while the only backend is
+     * taken: all of them wait, none is lost or reordered, and the answers come back in order.
+     */
+    @Test
+    void pipelinedCommandsWaitingForABackendAreAnsweredInOrder() throws Exception {
+        try (Sluice sluice = start(1);
+             Connection holder = sluice.connect("mx", "mx-pw", "mx0", "");
+             RawClient pipelining = new RawClient(sluice.port())) {
+            assertTrue(RawClient.isOk(pipelining.login("mx", "mx-pw", "mx0")));
+            try (Statement s = holder.createStatement()) {
+                s.execute("BEGIN");
+                s.execute("SELECT 1 FROM accounts LIMIT 1"); // the transaction pins the only backend
+            }
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < 5; i++) {
+                byte[] sql = ("SET @p = " + i).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                if (i == 4) {
+                    sql = "SELECT @p".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                }
+                bytes.write(new byte[] {(byte) (sql.length + 1), 0, 0, 0, 0x03});
+                bytes.write(sql);
+            }
+            pipelining.sendRaw(bytes.toByteArray()); // five commands in one write
+            Thread.sleep(300);
+            try (Statement s = holder.createStatement()) {
+                s.execute("COMMIT");
+            }
+            for (int i = 0; i < 4; i++) {
+                assertTrue(RawClient.isOk(pipelining.read()), "answer " + i);
+            }
+            byte[] columns = pipelining.read();
+            assertEquals(1, columns[0]);
+            pipelining.read(); // column definition
+            byte[] row = pipelining.read();
+            assertEquals("3", new String(row, 1, row[0], java.nio.charset.StandardCharsets.UTF_8), "the last SET before the SELECT");
+        }
+    }
 }

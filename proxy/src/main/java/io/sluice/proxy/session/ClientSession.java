@@ -139,6 +139,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final ArrayDeque<ClientStatement> statementsInFlight = new ArrayDeque<>();
     /** The rest of a refused command of 16 MiB or more is dropped. */
     private boolean dropContinuation;
+    /** Client packets that arrived while a command waited ({@link #pendingCommand}); replayed in order. */
+    private final ArrayDeque<ByteBuf> heldBack = new ArrayDeque<>(2);
 
     /** Runs once when the responses in flight are complete (KILL bookkeeping). */
     private Runnable afterResponse;
@@ -364,6 +366,12 @@ public final class ClientSession implements BackendConnection.Listener {
     public void onClientPacket(ByteBuf packet) {
         if (closed) {
             packet.release();
+            return;
+        }
+        if (pendingCommand != null) {
+            // Reading is off while a command waits, but the flow-control handler still hands over a
+            // packet a read asked for: keep it, in order, until the waiting command has gone out.
+            heldBack.addLast(packet);
             return;
         }
         if (dropContinuation) {
@@ -723,6 +731,12 @@ public final class ClientSession implements BackendConnection.Listener {
      * outside a read burst whose end would flush them: flush the backend after.
      */
     private void resumeReading() {
+        while (pendingCommand == null && !heldBack.isEmpty() && !closed) {
+            onClientPacket(heldBack.pollFirst());
+        }
+        if (pendingCommand != null || closed) {
+            return; // a held-back command waits in turn
+        }
         client.config().setAutoRead(true);
         if (backend != null) {
             backend.flush();
@@ -1539,6 +1553,9 @@ public final class ClientSession implements BackendConnection.Listener {
         if (pendingCommand != null) {
             pendingCommand.release();
             pendingCommand = null;
+        }
+        for (ByteBuf held; (held = heldBack.pollFirst()) != null; ) {
+            held.release();
         }
         if (backend != null) {
             boolean idle = backend.tracker().idle() && !clientContinuation;
