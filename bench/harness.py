@@ -7,6 +7,8 @@ Phases, each against one throwaway MariaDB on 127.0.0.1:
   storm   client threads at 4x and 20x max_connections, direct vs through Sluice
   churn   a new connection per transaction, 200 threads against max_connections 50
   memory  Sluice RSS and heap after GC with 1,000 / 5,000 / 10,000 idle logged-in clients
+  multiplex  5,000 mostly idle clients on 20 backends in transaction mode, running point selects
+          now and then: errors, latency, the server's peak connections, heap per client
 
 Every process it starts is recorded in WORK/pids (run.sh's trap kills what is left) and stopped
 here on exit; every wait and loop is bounded in time.
@@ -648,6 +650,64 @@ def phase_memory(cfg, server):
     return {"levels": rows, "sluice_log": problems}
 
 
+def phase_multiplex(cfg, server):
+    """Transaction mode's client-to-backend ratio: cfg.multiplex_clients mostly idle clients on a pool of
+    cfg.multiplex_pool, which now and then run a point select (cfg.multiplex_qps in total, on clients
+    picked at random); errors, latency, the server's peak connections and Sluice's heap per client."""
+    n, pool = cfg.multiplex_clients, cfg.multiplex_pool
+    log("multiplex: %d mostly idle clients on %d backends (transaction mode), %d queries/s for %d s" % (
+        n, pool, cfg.multiplex_qps, cfg.multiplex_seconds))
+    server.set_max_connections(cfg.overload_max_connections)
+    sl = Sluice(cfg.jar, server, "transaction", pool, extra=["--max-clients", str(n + 1000)], name="sluice-multiplex",
+                java_opts=cfg.sluice_java_opts).start()
+    pid = sl.proc.pid
+    client = None
+    out = {"clients_asked": n, "pool": pool, "qps_asked": cfg.multiplex_qps, "seconds": cfg.multiplex_seconds}
+    try:
+        load_client(cfg, "churn", sl.port, 2, 1)
+        time.sleep(1)
+        base = heap_after_gc(pid)
+        client = start("multiplex-clients", ["java", "-Xmx2g", "-cp", cfg.classes, "LoadClient", "idle", HOST,
+                                              str(sl.port), DB_USER, DB_PASS, str(cfg.tables), str(cfg.table_size)],
+                       stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+        with Sampler(server) as sampler:
+            client.stdin.write(("open %d\n" % n).encode())
+            client.stdin.flush()
+            line = read_line_bounded(client.stdout, 300)
+            m = re.match(r"opened (\d+) failed (\d+) ms (\d+) errors (.*)", line or "")
+            if not m:
+                raise RuntimeError("multiplex client said %r" % line)
+            out.update(clients=int(m.group(1)), login_failed=int(m.group(2)), login_ms=int(m.group(3)),
+                       login_errors=json.loads(m.group(4)))
+            client.stdin.write(("work %d %d\n" % (cfg.multiplex_seconds, cfg.multiplex_qps)).encode())
+            client.stdin.flush()
+            line = read_line_bounded(client.stdout, cfg.multiplex_seconds + 120)
+            out["work"] = json.loads(line) if line and line.startswith("{") else {"error": line}
+        out["server_peak"] = sampler.peak
+        st = sl.stats()
+        out["sluice_clients"] = st.get("clients")
+        out["backend_connections"] = st.get("backend_connections")
+        r = heap_after_gc(pid)
+        out["heap_used_kib"], out["heap_base_kib"], out["rss_kib"] = r["heap_used_kib"], base["heap_used_kib"], rss_kib(pid)
+        out["heap_per_client_b"] = round((r["heap_used_kib"] - base["heap_used_kib"]) * 1024 / max(out["clients"], 1))
+        w = out["work"]
+        log("  %d clients logged in (%d failed); %s queries (%s/s) on %s distinct clients, %s errors, p50 %s ms, p99 %s ms; "
+            "server peak %s connections; heap %s B/client" % (
+                out["clients"], out["login_failed"], w.get("queries"), w.get("per_sec"), w.get("clients_used"),
+                w.get("errors"), w.get("p50_ms"), w.get("p99_ms"), out["server_peak"], out["heap_per_client_b"]))
+    finally:
+        if client is not None:
+            try:
+                client.stdin.write(b"quit\n")
+                client.stdin.flush()
+            except OSError:
+                pass
+            stop(client, 30)
+        out["sluice_log"] = log_problems(sl.log_path)
+        sl.stop()
+    return out
+
+
 def read_line_bounded(stream, timeout):
     box = []
     t = threading.Thread(target=lambda: box.append(stream.readline().decode(errors="replace")), daemon=True)
@@ -797,6 +857,18 @@ def cpu_cell(r):
                                   fmt(r.get("client_cpu_s"), 1), fmt(r.get("other_cpu_s"), 1))
 
 
+def report_multiplex(m):
+    w = m.get("work", {})
+    rows = ["| clients (asked) | pool | logins failed | queries (per s) | clients that ran one | errors | p50 ms | p99 ms "
+            "| server peak | heap per client (B) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+            "| %s (%s) | %s | %s | %s (%s) | %s | %s %s | %s | %s | %s | %s |" % (
+                m.get("clients"), m.get("clients_asked"), m.get("pool"), m.get("login_failed"), w.get("queries"),
+                w.get("per_sec"), w.get("clients_used"), w.get("errors"), w.get("by_code") or "", w.get("p50_ms"),
+                w.get("p99_ms"), m.get("server_peak"), m.get("heap_per_client_b"))]
+    return "\n".join(rows) + "\n"
+
+
 def report_memory(mem):
     out = ["| idle clients | Sluice sees | RSS MiB | heap after GC MiB | heap per client (B) | RSS per client (B) | login time (s) |",
            "|---|---|---|---|---|---|---|"]
@@ -838,6 +910,8 @@ def write_report(res, path):
                     "".join("\n    " + x for x in r["sluice_log"]["first"][:4])))
     if "memory" in res:
         lines.append("\n## memory\n" + report_memory(res["memory"]))
+    if "multiplex" in res:
+        lines.append("\n## multiplex\n" + report_multiplex(res["multiplex"]))
     lines.append("\nWall time: %.0f s" % res["wall_s"])
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -877,7 +951,7 @@ def main():
     ap.add_argument("--classes", help="compiled bench/java classes")
     ap.add_argument("--out", help="results directory")
     ap.add_argument("--quick", action="store_true", help="smoke run for CI, about 50 s: every phase, tiny sizes")
-    ap.add_argument("--phases", default="matrix,storm,churn,memory", help="comma-separated phases to run")
+    ap.add_argument("--phases", default="matrix,storm,churn,memory,multiplex", help="comma-separated phases to run")
     ap.add_argument("--modes", default="session,transaction", help="Sluice pool modes to try")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--duration", type=int, help="measured seconds per sysbench run")
@@ -885,9 +959,9 @@ def main():
     ap.add_argument("--threads", help="comma-separated sysbench thread counts")
     ap.add_argument("--tests", help="comma-separated sysbench tests (default oltp_point_select,oltp_read_write)")
     ap.add_argument("--db-ps-mode", default="disable", choices=["disable", "auto"],
-                    help="sysbench --db-ps-mode for every target (default disable: server-side prepared statements "
-                         "pin a session in transaction mode, see docs/multiplexing.md, so sysbench's would hold one "
-                         "backend per thread; the text protocol keeps the four targets' traffic identical)")
+                    help="sysbench --db-ps-mode for every target (default disable: the text protocol keeps the four "
+                         "targets' traffic identical; with auto, Sluice's transaction mode virtualizes sysbench's "
+                         "server-side prepared statements, see docs/multiplexing.md)")
     ap.add_argument("--sluice-java-opts", default="", help="extra JVM options for Sluice, e.g. for JFR "
                     "(write it as --sluice-java-opts=-XX:...)")
     ap.add_argument("--sluice-conf", action="append", default=[],
@@ -923,6 +997,10 @@ def main():
     cfg.churn_threads = 200
     cfg.churn_seconds = 2 if q else 10
     cfg.memory_levels = [200] if q else [1000, 5000, 10000]
+    cfg.multiplex_clients = 300 if q else 5000
+    cfg.multiplex_pool = 20
+    cfg.multiplex_qps = 200 if q else 1000
+    cfg.multiplex_seconds = 2 if q else 30
     cfg.sluice_java_opts = cfg.sluice_java_opts.split()
     if cfg.sluice_conf:
         SLUICE_CONF = os.path.join(WORK, "sluice-extra.conf")
@@ -946,6 +1024,7 @@ def main():
                "max_connections", "session_pool", "txn_pool", "overload_max_connections", "overload_pool",
                "overload_warmup", "matrix_warmup",
                "storm_factors", "storm_seconds", "churn_threads", "churn_seconds", "memory_levels",
+               "multiplex_clients", "multiplex_pool", "multiplex_qps", "multiplex_seconds",
                "sluice_java_opts", "sluice_conf")}}
     log("starting MariaDB (max_connections %d)" % cfg.max_connections)
     server = Server(cfg.max_connections).start()
@@ -967,6 +1046,8 @@ def main():
         res["churn"] = phase_churn(cfg, server, res["txn"])
     if "memory" in phases:
         res["memory"] = phase_memory(cfg, server)
+    if "multiplex" in phases:
+        res["multiplex"] = phase_multiplex(cfg, server)
     res["wall_s"] = time.time() - t0
     res["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
     with open(os.path.join(cfg.out, "results.json"), "w") as f:

@@ -3,7 +3,7 @@
 #
 #   bench/run.sh --quick            smoke run for CI (well under a minute)
 #   bench/run.sh                    full run (about 15-20 minutes on the 2-core machine)
-#   bench/run.sh --phases storm     one phase: matrix, storm, churn, memory (comma-separated)
+#   bench/run.sh --phases storm     one phase: matrix, storm, churn, memory, multiplex (comma-separated)
 #   bench/run.sh --help             every option (bench/harness.py)
 #
 # Needs: java 17, mvn (builds launcher/target/sluice.jar if it is missing or older than the

@@ -37,10 +37,12 @@ import java.util.concurrent.atomic.AtomicReference;
  *   churn HOST PORT USER PASS THREADS SECONDS TABLES TABLE_SIZE
  *       each thread loops: connect, log in, one point select, COM_QUIT, close; an error is counted
  *       by code and retried after 50 ms.
- *   idle HOST PORT USER PASS
+ *   idle HOST PORT USER PASS [TABLES TABLE_SIZE]
  *       reads commands from stdin: "open N" logs N more clients in (8 threads) and keeps them
- *       open and silent, answering "opened TOTAL failed F ms T"; "quit" or EOF closes all. Exits
- *       by itself after 15 minutes.
+ *       open and silent, answering "opened TOTAL failed F ms T"; "work SECONDS QPS" has the open
+ *       clients, picked at random, run point selects at QPS in total for SECONDS (8 threads, each
+ *       with its share of the clients) and answers with one JSON line; "quit" or EOF closes all.
+ *       Exits by itself after 15 minutes.
  *   probe HOST PORT USER PASS
  *       checks whether transaction pooling is in effect on a Sluice started with a pool of 2:
  *       4 clients stay connected and each runs autocommit statements in turn; then one client
@@ -414,7 +416,8 @@ public final class LoadClient {
                     Integer.parseInt(a[7]), Integer.parseInt(a[8]));
             case "churn" -> churn(host, port, user, pass, Integer.parseInt(a[5]), Integer.parseInt(a[6]),
                     Integer.parseInt(a[7]), Integer.parseInt(a[8]));
-            case "idle" -> idle(host, port, user, pass);
+            case "idle" -> idle(host, port, user, pass, a.length > 6 ? Integer.parseInt(a[5]) : 1,
+                    a.length > 6 ? Integer.parseInt(a[6]) : 1);
             case "probe" -> probe(host, port, user, pass);
             default -> {
                 System.err.println("unknown mode " + a[0]);
@@ -559,7 +562,7 @@ public final class LoadClient {
                 all.percentileMs(0.95), all.percentileMs(0.99), errors.samplesJson());
     }
 
-    static void idle(String host, int port, String user, String pass) throws Exception {
+    static void idle(String host, int port, String user, String pass, int tables, int tableSize) throws Exception {
         List<Conn> open = new ArrayList<>();
         Errors errors = new Errors();
         Thread watchdog = new Thread(() -> {
@@ -604,6 +607,8 @@ public final class LoadClient {
                 System.out.printf("opened %d failed %d ms %d errors %s%n", open.size(), errors.total(),
                         (System.nanoTime() - t0) / 1_000_000, errors.json());
                 System.out.flush();
+            } else if (w[0].equals("work")) {
+                work(open, Integer.parseInt(w[1]), Integer.parseInt(w[2]), tables, tableSize);
             } else if (w[0].equals("quit")) {
                 break;
             }
@@ -611,6 +616,64 @@ public final class LoadClient {
         for (Conn c : open) {
             c.close();
         }
+    }
+
+    /**
+     * Mostly idle clients at work: 8 threads, each owning every 8th open client, run point selects
+     * on clients picked at random at {@code qps} in total for {@code seconds}; a client that fails
+     * is dropped from the rotation (its error counted).
+     */
+    static void work(List<Conn> open, int seconds, int qps, int tables, int tableSize) throws InterruptedException {
+        int workers = 8;
+        Errors errors = new Errors();
+        Histogram[] hs = new Histogram[workers];
+        AtomicLong done = new AtomicLong();
+        java.util.Set<Conn> used = ConcurrentHashMap.newKeySet();
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        long intervalNanos = 1_000_000_000L * workers / Math.max(1, qps);
+        List<Thread> ts = new ArrayList<>();
+        for (int k = 0; k < workers; k++) {
+            List<Conn> mine = new ArrayList<>();
+            for (int i = k; i < open.size(); i += workers) {
+                mine.add(open.get(i));
+            }
+            Histogram h = hs[k] = new Histogram();
+            Thread t = new Thread(() -> {
+                long next = System.nanoTime();
+                ThreadLocalRandom r = ThreadLocalRandom.current();
+                while (!mine.isEmpty() && System.nanoTime() < end) {
+                    long wait = next - System.nanoTime();
+                    if (wait > 0) {
+                        sleepMs(wait / 1_000_000);
+                    }
+                    next += intervalNanos;
+                    Conn c = mine.get(r.nextInt(mine.size()));
+                    long t0 = System.nanoTime();
+                    try {
+                        c.query(pointSelect(tables, tableSize));
+                        h.record(System.nanoTime() - t0);
+                        done.incrementAndGet();
+                        used.add(c);
+                    } catch (Exception e) {
+                        errors.add(e);
+                        mine.remove(c);
+                    }
+                }
+            });
+            ts.add(t);
+            t.start();
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        Histogram all = new Histogram();
+        for (Histogram h : hs) {
+            all.merge(h);
+        }
+        System.out.printf("{\"seconds\":%d,\"queries\":%d,\"per_sec\":%.1f,\"clients_used\":%d,\"errors\":%d,\"by_code\":%s,"
+                        + "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"error_samples\":%s}%n", seconds, done.get(), done.get() / (double) seconds,
+                used.size(), errors.total(), errors.json(), all.percentileMs(0.5), all.percentileMs(0.99), errors.samplesJson());
+        System.out.flush();
     }
 
     static void probe(String host, int port, String user, String pass) {
