@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /** How GET /doctor logs in: the backend account, Sluice's timeouts, TLS as Sluice's own backends use it. */
 class DoctorRouteTest {
     private static final UserConfig USER = new UserConfig("app", Optional.of("front-pw"), Optional.empty(), "svc", "svc-pw",
-            Optional.empty(), OptionalInt.empty());
+            Optional.empty(), OptionalInt.empty(), false);
 
     @TempDir
     Path dir;

@@ -49,7 +49,7 @@ final class ConfigReader {
     static {
         List<String> keys = new ArrayList<>(PASSWORD_KEYS);
         keys.addAll(BACKEND_PASSWORD_KEYS);
-        keys.addAll(List.of("backend-user", "pool-mode", "pool-max"));
+        keys.addAll(List.of("backend-user", "pool-mode", "pool-max", "priority"));
         USER_KEYS = List.copyOf(keys);
     }
 
@@ -299,6 +299,11 @@ final class ConfigReader {
         Integer maxWaiters = integer("sluice.pool.max-waiters", 0, Integer.MAX_VALUE);
         Integer statementCache = integer("sluice.pool.statement-cache", 1, 65535);
         Integer maxClientStatements = integer("sluice.pool.max-client-statements", 1, 1_000_000);
+        Integer reserve = integer("sluice.pool.reserve", 0, Integer.MAX_VALUE);
+        if (reserve != null && globalMax != null && reserve >= globalMax) {
+            problems.add("sluice.pool.reserve", "must be less than sluice.pool.global-max (" + globalMax + "): everyone else needs room too");
+            reserve = null;
+        }
 
         if (minIdle != null && maxPerUser != null && minIdle > maxPerUser) {
             problems.add("sluice.pool.min-idle", "must not exceed sluice.pool.max-per-user (" + maxPerUser + ")");
@@ -311,11 +316,11 @@ final class ConfigReader {
                     "must be less than sluice.pool.max-lifetime (" + ConfigRenderer.duration(maxLifetime) + ")");
         }
         if (!allSet(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements)) {
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve)) {
             return null;
         }
         return new PoolConfig(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements);
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve);
     }
 
     private AdminConfig readAdmin(ListenConfig listen) {
@@ -438,10 +443,16 @@ final class ConfigReader {
             ok &= max != null;
             poolMax = max == null ? OptionalInt.empty() : OptionalInt.of(max);
         }
+        boolean priority = false;
+        if (config.hasPath(key(base, "priority"))) {
+            Boolean b = bool(key(base, "priority"));
+            ok &= b != null;
+            priority = Boolean.TRUE.equals(b);
+        }
         if (!ok || backendUser == null || backendPassword == null) {
             return null;
         }
-        return new UserConfig(name, password, passwordHash, backendUser, backendPassword, poolMode, poolMax);
+        return new UserConfig(name, password, passwordHash, backendUser, backendPassword, poolMode, poolMax, priority);
     }
 
     private List<String> present(String base, List<String> keys) {

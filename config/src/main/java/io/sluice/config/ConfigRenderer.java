@@ -100,6 +100,7 @@ final class ConfigRenderer {
         m.put("max-waiters", pool.maxWaiters());
         m.put("statement-cache", pool.statementCache());
         m.put("max-client-statements", pool.maxClientStatements());
+        m.put("reserve", pool.reserve());
         return m;
     }
 
@@ -112,6 +113,9 @@ final class ConfigRenderer {
         m.put("backend-password", REDACTED);
         user.poolMode().ifPresent(mode -> m.put("pool-mode", enumName(mode)));
         user.poolMax().ifPresent(max -> m.put("pool-max", max));
+        if (user.priority()) {
+            m.put("priority", true);
+        }
         return m;
     }
 

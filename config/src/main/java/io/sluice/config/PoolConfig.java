@@ -19,6 +19,7 @@ import java.util.Objects;
  * @param statementCache    server-side prepared statements each backend connection keeps for reuse
  *                          (transaction mode); the least recently used is closed beyond it
  * @param maxClientStatements prepared statements one client may hold open at once (transaction mode)
+ * @param reserve           backend connections of the global cap only pools of priority users may use
  */
 public record PoolConfig(
         PoolMode mode,
@@ -32,7 +33,8 @@ public record PoolConfig(
         Duration acquireTimeout,
         int maxWaiters,
         int statementCache,
-        int maxClientStatements) {
+        int maxClientStatements,
+        int reserve) {
 
     public PoolConfig {
         Objects.requireNonNull(mode, "mode");

@@ -16,6 +16,8 @@ import java.util.OptionalInt;
  * @param backendPassword clear password of that account (default: password)
  * @param poolMode        overrides {@link PoolConfig#mode()} for this user
  * @param poolMax         overrides {@link PoolConfig#maxPerUser()} for this user's pool
+ * @param priority        this user's backend pool may use the connections {@link PoolConfig#reserve()} keeps
+ *                        back from everyone else (operators, migrations)
  */
 public record UserConfig(
         String name,
@@ -24,7 +26,8 @@ public record UserConfig(
         String backendUser,
         String backendPassword,
         Optional<PoolMode> poolMode,
-        OptionalInt poolMax) {
+        OptionalInt poolMax,
+        boolean priority) {
 
     public UserConfig {
         Objects.requireNonNull(name, "name");
@@ -40,6 +43,6 @@ public record UserConfig(
     @Override
     public String toString() {
         return "UserConfig[name=" + name + ", backendUser=" + backendUser + ", poolMode=" + poolMode
-                + ", poolMax=" + poolMax + ", password=<redacted>]";
+                + ", poolMax=" + poolMax + ", priority=" + priority + ", password=<redacted>]";
     }
 }

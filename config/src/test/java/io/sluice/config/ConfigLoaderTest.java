@@ -42,10 +42,10 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(60), Duration.ZERO),
                 config.frontend());
         assertEquals(new PoolConfig(PoolMode.TRANSACTION, 10, 0, 100, Duration.ofMinutes(10), Duration.ofMinutes(30),
-                Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(5), 1000, 256, 1024), config.pool());
+                Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(5), 1000, 256, 1024, 0), config.pool());
         assertEquals(new AdminConfig(true, "127.0.0.1", 6034, Optional.empty()), config.admin());
         assertEquals(new UserConfig("app", Optional.of("s3cret-pw"), Optional.empty(), "app", "s3cret-pw",
-                Optional.empty(), OptionalInt.empty()), config.users().get("app"));
+                Optional.empty(), OptionalInt.empty(), false), config.users().get("app"));
     }
 
     /** reference.conf is the schema: every key carries a comment that says whether it is reloadable. */
@@ -293,7 +293,7 @@ class ConfigLoaderTest {
         SluiceConfig config = ConfigLoader.load(Optional.empty(), Map.of(), Map.of("SLUICE_USER", "web",
                 "SLUICE_PASSWORD", "pw", "SLUICE_BACKEND_USER", "svc", "SLUICE_BACKEND_PASSWORD", "svc-pw"));
         assertEquals(new UserConfig("web", Optional.of("pw"), Optional.empty(), "svc", "svc-pw", Optional.empty(),
-                OptionalInt.empty()), config.users().get("web"));
+                OptionalInt.empty(), false), config.users().get("web"));
     }
 
     @Test

@@ -371,8 +371,16 @@ class ValidationTest {
     void sectionOfWrongType() {
         assertProblem("sluice.pool = 5",
                 "sluice.pool: must be an object with keys acquire-timeout, global-max, idle-timeout, max-client-statements,"
-                        + " max-lifetime, max-per-user, max-waiters, min-idle, mode, statement-cache, validate-after-idle,"
+                        + " max-lifetime, max-per-user, max-waiters, min-idle, mode, reserve, statement-cache, validate-after-idle,"
                         + " validation-timeout (got 5)");
+    }
+
+    @Test
+    void reserveMustLeaveRoomAndPriorityIsABoolean() {
+        assertProblem("sluice.pool { global-max = 4, reserve = 4 }",
+                "sluice.pool.reserve: must be less than sluice.pool.global-max (4): everyone else needs room too");
+        assertProblem("sluice.users.app { password = pw, priority = sometimes }",
+                "sluice.users.app.priority: must be true or false (got \"sometimes\")");
     }
 
     @Test
@@ -464,7 +472,7 @@ class ValidationTest {
         assertProblem("sluice.users.bob = \"pw\"",
                 "sluice.users.bob: must be an object with keys password, password-env, password-file, password-hash,"
                         + " backend-password, backend-password-env, backend-password-file, backend-user, pool-mode,"
-                        + " pool-max (value hidden)");
+                        + " pool-max, priority (value hidden)");
     }
 
     @Test

@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -36,6 +37,7 @@ class GateIT {
     static void users() throws Exception {
         server = TestServer.shared();
         server.createUser("gate", "gate-pw");
+        server.createUser("gate_ops", "ops-pw");
     }
 
     @Test
@@ -136,6 +138,35 @@ class GateIT {
             assertTrue(RawClient.errMessage(err).contains("sluice.pool.max-waiters"), RawClient.errMessage(err));
             holder.close();
             assertEquals(0xfe, waiting.readResponse()[0] & 0xff, "the waiter is served once the holder leaves");
+        }
+    }
+
+    /**
+     * sluice.pool.reserve keeps one of the three backend connections for the priority user: two
+     * application clients fill what they may use, a third waits and gets 9401 naming the reserve,
+     * while the operator's query runs at once on the reserved connection.
+     */
+    @Test
+    void theReserveIsLeftForPriorityUsers() throws Exception {
+        try (Sluice sluice = Sluice.start(server, "sluice.users.gate.password = \"gate-pw\"\n"
+                + "sluice.users.gate_ops { password = \"ops-pw\", priority = true }\n"
+                + "sluice.pool { mode = session, max-per-user = 3, global-max = 3, reserve = 1, acquire-timeout = 500ms }\n");
+             // Connector/J queries the server while connecting: in session mode each holds a backend from then on.
+             Connection a = sluice.connect("gate", "gate-pw");
+             Connection b = sluice.connect("gate", "gate-pw")) {
+            SQLException refused = assertThrows(SQLException.class, () -> sluice.connect("gate", "gate-pw").close());
+            assertEquals(9401, refused.getErrorCode());
+            assertTrue(refused.getMessage().contains("sluice.pool.reserve keeps 1 for priority users"), refused.getMessage());
+            long t0 = System.nanoTime();
+            try (Connection ops = sluice.connect("gate_ops", "ops-pw"); Statement s = ops.createStatement();
+                 ResultSet r = s.executeQuery("SELECT CURRENT_USER()")) {
+                assertTrue(r.next());
+                assertTrue(r.getString(1).startsWith("gate_ops@"), r.getString(1));
+                assertTrue(System.nanoTime() - t0 < 400_000_000L, "the priority user waited for the reserve");
+                assertEquals(2, server.connectionCount("gate"));
+                assertEquals(1, server.connectionCount("gate_ops"));
+            }
+            assertTrue(a.isValid(2) && b.isValid(2));
         }
     }
 }

@@ -20,6 +20,8 @@ final class BackendPool {
     /** Volatile: a reload may change it while an open (run outside the lock) reads it. */
     volatile String password;
     int max;
+    /** A pool of a priority user: it may use the connections sluice.pool.reserve keeps back. */
+    boolean priority;
     final Gate gate;
     /** Every open connection of this pool, idle or busy. */
     final Set<BackendConnection> all = new HashSet<>();

@@ -73,10 +73,11 @@ public final class BackendPools implements AutoCloseable {
             int max = u.poolMax().orElse(config.maxPerUser());
             BackendPool existing = pools.get(u.backendUser());
             if (existing == null) {
-                addPool(u.backendUser(), u.backendPassword(), max, config.maxWaiters());
+                existing = addPool(u.backendUser(), u.backendPassword(), max, config.maxWaiters());
             } else {
                 existing.max = Math.max(existing.max, max);
             }
+            existing.priority |= u.priority();
         }
     }
 
@@ -178,6 +179,7 @@ public final class BackendPools implements AutoCloseable {
             msg = "Sluice: no backend connection free in pool '" + p.name + "' after waiting " + w.waitedMillis()
                     + " ms (busy " + p.busy() + "/" + p.max + ", " + p.gate.size() + " more waiting, "
                     + total + "/" + globalCap() + " server connections from Sluice"
+                    + (!p.priority && config.reserve() > 0 ? ", of which sluice.pool.reserve keeps " + config.reserve() + " for priority users" : "")
                     + (p.lastConnectError != null && p.failuresInARow > 0 ? "; last connect error: " + p.lastConnectError : "")
                     + (paused ? "; Sluice is paused by an operator and hands out no backends until resumed" : "")
                     + "); raise sluice.pool.max-per-user if the server has room, raise sluice.pool.acquire-timeout ("
@@ -214,7 +216,7 @@ public final class BackendPools implements AutoCloseable {
             return; // until the first connection has read the server's limits (and served), open one at a time
         }
         while (unserved > 0 && w != null) {
-            if (p.size() < p.max && total < globalCap()) {
+            if (p.size() < p.max && total < capFor(p)) {
                 open(p, w.key(), w.loop(), after);
                 if (!limitsTried) {
                     return;
@@ -511,7 +513,7 @@ public final class BackendPools implements AutoCloseable {
                     after.add(() -> readLimits(c, () -> returnIdle(c)));
                 }
                 if (p.lastKey != null && p.gate.isEmpty() && !paused) {
-                    while (p.idle.size() + p.opening < config.minIdle() && p.size() < p.max && total < globalCap()) {
+                    while (p.idle.size() + p.opening < config.minIdle() && p.size() < p.max && total < capFor(p)) {
                         open(p, p.lastKey, group.next(), after);
                     }
                 }
@@ -583,18 +585,21 @@ public final class BackendPools implements AutoCloseable {
             this.config = next;
             Map<String, Integer> maxima = new LinkedHashMap<>();
             Map<String, String> passwords = new LinkedHashMap<>();
+            Map<String, Boolean> priority = new LinkedHashMap<>();
             for (UserConfig u : users) {
                 maxima.merge(u.backendUser(), u.poolMax().orElse(next.maxPerUser()), Math::max);
                 passwords.putIfAbsent(u.backendUser(), u.backendPassword());
+                priority.merge(u.backendUser(), u.priority(), Boolean::logicalOr);
             }
             for (var e : maxima.entrySet()) {
                 BackendPool p = pools.get(e.getKey());
                 if (p == null) {
-                    addPool(e.getKey(), passwords.get(e.getKey()), e.getValue(), next.maxWaiters());
+                    p = addPool(e.getKey(), passwords.get(e.getKey()), e.getValue(), next.maxWaiters());
                 } else {
                     p.max = e.getValue();
                     p.password = passwords.get(e.getKey());
                 }
+                p.priority = priority.get(e.getKey());
             }
             for (BackendPool p : pools.values()) {
                 p.gate.capacity(next.maxWaiters());
@@ -611,6 +616,15 @@ public final class BackendPools implements AutoCloseable {
         while (overCap(p) && (c = p.oldestIdle()) != null) {
             evict(c, after);
         }
+    }
+
+    /**
+     * How many backend connections Sluice may hold in all when {@code p} opens one: the global cap,
+     * less sluice.pool.reserve for a pool of users that are not priority (at least 1 left to them).
+     */
+    private int capFor(BackendPool p) {
+        int cap = globalCap();
+        return p.priority ? cap : Math.max(1, cap - config.reserve());
     }
 
     /** More connections than a (lowered) cap allows, not counting those already closing. Caller holds the lock. */
