@@ -43,6 +43,9 @@ class MultiplexingIT {
         try (Connection c = server.rootConnection(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS mx0.accounts (id INT PRIMARY KEY, balance INT NOT NULL)");
             s.execute("CREATE TABLE IF NOT EXISTS mx0.ids (id BIGINT PRIMARY KEY AUTO_INCREMENT, who INT)");
+            s.execute("CREATE TABLE IF NOT EXISTS mx0.rc (id INT PRIMARY KEY, v INT NOT NULL)");
+            s.execute("DELETE FROM mx0.rc");
+            s.execute("INSERT INTO mx0.rc VALUES (0,0),(1,0),(2,0),(3,0),(4,0),(5,0),(6,0),(7,0),(8,0),(9,0)");
             s.execute("DELETE FROM mx0.accounts");
             for (int i = 0; i < 10; i++) {
                 s.execute("INSERT INTO mx0.accounts VALUES (" + i + ", 1000)");
@@ -372,6 +375,56 @@ class MultiplexingIT {
             pipelining.read(); // column definition
             byte[] row = pipelining.read();
             assertEquals("3", new String(row, 1, row[0], java.nio.charset.StandardCharsets.UTF_8), "the last SET before the SELECT");
+        }
+    }
+
+    /**
+     * SELECT ROW_COUNT() and SELECT FOUND_ROWS() report on the session's own previous statement,
+     * although another session ran a statement on the only backend in between; the same sequence on
+     * direct connections gives the same values and column names.
+     */
+    @Test
+    void rowCountAndFoundRowsAreTheSessionsOwn() throws Exception {
+        List<String> direct;
+        try (Connection a = java.sql.DriverManager.getConnection(server.jdbcUrl("mx0"), "mx", "mx-pw");
+             Connection b = java.sql.DriverManager.getConnection(server.jdbcUrl("mx0"), "mx", "mx-pw")) {
+            direct = previousResults(a, b);
+        }
+        try (Sluice sluice = start(1);
+             Connection a = sluice.connect("mx", "mx-pw", "mx0", "");
+             Connection b = sluice.connect("mx", "mx-pw", "mx0", "")) {
+            assertEquals(direct, previousResults(a, b));
+        }
+        assertEquals(List.of("ROW_COUNT()=4", "FOUND_ROWS()=5", "row_count( )=-1"), direct);
+    }
+
+    private static List<String> previousResults(Connection a, Connection b) throws SQLException {
+        List<String> seen = new ArrayList<>();
+        try (Statement sa = a.createStatement(); Statement sb = b.createStatement()) {
+            sa.executeUpdate("UPDATE rc SET v = v + 1 WHERE id < 4");
+            sb.executeUpdate("UPDATE rc SET v = v + 1 WHERE id < 7");
+            seen.add(labelled(sa, "SELECT ROW_COUNT()"));
+            try (ResultSet r = sa.executeQuery("SELECT id FROM rc WHERE id < 5")) {
+                while (r.next()) {
+                    r.getInt(1);
+                }
+            }
+            try (ResultSet r = sb.executeQuery("SELECT id FROM rc")) {
+                while (r.next()) {
+                    r.getInt(1);
+                }
+            }
+            seen.add(labelled(sa, "SELECT FOUND_ROWS()"));
+            sb.executeUpdate("DELETE FROM rc WHERE id > 100");
+            seen.add(labelled(sa, "select row_count( );"));
+        }
+        return seen;
+    }
+
+    private static String labelled(Statement s, String sql) throws SQLException {
+        try (ResultSet r = s.executeQuery(sql)) {
+            r.next();
+            return r.getMetaData().getColumnLabel(1) + "=" + r.getLong(1);
         }
     }
 }

@@ -92,6 +92,8 @@ public final class BackendConnection {
      * that carried one, or a value Sluice set); 0 after login or a reset.
      */
     private long lastInsertId;
+    /** Sluice id of the session whose statement ran here last (0: none, or one of Sluice's own): ROW_COUNT() and FOUND_ROWS() are its. */
+    private long lastStatementBy;
     /** Set by the pool (under its lock): closed to make room, still counted until gone. */
     private boolean evicting;
     /** Set by the pool: when it was last returned idle. */
@@ -162,6 +164,14 @@ public final class BackendConnection {
     /** Prepared statements this connection holds for statement virtualization; owned by the current user. */
     public ServerStatements statements() {
         return statements;
+    }
+
+    public long lastStatementBy() {
+        return lastStatementBy;
+    }
+
+    public void lastStatementBy(long sessionId) {
+        this.lastStatementBy = sessionId;
     }
 
     public long lastInsertId() {
@@ -392,6 +402,7 @@ public final class BackendConnection {
                         userVariables.clear();
                         statements.clear();
                         lastInsertId = 0;
+                        lastStatementBy = 0;
                         tracker.clear();
                         int status = Packets.okStatus(packet);
                         if (key.multiplexed()) {

@@ -40,6 +40,9 @@ public final class ResponseTracker {
     private boolean lastWasError;
     /** The packet just fed was an OK packet (not a classic EOF) whose status was read. */
     private boolean okPacket;
+    /** The last result read was a result set (not an OK), with this many rows. */
+    private boolean resultSet;
+    private long resultRows;
 
     public ResponseTracker(Capabilities negotiated) {
         this.eofDeprecated = negotiated.isEofDeprecated();
@@ -95,6 +98,16 @@ public final class ResponseTracker {
      */
     public boolean wasOkPacket() {
         return okPacket;
+    }
+
+    /** Whether the last result read was a result set (rows), rather than an OK. */
+    public boolean lastWasResultSet() {
+        return resultSet;
+    }
+
+    /** Rows of the last result set read (what FOUND_ROWS() returns after it, without SQL_CALC_FOUND_ROWS). */
+    public long lastResultRows() {
+        return resultRows;
     }
 
     /** Whether the last completed response ended with an ERR packet. */
@@ -178,6 +191,7 @@ public final class ResponseTracker {
                     okPacket = eofDeprecated;
                     return done(cmd != CommandType.COM_STMT_FETCH);
                 }
+                resultRows++;
                 return MORE;
             case FIELD_LIST:
                 if (header == Packets.ERR) {
@@ -224,6 +238,7 @@ public final class ResponseTracker {
                 if (header == Packets.OK) {
                     lastStatus = Packets.okStatus(packet);
                     okPacket = true;
+                    resultSet = false;
                     return done(true);
                 }
                 if (header == Packets.LOCAL_INFILE && cmd == CommandType.COM_QUERY) {
@@ -236,6 +251,8 @@ public final class ResponseTracker {
                 if (remaining <= 0) {
                     throw new MalformedPacketException("result set with " + remaining + " columns");
                 }
+                resultSet = true;
+                resultRows = 0;
                 state = State.COLUMNS;
                 return MORE;
             }

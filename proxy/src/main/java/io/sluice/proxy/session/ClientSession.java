@@ -123,6 +123,11 @@ public final class ClientSession implements BackendConnection.Listener {
     private Map<String, String> pendingUserVariables;
     /** Last non-zero insert id the server reported for this session (LAST_INSERT_ID()). */
     private long lastInsertId;
+    /** What ROW_COUNT() and FOUND_ROWS() (without SQL_CALC_FOUND_ROWS) return after this session's last statement. */
+    private long rowCount = -1;
+    private long foundRows;
+    /** The backend that ran this session's last statement. */
+    private BackendConnection lastBackend;
     /** {@link StatementClassifier} flags of the statements in flight. */
     private int statementFlags;
     /** The server reported a state change during the response in flight... */
@@ -309,6 +314,9 @@ public final class ClientSession implements BackendConnection.Listener {
         statements.clear();
         preparing.clear();
         statementsInFlight.clear();
+        rowCount = -1;
+        foundRows = 0;
+        lastBackend = null;
     }
 
     /** True while a server response is outstanding or a command waits for a backend. */
@@ -566,9 +574,14 @@ public final class ClientSession implements BackendConnection.Listener {
     private void send(ByteBuf packet, CommandType type) {
         if (multiplexed() && isStatementCommand(type)) {
             sendStatementCommand(packet, type);
-        } else {
-            write(packet, type);
+            return;
         }
+        if (type == CommandType.COM_QUERY && (statementFlags & StatementClassifier.PREVIOUS_RESULT) != 0 && multiplexed()
+                && !(backend == lastBackend && backend.lastStatementBy() == id)) {
+            // The server's ROW_COUNT()/FOUND_ROWS() here belong to another statement than this session's last.
+            packet = PreviousResult.rewrite(client.alloc(), packet, rowCount, foundRows);
+        }
+        write(packet, type);
     }
 
     private static boolean isStatementCommand(CommandType type) {
@@ -585,6 +598,10 @@ public final class ClientSession implements BackendConnection.Listener {
             commandStartNanos = System.nanoTime();
         }
         clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+        if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE) && multiplexed()) {
+            lastBackend = backend;
+            backend.lastStatementBy(id);
+        }
         if (type == CommandType.COM_STMT_PREPARE && multiplexed()) {
             byte[] sql = new byte[Packets.payloadLength(packet) - 1];
             packet.getBytes(packet.readerIndex() + Packets.HEADER_SIZE + 1, sql);
@@ -1085,6 +1102,7 @@ public final class ClientSession implements BackendConnection.Listener {
                         b.variables().putAll(variables);
                         b.userVariables().clear();
                         b.userVariables().putAll(userVariables);
+                        b.lastStatementBy(0); // the SET is now its last statement
                         if (insertId != 0) {
                             b.lastInsertId(insertId);
                         }
@@ -1202,6 +1220,14 @@ public final class ClientSession implements BackendConnection.Listener {
         client.write(packet, client.voidPromise());
         if (r == ResponseTracker.DONE) {
             if (multiplexed()) {
+                if ((answered == CommandType.COM_QUERY || answered == CommandType.COM_STMT_EXECUTE) && !b.tracker().lastWasError()) {
+                    if (b.tracker().lastWasResultSet()) {
+                        rowCount = -1;
+                        foundRows = b.tracker().lastResultRows();
+                    } else if (Packets.header(packet) == Packets.OK) {
+                        rowCount = OkPacket.affectedRows(packet);
+                    }
+                }
                 onCommandDone(answered, b.tracker().lastWasError());
             }
             if (b.tracker().idle()) {
