@@ -1048,7 +1048,16 @@ public final class ClientSession implements BackendConnection.Listener {
                 refused(x.cause(), errSeq);
                 return;
             }
-            link(f.getNow());
+            BackendConnection b = f.getNow();
+            link(b);
+            if (!b.isOpen()) {
+                // It closed between the pool's hand-out and the link (the server went away), maybe
+                // before it had a listener to tell; nothing was sent on it: ask the pool again.
+                log.debug("{}: {} closed before use ({}); acquiring again", this, b, b.closeReason());
+                unlink(BackendPools.Release.DISCARD);
+                acquire(then, errSeq);
+                return;
+            }
             syncState(then, errSeq);
         });
     }
