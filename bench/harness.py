@@ -638,13 +638,7 @@ def phase_memory(cfg, server):
                 log("  login errors: %s" % m.group(4))
                 break
     finally:
-        if client is not None:
-            try:
-                client.stdin.write(b"quit\n")
-                client.stdin.flush()
-            except OSError:
-                pass
-            stop(client, 30)
+        quit_idle_clients(client)
         problems = log_problems(sl.log_path)
         sl.stop()
     return {"levels": rows, "sluice_log": problems}
@@ -696,16 +690,22 @@ def phase_multiplex(cfg, server):
                 out["clients"], out["login_failed"], w.get("queries"), w.get("per_sec"), w.get("clients_used"),
                 w.get("errors"), w.get("p50_ms"), w.get("p99_ms"), out["server_peak"], out["heap_per_client_b"]))
     finally:
-        if client is not None:
-            try:
-                client.stdin.write(b"quit\n")
-                client.stdin.flush()
-            except OSError:
-                pass
-            stop(client, 30)
+        quit_idle_clients(client)
         out["sluice_log"] = log_problems(sl.log_path)
         sl.stop()
     return out
+
+
+def quit_idle_clients(client):
+    """Tells a LoadClient in idle mode to close its clients and stops it (None: nothing started)."""
+    if client is None:
+        return
+    try:
+        client.stdin.write(b"quit\n")
+        client.stdin.flush()
+    except OSError:
+        pass
+    stop(client, 30)
 
 
 def read_line_bounded(stream, timeout):

@@ -17,29 +17,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * sysbench (libmariadb, server-side prepared statements) through Sluice: a short OLTP run with no
- * errors. Session mode holds one backend per client, so the pool is as large as the thread count.
+ * sysbench (libmariadb, server-side prepared statements) through Sluice: short OLTP runs with no
+ * errors, in each pool mode.
  */
 @ExtendWith(LeakCheckExtension.class)
 class SysbenchIT {
 
+    /** Session mode holds one backend per client, so the pool is as large as the thread count. */
     @Test
     void oltpReadWriteThroughSluice() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/sysbench")), "sysbench is not installed");
-        TestServer server = TestServer.shared();
-        server.createUser("sb", "sb-pw");
-        server.createDatabase("sbtest");
-        try (Sluice sluice = Sluice.start(server, "sluice.users.sb.password = \"sb-pw\"\nsluice.pool.max-per-user = 8\n")) {
-            assertEquals(0, sysbench(sluice, "prepare", 1).exit, "prepare failed");
-            Result run = sysbench(sluice, "run", 8);
-            assertEquals(0, run.exit, run.out);
-            Matcher tx = Pattern.compile("transactions:\\s+(\\d+)").matcher(run.out);
-            assertTrue(tx.find() && Long.parseLong(tx.group(1)) > 0, run.out);
-            // sysbench retries the server's own deadlocks (1213) as "ignored errors", as it does
-            // directly; anything else would be FATAL and a non-zero exit.
-            assertTrue(!run.out.contains("FATAL"), run.out);
-            sysbench(sluice, "cleanup", 1);
-        }
+        oltpReadWrite("sluice.pool { mode = session, max-per-user = 8 }\n");
     }
 
     /**
@@ -49,17 +36,23 @@ class SysbenchIT {
      */
     @Test
     void oltpReadWriteWithPreparedStatementsOnFewerBackendsThanThreads() throws Exception {
+        oltpReadWrite("sluice.pool { mode = transaction, max-per-user = 3, acquire-timeout = 20s }\n");
+    }
+
+    /** A short sysbench oltp_read_write run with 8 threads through a Sluice with {@code pool} settings: no error. */
+    private static void oltpReadWrite(String pool) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/sysbench")), "sysbench is not installed");
         TestServer server = TestServer.shared();
         server.createUser("sb", "sb-pw");
         server.createDatabase("sbtest");
-        try (Sluice sluice = Sluice.start(server, "sluice.users.sb.password = \"sb-pw\"\n"
-                + "sluice.pool { mode = transaction, max-per-user = 3, acquire-timeout = 20s }\n")) {
+        try (Sluice sluice = Sluice.start(server, "sluice.users.sb.password = \"sb-pw\"\n" + pool)) {
             assertEquals(0, sysbench(sluice, "prepare", 1).exit, "prepare failed");
             Result run = sysbench(sluice, "run", 8);
             assertEquals(0, run.exit, run.out);
             Matcher tx = Pattern.compile("transactions:\\s+(\\d+)").matcher(run.out);
             assertTrue(tx.find() && Long.parseLong(tx.group(1)) > 0, run.out);
+            // sysbench retries the server's own deadlocks (1213) as "ignored errors", as it does
+            // directly; anything else would be FATAL and a non-zero exit.
             assertTrue(!run.out.contains("FATAL"), run.out);
             sysbench(sluice, "cleanup", 1);
         }
