@@ -38,6 +38,8 @@ class GateIT {
         server = TestServer.shared();
         server.createUser("gate", "gate-pw");
         server.createUser("gate_ops", "ops-pw");
+        server.createUser("gate_a", "a-pw");
+        server.createUser("gate_b", "b-pw");
     }
 
     @Test
@@ -167,6 +169,61 @@ class GateIT {
                 assertEquals(1, server.connectionCount("gate_ops"));
             }
             assertTrue(a.isValid(2) && b.isValid(2));
+        }
+    }
+
+    /**
+     * Two applications share a global cap of 4. Application a keeps 12 threads busy, enough to hold
+     * every backend for ever; when application b starts, the connections a gives back are closed
+     * until b has its share, so b's queries are served in well under the acquire timeout.
+     */
+    @Test
+    void aBusyApplicationDoesNotStarveAnother() throws Exception {
+        try (Sluice sluice = Sluice.start(server, "sluice.users.gate_a.password = \"a-pw\"\n"
+                + "sluice.users.gate_b.password = \"b-pw\"\n"
+                + "sluice.pool { mode = transaction, max-per-user = 4, global-max = 4, acquire-timeout = 3s }\n")) {
+            AtomicBoolean running = new AtomicBoolean(true);
+            ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+            ExecutorService pool = Executors.newFixedThreadPool(16);
+            try {
+                for (int i = 0; i < 12; i++) {
+                    pool.submit(() -> {
+                        try (Connection c = sluice.connect("gate_a", "a-pw"); Statement s = c.createStatement()) {
+                            while (running.get()) {
+                                s.executeQuery("SELECT SLEEP(0.02)").close();
+                            }
+                        } catch (Throwable e) {
+                            errors.add(e);
+                        }
+                    });
+                }
+                Thread.sleep(1000);
+                assertEquals(4, server.connectionCount("gate_a"), "application a holds the whole cap");
+                List<Future<Long>> slowest = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    slowest.add(pool.submit(() -> {
+                        long worst = 0;
+                        try (Connection c = sluice.connect("gate_b", "b-pw"); Statement s = c.createStatement()) {
+                            for (int q = 0; q < 10; q++) {
+                                long t0 = System.nanoTime();
+                                s.executeQuery("SELECT SLEEP(0.02)").close();
+                                worst = Math.max(worst, (System.nanoTime() - t0) / 1_000_000);
+                            }
+                        }
+                        return worst;
+                    }));
+                }
+                for (Future<Long> f : slowest) {
+                    long worst = f.get(60, TimeUnit.SECONDS);
+                    assertTrue(worst < 1500, "a query of application b waited " + worst + " ms");
+                }
+                assertTrue(server.connectionCount("gate_a") + server.connectionCount("gate_b") <= 4);
+            } finally {
+                running.set(false);
+                pool.shutdown();
+                assertTrue(pool.awaitTermination(30, TimeUnit.SECONDS));
+            }
+            assertTrue(errors.isEmpty(), "application a saw errors: " + errors);
         }
     }
 }

@@ -216,7 +216,7 @@ public final class BackendPools implements AutoCloseable {
             return; // until the first connection has read the server's limits (and served), open one at a time
         }
         while (unserved > 0 && w != null) {
-            if (p.size() < p.max && total < capFor(p)) {
+            if (p.size() < p.max && total < capFor(p) && !yieldsTo(p, 0)) {
                 open(p, w.key(), w.loop(), after);
                 if (!limitsTried) {
                     return;
@@ -387,6 +387,10 @@ public final class BackendPools implements AutoCloseable {
     private void offer(BackendPool p, BackendConnection c, List<Runnable> after) {
         if (overCap(p)) {
             evict(c, after); // a reload lowered the pool's max or global-max
+            return;
+        }
+        if (owesRoom(p)) {
+            evict(c, after); // another pool starves at the global cap: the close lets it open one
             return;
         }
         // Prefer a waiter on the connection's own event loop among those that came at the same
@@ -616,6 +620,40 @@ public final class BackendPools implements AutoCloseable {
         while (overCap(p) && (c = p.oldestIdle()) != null) {
             evict(c, after);
         }
+    }
+
+    /**
+     * Fairness across backend users at the global cap: {@code p} holds more than an even share of
+     * the cap among the pools that want connections, while another pool waits below its share. Then
+     * a connection {@code p} gives back is closed rather than handed to {@code p}'s next waiter, so
+     * one busy application cannot keep every backend and starve another. Caller holds the lock.
+     */
+    private boolean owesRoom(BackendPool p) {
+        return total - totalEvicting() >= globalCap() && yieldsTo(p, 1);
+    }
+
+    /**
+     * Whether another pool waits with fewer connections than an even share of the cap (among the
+     * pools that hold or want connections) while {@code p} holds at least its share plus {@code over}.
+     * Caller holds the lock.
+     */
+    private boolean yieldsTo(BackendPool p, int over) {
+        int wanting = 0;
+        for (BackendPool q : pools.values()) {
+            if (q.size() > 0 || q.gate.size() > 0) {
+                wanting++;
+            }
+        }
+        int share = Math.max(1, globalCap() / Math.max(1, wanting));
+        if (p.size() - p.evicting < share + over) {
+            return false;
+        }
+        for (BackendPool q : pools.values()) {
+            if (q != p && q.gate.size() > q.opening && q.size() - q.evicting < Math.min(share, q.max)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
