@@ -9,6 +9,7 @@ import io.netty.util.concurrent.Promise;
 import io.sluice.config.BackendTlsConfig;
 import io.sluice.config.ServerConfig;
 import io.sluice.proxy.protocol.Capabilities;
+import io.sluice.proxy.protocol.ErrPacket;
 import io.sluice.proxy.protocol.HandshakeResponse41;
 import io.sluice.proxy.protocol.HandshakeV10;
 import io.sluice.proxy.protocol.Packets;
@@ -78,6 +79,12 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (handshake == null) {
+            if (Packets.isErr(packet)) {
+                // Refused before the handshake, e.g. 1040 Too many connections: keep the server's code,
+                // so the pool can tell "full, retry" from "unreachable, fail fast".
+                ErrPacket refusal = ErrPacket.read(packet);
+                throw new BackendException("server refused the connection: " + refusal, refusal);
+            }
             handshake = HandshakeV10.read(packet);
             connector.learned(ServerInfo.of(handshake));
             Capabilities server = handshake.capabilities();
