@@ -223,10 +223,11 @@ final class ConfigReader {
         }
         Integer headroom = integer("sluice.server.headroom", 0, 100_000);
         Integer fleetSize = integer("sluice.server.fleet-size", 1, 100_000);
-        if (!allSet(host, port, connectTimeout, mode, caFile, headroom, fleetSize)) {
+        Boolean adaptive = bool("sluice.server.adaptive");
+        if (!allSet(host, port, connectTimeout, mode, caFile, headroom, fleetSize, adaptive)) {
             return null;
         }
-        return new ServerConfig(host, port, connectTimeout, new BackendTlsConfig(mode, caFile), headroom, fleetSize);
+        return new ServerConfig(host, port, connectTimeout, new BackendTlsConfig(mode, caFile), headroom, fleetSize, adaptive);
     }
 
     private FrontendConfig readFrontend() {

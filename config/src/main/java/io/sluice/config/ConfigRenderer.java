@@ -56,6 +56,7 @@ final class ConfigRenderer {
         m.put("connect-timeout", duration(server.connectTimeout()));
         m.put("headroom", server.headroom());
         m.put("fleet-size", server.fleetSize());
+        m.put("adaptive", server.adaptive());
         m.put("tls", tls);
         return m;
     }

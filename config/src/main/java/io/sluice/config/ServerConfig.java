@@ -9,8 +9,10 @@ import java.util.Objects;
  * @param connectTimeout TCP connect plus login timeout for one backend connection
  * @param headroom       connections of the server's max_connections left to other clients
  * @param fleetSize      Sluice instances sharing the server; each keeps to its share of the limits
+ * @param adaptive       follow the server's Threads_connected: take only what other clients leave free
  */
-public record ServerConfig(String host, int port, Duration connectTimeout, BackendTlsConfig tls, int headroom, int fleetSize) {
+public record ServerConfig(String host, int port, Duration connectTimeout, BackendTlsConfig tls, int headroom, int fleetSize,
+                           boolean adaptive) {
 
     public static final int DEFAULT_HEADROOM = 2;
     public static final int DEFAULT_FLEET_SIZE = 1;
@@ -23,6 +25,6 @@ public record ServerConfig(String host, int port, Duration connectTimeout, Backe
 
     /** With the default headroom and a fleet of one. */
     public ServerConfig(String host, int port, Duration connectTimeout, BackendTlsConfig tls) {
-        this(host, port, connectTimeout, tls, DEFAULT_HEADROOM, DEFAULT_FLEET_SIZE);
+        this(host, port, connectTimeout, tls, DEFAULT_HEADROOM, DEFAULT_FLEET_SIZE, false);
     }
 }

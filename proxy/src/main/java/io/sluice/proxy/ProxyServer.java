@@ -67,7 +67,7 @@ public final class ProxyServer implements AutoCloseable {
         this.metrics = new ProxyMetrics(registry);
         this.connector = new BackendConnector(config.server(), transport, backendSsl(config.server().tls()));
         this.pools = new BackendPools(config.pool(), config.users().values(), connector, metrics, transport.group());
-        pools.limitsPolicy(config.server().headroom(), config.server().fleetSize());
+        pools.limitsPolicy(config.server().headroom(), config.server().fleetSize(), config.server().adaptive());
         this.users = new UserDirectory(config.users().values());
         this.frontendSsl = frontendSsl(config);
         this.rsaKeys = rsaKeys(config);
@@ -249,8 +249,8 @@ public final class ProxyServer implements AutoCloseable {
                 of.writeBufferLow(), of.writeBufferHigh(), of.tls(), of.rsa(), of.serverVersion(), nf.drainTimeout(),
                 nf.leakWarningAfter(), nf.idleInTransactionTimeout(), nf.maxClientsPerUser(), nf.maxClientsPerHost());
         ServerConfig server = new ServerConfig(old.server().host(), old.server().port(), next.server().connectTimeout(),
-                old.server().tls(), next.server().headroom(), next.server().fleetSize());
-        pools.limitsPolicy(server.headroom(), server.fleetSize());
+                old.server().tls(), next.server().headroom(), next.server().fleetSize(), next.server().adaptive());
+        pools.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive());
         AdminConfig admin = new AdminConfig(old.admin().enabled(), old.admin().host(), old.admin().port(),
                 next.admin().token());
         SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin);

@@ -114,4 +114,64 @@ class ServerLimitsIT {
             }
         }
     }
+
+    /**
+     * Adaptive sharing: max_connections 30, a direct client holds 10 connections, and two Sluice
+     * instances (each allowed 25) serve 12 busy clients each. They settle where the server keeps its
+     * headroom of 2: a new direct client still gets in, and no Sluice client sees an error.
+     */
+    @Test
+    void twoAdaptiveInstancesShareTheServerWithItsOtherClients() throws Exception {
+        try (TestServer small = TestServer.start(TestServer.Options.defaults().withMaxConnections(30))) {
+            small.createUser("lim", "lim-pw");
+            String config = "sluice.users.lim.password = \"lim-pw\"\n"
+                    + "sluice.server.adaptive = true\n"
+                    + "sluice.pool { mode = transaction, max-per-user = 25, global-max = 25, acquire-timeout = 20s }\n";
+            List<Connection> direct = new ArrayList<>();
+            try (Sluice a = Sluice.start(small, config); Sluice b = Sluice.start(small, config)) {
+                for (int i = 0; i < 10; i++) {
+                    direct.add(java.sql.DriverManager.getConnection(small.jdbcUrl(""), "lim", "lim-pw"));
+                }
+                AtomicBoolean running = new AtomicBoolean(true);
+                ConcurrentLinkedQueue<SQLException> errors = new ConcurrentLinkedQueue<>();
+                List<Thread> clients = new ArrayList<>();
+                for (Sluice s : List.of(a, b)) {
+                    for (int i = 0; i < 12; i++) {
+                        Thread t = new Thread(() -> {
+                            try (Connection c = s.connect("lim", "lim-pw"); Statement st = c.createStatement()) {
+                                while (running.get()) {
+                                    st.executeQuery("SELECT SLEEP(0.05)").close();
+                                }
+                            } catch (SQLException e) {
+                                errors.add(e);
+                            }
+                        });
+                        clients.add(t);
+                        t.start();
+                    }
+                }
+                Thread.sleep(5000);
+                int peak = 0;
+                for (int i = 0; i < 20; i++) {
+                    peak = Math.max(peak, small.connectionCount("lim"));
+                    Thread.sleep(100);
+                }
+                try (Connection late = java.sql.DriverManager.getConnection(small.jdbcUrl(""), "lim", "lim-pw")) {
+                    assertTrue(late.isValid(2), "a new direct client got in");
+                }
+                running.set(false);
+                for (Thread t : clients) {
+                    t.join(30_000);
+                }
+                assertTrue(errors.isEmpty(), "Sluice clients saw errors: " + errors);
+                assertTrue(peak <= 28, "connections of lim on the server: " + peak + ", max_connections 30 - headroom 2 = 28");
+                assertTrue(a.proxy.pools().adaptiveCap() < 25 && b.proxy.pools().adaptiveCap() < 25,
+                        "adaptive caps " + a.proxy.pools().adaptiveCap() + " and " + b.proxy.pools().adaptiveCap());
+            } finally {
+                for (Connection c : direct) {
+                    c.close();
+                }
+            }
+        }
+    }
 }

@@ -61,7 +61,7 @@ public final class BackendConnector {
     /** Applies a reloaded {@code sluice.server.connect-timeout} to connections opened from now on. */
     public void connectTimeout(java.time.Duration timeout) {
         ServerConfig c = config;
-        config = new ServerConfig(c.host(), c.port(), timeout, c.tls());
+        config = new ServerConfig(c.host(), c.port(), timeout, c.tls(), c.headroom(), c.fleetSize(), c.adaptive());
     }
 
     /**

@@ -393,6 +393,13 @@ public final class BackendPools implements AutoCloseable {
             evict(c, after); // another pool starves at the global cap: the close lets it open one
             return;
         }
+        if (threadsReadingDue(System.nanoTime())) {
+            // Under load no connection is ever idle: read Threads_connected on this one on its way back.
+            threadsReading = true;
+            threadsReadNanos = System.nanoTime();
+            after.add(() -> readThreadsConnected(c, () -> returnIdle(c)));
+            return;
+        }
         // Prefer a waiter on the connection's own event loop among those that came at the same
         // moment as the oldest (bench: cross-loop hand-offs doubled context switches per query).
         Waiter w = paused ? null : p.gate.pollMatchingPreferring(c.key()::equals, c.loop(), SAME_MOMENT_NANOS);
@@ -515,6 +522,12 @@ public final class BackendPools implements AutoCloseable {
                     BackendConnection c = p.idle.pollLast();
                     limitsReadNanos = now; // one refresh in flight at a time
                     after.add(() -> readLimits(c, () -> returnIdle(c)));
+                }
+                if (threadsReadingDue(now) && !p.idle.isEmpty()) {
+                    BackendConnection c = p.idle.pollLast();
+                    threadsReading = true;
+                    threadsReadNanos = now;
+                    after.add(() -> readThreadsConnected(c, () -> returnIdle(c)));
                 }
                 if (p.lastKey != null && p.gate.isEmpty() && !paused) {
                     while (p.idle.size() + p.opening < config.minIdle() && p.size() < p.max && total < capFor(p)) {
@@ -678,7 +691,13 @@ public final class BackendPools implements AutoCloseable {
     /** The most backend connections Sluice opens: global-max, lowered to what the server allows. */
     private int globalCap() {
         ServerLimits l = limits;
-        return l == null ? config.globalMax() : Math.min(config.globalMax(), l.effectiveCap());
+        int cap = l == null ? config.globalMax() : Math.min(config.globalMax(), l.effectiveCap());
+        return Math.min(cap, adaptiveCap);
+    }
+
+    /** What adaptive sharing allows now (sluice.server.adaptive), or Integer.MAX_VALUE when off or not yet read. */
+    public int adaptiveCap() {
+        return adaptiveCap;
     }
 
     public ServerLimits limits() {
@@ -690,9 +709,79 @@ public final class BackendPools implements AutoCloseable {
     private volatile int fleetSize = io.sluice.config.ServerConfig.DEFAULT_FLEET_SIZE;
 
     /** Sets the share of the server's limits to take; applies at the next read of the limits. */
-    public void limitsPolicy(int headroom, int fleetSize) {
+    public void limitsPolicy(int headroom, int fleetSize, boolean adaptive) {
         this.headroom = headroom;
         this.fleetSize = fleetSize;
+        this.adaptive = adaptive;
+        if (!adaptive) {
+            adaptiveCap = Integer.MAX_VALUE;
+        }
+    }
+
+    // ---- adaptive sharing (sluice.server.adaptive) -----------------------------------------------
+
+    static final long THREADS_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private volatile boolean adaptive;
+    /** max_connections - headroom - everyone else's connections, at the last read; MAX_VALUE when off. */
+    private volatile int adaptiveCap = Integer.MAX_VALUE;
+    private boolean threadsReading;
+    private long threadsReadNanos;
+    private long adaptiveLoggedNanos;
+
+    /** Whether adaptive sharing should read Threads_connected now. Caller holds the lock. */
+    private boolean threadsReadingDue(long now) {
+        return adaptive && limits != null && !threadsReading && !paused && !closed && now - threadsReadNanos > THREADS_REFRESH_NANOS;
+    }
+
+    /**
+     * Reads the server's Threads_connected on idle connection {@code c} (nobody else uses it
+     * meanwhile) and keeps Sluice to what every other client leaves free below max_connections -
+     * headroom: lowered, idle backends close first (busy ones as they come back); raised, waiters
+     * are served. Then runs {@code then}.
+     */
+    private void readThreadsConnected(BackendConnection c, Runnable then) {
+        c.execute(io.sluice.proxy.protocol.Packets.query(c.channel().alloc(), "SHOW GLOBAL STATUS LIKE 'Threads_connected'"),
+                io.sluice.proxy.protocol.CommandType.COM_QUERY, config.validationTimeout()).addListener(v -> {
+            BackendConnection.Reply r = v.isSuccess() ? (BackendConnection.Reply) v.getNow() : null;
+            long threads = r != null && r.ok() && r.firstRow() != null && r.firstRow().size() > 1 ? number(r.firstRow().get(1)) : -1;
+            List<Runnable> after = new ArrayList<>();
+            synchronized (this) {
+                threadsReading = false;
+                ServerLimits l = limits;
+                if (threads > 0 && l != null && adaptive) {
+                    long ours = total - totalOpening();
+                    long others = Math.max(0, threads - ours);
+                    int room = (int) Math.max(1, Math.min(Integer.MAX_VALUE, l.maxConnections() - headroom - others));
+                    // Down at once; up one at a time, and only with two to spare: several instances
+                    // reading the same server grow together, so each leaves the others a margin.
+                    int next = adaptiveCap == Integer.MAX_VALUE || room < adaptiveCap ? room
+                            : room > Math.max(adaptiveCap, (int) ours) + 1 ? Math.max(adaptiveCap, (int) ours) + 1 : adaptiveCap;
+                    if (next != adaptiveCap) {
+                        long now = System.nanoTime();
+                        boolean loud = now - adaptiveLoggedNanos > TimeUnit.SECONDS.toNanos(30);
+                        if (loud) {
+                            adaptiveLoggedNanos = now;
+                        }
+                        String line = "adaptive sharing: Threads_connected {} of which {} are Sluice's; {} left for Sluice "
+                                + "(max_connections {} - headroom {} - {} others; was {})";
+                        Object[] args = {threads, threads - others, next, l.maxConnections(), headroom, others,
+                                adaptiveCap == Integer.MAX_VALUE ? "unset" : adaptiveCap};
+                        if (loud) {
+                            log.info(line, args);
+                        } else {
+                            log.debug(line, args);
+                        }
+                        adaptiveCap = next;
+                        for (BackendPool p : pools.values()) {
+                            evictOverCap(p, after);
+                        }
+                        dispatchAll(after);
+                    }
+                }
+            }
+            after.forEach(Runnable::run);
+            then.run();
+        });
     }
 
     static final long LIMITS_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(60);
