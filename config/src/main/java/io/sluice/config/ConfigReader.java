@@ -267,6 +267,8 @@ final class ConfigReader {
         Duration drainTimeout = duration("sluice.frontend.drain-timeout", true);
         Duration leakWarningAfter = duration("sluice.frontend.leak-warning-after", true);
         Duration idleInTransactionTimeout = duration("sluice.frontend.idle-in-transaction-timeout", true);
+        Duration maxQueryTime = duration("sluice.frontend.max-query-time", true);
+        Duration maxTransactionTime = duration("sluice.frontend.max-transaction-time", true);
         if (leakWarningAfter != null && idleInTransactionTimeout != null && !leakWarningAfter.isZero()
                 && !idleInTransactionTimeout.isZero() && idleInTransactionTimeout.compareTo(leakWarningAfter) <= 0) {
             // Closing first would make the warning unreachable: the session is gone before it is reported.
@@ -277,14 +279,15 @@ final class ConfigReader {
         Integer perUser = integer("sluice.frontend.max-clients-per-user", 0, Integer.MAX_VALUE);
         Integer perHost = integer("sluice.frontend.max-clients-per-host", 0, Integer.MAX_VALUE);
         if (!allSet(maxClients, authTimeout, idleTimeout, low, high, tlsEnabled, certFile, keyFile, tlsRequired,
-                privateKey, publicKey, serverVersion, drainTimeout, leakWarningAfter, idleInTransactionTimeout, perUser, perHost)) {
+                privateKey, publicKey, serverVersion, drainTimeout, leakWarningAfter, idleInTransactionTimeout, perUser, perHost,
+                maxQueryTime, maxTransactionTime)) {
             return null;
         }
         return new FrontendConfig(maxClients, authTimeout, idleTimeout, low, high,
                 new FrontendTlsConfig(tlsEnabled, certFile, keyFile, tlsRequired),
                 new RsaKeyConfig(privateKey, publicKey),
                 serverVersion.isBlank() ? Optional.empty() : Optional.of(serverVersion.trim()),
-                drainTimeout, leakWarningAfter, idleInTransactionTimeout, perUser, perHost);
+                drainTimeout, leakWarningAfter, idleInTransactionTimeout, perUser, perHost, maxQueryTime, maxTransactionTime);
     }
 
     private PoolConfig readPool() {

@@ -84,6 +84,8 @@ final class ConfigRenderer {
         m.put("drain-timeout", duration(frontend.drainTimeout()));
         m.put("leak-warning-after", duration(frontend.leakWarningAfter()));
         m.put("idle-in-transaction-timeout", duration(frontend.idleInTransactionTimeout()));
+        m.put("max-query-time", duration(frontend.maxQueryTime()));
+        m.put("max-transaction-time", duration(frontend.maxTransactionTime()));
         return m;
     }
 

@@ -22,6 +22,10 @@ import java.util.Objects;
  * @param idleInTransactionTimeout a session idle inside a transaction this long is closed (error 9410),
  *                            which rolls the transaction back; {@link Duration#ZERO} = never; when both
  *                            are set, longer than {@code leakWarningAfter}
+ * @param maxQueryTime        a statement running longer than this is stopped on the server (KILL QUERY);
+ *                            {@link Duration#ZERO} = never
+ * @param maxTransactionTime  a transaction open longer than this ends: its statement is killed, the
+ *                            session closed (error 9411), the transaction rolled back; {@link Duration#ZERO} = never
  */
 public record FrontendConfig(
         int maxClients,
@@ -36,14 +40,16 @@ public record FrontendConfig(
         Duration leakWarningAfter,
         Duration idleInTransactionTimeout,
         int maxClientsPerUser,
-        int maxClientsPerHost) {
+        int maxClientsPerHost,
+        Duration maxQueryTime,
+        Duration maxTransactionTime) {
 
     /** Without per-user and per-host client limits (0 = none). */
     public FrontendConfig(int maxClients, Duration authTimeout, Duration idleTimeout, int writeBufferLow, int writeBufferHigh,
                           FrontendTlsConfig tls, RsaKeyConfig rsa, java.util.Optional<String> serverVersion,
                           Duration drainTimeout, Duration leakWarningAfter, Duration idleInTransactionTimeout) {
         this(maxClients, authTimeout, idleTimeout, writeBufferLow, writeBufferHigh, tls, rsa, serverVersion, drainTimeout,
-                leakWarningAfter, idleInTransactionTimeout, 0, 0);
+                leakWarningAfter, idleInTransactionTimeout, 0, 0, Duration.ZERO, Duration.ZERO);
     }
 
     public FrontendConfig {
@@ -54,5 +60,7 @@ public record FrontendConfig(
         Objects.requireNonNull(drainTimeout, "drainTimeout");
         Objects.requireNonNull(leakWarningAfter, "leakWarningAfter");
         Objects.requireNonNull(idleInTransactionTimeout, "idleInTransactionTimeout");
+        Objects.requireNonNull(maxQueryTime, "maxQueryTime");
+        Objects.requireNonNull(maxTransactionTime, "maxTransactionTime");
     }
 }

@@ -247,7 +247,8 @@ public final class ProxyServer implements AutoCloseable {
         FrontendConfig nf = next.frontend();
         FrontendConfig frontend = new FrontendConfig(nf.maxClients(), nf.authTimeout(), nf.idleTimeout(),
                 of.writeBufferLow(), of.writeBufferHigh(), of.tls(), of.rsa(), of.serverVersion(), nf.drainTimeout(),
-                nf.leakWarningAfter(), nf.idleInTransactionTimeout(), nf.maxClientsPerUser(), nf.maxClientsPerHost());
+                nf.leakWarningAfter(), nf.idleInTransactionTimeout(), nf.maxClientsPerUser(), nf.maxClientsPerHost(),
+                nf.maxQueryTime(), nf.maxTransactionTime());
         ServerConfig server = new ServerConfig(old.server().host(), old.server().port(), next.server().connectTimeout(),
                 old.server().tls(), next.server().headroom(), next.server().fleetSize(), next.server().adaptive());
         pools.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive());

@@ -25,7 +25,9 @@ public enum SluiceError {
     /** Sluice is shutting down or paused for maintenance. */
     UNAVAILABLE(9409, "08S01"),
     /** Idle inside a transaction longer than sluice.frontend.idle-in-transaction-timeout; closed, rolled back. */
-    IDLE_IN_TRANSACTION_TIMEOUT(9410, "08S01");
+    IDLE_IN_TRANSACTION_TIMEOUT(9410, "08S01"),
+    /** A transaction open longer than sluice.frontend.max-transaction-time; its statement killed, session closed, rolled back. */
+    TRANSACTION_TIMEOUT(9411, "08S01");
 
     private final int code;
     private final String sqlState;

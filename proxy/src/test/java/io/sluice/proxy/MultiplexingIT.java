@@ -14,6 +14,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -425,6 +426,81 @@ class MultiplexingIT {
         try (ResultSet r = s.executeQuery(sql)) {
             r.next();
             return r.getMetaData().getColumnLabel(1) + "=" + r.getLong(1);
+        }
+    }
+
+    /**
+     * sluice.frontend.max-query-time: a statement running past it is killed on the server; its client
+     * reads the server's 1317 and goes on, and another client's short statements are not touched.
+     */
+    @Test
+    void aStatementPastMaxQueryTimeIsKilledAndOnlyIt() throws Exception {
+        try (Sluice sluice = Sluice.start(server, "sluice.users.mx.password = \"mx-pw\"\n"
+                + "sluice.pool { mode = transaction, max-per-user = 2, acquire-timeout = 30s }\n"
+                + "sluice.frontend.max-query-time = 1s\n");
+             Connection slow = sluice.connect("mx", "mx-pw", "mx0", "");
+             Connection quick = sluice.connect("mx", "mx-pw", "mx0", "")) {
+            CompletableFuture<String> other = CompletableFuture.supplyAsync(() -> {
+                try (Statement s = quick.createStatement()) {
+                    for (int i = 0; i < 20; i++) {
+                        s.executeQuery("SELECT SLEEP(0.1)").close();
+                    }
+                    return one(s, "SELECT 'still here'");
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            long t0 = System.nanoTime();
+            try (Statement s = slow.createStatement()) {
+                SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                        () -> s.executeQuery("SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, "
+                                + "information_schema.columns c").close());
+                assertEquals(1317, e.getErrorCode(), e.getMessage());
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertTrue(ms >= 900 && ms < 5000, "killed after " + ms + " ms");
+                assertEquals("1", one(s, "SELECT 1"), "the session goes on");
+            }
+            assertEquals("still here", other.get(30, TimeUnit.SECONDS));
+        }
+    }
+
+    /**
+     * sluice.frontend.max-transaction-time: a transaction open too long ends, idle or running a
+     * statement: the statement is killed, the client is closed (9411) and its work is rolled back.
+     */
+    @Test
+    void aTransactionPastMaxTransactionTimeEndsAndRollsBack() throws Exception {
+        try (Sluice sluice = Sluice.start(server, "sluice.users.mx.password = \"mx-pw\"\n"
+                + "sluice.pool { mode = transaction, max-per-user = 2, acquire-timeout = 30s }\n"
+                + "sluice.frontend.max-transaction-time = 1s\n");
+             Connection idle = sluice.connect("mx", "mx-pw", "mx0", "");
+             Connection busy = sluice.connect("mx", "mx-pw", "mx0", "")) {
+            try (Statement s = idle.createStatement()) {
+                s.execute("BEGIN");
+                s.execute("INSERT INTO ids (who) VALUES (-411)");
+            }
+            long t0 = System.nanoTime();
+            SQLException running;
+            try (Statement s = busy.createStatement()) {
+                s.execute("BEGIN");
+                running = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                        () -> s.executeQuery("SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, "
+                                + "information_schema.columns c").close());
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 6000, "the running transaction ended after " + ms + " ms");
+            assertTrue(running.getErrorCode() == 9411 || running.getMessage().contains("Communications link failure"),
+                    running.getErrorCode() + " " + running.getMessage());
+            SQLException idleEnded = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class, () -> {
+                try (Statement s = idle.createStatement()) {
+                    s.execute("COMMIT");
+                }
+            });
+            assertTrue(idleEnded.getErrorCode() == 9411 || idleEnded.getMessage().contains("Communications link failure"),
+                    idleEnded.getErrorCode() + " " + idleEnded.getMessage());
+        }
+        try (Connection root = server.rootConnection(); Statement s = root.createStatement()) {
+            assertEquals("0", one(s, "SELECT COUNT(*) FROM mx0.ids WHERE who = -411"), "the idle transaction was rolled back");
         }
     }
 }

@@ -553,6 +553,35 @@ public final class BackendPools implements AutoCloseable {
         return Math.max(wait / 2, wait - Math.max(TimeUnit.SECONDS.toNanos(1), wait / 10));
     }
 
+    /**
+     * Sends KILL QUERY for {@code target}'s server thread on a short-lived connection of the same
+     * account (outside the pools and their cap: the server's headroom makes room for it), then runs
+     * {@code done}, whether or not the kill went through.
+     */
+    public void killQuery(BackendConnection target, Runnable done) {
+        BackendPool p;
+        synchronized (this) {
+            p = pools.get(target.key().backendUser());
+        }
+        if (p == null) {
+            done.run();
+            return;
+        }
+        connector.connect(target.loop(), target.key(), p.password).addListener(f -> {
+            if (!f.isSuccess()) {
+                log.warn("could not open a connection to KILL QUERY {}: {}", target.threadId(), f.cause().getMessage());
+                done.run();
+                return;
+            }
+            BackendConnection killer = (BackendConnection) f.getNow();
+            killer.execute(io.sluice.proxy.protocol.Packets.query(killer.channel().alloc(), "KILL QUERY " + target.threadId()),
+                    io.sluice.proxy.protocol.CommandType.COM_QUERY, config.validationTimeout()).addListener(r -> {
+                killer.quit("KILL QUERY sent");
+                done.run();
+            });
+        });
+    }
+
     // ---- pause and resume (admin actions) ------------------------------------------------------
     // While paused, acquire() queues every request (timeouts still apply) and nothing is handed out
     // or opened; connections already lent out stay with their sessions, so open work can finish.

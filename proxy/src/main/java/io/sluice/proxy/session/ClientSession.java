@@ -1505,6 +1505,72 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
+    // ---------------------------------------------------------------- max query time
+
+    /** commandStartNanos of the statement a KILL QUERY was sent for (so it is sent once). */
+    private volatile long stoppedCommandStart = Long.MIN_VALUE;
+
+    /** Cheap, from any thread: a statement has run {@code maxNanos} or longer and was not stopped yet. */
+    boolean mayRunTooLong(long now, long maxNanos) {
+        long start = commandStartNanos;
+        return state == State.QUERY && now - start >= maxNanos && stoppedCommandStart != start;
+    }
+
+    void stopLongQueryOnItsLoop(long maxNanos) {
+        loop.execute(() -> stopLongQuery(maxNanos));
+    }
+
+    /**
+     * sluice.frontend.max-query-time: the running statement is killed on the server through a
+     * short-lived extra connection; the client reads the server's own error. The backend stays
+     * pinned until the KILL is delivered, so it cannot reach another session first.
+     */
+    private void stopLongQuery(long maxNanos) {
+        BackendConnection b = backend;
+        long start = commandStartNanos;
+        if (closed || state != State.QUERY || b == null || b.tracker().idle() || stoppedCommandStart == start
+                || System.nanoTime() - start < maxNanos) {
+            return;
+        }
+        stoppedCommandStart = start;
+        log.warn("{}: stopping a statement running for {} ms, longer than sluice.frontend.max-query-time ({} ms): "
+                        + "KILL QUERY {} on the server; client {}, program_name '{}', statement '{}'", this,
+                (System.nanoTime() - start) / 1_000_000, maxNanos / 1_000_000, b.threadId(), clientAddress(), programName(),
+                currentCommand == CommandType.COM_QUERY ? statementHead() : String.valueOf(currentCommand));
+        pin(Pin.KILL_PENDING);
+        pools.killQuery(b, () -> loop.execute(() -> {
+            unpin(Pin.KILL_PENDING);
+            releaseIfUnpinned();
+        }));
+    }
+
+    void endLongTransactionOnItsLoop(long maxNanos) {
+        loop.execute(() -> endLongTransaction(maxNanos));
+    }
+
+    /**
+     * sluice.frontend.max-transaction-time: a statement the transaction is running is killed on the
+     * server, and the client gets 9411 and is closed; closing discards or resets the backend, so the
+     * server rolls the transaction back.
+     */
+    private void endLongTransaction(long maxNanos) {
+        long age = transactionNanos();
+        if (closed || age < maxNanos) {
+            return;
+        }
+        BackendConnection b = backend;
+        boolean running = state == State.QUERY && b != null && !b.tracker().idle();
+        log.warn("{}: ending a transaction open for {} ms, longer than sluice.frontend.max-transaction-time ({} ms){}; "
+                        + "client {}, program_name '{}'; the server rolls it back", this, age / 1_000_000, maxNanos / 1_000_000,
+                running ? ", and killing its running statement (KILL QUERY " + b.threadId() + ")" : "", clientAddress(), programName());
+        if (running) {
+            pools.killQuery(b, () -> { });
+        }
+        frontend.fail(SluiceError.TRANSACTION_TIMEOUT, running ? lastSeqToClient + 1 : 0, "Sluice: closing a session whose "
+                + "transaction was open for " + age / 1_000_000 + " ms, longer than sluice.frontend.max-transaction-time ("
+                + maxNanos / 1_000_000 + " ms); its transaction is rolled back");
+    }
+
     // ---------------------------------------------------------------- KILL
 
     private void kill(KillStatement k) {

@@ -57,13 +57,21 @@ public final class LeakDetector {
             FrontendConfig f = config.get();
             long warn = f.leakWarningAfter().toNanos();
             long close = f.idleInTransactionTimeout().toNanos();
-            if (warn == 0 && close == 0) {
+            long maxQuery = f.maxQueryTime().toNanos();
+            long maxTransaction = f.maxTransactionTime().toNanos();
+            if (warn == 0 && close == 0 && maxQuery == 0 && maxTransaction == 0) {
                 return;
             }
             long now = System.nanoTime();
             for (ClientSession s : sessions.all()) {
-                if (s.mayBeIdleTooLong(now, warn, close)) {
+                if ((warn != 0 || close != 0) && s.mayBeIdleTooLong(now, warn, close)) {
                     s.checkIdleOnItsLoop(warn, close, metrics);
+                }
+                if (maxQuery != 0 && s.mayRunTooLong(now, maxQuery)) {
+                    s.stopLongQueryOnItsLoop(maxQuery);
+                }
+                if (maxTransaction != 0 && s.transactionNanos() >= maxTransaction) {
+                    s.endLongTransactionOnItsLoop(maxTransaction);
                 }
             }
         } catch (RuntimeException e) {
