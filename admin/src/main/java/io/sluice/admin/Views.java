@@ -97,6 +97,12 @@ final class Views {
             l.put("read_at", java.time.Instant.ofEpochMilli(limits.readAtMillis()).toString());
             l.put("backend_cap", limits.effectiveCap());
             l.put("reasoning", limits.reasoning());
+            long threads = proxy.pools().threadsConnected();
+            long maxUsed = proxy.pools().maxUsedConnections();
+            l.put("threads_connected", threads < 0 ? null : threads);
+            l.put("max_used_connections", maxUsed < 0 ? null : maxUsed);
+            int adaptive = proxy.pools().adaptiveCap();
+            l.put("adaptive_cap", adaptive == Integer.MAX_VALUE ? null : adaptive);
             out.put("server_limits", l);
         } else {
             out.put("server_limits", null); // read by the first backend connection

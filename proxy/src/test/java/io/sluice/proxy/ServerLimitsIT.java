@@ -54,6 +54,8 @@ class ServerLimitsIT {
                 ServerLimits limits = sluice.proxy.pools().limits();
                 assertTrue(limits != null, "the first backend connection did not read the server's limits");
                 assertEquals(12, limits.maxConnections());
+                assertTrue(sluice.proxy.pools().threadsConnected() >= 1, "Threads_connected read with the limits");
+                assertTrue(sluice.proxy.pools().maxUsedConnections() >= 1, "Max_used_connections read with the limits");
                 assertEquals(10, limits.effectiveCap(), limits.reasoning());
                 AtomicBoolean on = new AtomicBoolean(true);
                 AtomicInteger peak = new AtomicInteger();

@@ -771,8 +771,10 @@ public final class BackendPools implements AutoCloseable {
     private void readThreadsConnected(BackendConnection c, Runnable then) {
         c.execute(io.sluice.proxy.protocol.Packets.query(c.channel().alloc(), "SHOW GLOBAL STATUS LIKE 'Threads_connected'"),
                 io.sluice.proxy.protocol.CommandType.COM_QUERY, config.validationTimeout()).addListener(v -> {
-            BackendConnection.Reply r = v.isSuccess() ? (BackendConnection.Reply) v.getNow() : null;
-            long threads = r != null && r.ok() && r.firstRow() != null && r.firstRow().size() > 1 ? number(r.firstRow().get(1)) : -1;
+            long threads = statusValue(v);
+            if (threads > 0) {
+                threadsConnected = threads;
+            }
             List<Runnable> after = new ArrayList<>();
             synchronized (this) {
                 threadsReading = false;
@@ -849,10 +851,38 @@ public final class BackendPools implements AutoCloseable {
                 long account = ar != null && ar.ok() && ar.firstRow() != null ? number(ar.firstRow().get(0)) : -1;
                 applyLimits(ServerLimits.derive(number(row.get(0)), number(row.get(1)), account, number(row.get(2)),
                         number(row.get(3)), config.globalMax(), headroom, fleetSize));
-                then.run();
+                // How full the server is, for /stats: the connections of all its clients now, and its peak.
+                c.execute(io.sluice.proxy.protocol.Packets.query(c.channel().alloc(), "SHOW GLOBAL STATUS LIKE 'Max_used_connections'"),
+                        io.sluice.proxy.protocol.CommandType.COM_QUERY, timeout).addListener(m -> {
+                    maxUsedConnections = statusValue(m);
+                    c.execute(io.sluice.proxy.protocol.Packets.query(c.channel().alloc(), "SHOW GLOBAL STATUS LIKE 'Threads_connected'"),
+                            io.sluice.proxy.protocol.CommandType.COM_QUERY, timeout).addListener(t -> {
+                        threadsConnected = statusValue(t);
+                        then.run();
+                    });
+                });
             });
         });
     }
+
+    /** The value of a one-row SHOW GLOBAL STATUS reply, or -1. */
+    private static long statusValue(io.netty.util.concurrent.Future<?> f) {
+        BackendConnection.Reply r = f.isSuccess() ? (BackendConnection.Reply) f.getNow() : null;
+        return r != null && r.ok() && r.firstRow() != null && r.firstRow().size() > 1 ? number(r.firstRow().get(1)) : -1;
+    }
+
+    /** The server's Threads_connected at the last read (every minute, every second with adaptive sharing), or -1. */
+    public long threadsConnected() {
+        return threadsConnected;
+    }
+
+    /** The server's Max_used_connections at the last read of the limits, or -1. */
+    public long maxUsedConnections() {
+        return maxUsedConnections;
+    }
+
+    private volatile long threadsConnected = -1;
+    private volatile long maxUsedConnections = -1;
 
     private static long number(String s) {
         try {
