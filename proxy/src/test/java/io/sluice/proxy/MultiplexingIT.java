@@ -62,9 +62,18 @@ class MultiplexingIT {
     }
 
     static Sluice start(int pool) {
-        return Sluice.start(server, "sluice.users.mx.password = \"mx-pw\"\n"
-                + "sluice.pool { mode = transaction, max-per-user = " + pool + ", acquire-timeout = 30s }\n");
+        return start(pool, "");
     }
+
+    /** Transaction mode with {@code pool} backends, and {@code more} settings. */
+    static Sluice start(int pool, String more) {
+        return Sluice.start(server, "sluice.users.mx.password = \"mx-pw\"\n"
+                + "sluice.pool { mode = transaction, max-per-user = " + pool + ", acquire-timeout = 30s }\n" + more);
+    }
+
+    /** A statement that runs for minutes unless killed (and then fails with 1317). */
+    static final String LONG_QUERY = "SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, "
+            + "information_schema.columns c";
 
     static String one(Statement s, String sql) throws SQLException {
         try (ResultSet r = s.executeQuery(sql)) {
@@ -435,9 +444,7 @@ class MultiplexingIT {
      */
     @Test
     void aStatementPastMaxQueryTimeIsKilledAndOnlyIt() throws Exception {
-        try (Sluice sluice = Sluice.start(server, "sluice.users.mx.password = \"mx-pw\"\n"
-                + "sluice.pool { mode = transaction, max-per-user = 2, acquire-timeout = 30s }\n"
-                + "sluice.frontend.max-query-time = 1s\n");
+        try (Sluice sluice = start(2, "sluice.frontend.max-query-time = 1s\n");
              Connection slow = sluice.connect("mx", "mx-pw", "mx0", "");
              Connection quick = sluice.connect("mx", "mx-pw", "mx0", "")) {
             CompletableFuture<String> other = CompletableFuture.supplyAsync(() -> {
@@ -453,8 +460,7 @@ class MultiplexingIT {
             long t0 = System.nanoTime();
             try (Statement s = slow.createStatement()) {
                 SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
-                        () -> s.executeQuery("SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, "
-                                + "information_schema.columns c").close());
+                        () -> s.executeQuery(LONG_QUERY).close());
                 assertEquals(1317, e.getErrorCode(), e.getMessage());
                 long ms = (System.nanoTime() - t0) / 1_000_000;
                 assertTrue(ms >= 900 && ms < 5000, "killed after " + ms + " ms");
@@ -470,9 +476,7 @@ class MultiplexingIT {
      */
     @Test
     void aTransactionPastMaxTransactionTimeEndsAndRollsBack() throws Exception {
-        try (Sluice sluice = Sluice.start(server, "sluice.users.mx.password = \"mx-pw\"\n"
-                + "sluice.pool { mode = transaction, max-per-user = 2, acquire-timeout = 30s }\n"
-                + "sluice.frontend.max-transaction-time = 1s\n");
+        try (Sluice sluice = start(2, "sluice.frontend.max-transaction-time = 1s\n");
              Connection idle = sluice.connect("mx", "mx-pw", "mx0", "");
              Connection busy = sluice.connect("mx", "mx-pw", "mx0", "")) {
             try (Statement s = idle.createStatement()) {
@@ -484,8 +488,7 @@ class MultiplexingIT {
             try (Statement s = busy.createStatement()) {
                 s.execute("BEGIN");
                 running = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
-                        () -> s.executeQuery("SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, "
-                                + "information_schema.columns c").close());
+                        () -> s.executeQuery(LONG_QUERY).close());
             }
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertTrue(ms < 6000, "the running transaction ended after " + ms + " ms");
