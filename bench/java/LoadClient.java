@@ -370,6 +370,15 @@ public final class LoadClient {
             }
         }
 
+        /** One histogram of every thread's. */
+        static Histogram merged(Histogram[] hs) {
+            Histogram all = new Histogram();
+            for (Histogram h : hs) {
+                all.merge(h);
+            }
+            return all;
+        }
+
         double percentileMs(double p) {
             long total = Arrays.stream(counts).sum();
             if (total == 0) {
@@ -495,10 +504,7 @@ public final class LoadClient {
             th.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000 + 40_000));
         }
         double elapsed = (System.nanoTime() - t0) / 1e9;
-        Histogram all = new Histogram();
-        for (Histogram h : hs) {
-            all.merge(h);
-        }
+        Histogram all = Histogram.merged(hs);
         System.out.printf("{\"threads\":%d,\"seconds\":%.2f,\"transactions\":%d,\"tps\":%.1f,\"connects\":%d,"
                         + "\"max_connected\":%d,\"connect_errors\":%s,\"tx_errors\":%s,\"errors\":%d,\"p95_ms\":%.3f,"
                         + "\"p99_ms\":%.3f,\"error_samples\":%s}%n",
@@ -552,10 +558,7 @@ public final class LoadClient {
             th.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000 + 40_000));
         }
         double elapsed = (System.nanoTime() - t0) / 1e9;
-        Histogram all = new Histogram();
-        for (Histogram h : hs) {
-            all.merge(h);
-        }
+        Histogram all = Histogram.merged(hs);
         System.out.printf("{\"threads\":%d,\"seconds\":%.2f,\"connections\":%d,\"per_sec\":%.1f,\"errors\":%d,"
                         + "\"by_code\":%s,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"error_samples\":%s}%n",
                 threads, elapsed, done.get(), done.get() / (double) seconds, errors.total(), errors.json(),
@@ -666,10 +669,7 @@ public final class LoadClient {
         for (Thread t : ts) {
             t.join();
         }
-        Histogram all = new Histogram();
-        for (Histogram h : hs) {
-            all.merge(h);
-        }
+        Histogram all = Histogram.merged(hs);
         System.out.printf("{\"seconds\":%d,\"queries\":%d,\"per_sec\":%.1f,\"clients_used\":%d,\"errors\":%d,\"by_code\":%s,"
                         + "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"error_samples\":%s}%n", seconds, done.get(), done.get() / (double) seconds,
                 used.size(), errors.total(), errors.json(), all.percentileMs(0.5), all.percentileMs(0.99), errors.samplesJson());
