@@ -70,8 +70,4 @@ public final class ServerStatements {
     public void clear() {
         byKey.clear();
     }
-
-    public int size() {
-        return byKey.size();
-    }
 }

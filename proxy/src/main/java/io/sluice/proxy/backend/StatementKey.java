@@ -46,9 +46,6 @@ public record StatementKey(String schema, String sqlMode, String charsetClient, 
         }
     }
 
-    /** Session variables that are part of a key. */
-    public static final java.util.List<String> VARIABLES = java.util.List.of("sql_mode", "character_set_client", "collation_connection");
-
     /** The key for {@code sql} prepared in this session context ({@code variables}: name -> value, changed ones only). */
     public static StatementKey of(String schema, java.util.Map<String, String> variables, byte[] sql) {
         return new StatementKey(schema, variables.get("sql_mode"), variables.get("character_set_client"),
