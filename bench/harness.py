@@ -540,8 +540,9 @@ def overload_runs(cfg, server, txn, kind, thread_counts, seconds):
                 port = sl.port
                 if cfg.overload_warmup:
                     # A fresh JVM spends its first seconds compiling (perf showed C1/C2 threads taking
-                    # ~45% of Sluice's CPU in a cold 10 s churn): run the same load, smaller, unmeasured.
-                    load_client(cfg, kind, port, min(threads, 50), cfg.overload_warmup)
+                    # ~45% of Sluice's CPU in a cold 10 s churn, and C2 still at work 5 s in): run the same load,
+                    # unmeasured, for 10 s.
+                    load_client(cfg, kind, port, threads, cfg.overload_warmup)
                 before = sl.metrics()
             server.sql("FLUSH STATUS")
             c0, p0, b0, k0 = cpu_seconds(server.proc.pid), cpu_seconds(sl.proc.pid) if sl else 0, \
@@ -990,7 +991,7 @@ def main():
     cfg.txn_pool = 8                          # the "small pool" for transaction mode
     cfg.overload_max_connections = 50         # storm and churn server
     cfg.overload_pool = 40                    # Sluice's cap there, below the server's limit
-    cfg.overload_warmup = 0 if q else 5      # unmeasured run on each fresh Sluice (JIT)
+    cfg.overload_warmup = 0 if q else 10     # unmeasured run of the same load on each fresh Sluice (JIT)
     cfg.matrix_warmup = 0 if q else 6        # unmeasured sysbench per test on each proxy before the matrix
     cfg.storm_factors = [4] if q else [4, 20]
     cfg.storm_seconds = 2 if q else 15

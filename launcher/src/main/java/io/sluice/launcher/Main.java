@@ -175,7 +175,34 @@ public final class Main implements Callable<Integer> {
         return 0;
     }
 
+    static final String RECYCLER_CHUNK_SIZE = "io.netty.recycler.chunkSize";
+
+    /**
+     * Netty settings for the proxy process, each applied only when the operator has not set it
+     * ({@code -Dname=value} wins). Must run before any Netty class reads them.
+     * <ul>
+     *   <li>{@code io.netty.leakDetection.level=disabled}: the default (SIMPLE) records a stack trace
+     *       for about one buffer in 128, ~2% of the event loops' CPU under point selects
+     *       (docs/benchmarks.md). The test suite runs every buffer path at PARANOID and fails on a
+     *       leak; {@code -Dio.netty.leakDetection.level=simple} turns it back on.</li>
+     *   <li>{@code io.netty.recycler.chunkSize=1024}: one backend read of a result set yields a slice
+     *       and an outbound entry per row, hundreds at a time, all released together when the client
+     *       write completes. Netty's Recycler keeps 32 per thread on its fast path and queues the rest
+     *       in a linked queue that allocates a new chunk as it goes: ~9 B of garbage per forwarded row.
+     *       With 1,024 the rows of a read fit, and the forwarding path allocates ~0 B per row.</li>
+     * </ul>
+     */
+    static void nettyDefaults() {
+        if (System.getProperty("io.netty.leakDetection.level") == null && System.getProperty("io.netty.leakDetectionLevel") == null) {
+            System.setProperty("io.netty.leakDetection.level", "disabled");
+        }
+        if (System.getProperty(RECYCLER_CHUNK_SIZE) == null) {
+            System.setProperty(RECYCLER_CHUNK_SIZE, "1024");
+        }
+    }
+
     public static void main(String[] args) {
+        nettyDefaults();
         int code = new CommandLine(new Main()).execute(args);
         if (code != 0) {
             System.exit(code);

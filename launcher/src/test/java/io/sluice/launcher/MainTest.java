@@ -25,6 +25,41 @@ class MainTest {
     }
 
     @Test
+    void nettyDefaultsApplyUnlessTheOperatorSetsThem() {
+        String[] keys = {"io.netty.leakDetection.level", "io.netty.leakDetectionLevel", Main.RECYCLER_CHUNK_SIZE};
+        Map<String, String> saved = new java.util.HashMap<>();
+        for (String k : keys) {
+            String v = System.getProperty(k);
+            if (v != null) {
+                saved.put(k, v);
+            }
+        }
+        try {
+            for (String k : keys) {
+                System.clearProperty(k);
+            }
+            Main.nettyDefaults();
+            assertEquals("disabled", System.getProperty("io.netty.leakDetection.level"));
+            assertEquals("1024", System.getProperty(Main.RECYCLER_CHUNK_SIZE));
+
+            for (String k : keys) {
+                System.clearProperty(k);
+            }
+            System.setProperty("io.netty.leakDetectionLevel", "simple"); // the older spelling counts too
+            System.setProperty(Main.RECYCLER_CHUNK_SIZE, "64");
+            Main.nettyDefaults();
+            assertEquals(null, System.getProperty("io.netty.leakDetection.level"));
+            assertEquals("simple", System.getProperty("io.netty.leakDetectionLevel"));
+            assertEquals("64", System.getProperty(Main.RECYCLER_CHUNK_SIZE));
+        } finally {
+            for (String k : keys) {
+                System.clearProperty(k);
+            }
+            saved.forEach(System::setProperty);
+        }
+    }
+
+    @Test
     void flagsBecomeConfigOverrides() {
         Main main = parse("--listen", "127.0.0.1:7000", "--server", "db.internal:3307", "--user", "app.rw", "--password", "pw",
                 "--backend-user", "svc", "--pool-mode", "transaction", "--pool-size", "7", "--global-max", "20",

@@ -3,6 +3,7 @@ package io.sluice.proxy.session;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * Builds the one statement that brings a backend's session variables to a client session's: only
@@ -10,6 +11,9 @@ import java.util.Map;
  * Pure function; tested without a server in {@code StateSyncTest} and end to end in {@code MultiplexingIT}.
  */
 final class StateSync {
+    /** A value SET takes bare; compiled once (String.matches compiles on every call). */
+    private static final Pattern NUMBER = Pattern.compile("-?\\d+(\\.\\d+)?");
+
     private StateSync() {
     }
 
@@ -91,7 +95,7 @@ final class StateSync {
     }
 
     static String literal(String value) {
-        if (value.matches("-?\\d+(\\.\\d+)?")) {
+        if (NUMBER.matcher(value).matches()) {
             return value;
         }
         return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'";

@@ -14,39 +14,33 @@ public final class Nonces {
     /** Shared generator; {@link SecureRandom} is safe for concurrent use. */
     static final SecureRandom RANDOM = new SecureRandom();
 
-    /**
-     * Bytes a nonce may hold: 1..127 except '$' (0x24). MySQL's {@code generate_user_salt}
-     * (mysys/crypt_genhash_impl.cc) masks random bytes with 0x7f and bumps NUL and '$' by one, so
-     * nonces are NUL-free 7-bit ASCII (NUL would end the NUL-terminated field in HandshakeV10, and
-     * some clients require a valid UTF-8 string).
-     */
-    private static final byte[] ALPHABET = alphabet();
-
     private Nonces() {
     }
 
     /**
-     * Returns a new 20-byte nonce, each byte in 1..127 and never '$'. This is the set MySQL uses;
-     * bytes are drawn uniformly from it, whereas MySQL's "+1" remapping gives 0x01 and 0x25 double
-     * weight. The caller adds the NUL terminator the packet format wants; it is not part of the
-     * nonce passed to the scramble and verify functions.
+     * Returns a new 20-byte nonce, each byte in 1..127 and never '$' (0x24). MySQL's
+     * {@code generate_user_salt} (mysys/crypt_genhash_impl.cc) masks random bytes with 0x7f and
+     * bumps NUL and '$' by one, so nonces are NUL-free 7-bit ASCII (NUL would end the
+     * NUL-terminated field in HandshakeV10, and some clients require a valid UTF-8 string). Here the
+     * masked bytes that are NUL or '$' are drawn again instead, so the 126 allowed values are equally
+     * likely, where MySQL's "+1" gives 0x01 and 0x25 double weight. The random bytes come from one
+     * {@code nextBytes} call per login (the platform generator takes a lock, and may read
+     * /dev/urandom, per call). The caller adds the NUL terminator the packet format wants; it is not
+     * part of the nonce passed to the scramble and verify functions.
      */
     public static byte[] newNonce() {
         byte[] nonce = new byte[NONCE_LENGTH];
-        for (int i = 0; i < nonce.length; i++) {
-            nonce[i] = ALPHABET[RANDOM.nextInt(ALPHABET.length)];
-        }
-        return nonce;
-    }
-
-    private static byte[] alphabet() {
-        byte[] bytes = new byte[126];
+        byte[] random = new byte[NONCE_LENGTH + 12];
         int n = 0;
-        for (int b = 1; b <= 127; b++) {
-            if (b != '$') {
-                bytes[n++] = (byte) b;
+        while (n < nonce.length) {
+            RANDOM.nextBytes(random);
+            for (int i = 0; i < random.length && n < nonce.length; i++) {
+                int b = random[i] & 0x7f;
+                if (b != 0 && b != '$') {
+                    nonce[n++] = (byte) b;
+                }
             }
         }
-        return bytes;
+        return nonce;
     }
 }
