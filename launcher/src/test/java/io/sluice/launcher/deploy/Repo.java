@@ -60,7 +60,7 @@ final class Repo {
         return out;
     }
 
-    /** The text of the first {@code <name>} child of the project's {@code <build>}, or null. */
+    /** The text of the first {@code <name>} element inside the project's {@code <build>}, or null. */
     static String buildElement(String pom, String name) {
         NodeList builds = pom(pom).getDocumentElement().getChildNodes();
         for (int i = 0; i < builds.getLength(); i++) {
