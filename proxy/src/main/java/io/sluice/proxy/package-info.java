@@ -4,8 +4,9 @@
  * (2) {@code frontend.FrontendHandler} logs the client in, then {@code session.ClientSession} reads
  *     the command byte and one {@code switch} over {@code CommandType} decides: forward, answer
  *     locally, translate (KILL) or refuse;
- * (3) the session writes to its linked backend, or parks the command, stops reading the client and
- *     asks {@code pool.BackendPools} (the gate is {@code gate.Gate}, a bounded FIFO with deadlines);
+ * (3) the session writes to its linked backend, or parks the command and asks
+ *     {@code pool.BackendPools} (the gate is {@code gate.Gate}, a bounded FIFO with deadlines); a
+ *     client that sends more while its command waits is not read until the command has gone out;
  * (4) on grant it links the backend, restores the schema, writes the command, and the backend's
  *     {@code ResponseTracker} is told what was asked;
  * (5) the backend handler hands every server frame to the session, which forwards it unchanged

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The whole client pipeline in one place: [tls, added on SSLRequest] -> bytes -> idle -> frames ->
  * flow -> frontend. The bytes handler counts protocol bytes each way for the metrics. The frame decoder slices packets; the flow-control handler holds frames already decoded
- * while the session is not reading (waiting in the gate); the frontend handler logs the client in
+ * while the session is not reading (a client that sent more while its command waits in the gate); the frontend handler logs the client in
  * and then feeds its {@code ClientSession}.
  */
 public final class FrontendInitializer extends ChannelInitializer<SocketChannel> {

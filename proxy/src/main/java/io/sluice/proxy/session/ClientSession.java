@@ -46,8 +46,9 @@ import java.util.Map;
  *
  * <p>Flow: the frontend handler passes each command-phase packet to {@link #onClientPacket}; one
  * {@code switch} over {@link CommandType} decides to forward, answer locally, translate or refuse.
- * Forwarding without a backend parks the packet in {@code pendingCommand}, stops reading the client
- * and asks the gate; on grant the session links, restores the schema, writes the command. Server
+ * Forwarding without a backend parks the packet in {@code pendingCommand} and asks the gate; on
+ * grant the session links, restores the schema, writes the command. The client is read on while the
+ * command waits, and stops being read as soon as it sends more (see {@link #holdBack}). Server
  * packets are forwarded frame by frame (never decoded into rows) while the {@link ResponseTracker}
  * watches for the end of each response.
  */
@@ -377,9 +378,7 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         if (pendingCommand != null) {
-            // Reading is off while a command waits, but the flow-control handler still hands over a
-            // packet a read asked for: keep it, in order, until the waiting command has gone out.
-            heldBack.addLast(packet);
+            holdBack(packet);
             return;
         }
         if (dropContinuation) {
@@ -760,11 +759,25 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    /** Parks a command while Sluice runs its own commands on the backend first; the client is not read meanwhile. */
+    /** Parks a command while Sluice runs its own commands on the backend first (see {@link #holdBack}). */
     private void park(ByteBuf packet, CommandType type) {
         pendingCommand = packet;
         pendingType = type;
         state = State.WAITING;
+    }
+
+    /**
+     * A packet that came while a command waits (for a backend, or for Sluice's own commands on it):
+     * keep it, in order, until the waiting command has gone out, and stop reading the client until
+     * then; the flow-control handler keeps whatever a read already decoded. Reading is not stopped
+     * when the command starts to wait: a client of this request-response protocol sends nothing more
+     * until it has its answer, and turning reading off and on again costs two epoll_ctl calls per
+     * wait, about 5% of Sluice's CPU in transaction mode with more clients than backends (profile in
+     * docs/benchmarks.md). A client that sends ahead (pipelining, LOAD DATA, long data) is stopped
+     * after its first extra packet, as before; {@link #resumeReading} turns reading back on.
+     */
+    private void holdBack(ByteBuf packet) {
+        heldBack.addLast(packet);
         client.config().setAutoRead(false);
     }
 
@@ -1027,13 +1040,12 @@ public final class ClientSession implements BackendConnection.Listener {
     // ---------------------------------------------------------------- acquiring
 
     /**
-     * Borrows a backend (stops reading the client meanwhile), links it, restores the schema, then
-     * runs {@code then}. On refusal the client gets the gate's ERR with sequence id {@code errSeq}.
+     * Borrows a backend (a client that sends more meanwhile is not read: {@link #holdBack}), links
+     * it, restores the schema, then runs {@code then}. On refusal the client gets the gate's ERR with sequence id {@code errSeq}.
      */
     private void acquire(Runnable then, int errSeq) {
         state = State.WAITING;
         commandStartNanos = System.nanoTime();
-        client.config().setAutoRead(false);
         Future<BackendConnection> f = pools.acquire(key, loop);
         acquiring = f;
         f.addListener(x -> {
