@@ -97,6 +97,43 @@ class PoolIT {
         }
     }
 
+    /**
+     * One backend, two event loops: clients are accepted on the loops in turn, so of two clients
+     * that follow each other on the one pooled backend, one is served across loops, where the
+     * backend handler hands each read burst over in one task. A 10,000-row result (about 2 MiB,
+     * many reads) must arrive whole and in order on both.
+     */
+    @Test
+    void aBackendOnTheOtherEventLoopForwardsLargeResultsWholeAndInOrder() throws Exception {
+        String digits = "(SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 "
+                + "UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)";
+        String rows = "SELECT a.d * 1000 + b.d * 100 + c.d * 10 + e.d AS n, REPEAT(CHAR(65 + e.d), 200) AS pad FROM "
+                + digits + " a, " + digits + " b, " + digits + " c, " + digits + " e ORDER BY n";
+        try (Sluice sluice = Sluice.start(server, users() + "sluice.pool.max-per-user = 1\n")) {
+            long backend = -1;
+            for (int client = 0; client < 3; client++) {
+                try (Connection c = sluice.connect("pa", "pa-pw")) {
+                    long thread = scalar(c, "SELECT CONNECTION_ID()");
+                    if (backend >= 0) {
+                        assertEquals(backend, thread, "one backend serves every client in turn");
+                    }
+                    backend = thread;
+                    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(rows)) {
+                        int n = 0;
+                        while (r.next()) {
+                            assertEquals(n, r.getInt(1), "row " + n);
+                            assertEquals(String.valueOf((char) ('A' + n % 10)).repeat(200), r.getString(2), "row " + n);
+                            n++;
+                        }
+                        assertEquals(10_000, n, "client " + client);
+                    }
+                    assertEquals(7, scalar(c, "SELECT 7"), "the session goes on after the large result");
+                }
+                eventually("the backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1);
+            }
+        }
+    }
+
     @Test
     void idleTimeoutAndMaxLifetimeCloseBackends() throws Exception {
         try (Sluice sluice = Sluice.start(server, users() + "sluice.pool { idle-timeout = 800ms, max-lifetime = 60s }\n")) {

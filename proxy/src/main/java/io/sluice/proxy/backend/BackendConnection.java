@@ -3,6 +3,7 @@ package io.sluice.proxy.backend;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -35,14 +36,23 @@ public final class BackendConnection {
 
     /** Receives what the server sends on a connection. Called on the backend's event loop. */
     public interface Listener {
-        /** A server packet; the listener owns it (forward or release). */
+        /**
+         * The event loop the listener runs on, or null to be called on the connection's own loop.
+         * Packets for a listener on another loop are handed over once per read burst, in order,
+         * followed by {@link #onBackendReadComplete}, in one task ({@code BackendHandler}).
+         */
+        default EventExecutor executor() {
+            return null;
+        }
+
+        /** A server packet; the listener owns it (forward or release). Called on {@link #executor()}. */
         void onBackendPacket(BackendConnection backend, ByteBuf packet);
 
-        /** The current read burst ended (flush what was forwarded). */
+        /** The current read burst ended (flush what was forwarded). Called on {@link #executor()}. */
         default void onBackendReadComplete(BackendConnection backend) {
         }
 
-        /** The connection closed; {@code reason} says why. */
+        /** The connection closed; {@code reason} says why. Called on the connection's loop. */
         void onBackendClosed(BackendConnection backend, String reason);
     }
 

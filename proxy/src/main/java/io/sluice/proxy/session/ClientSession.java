@@ -3,6 +3,7 @@ package io.sluice.proxy.session;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.sluice.config.PoolMode;
 import io.sluice.config.UserConfig;
@@ -41,8 +42,8 @@ import java.util.Map;
  * ({@link #unlink}) when the pool mode says so: in session mode when the client leaves.
  *
  * <p>Threading: everything runs on the client channel's event loop. Server packets arrive on the
- * backend's loop and are handed over with {@code execute} when the two differ
- * ({@link #onBackendPacket}).
+ * backend's loop; when the two differ, the backend handler hands each read burst over in one task
+ * ({@link #executor()}).
  *
  * <p>Flow: the frontend handler passes each command-phase packet to {@link #onClientPacket}; one
  * {@code switch} over {@link CommandType} decides to forward, answer locally, translate or refuse.
@@ -1204,16 +1205,14 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // ---------------------------------------------------------------- server side
 
+    /** Server packets and read-complete events come to this session's loop (see {@link BackendConnection.Listener#executor}). */
     @Override
-    public void onBackendPacket(BackendConnection b, ByteBuf packet) {
-        if (loop.inEventLoop()) {
-            backendPacket(b, packet);
-        } else {
-            loop.execute(() -> backendPacket(b, packet));
-        }
+    public EventExecutor executor() {
+        return loop;
     }
 
-    private void backendPacket(BackendConnection b, ByteBuf packet) {
+    @Override
+    public void onBackendPacket(BackendConnection b, ByteBuf packet) {
         if (b != backend || closed) {
             packet.release();
             return;
@@ -1412,11 +1411,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     @Override
     public void onBackendReadComplete(BackendConnection b) {
-        if (loop.inEventLoop()) {
-            client.flush();
-        } else {
-            loop.execute(client::flush);
-        }
+        client.flush();
     }
 
     @Override
