@@ -4,7 +4,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
+import io.sluice.testkit.LeakCheckExtension;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,11 +19,27 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Statement-id rewriting and putting parameter types into a COM_STMT_EXECUTE, byte for byte. */
+@ExtendWith(LeakCheckExtension.class)
 class StatementPacketsTest {
+    private final List<ByteBuf> made = new ArrayList<>();
+
+    private ByteBuf track(ByteBuf b) {
+        made.add(b);
+        return b;
+    }
+
+    @AfterEach
+    void releaseBuffers() {
+        for (ByteBuf b : made) {
+            if (b.refCnt() > 0) {
+                b.release();
+            }
+        }
+    }
 
     /** COM_STMT_EXECUTE of statement 7 with two parameters (LONGLONG 42, VAR_STRING "ab"), types sent or not. */
-    private static ByteBuf execute(boolean withTypes) {
-        ByteBuf p = Unpooled.buffer();
+    private ByteBuf execute(boolean withTypes) {
+        ByteBuf p = track(Unpooled.buffer());
         p.writeMediumLE(0).writeByte(0);
         p.writeByte(0x17).writeIntLE(7).writeByte(0).writeIntLE(1);
         p.writeByte(0); // null bitmap
@@ -57,14 +79,14 @@ class StatementPacketsTest {
         ByteBuf with = execute(true);
         int flag = StatementPackets.boundFlagIndex(without, 2);
         assertEquals(0, without.getByte(flag));
-        ByteBuf rebound = StatementPackets.withTypes(UnpooledByteBufAllocator.DEFAULT, without, flag, new byte[] {0x08, 0, (byte) 0xfd, 0});
+        ByteBuf rebound = track(StatementPackets.withTypes(UnpooledByteBufAllocator.DEFAULT, without, flag, new byte[] {0x08, 0, (byte) 0xfd, 0}));
         assertEquals(ByteBufUtil.hexDump(with), ByteBufUtil.hexDump(rebound));
         assertEquals(Packets.payloadLength(with), Packets.payloadLength(rebound));
     }
 
     @Test
     void aPacketTooShortForItsParametersHasNoFlag() {
-        ByteBuf p = Unpooled.buffer();
+        ByteBuf p = track(Unpooled.buffer());
         p.writeMediumLE(10).writeByte(0).writeByte(0x17).writeIntLE(7).writeByte(0).writeIntLE(1);
         assertEquals(-1, StatementPackets.boundFlagIndex(p, 2));
         ByteBuf truncated = execute(true).capacity(16);
@@ -74,7 +96,7 @@ class StatementPacketsTest {
 
     @Test
     void buildsCloseAndResetCommands() {
-        ByteBuf close = StatementPackets.command(UnpooledByteBufAllocator.DEFAULT, CommandType.COM_STMT_CLOSE, 9);
+        ByteBuf close = track(StatementPackets.command(UnpooledByteBufAllocator.DEFAULT, CommandType.COM_STMT_CLOSE, 9));
         assertEquals("050000001909000000", ByteBufUtil.hexDump(close));
     }
 }
