@@ -18,11 +18,6 @@ final class Wire {
     private Wire() {
     }
 
-    /** Packets in {@link #textResultSet}. */
-    static int packets(int columns, int rows, boolean eofDeprecated) {
-        return 1 + columns + (eofDeprecated ? 0 : 1) + rows + 1;
-    }
-
     static ByteBuf textResultSet(ByteBufAllocator alloc, int columns, int rows, int rowBytes, boolean eofDeprecated) {
         ByteBuf out = alloc.directBuffer();
         int seq = 1;
