@@ -134,6 +134,49 @@ class PoolIT {
         }
     }
 
+    /**
+     * Two event loops; clients are accepted on them in turn, so the first and third client share a
+     * loop and the second is on the other. The first and third open both of the pool's backends on
+     * their loop. When the second then borrows one across loops, that backend is swapped when it comes
+     * back: closed, and a new one opened on the second client's loop, which from then on serves it.
+     * The pool keeps its size, and the first client's backend is not touched.
+     */
+    @Test
+    void aLopsidedPoolSwapsABackendOntoTheLoopOfTheClientsThatBorrowIt() throws Exception {
+        try (Sluice sluice = Sluice.start(server, users() + "sluice.listen.io-threads = 2\n"
+                + "sluice.pool { mode = transaction, max-per-user = 2, min-idle = 0 }\n");
+             Connection first = sluice.connect("pa", "pa-pw");
+             Connection second = sluice.connect("pa", "pa-pw");
+             Connection third = sluice.connect("pa", "pa-pw")) {
+            first.setAutoCommit(false);
+            third.setAutoCommit(false);
+            long a = scalar(first, "SELECT CONNECTION_ID()");
+            long b = scalar(third, "SELECT CONNECTION_ID()");
+            assertNotEquals(a, b, "two transactions at once hold both backends");
+            first.commit();
+            third.commit();
+            eventually("both backends are idle", () -> sluice.proxy.pools().snapshot().get(0).idle() == 2);
+
+            long borrowed = scalar(second, "SELECT CONNECTION_ID()");
+            assertTrue(borrowed == a || borrowed == b, "the second client borrows one of the two: " + borrowed);
+            eventually("the borrowed backend is swapped", () -> rebalanced(sluice) == 1
+                    && sluice.proxy.pools().snapshot().get(0).idle() == 2);
+            long own = scalar(second, "SELECT CONNECTION_ID()");
+            assertTrue(own != a && own != b, "the second client now has a new backend: " + own);
+            assertEquals(own, scalar(second, "SELECT CONNECTION_ID()"), "and keeps getting it");
+            long kept = borrowed == a ? b : a;
+            assertEquals(kept, scalar(first, "SELECT CONNECTION_ID()"), "the first client's loop kept the other one");
+            first.commit();
+            assertEquals(2, server.awaitConnectionCount("pa", 2, java.time.Duration.ofSeconds(5)), "the pool kept its size");
+            assertEquals(1, rebalanced(sluice), "one swap evens the loops out; none follow");
+        }
+    }
+
+    static double rebalanced(Sluice sluice) {
+        var c = sluice.proxy.metrics().registry().find("sluice.backend.closes").tag("reason", "rebalanced").counter();
+        return c == null ? 0 : c.count();
+    }
+
     @Test
     void idleTimeoutAndMaxLifetimeCloseBackends() throws Exception {
         try (Sluice sluice = Sluice.start(server, users() + "sluice.pool { idle-timeout = 800ms, max-lifetime = 60s }\n")) {

@@ -209,6 +209,7 @@ public final class ProxyMetrics {
         if (r.startsWith("server closed")) return "server_closed";
         if (r.startsWith("reset")) return "reset_failed";
         if (r.startsWith("evicted")) return "evicted";
+        if (r.startsWith("rebalanced")) return "rebalanced";
         if (r.startsWith("discarded")) return "discarded";
         if (r.startsWith("shutdown")) return "shutdown";
         if (r.startsWith("validation")) return "validation_failed";

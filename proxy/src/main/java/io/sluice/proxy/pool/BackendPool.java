@@ -29,6 +29,8 @@ final class BackendPool {
     final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
     /** Connections being opened (count against max and the global cap). */
     int opening;
+    /** The event loop of each connection being opened (one entry per {@link #opening}). */
+    final java.util.List<EventLoop> openingOn = new java.util.ArrayList<>();
     /**
      * Idle connections closed to make room and not yet gone: they still count (they are in
      * {@code all}) until the server has closed them, so the cap holds on the server's side too.
@@ -48,6 +50,13 @@ final class BackendPool {
     /** Consecutive failed opens, for backoff. */
     int failuresInARow;
     boolean retryScheduled;
+    /**
+     * Connections to close when they are next free, each to be replaced by a new one on the event
+     * loop it maps to ({@code BackendPools.rebalances}); an entry stays until the connection closes.
+     */
+    final java.util.Map<BackendConnection, EventLoop> swaps = new java.util.IdentityHashMap<>();
+    /** When this pool last swapped a connection onto another event loop ({@code BackendPools.rebalances}). */
+    long rebalancedNanos = System.nanoTime() - BackendPools.REBALANCE_INTERVAL_NANOS;
     final ProxyMetrics.PoolMeters meters;
 
     BackendPool(String name, String password, int max, int maxWaiters, ProxyMetrics.PoolMeters meters) {
