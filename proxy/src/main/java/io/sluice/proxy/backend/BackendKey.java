@@ -24,6 +24,21 @@ public record BackendKey(String backendUser, int serverVisibleFlags, int collati
         return new BackendKey(backendUser, flags, collation, multiplexed);
     }
 
+    /**
+     * Written out rather than the record's generated equals (an invokedynamic call site), which
+     * showed up in profiles: the pool compares keys on every acquire and release.
+     */
+    @Override
+    public boolean equals(Object o) {
+        return o == this || o instanceof BackendKey k && serverVisibleFlags == k.serverVisibleFlags && collation == k.collation
+                && multiplexed == k.multiplexed && backendUser.equals(k.backendUser);
+    }
+
+    @Override
+    public int hashCode() {
+        return (backendUser.hashCode() * 31 + serverVisibleFlags) * 31 + collation * 2 + (multiplexed ? 1 : 0);
+    }
+
     @Override
     public String toString() {
         return backendUser + "/0x" + Integer.toHexString(serverVisibleFlags) + "/" + collation + (multiplexed ? "/tx" : "");
