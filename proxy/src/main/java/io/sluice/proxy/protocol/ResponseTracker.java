@@ -301,6 +301,7 @@ public final class ResponseTracker {
             lastStatus = Packets.terminatorStatus(packet);
             return done(false);
         }
+        resultRows++; // a fetch's first row: the cursor's rows count on from its execute
         return MORE;
     }
 

@@ -1240,7 +1240,9 @@ public final class ClientSession implements BackendConnection.Listener {
         client.write(packet, client.voidPromise());
         if (r == ResponseTracker.DONE) {
             if (multiplexed()) {
-                if ((answered == CommandType.COM_QUERY || answered == CommandType.COM_STMT_EXECUTE) && !b.tracker().lastWasError()) {
+                // A cursor's rows come with COM_STMT_FETCH; the tracker counts them on from the execute.
+                if ((answered == CommandType.COM_QUERY || answered == CommandType.COM_STMT_EXECUTE
+                        || answered == CommandType.COM_STMT_FETCH) && !b.tracker().lastWasError()) {
                     if (b.tracker().lastWasResultSet()) {
                         rowCount = -1;
                         foundRows = b.tracker().lastResultRows();

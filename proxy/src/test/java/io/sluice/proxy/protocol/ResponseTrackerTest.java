@@ -104,9 +104,16 @@ class ResponseTrackerTest {
         feed(t, packet(1));
         feed(t, packet(3, 'd', 'e', 'f'));
         assertEquals(ResponseTracker.DONE, feed(t, eof(ServerStatus.SERVER_STATUS_CURSOR_EXISTS)));
+        assertEquals(0, t.lastResultRows());
         t.expect(CommandType.COM_STMT_FETCH);
         assertEquals(ResponseTracker.MORE, feed(t, packet(0, 0, 1)));
+        assertEquals(ResponseTracker.MORE, feed(t, packet(0, 0, 2)));
+        assertEquals(ResponseTracker.DONE, feed(t, eof(ServerStatus.SERVER_STATUS_CURSOR_EXISTS)));
+        assertEquals(2, t.lastResultRows(), "every fetched row counts, the first of each fetch too");
+        t.expect(CommandType.COM_STMT_FETCH);
+        assertEquals(ResponseTracker.MORE, feed(t, packet(0, 0, 3)));
         assertEquals(ResponseTracker.DONE, feed(t, eof(ServerStatus.SERVER_STATUS_CURSOR_EXISTS | ServerStatus.SERVER_STATUS_LAST_ROW_SENT)));
+        assertEquals(3, t.lastResultRows(), "a cursor's rows count on from its execute");
     }
 
     @Test
