@@ -38,6 +38,10 @@ import java.util.concurrent.TimeUnit;
  *       then {@code client.write(frame, voidPromise())}, one flush at read complete (as
  *       {@code ClientSession.backendPacket} / {@code onBackendReadComplete} on a same-loop backend);
  *       the "client" is a second EmbeddedChannel, drained after each read.</li>
+ *   <li>{@code decodeTrackForwardRuns}: the same with row runs, as on Sluice's server channels: the
+ *       decoder asks the tracker ({@link ResponseTracker#rowRunBytes}) and emits the rows between the
+ *       column definitions and the terminator as one {@link PacketFrameDecoder.RowRun}, which is
+ *       tracked ({@link ResponseTracker#onRowRun}) and written whole.</li>
  * </ul>
  * The buffer is re-read each invocation (retain + rewind), so no per-read buffer allocation is counted:
  * what remains is what the hot path allocates per read and per packet. The fork runs with the
@@ -77,6 +81,9 @@ public class FrameForwardBenchmark {
     private EmbeddedChannel backend;
     private EmbeddedChannel client;
     private ResponseTracker tracker;
+    private EmbeddedChannel runsBackend;
+    private EmbeddedChannel runsClient;
+    private ResponseTracker runsTracker;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -87,6 +94,10 @@ public class FrameForwardBenchmark {
         client = new EmbeddedChannel();
         tracker = new ResponseTracker(new Capabilities(Capabilities.SUPPORTED));
         backend = new EmbeddedChannel(new PacketFrameDecoder(Packets.MAX_PAYLOAD), new Forward(tracker, client));
+        runsClient = new EmbeddedChannel();
+        runsTracker = new ResponseTracker(new Capabilities(Capabilities.SUPPORTED));
+        Forward runs = new Forward(runsTracker, runsClient);
+        runsBackend = new EmbeddedChannel(new PacketFrameDecoder(Packets.MAX_PAYLOAD, runs), runs);
     }
 
     @TearDown(Level.Trial)
@@ -94,6 +105,8 @@ public class FrameForwardBenchmark {
         decodeOnly.finishAndReleaseAll();
         backend.finishAndReleaseAll();
         client.finishAndReleaseAll();
+        runsBackend.finishAndReleaseAll();
+        runsClient.finishAndReleaseAll();
         wire.release();
     }
 
@@ -125,6 +138,21 @@ public class FrameForwardBenchmark {
         return n;
     }
 
+    @Benchmark
+    public int decodeTrackForwardRuns() {
+        runsTracker.expect(CommandType.COM_QUERY);
+        runsBackend.pipeline().fireChannelRead(nextRead());
+        runsBackend.pipeline().fireChannelReadComplete();
+        int n = 0;
+        for (Object m; (m = runsClient.readOutbound()) != null; n++) {
+            ((ByteBuf) m).release();
+        }
+        if (!runsTracker.idle() || runsTracker.lastResultRows() != rows) {
+            throw new IllegalStateException("tracker did not see the whole result set");
+        }
+        return n;
+    }
+
     /** Releases each frame, as a handler that consumed it would. */
     static final class Sink extends ChannelInboundHandlerAdapter {
         long bytes;
@@ -138,7 +166,7 @@ public class FrameForwardBenchmark {
     }
 
     /** The session's forwarding step, without the session: track, then write to the client unflushed. */
-    static final class Forward extends ChannelInboundHandlerAdapter {
+    static final class Forward extends ChannelInboundHandlerAdapter implements PacketFrameDecoder.RowRuns {
         private final ResponseTracker tracker;
         private final Channel client;
 
@@ -148,7 +176,17 @@ public class FrameForwardBenchmark {
         }
 
         @Override
+        public int rowRunBytes(ByteBuf in, int from, int to) {
+            return tracker.rowRunBytes(in, from, to);
+        }
+
+        @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof PacketFrameDecoder.RowRun run) {
+                tracker.onRowRun(run.content());
+                client.write(run.content(), client.voidPromise());
+                return;
+            }
             ByteBuf frame = (ByteBuf) msg;
             tracker.onServerPacket(frame);
             client.write(frame, client.voidPromise());

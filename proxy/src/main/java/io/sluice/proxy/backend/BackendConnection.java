@@ -48,6 +48,21 @@ public final class BackendConnection {
         /** A server packet; the listener owns it (forward or release). Called on {@link #executor()}. */
         void onBackendPacket(BackendConnection backend, ByteBuf packet);
 
+        /**
+         * How many leading bytes of {@code buf[from, to)} this listener takes as one run of row
+         * packets ({@link #onBackendRows}) rather than packet by packet; 0 for none (the default).
+         * Asked only of a listener on the connection's own loop, right before the run is delivered.
+         */
+        default int rowRunBytes(BackendConnection backend, ByteBuf buf, int from, int to) {
+            return 0;
+        }
+
+        /** A run of whole row packets measured by {@link #rowRunBytes}; the listener owns it. */
+        default void onBackendRows(BackendConnection backend, ByteBuf rows) {
+            rows.release();
+            throw new UnsupportedOperationException("this listener takes no row runs");
+        }
+
         /** The current read burst ended (flush what was forwarded). Called on {@link #executor()}. */
         default void onBackendReadComplete(BackendConnection backend) {
         }

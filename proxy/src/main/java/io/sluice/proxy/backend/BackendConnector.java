@@ -151,8 +151,9 @@ public final class BackendConnector {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast("frames", new PacketFrameDecoder(Packets.MAX_PAYLOAD));
-                        ch.pipeline().addLast("backend", new BackendHandler(BackendConnector.this, key, password, config, sslContext, promise));
+                        BackendHandler handler = new BackendHandler(BackendConnector.this, key, password, config, sslContext, promise);
+                        ch.pipeline().addLast("frames", new PacketFrameDecoder(Packets.MAX_PAYLOAD, handler));
+                        ch.pipeline().addLast("backend", handler);
                     }
                 });
         ChannelFuture cf = b.connect(config.host(), config.port());

@@ -13,6 +13,7 @@ import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.ErrPacket;
 import io.sluice.proxy.protocol.HandshakeResponse41;
 import io.sluice.proxy.protocol.HandshakeV10;
+import io.sluice.proxy.protocol.PacketFrameDecoder;
 import io.sluice.proxy.protocol.Packets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +30,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * set is hundreds of rows, and a task each cost a lambda, a queue node and an unrecycled slice per
  * row (~25 B of garbage per row, measured) besides the hand-off itself.
  */
-final class BackendHandler extends ChannelInboundHandlerAdapter {
+final class BackendHandler extends ChannelInboundHandlerAdapter implements PacketFrameDecoder.RowRuns {
     private static final Logger log = LoggerFactory.getLogger(BackendHandler.class);
     /** What Sluice asks for on every backend connection, besides the key's flags. */
     private static final int BASE_FLAGS = Capabilities.CLIENT_LONG_PASSWORD | Capabilities.CLIENT_PROTOCOL_41
@@ -66,6 +67,10 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof PacketFrameDecoder.RowRun run) {
+            rows(ctx, run.content());
+            return;
+        }
         ByteBuf packet = (ByteBuf) msg;
         if (connection != null) {
             BackendConnection.Listener l = connection.listener();
@@ -196,6 +201,40 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
                     e.execute(() -> l.onBackendReadComplete(c));
                 }
             }
+        }
+    }
+
+    /**
+     * Row runs go to a listener on this loop that asked for them ({@link #rowRunBytes}); they were
+     * measured just before, on this thread, so the listener is the same one.
+     */
+    @Override
+    public int rowRunBytes(ByteBuf in, int from, int to) {
+        BackendConnection c = connection;
+        if (c == null || handOver != null) {
+            return 0;
+        }
+        BackendConnection.Listener l = c.listener();
+        EventExecutor e = l == null ? null : l.executor();
+        return l == null || e != null && !e.inEventLoop() ? 0 : l.rowRunBytes(c, in, from, to);
+    }
+
+    private void rows(ChannelHandlerContext ctx, ByteBuf rows) {
+        BackendConnection.Listener l = connection == null ? null : connection.listener();
+        EventExecutor e = l == null ? null : l.executor();
+        if (l != null && handOver == null && (e == null || e.inEventLoop())) {
+            l.onBackendRows(connection, rows);
+            return;
+        }
+        // Not who measured the run (cannot happen on one thread): packet by packet, as ever.
+        try {
+            for (int i = rows.readerIndex(); i < rows.writerIndex(); ) {
+                int len = Packets.HEADER_SIZE + rows.getUnsignedMediumLE(i);
+                channelRead(ctx, rows.retainedSlice(i, len));
+                i += len;
+            }
+        } finally {
+            rows.release();
         }
     }
 

@@ -144,6 +144,53 @@ public final class ResponseTracker {
     }
 
     /**
+     * The length of the run of whole packets at {@code from} in {@code buf} (readable up to
+     * {@code to}) that {@link #onServerPacket} would each take as a plain row of the current result
+     * set: no terminator, error or 16 MiB packet among them. 0 unless there are at least two, or
+     * when not in a result set's rows. Reads only; {@link #onRowRun} then takes the run.
+     */
+    public int rowRunBytes(ByteBuf buf, int from, int to) {
+        if (state != State.ROWS || serverContinuation || outstanding.isEmpty()) {
+            return 0;
+        }
+        int end = eofDeprecated ? Packets.MAX_PAYLOAD : 9; // the terminator's payload is shorter
+        int i = from;
+        int rows = 0;
+        while (to - i >= Packets.HEADER_SIZE) {
+            int len = buf.getUnsignedMediumLE(i);
+            if (len == Packets.MAX_PAYLOAD || to - i < Packets.HEADER_SIZE + len) {
+                break;
+            }
+            int header = len == 0 ? -1 : buf.getUnsignedByte(i + Packets.HEADER_SIZE);
+            if (header == Packets.ERR || header == Packets.EOF && len < end) {
+                break;
+            }
+            rows++;
+            i += Packets.HEADER_SIZE + len;
+        }
+        return rows >= 2 ? i - from : 0;
+    }
+
+    /**
+     * Takes a run of row packets measured by {@link #rowRunBytes}, as {@link #onServerPacket} would
+     * one by one; returns how many rows it held.
+     *
+     * @throws MalformedPacketException when not in a result set's rows
+     */
+    public int onRowRun(ByteBuf run) {
+        if (state != State.ROWS || serverContinuation || outstanding.isEmpty()) {
+            throw new MalformedPacketException("rows arrived outside a result set");
+        }
+        int rows = 0;
+        for (int i = run.readerIndex(), to = run.writerIndex(); i < to; i += Packets.HEADER_SIZE + run.getUnsignedMediumLE(i)) {
+            rows++;
+        }
+        okPacket = false;
+        resultRows += rows;
+        return rows;
+    }
+
+    /**
      * Feeds one server packet; returns {@link #MORE}, {@link #DONE} or {@link #LOCAL_INFILE}.
      *
      * @throws MalformedPacketException when a packet arrives with nothing outstanding, or does not fit

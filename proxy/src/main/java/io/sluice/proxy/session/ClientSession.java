@@ -1211,6 +1211,37 @@ public final class ClientSession implements BackendConnection.Listener {
         return loop;
     }
 
+    /** Plain rows of the result set being forwarded can come as runs (see {@link #onBackendRows}). */
+    @Override
+    public int rowRunBytes(BackendConnection b, ByteBuf buf, int from, int to) {
+        return b == backend && !closed ? b.tracker().rowRunBytes(buf, from, to) : 0;
+    }
+
+    /**
+     * Several row packets in one buffer: nothing in a row concerns the session but its count and
+     * sequence id, so the run goes to the client whole, as the packets one by one would.
+     */
+    @Override
+    public void onBackendRows(BackendConnection b, ByteBuf rows) {
+        if (b != backend || closed) {
+            rows.release();
+            return;
+        }
+        int n;
+        try {
+            n = b.tracker().onRowRun(rows);
+        } catch (MalformedPacketException e) {
+            rows.release();
+            log.warn("{}: server broke the protocol on {}: {}", this, b, e.getMessage());
+            unlink(BackendPools.Release.DISCARD);
+            frontend.fail(SluiceError.BACKEND_LOST, lastSeqToClient + 1, "Sluice: the server sent an unexpected packet: "
+                    + e.getMessage());
+            return;
+        }
+        lastSeqToClient = (Packets.sequenceId(rows) + n - 1) & 0xff;
+        client.write(rows, client.voidPromise());
+    }
+
     @Override
     public void onBackendPacket(BackendConnection b, ByteBuf packet) {
         if (b != backend || closed) {

@@ -49,6 +49,47 @@ class PacketFrameDecoderTest {
         }
     }
 
+    /**
+     * With a row-run consumer, each call emits one item and asks the consumer afresh. This consumer
+     * takes packets 1 and 2 as a run when both are there when the decoder stands at packet 1. That
+     * holds unless the input is split after packet 1 is whole and before packet 2 is (then packet 1
+     * has already gone out alone); everything else comes as single frames, in order.
+     */
+    @Test
+    void aRowRunComesAsOneBufferBetweenSingleFrames() {
+        byte[] all = stream();
+        int runBytes = (4 + 7) + (4 + 14); // packets 1 and 2
+        int packet1End = 4 + (4 + 7);
+        int runEnd = 4 + runBytes;
+        PacketFrameDecoder.RowRuns runs = (in, from, to) ->
+                to - from >= runBytes && in.getUnsignedByte(from + 3) == 1 ? runBytes : 0;
+        for (int split = 0; split <= all.length; split++) {
+            EmbeddedChannel ch = new EmbeddedChannel(new PacketFrameDecoder(1024, runs));
+            ch.writeInbound(Unpooled.wrappedBuffer(all, 0, split));
+            ch.writeInbound(Unpooled.wrappedBuffer(all, split, all.length - split));
+            java.util.List<Integer> seqs = new java.util.ArrayList<>();
+            Object m;
+            while ((m = ch.readInbound()) != null) {
+                if (m instanceof PacketFrameDecoder.RowRun run) {
+                    ByteBuf b = run.content();
+                    assertEquals(runBytes, b.readableBytes(), "split " + split);
+                    assertEquals(1, Packets.sequenceId(b));
+                    assertEquals(7, Packets.payloadLength(b));
+                    assertEquals(14, b.getUnsignedMediumLE(b.readerIndex() + 4 + 7));
+                    seqs.add(-1);
+                    run.release();
+                } else {
+                    ByteBuf p = (ByteBuf) m;
+                    seqs.add(Packets.sequenceId(p));
+                    p.release();
+                }
+            }
+            boolean asRun = split < packet1End || split >= runEnd;
+            assertEquals(asRun ? java.util.List.of(0, -1, 3, 4) : java.util.List.of(0, 1, 2, 3, 4), seqs, "split " + split);
+            assertTrue(!ch.finish());
+        }
+    }
+
     @Test
     void payloadOverTheLimitIsRefusedWithAClearMessage() {
         EmbeddedChannel ch = new EmbeddedChannel(new PacketFrameDecoder(100));

@@ -54,6 +54,76 @@ class ResponseTrackerTest {
         assertTrue(t.idle());
     }
 
+    private static ByteBuf concat(ByteBuf... packets) {
+        ByteBuf b = Unpooled.buffer();
+        for (ByteBuf p : packets) {
+            b.writeBytes(p);
+            p.release();
+        }
+        return b;
+    }
+
+    private static ByteBuf bytes(int n, int first) {
+        int[] payload = new int[n];
+        payload[0] = first;
+        return packet(payload);
+    }
+
+    /**
+     * A run covers whole plain rows only, at least two: it stops before the terminator, before an
+     * error, before a 16 MiB packet and at a packet cut short; outside a result set's rows there is
+     * none. Taken as a run, the rows count as if fed one by one.
+     */
+    @Test
+    void rowRunsCoverWholePlainRowsOnly() {
+        ResponseTracker t = new ResponseTracker(DEPRECATE);
+        t.expect(CommandType.COM_QUERY);
+        ByteBuf rows = concat(packet(1, 'a'), packet(0xfb), packet(), packet(0, 1, 'b'), terminator(0));
+        assertEquals(0, t.rowRunBytes(rows, 0, rows.writerIndex()), "not in the rows yet");
+        feed(t, packet(1));
+        feed(t, packet(3, 'd', 'e', 'f'));
+        int whole = 6 + 5 + 4 + 7; // four rows, the empty one included
+        assertEquals(whole, t.rowRunBytes(rows, 0, rows.writerIndex()), "stops at the terminator");
+        assertEquals(6 + 5, t.rowRunBytes(rows, 0, 6 + 5 + 3), "stops at a packet cut short");
+        assertEquals(0, t.rowRunBytes(rows, 0, 6 + 5 - 1), "one whole row is no run");
+        ByteBuf run = rows.readRetainedSlice(whole);
+        assertEquals(4, t.onRowRun(run));
+        run.release();
+        assertEquals(ResponseTracker.DONE, t.onServerPacket(rows));
+        assertEquals(4, t.lastResultRows());
+        rows.release();
+
+        ResponseTracker e = new ResponseTracker(DEPRECATE);
+        e.expect(CommandType.COM_QUERY);
+        feed(e, packet(1));
+        feed(e, packet(3, 'd', 'e', 'f'));
+        ByteBuf withError = concat(packet(1, 'a'), packet(1, 'b'), packet(0xff, 0x10, 0x04, '#', 'H', 'Y', '0', '0', '0', 'x'));
+        assertEquals(12, e.rowRunBytes(withError, 0, withError.writerIndex()), "stops at the error");
+        ByteBuf big = Unpooled.buffer().writeMediumLE(Packets.MAX_PAYLOAD).writeByte(1).writeByte(1);
+        ByteBuf withBig = concat(packet(1, 'a'), packet(1, 'b'), big);
+        assertEquals(12, e.rowRunBytes(withBig, 0, withBig.writerIndex()), "stops at a 16 MiB packet");
+        withError.release();
+        withBig.release();
+    }
+
+    /** Without CLIENT_DEPRECATE_EOF a row may start with 0xFE when it is 9 bytes or longer; the EOF is shorter. */
+    @Test
+    void classicRowRunsTakeLongRowsStartingWith0xFeAndStopAtTheEof() {
+        ResponseTracker t = new ResponseTracker(CLASSIC);
+        t.expect(CommandType.COM_QUERY);
+        feed(t, packet(1));
+        feed(t, packet(3, 'd', 'e', 'f'));
+        feed(t, eof(0));
+        ByteBuf rows = concat(bytes(9, 0xfe), packet(1, 'a'), eof(ServerStatus.SERVER_STATUS_AUTOCOMMIT));
+        assertEquals(13 + 6, t.rowRunBytes(rows, 0, rows.writerIndex()));
+        ByteBuf run = rows.readRetainedSlice(13 + 6);
+        assertEquals(2, t.onRowRun(run));
+        run.release();
+        assertEquals(ResponseTracker.DONE, t.onServerPacket(rows));
+        assertEquals(2, t.lastResultRows());
+        rows.release();
+    }
+
     @Test
     void deprecatedEofWithMultipleResultsThenError() {
         ResponseTracker t = new ResponseTracker(DEPRECATE);
