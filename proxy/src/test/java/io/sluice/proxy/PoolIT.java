@@ -233,6 +233,52 @@ class PoolIT {
         }
     }
 
+    /**
+     * A backend marked for a swap when it was lent across loops comes back while another client
+     * waits for one: the waiter must stay in line and get the replacement (it was once taken from
+     * the queue and dropped, and its client hung until its socket timed out).
+     */
+    @Test
+    void aClientWaitingWhenASwappedBackendComesBackGetsTheReplacement() throws Exception {
+        try (Sluice sluice = Sluice.start(server, users() + "sluice.listen.io-threads = 2\n"
+                + "sluice.pool { mode = transaction, max-per-user = 2, min-idle = 0, acquire-timeout = 30s }\n");
+             // A socket timeout so that a regression fails the test instead of hanging it.
+             Connection first = sluice.connect("pa", "pa-pw", null, "socketTimeout=15000");
+             Connection second = sluice.connect("pa", "pa-pw", null, "socketTimeout=15000");
+             Connection third = sluice.connect("pa", "pa-pw", null, "socketTimeout=15000")) {
+            first.setAutoCommit(false);
+            third.setAutoCommit(false);
+            long a = scalar(first, "SELECT CONNECTION_ID()");
+            long b = scalar(third, "SELECT CONNECTION_ID()");
+            assertNotEquals(a, b);
+            first.commit();
+            third.commit();
+            eventually("both backends are idle on the first loop", () -> sluice.proxy.pools().snapshot().get(0).idle() == 2);
+
+            Statement inSecond = second.createStatement();
+            inSecond.execute("BEGIN");
+            long borrowed = scalar(second, "SELECT CONNECTION_ID()"); // across loops, marked for a swap
+            assertTrue(borrowed == a || borrowed == b);
+            long other = scalar(first, "SELECT CONNECTION_ID()"); // the pool's other backend
+            assertNotEquals(borrowed, other);
+            var waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return scalar(third, "SELECT CONNECTION_ID()"); // both busy: waits in line
+                } catch (SQLException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            eventually("the third client waits", () -> sluice.proxy.pools().snapshot().get(0).waiting() == 1);
+            inSecond.execute("COMMIT"); // the marked backend comes back and is swapped
+            inSecond.close();
+            long got = waiting.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(got != a && got != b, "the waiter got the replacement: " + got);
+            assertEquals(1, rebalanced(sluice));
+            third.commit();
+            first.commit();
+        }
+    }
+
     static double rebalanced(Sluice sluice) {
         var c = sluice.proxy.metrics().registry().find("sluice.backend.closes").tag("reason", "rebalanced").counter();
         return c == null ? 0 : c.count();

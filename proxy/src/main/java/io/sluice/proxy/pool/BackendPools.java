@@ -469,13 +469,14 @@ public final class BackendPools implements AutoCloseable {
             after.add(() -> readThreadsConnected(c, () -> returnIdle(c)));
             return;
         }
-        // Prefer a waiter on the connection's own event loop among those that came at the same
-        // moment as the oldest (bench: cross-loop hand-offs doubled context switches per query).
-        Waiter w = paused ? null : p.gate.pollMatchingPreferring(c.key()::equals, c.loop(), SAME_MOMENT_NANOS);
         if (p.swaps.containsKey(c)) {
+            // Before any waiter is taken from the gate: the waiters stay in line for the replacement.
             evict(c, after, REBALANCED); // closed() opens its replacement
             return;
         }
+        // Prefer a waiter on the connection's own event loop among those that came at the same
+        // moment as the oldest (bench: cross-loop hand-offs doubled context switches per query).
+        Waiter w = paused ? null : p.gate.pollMatchingPreferring(c.key()::equals, c.loop(), SAME_MOMENT_NANOS);
         if (w != null && w.loop() != c.loop() && rebalances(p, c, w.loop())) {
             p.gate.pushFront(w); // first in line for the replacement
             p.swaps.put(c, w.loop());
