@@ -39,8 +39,11 @@ public final class Gate {
     /**
      * Like {@link #pollMatching}, but prefers a waiter on {@code loop} (where the connection lives, so
      * its session runs without cross-thread hops) over an older one elsewhere, as long as it arrived
-     * within {@code toleranceNanos} of the oldest fitting waiter. The tolerance bounds the unfairness:
-     * the oldest waiter can only be passed by requests that came practically at the same time.
+     * within {@code toleranceNanos}, or within half of what the oldest fitting waiter has waited so
+     * far if that is longer, of the oldest. The window bounds the unfairness: the oldest waiter can
+     * only be passed by requests that came soon after it, and the next connection freed on its own
+     * loop goes to it. It grows with the wait so that long holds (read-write transactions: ~25 ms
+     * each, few waiters within 2 ms of each other) still find a waiter on the connection's loop.
      */
     public Waiter pollMatchingPreferring(Predicate<BackendKey> fits, Object loop, long toleranceNanos) {
         Waiter oldest = null;
@@ -55,6 +58,7 @@ public final class Gate {
                     it.remove();
                     return w;
                 }
+                toleranceNanos = Math.max(toleranceNanos, (System.nanoTime() - w.enqueuedNanos()) / 2);
                 continue;
             }
             if (w.enqueuedNanos() - oldest.enqueuedNanos() > toleranceNanos) {

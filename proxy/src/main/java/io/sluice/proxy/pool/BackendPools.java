@@ -51,7 +51,7 @@ public final class BackendPools implements AutoCloseable {
         DISCARD
     }
 
-    /** Waiters that arrived within this of the oldest count as simultaneous for loop affinity. */
+    /** Waiters that arrived within this of the oldest (or half its wait, if longer) may go first for loop affinity. */
     static final long SAME_MOMENT_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
     /** At most one rebalancing swap per pool in this interval (see {@link #rebalances}). */

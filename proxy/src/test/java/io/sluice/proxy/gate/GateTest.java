@@ -61,5 +61,19 @@ class GateTest {
         fair.offer(late);
         assertSame(old, fair.pollMatchingPreferring(K::equals, a, 1_000_000L), "a waiter that came later does not pass the oldest");
         assertEquals(1, fair.size());
+
+        Gate longWait = new Gate(10);
+        Waiter first = new Waiter(K, b);
+        longWait.offer(first);
+        Thread.sleep(4);
+        Waiter soonAfter = new Waiter(K, a);
+        longWait.offer(soonAfter);
+        Thread.sleep(40);
+        Waiter muchLater = new Waiter(K, a);
+        longWait.offer(muchLater);
+        assertSame(soonAfter, longWait.pollMatchingPreferring(K::equals, a, 1_000_000L),
+                "after a long wait the window is half of it: a same-loop waiter 4 ms behind the oldest goes first");
+        assertSame(first, longWait.pollMatchingPreferring(K::equals, a, 1_000_000L),
+                "but not one that came more than half the oldest's wait after it");
     }
 }
