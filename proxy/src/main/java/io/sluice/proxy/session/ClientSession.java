@@ -1217,6 +1217,14 @@ public final class ClientSession implements BackendConnection.Listener {
         return b == backend && !closed ? b.tracker().rowRunBytes(buf, from, to) : 0;
     }
 
+    /** The server sent what the protocol does not allow here: drop the backend, tell the client. */
+    private void serverBrokeProtocol(BackendConnection b, MalformedPacketException e) {
+        log.warn("{}: server broke the protocol on {}: {}", this, b, e.getMessage());
+        unlink(BackendPools.Release.DISCARD);
+        frontend.fail(SluiceError.BACKEND_LOST, lastSeqToClient + 1, "Sluice: the server sent an unexpected packet: "
+                + e.getMessage());
+    }
+
     /**
      * Several row packets in one buffer: nothing in a row concerns the session but its count and
      * sequence id, so the run goes to the client whole, as the packets one by one would.
@@ -1232,10 +1240,7 @@ public final class ClientSession implements BackendConnection.Listener {
             n = b.tracker().onRowRun(rows);
         } catch (MalformedPacketException e) {
             rows.release();
-            log.warn("{}: server broke the protocol on {}: {}", this, b, e.getMessage());
-            unlink(BackendPools.Release.DISCARD);
-            frontend.fail(SluiceError.BACKEND_LOST, lastSeqToClient + 1, "Sluice: the server sent an unexpected packet: "
-                    + e.getMessage());
+            serverBrokeProtocol(b, e);
             return;
         }
         lastSeqToClient = (Packets.sequenceId(rows) + n - 1) & 0xff;
@@ -1261,10 +1266,7 @@ public final class ClientSession implements BackendConnection.Listener {
             }
         } catch (MalformedPacketException e) {
             packet.release();
-            log.warn("{}: server broke the protocol on {}: {}", this, b, e.getMessage());
-            unlink(BackendPools.Release.DISCARD);
-            frontend.fail(SluiceError.BACKEND_LOST, lastSeqToClient + 1, "Sluice: the server sent an unexpected packet: "
-                    + e.getMessage());
+            serverBrokeProtocol(b, e);
             return;
         }
         lastSeqToClient = Packets.sequenceId(packet);
