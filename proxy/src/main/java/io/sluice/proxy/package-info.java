@@ -9,8 +9,9 @@
  *     client that sends more while its command waits is not read until the command has gone out;
  * (4) on grant it links the backend, restores the schema, writes the command, and the backend's
  *     {@code ResponseTracker} is told what was asked;
- * (5) the backend handler hands every server frame to the session, which forwards it unchanged
- *     (rows are never decoded) while the tracker finds the end of the response;
+ * (5) the backend handler hands every server frame, or a run of plain rows as one buffer, to the
+ *     session, which forwards it unchanged (rows are never decoded) while the tracker finds the end
+ *     of the response;
  * (6) on the final OK/EOF/ERR without SERVER_MORE_RESULTS_EXISTS the pool mode decides: in
  *     session mode the backend stays linked until the client leaves, then goes back reset, and
  *     the pool hands it straight to the oldest waiter.

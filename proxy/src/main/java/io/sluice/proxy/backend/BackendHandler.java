@@ -74,8 +74,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter implements Packe
         ByteBuf packet = (ByteBuf) msg;
         if (connection != null) {
             BackendConnection.Listener l = connection.listener();
-            EventExecutor e = l == null ? null : l.executor();
-            if (e != null && !e.inEventLoop()) {
+            if (l != null && !onThisLoop(l)) {
                 if (handOverTo != l) {
                     handOver();
                     handOverTo = l;
@@ -193,12 +192,11 @@ final class BackendHandler extends ChannelInboundHandlerAdapter implements Packe
             boolean handedOver = handOver();
             BackendConnection.Listener l = connection.listener();
             if (l != null && !handedOver) {
-                EventExecutor e = l.executor();
-                if (e == null || e.inEventLoop()) {
+                if (onThisLoop(l)) {
                     l.onBackendReadComplete(connection);
                 } else {
                     BackendConnection c = connection;
-                    e.execute(() -> l.onBackendReadComplete(c));
+                    l.executor().execute(() -> l.onBackendReadComplete(c));
                 }
             }
         }
@@ -215,14 +213,18 @@ final class BackendHandler extends ChannelInboundHandlerAdapter implements Packe
             return 0;
         }
         BackendConnection.Listener l = c.listener();
-        EventExecutor e = l == null ? null : l.executor();
-        return l == null || e != null && !e.inEventLoop() ? 0 : l.rowRunBytes(c, in, from, to);
+        return l != null && onThisLoop(l) ? l.rowRunBytes(c, in, from, to) : 0;
+    }
+
+    /** Whether {@code l} runs on this (the connection's) event loop, so it is called directly. */
+    private static boolean onThisLoop(BackendConnection.Listener l) {
+        EventExecutor e = l.executor();
+        return e == null || e.inEventLoop();
     }
 
     private void rows(ChannelHandlerContext ctx, ByteBuf rows) {
         BackendConnection.Listener l = connection == null ? null : connection.listener();
-        EventExecutor e = l == null ? null : l.executor();
-        if (l != null && handOver == null && (e == null || e.inEventLoop())) {
+        if (l != null && handOver == null && onThisLoop(l)) {
             l.onBackendRows(connection, rows);
             return;
         }

@@ -150,7 +150,7 @@ public final class ResponseTracker {
      * when not in a result set's rows. Reads only; {@link #onRowRun} then takes the run.
      */
     public int rowRunBytes(ByteBuf buf, int from, int to) {
-        if (state != State.ROWS || serverContinuation || outstanding.isEmpty()) {
+        if (!inRows()) {
             return 0;
         }
         int end = eofDeprecated ? Packets.MAX_PAYLOAD : 9; // the terminator's payload is shorter
@@ -171,6 +171,11 @@ public final class ResponseTracker {
         return rows >= 2 ? i - from : 0;
     }
 
+    /** Between a result set's column definitions and its terminator, not inside a 16 MiB row. */
+    private boolean inRows() {
+        return state == State.ROWS && !serverContinuation && !outstanding.isEmpty();
+    }
+
     /**
      * Takes a run of row packets measured by {@link #rowRunBytes}, as {@link #onServerPacket} would
      * one by one; returns how many rows it held.
@@ -178,7 +183,7 @@ public final class ResponseTracker {
      * @throws MalformedPacketException when not in a result set's rows
      */
     public int onRowRun(ByteBuf run) {
-        if (state != State.ROWS || serverContinuation || outstanding.isEmpty()) {
+        if (!inRows()) {
             throw new MalformedPacketException("rows arrived outside a result set");
         }
         int rows = 0;

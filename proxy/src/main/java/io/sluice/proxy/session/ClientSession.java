@@ -50,8 +50,9 @@ import java.util.Map;
  * Forwarding without a backend parks the packet in {@code pendingCommand} and asks the gate; on
  * grant the session links, restores the schema, writes the command. The client is read on while the
  * command waits, and stops being read as soon as it sends more (see {@link #holdBack}). Server
- * packets are forwarded frame by frame (never decoded into rows) while the {@link ResponseTracker}
- * watches for the end of each response.
+ * packets are forwarded unchanged, frame by frame, or a run of plain rows as one buffer
+ * ({@link #onBackendRows}; rows are never decoded), while the {@link ResponseTracker} watches for
+ * the end of each response.
  */
 public final class ClientSession implements BackendConnection.Listener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
