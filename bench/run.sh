@@ -35,7 +35,7 @@ else
     jar="$root/launcher/target/sluice.jar"
     if [[ ! -f "$jar" ]] || [[ -n "$(find "$root"/*/src/main "$root"/*/pom.xml "$root/pom.xml" -newer "$jar" -type f -print -quit 2>/dev/null)" ]]; then
         echo "bench: building $jar" >&2
-        (cd "$root" && mvn -B -q -o -pl launcher -am package -Dmaven.test.skip=true)
+        (cd "$root" && mvn -B -q -o -pl launcher -am package -DskipTests)
     fi
     label="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     if [[ -n "$(git -C "$root" status --porcelain -- . ':!bench' ':!docs' 2>/dev/null)" ]]; then
