@@ -107,6 +107,7 @@ final class Views {
         } else {
             out.put("server_limits", null); // read by the first backend connection
         }
+        out.put("transport", proxy.transportName());
         out.put("accepting", proxy.accepting());
         out.put("paused", proxy.pools().paused());
         out.put("clients", proxy.metrics().clients().get());

@@ -205,7 +205,8 @@ final class ConfigReader {
         String host = host("sluice.listen.host");
         Integer port = integer("sluice.listen.port", 0, 65535);
         Integer ioThreads = integer("sluice.listen.io-threads", 0, Integer.MAX_VALUE);
-        return allSet(host, port, ioThreads) ? new ListenConfig(host, port, ioThreads) : null;
+        ListenConfig.Transport transport = enumValue("sluice.listen.transport", ListenConfig.Transport.class);
+        return allSet(host, port, ioThreads, transport) ? new ListenConfig(host, port, ioThreads, transport) : null;
     }
 
     private ServerConfig readServer() {

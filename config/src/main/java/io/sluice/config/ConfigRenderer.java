@@ -43,6 +43,7 @@ final class ConfigRenderer {
         m.put("host", listen.host());
         m.put("port", listen.port());
         m.put("io-threads", listen.ioThreads());
+        m.put("transport", enumName(listen.transport()));
         return m;
     }
 

@@ -33,7 +33,7 @@ class ConfigLoaderTest {
     @Test
     void defaultsComeFromReferenceConf() {
         SluiceConfig config = ConfigLoader.parse(USER);
-        assertEquals(new ListenConfig("0.0.0.0", 6033, 0), config.listen());
+        assertEquals(new ListenConfig("0.0.0.0", 6033, 0, ListenConfig.Transport.AUTO), config.listen());
         assertEquals(new ServerConfig("127.0.0.1", 3306, Duration.ofSeconds(5),
                 new BackendTlsConfig(BackendTlsConfig.Mode.DISABLED, Optional.empty())), config.server());
         assertEquals(new FrontendConfig(10000, Duration.ofSeconds(10), Duration.ZERO, 32 * 1024, 64 * 1024,
@@ -103,7 +103,7 @@ class ConfigLoaderTest {
         SluiceConfig config = ConfigLoader.load(Optional.empty(),
                 Map.of("sluice.users.app.password", "pw", "sluice.pool.idle-timeout", "5m",
                         "sluice.frontend.write-buffer-high", "1MiB"), env);
-        assertEquals(new ListenConfig("::1", 7033, 0), config.listen());
+        assertEquals(new ListenConfig("::1", 7033, 0, ListenConfig.Transport.AUTO), config.listen());
         assertEquals("db.internal", config.server().host());
         assertEquals(3307, config.server().port());
         assertEquals(PoolMode.TRANSACTION, config.pool().mode());

@@ -90,6 +90,12 @@ class ValidationTest {
     }
 
     @Test
+    void transportUnknown() {
+        assertProblem("sluice.listen.transport = kqueue",
+                "sluice.listen.transport: must be one of auto, io-uring, epoll, nio (got \"kqueue\")");
+    }
+
+    @Test
     void maxClientsZero() {
         assertProblem("sluice.frontend.max-clients = 0", "sluice.frontend.max-clients: must be at least 1 (got 0)");
     }
@@ -415,7 +421,7 @@ class ValidationTest {
     @Test
     void unknownKeyListsTheKnownKeys() {
         assertProblem("sluice.listen.backlog = 5",
-                "sluice.listen.backlog: unknown key; known keys here: host, io-threads, port (got 5)");
+                "sluice.listen.backlog: unknown key; known keys here: host, io-threads, port, transport (got 5)");
     }
 
     @Test

@@ -149,7 +149,14 @@ public final class Main implements Callable<Integer> {
         new JvmThreadMetrics().bindTo(registry);
         new ClassLoaderMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
-        ProxyServer proxy = new ProxyServer(config, registry).start();
+        ProxyServer proxy;
+        try {
+            proxy = new ProxyServer(config, registry).start();
+        } catch (IllegalStateException e) {
+            // A setting this machine cannot honour, e.g. sluice.listen.transport = io-uring where seccomp blocks it.
+            System.err.println("sluice: cannot start: " + e.getMessage());
+            return 2;
+        }
         // POST /reload re-reads the same sources: the file, the environment, these flags.
         Map<String, String> overrides = overrides();
         AdminServer admin = config.admin().enabled() ? new AdminServer(proxy, config.admin(), registry,

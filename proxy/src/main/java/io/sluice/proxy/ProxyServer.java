@@ -63,7 +63,7 @@ public final class ProxyServer implements AutoCloseable {
 
     public ProxyServer(SluiceConfig config, MeterRegistry registry) {
         this.config = config;
-        this.transport = new Transport(config.listen().ioThreads());
+        this.transport = new Transport(config.listen());
         this.metrics = new ProxyMetrics(registry);
         this.connector = new BackendConnector(config.server(), transport, backendSsl(config.server().tls()));
         this.pools = new BackendPools(config.pool(), config.users().values(), connector, metrics, transport.group());
@@ -146,6 +146,11 @@ public final class ProxyServer implements AutoCloseable {
                 serverChannel.localAddress(), transport.name(), connector.address(), config.pool().mode().name().toLowerCase(),
                 config.pool().maxPerUser(), config.pool().globalMax());
         return this;
+    }
+
+    /** The event loops' transport in use ({@code io-uring}, {@code epoll} or {@code nio}): what {@code auto} chose. */
+    public String transportName() {
+        return transport.name();
     }
 
     /** The port clients connect to (useful when configured as 0). */

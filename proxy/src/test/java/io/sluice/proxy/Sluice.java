@@ -22,9 +22,13 @@ public final class Sluice implements AutoCloseable {
         this.proxy = proxy;
     }
 
-    /** Starts Sluice in front of {@code server}; {@code hocon} adds to or overrides the base config. */
+    /**
+     * Starts Sluice in front of {@code server}; {@code hocon} adds to or overrides the base config.
+     * {@code -Dsluice.test.transport=epoll} (or io-uring, nio) runs the tests on that transport instead of auto's pick.
+     */
     public static Sluice start(TestServer server, String hocon) {
-        String base = "sluice.listen { host = \"127.0.0.1\", port = 0, io-threads = 2 }\n"
+        String base = "sluice.listen { host = \"127.0.0.1\", port = 0, io-threads = 2, transport = "
+                + System.getProperty("sluice.test.transport", "auto") + " }\n"
                 + "sluice.server { host = \"" + server.host() + "\", port = " + server.port() + " }\n"
                 + "sluice.admin.enabled = false\n";
         SluiceConfig config = ConfigLoader.parse(base + hocon);
