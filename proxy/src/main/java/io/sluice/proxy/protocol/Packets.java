@@ -71,6 +71,20 @@ public final class Packets {
     }
 
     /**
+     * Whether a packet ends a result set's rows (or a field list): {@link #isResultSetEnd} under
+     * CLIENT_DEPRECATE_EOF, else {@link #isEof}. This form takes the header byte and payload length,
+     * for scanners that walk a buffer by offsets without slicing packets.
+     */
+    public static boolean endsRows(int header, int payloadLength, boolean eofDeprecated) {
+        return header == EOF && payloadLength < (eofDeprecated ? MAX_PAYLOAD : 9);
+    }
+
+    /** {@link #endsRows(int, int, boolean)} for one packet. */
+    public static boolean endsRows(ByteBuf packet, boolean eofDeprecated) {
+        return endsRows(header(packet), payloadLength(packet), eofDeprecated);
+    }
+
+    /**
      * Status flags of an OK packet (header 0x00 or 0xFE): after the header, two length-encoded
      * integers (affected rows, last insert id), then int2 status. Requires CLIENT_PROTOCOL_41.
      */

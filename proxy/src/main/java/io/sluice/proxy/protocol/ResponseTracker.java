@@ -153,7 +153,6 @@ public final class ResponseTracker {
         if (!inRows()) {
             return 0;
         }
-        int end = eofDeprecated ? Packets.MAX_PAYLOAD : 9; // the terminator's payload is shorter
         int i = from;
         int rows = 0;
         while (to - i >= Packets.HEADER_SIZE) {
@@ -162,7 +161,7 @@ public final class ResponseTracker {
                 break;
             }
             int header = len == 0 ? -1 : buf.getUnsignedByte(i + Packets.HEADER_SIZE);
-            if (header == Packets.ERR || header == Packets.EOF && len < end) {
+            if (header == Packets.ERR || Packets.endsRows(header, len, eofDeprecated)) {
                 break;
             }
             rows++;
@@ -238,7 +237,7 @@ public final class ResponseTracker {
                 if (header == Packets.ERR) {
                     return error();
                 }
-                if (eofDeprecated ? Packets.isResultSetEnd(packet) : Packets.isEof(packet)) {
+                if (Packets.endsRows(packet, eofDeprecated)) {
                     lastStatus = Packets.terminatorStatus(packet);
                     okPacket = eofDeprecated;
                     return done(cmd != CommandType.COM_STMT_FETCH);
@@ -249,7 +248,7 @@ public final class ResponseTracker {
                 if (header == Packets.ERR) {
                     return error();
                 }
-                if (eofDeprecated ? Packets.isResultSetEnd(packet) : Packets.isEof(packet)) {
+                if (Packets.endsRows(packet, eofDeprecated)) {
                     lastStatus = Packets.terminatorStatus(packet);
                     return done(false);
                 }
@@ -330,7 +329,7 @@ public final class ResponseTracker {
             }
             case COM_FIELD_LIST -> {
                 state = State.FIELD_LIST;
-                if (eofDeprecated ? Packets.isResultSetEnd(packet) : Packets.isEof(packet)) {
+                if (Packets.endsRows(packet, eofDeprecated)) {
                     lastStatus = Packets.terminatorStatus(packet);
                     return done(false);
                 }
@@ -349,7 +348,7 @@ public final class ResponseTracker {
     }
 
     private int onRowInFirst(ByteBuf packet) {
-        if (eofDeprecated ? Packets.isResultSetEnd(packet) : Packets.isEof(packet)) {
+        if (Packets.endsRows(packet, eofDeprecated)) {
             lastStatus = Packets.terminatorStatus(packet);
             return done(false);
         }
