@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * share one event loop group, so a session and the backend opened for it can live on the same thread.
  *
  * <p>Why io_uring first: on the benchmark machine it made 0.5 system calls per query instead of 4.2
- * and a third of the context switches, which is most of what a hop costs (docs/benchmarks.md, run J).
+ * and a third of the context switches at 32 clients, where a hop's cost is mostly kernel time
+ * (docs/benchmarks.md, "Event loops on io_uring").
  */
 public final class Transport {
     private static final Logger log = LoggerFactory.getLogger(Transport.class);
