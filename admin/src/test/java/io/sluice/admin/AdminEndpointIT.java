@@ -122,6 +122,8 @@ class AdminEndpointIT {
             assertEquals(2, stats.path("clients_by_user").path(USER).asInt(), stats.toPrettyString());
             assertTrue(stats.path("clients_by_host").path("127.0.0.1").asInt() >= 2, stats.toPrettyString());
             assertEquals(1, stats.path("sessions_by_state").path("waiting").asInt(), stats.toPrettyString());
+            assertEquals(f.proxy.transportName(), stats.path("transport").asText(), stats.toPrettyString());
+            assertTrue(List.of("io-uring", "epoll", "nio").contains(stats.path("transport").asText()), stats.toPrettyString());
             JsonNode limits = stats.path("server_limits");
             assertTrue(limits.path("max_connections").asLong() > 0, stats.toPrettyString());
             assertTrue(limits.path("backend_cap").asInt() > 0 && limits.path("reasoning").asText().contains("max_connections"),
