@@ -16,7 +16,12 @@ public record ListenConfig(String host, int port, int ioThreads, Transport trans
      * seccomp profile that blocks io_uring, a platform without epoll).
      */
     public enum Transport {
-        AUTO, IO_URING, EPOLL, NIO
+        AUTO, IO_URING, EPOLL, NIO;
+
+        /** As the config spells it: {@code auto}, {@code io-uring}, {@code epoll}, {@code nio}. */
+        public String configName() {
+            return ConfigRenderer.enumName(this);
+        }
     }
 
     public ListenConfig {

@@ -37,15 +37,31 @@ public final class Transport {
 
     private final ListenConfig.Transport kind;
     private final EventLoopGroup group;
+    private final ChannelFactory<SocketChannel> socketChannelFactory;
+    private final ChannelFactory<ServerSocketChannel> serverChannelFactory;
 
     /** @throws IllegalStateException when the transport asked for by name does not work here, with the reason */
     public Transport(ListenConfig listen) {
         this.kind = choose(listen.transport());
-        IoHandlerFactory factory = switch (kind) {
-            case IO_URING -> IoUringIoHandler.newFactory();
-            case EPOLL -> EpollIoHandler.newFactory();
-            case NIO, AUTO -> NioIoHandler.newFactory();
-        };
+        IoHandlerFactory factory;
+        switch (kind) {
+            case IO_URING -> {
+                factory = IoUringIoHandler.newFactory();
+                socketChannelFactory = IoUringSocketChannel::new;
+                serverChannelFactory = IoUringServerSocketChannel::new;
+            }
+            case EPOLL -> {
+                factory = EpollIoHandler.newFactory();
+                socketChannelFactory = EpollSocketChannel::new;
+                serverChannelFactory = EpollServerSocketChannel::new;
+            }
+            case NIO -> {
+                factory = NioIoHandler.newFactory();
+                socketChannelFactory = NioSocketChannel::new;
+                serverChannelFactory = NioServerSocketChannel::new;
+            }
+            default -> throw new AssertionError("choose() resolves " + kind);
+        }
         int n = listen.ioThreads() > 0 ? listen.ioThreads() : Runtime.getRuntime().availableProcessors();
         this.group = new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("sluice-io", true), factory);
     }
@@ -87,23 +103,15 @@ public final class Transport {
 
     /** The transport in use, as the config spells it ({@code io-uring}, {@code epoll}, {@code nio}). */
     public String name() {
-        return kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        return kind.configName();
     }
 
     public ChannelFactory<SocketChannel> socketChannelFactory() {
-        return switch (kind) {
-            case IO_URING -> IoUringSocketChannel::new;
-            case EPOLL -> EpollSocketChannel::new;
-            case NIO, AUTO -> NioSocketChannel::new;
-        };
+        return socketChannelFactory;
     }
 
     public ChannelFactory<ServerSocketChannel> serverChannelFactory() {
-        return switch (kind) {
-            case IO_URING -> IoUringServerSocketChannel::new;
-            case EPOLL -> EpollServerSocketChannel::new;
-            case NIO, AUTO -> NioServerSocketChannel::new;
-        };
+        return serverChannelFactory;
     }
 
     public void shutdown() {

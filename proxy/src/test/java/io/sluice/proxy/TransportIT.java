@@ -62,20 +62,16 @@ class TransportIT {
         }
     }
 
-    private static String name(ListenConfig.Transport t) {
-        return t.name().toLowerCase().replace('_', '-');
-    }
-
     @ParameterizedTest
     @EnumSource(value = ListenConfig.Transport.class, names = {"IO_URING", "EPOLL", "NIO"})
     void sixClientsOnTwoBackendsOverTls(ListenConfig.Transport transport, @TempDir Path dir) throws Exception {
         assumeAvailable(transport);
         Path[] cert = TestCerts.selfSigned(dir);
-        String hocon = "sluice.listen.transport = " + name(transport) + "\n"
+        String hocon = "sluice.listen.transport = " + transport.configName() + "\n"
                 + "sluice.users.tp.password = \"tp-pw\"\n"
                 + "sluice.pool { mode = transaction, max-per-user = 2 }\n"
                 + "sluice.frontend.tls { enabled = true, cert-file = \"" + cert[0] + "\", key-file = \"" + cert[1] + "\" }\n";
-        String who = name(transport);
+        String who = transport.configName();
         server.execute("DELETE FROM tp.log WHERE who = '" + who + "'");
         try (Sluice sluice = Sluice.start(server, hocon)) {
             assertEquals(who, sluice.proxy.transportName());
