@@ -200,7 +200,9 @@ public final class BackendPools implements AutoCloseable {
         if (p.gate.isEmpty() || paused) {
             return; // paused: resume() dispatches
         }
-        for (var it = p.gate.inOrder().iterator(); it.hasNext(); ) {
+        // Stops when no connection is idle: a request that waits runs this, so with a long line
+        // (a storm: 1,000 waiters) a full walk per request cost ~5% of Sluice's CPU.
+        for (var it = p.gate.inOrder().iterator(); it.hasNext() && !p.idle.isEmpty(); ) {
             Waiter w = it.next();
             BackendConnection c = p.takeIdle(w.key(), w.loop());
             if (c != null) {
