@@ -7,6 +7,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -33,6 +34,7 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.ProxyServer;
+import io.sluice.proxy.StartupException;
 import io.sluice.proxy.session.ClientSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -198,11 +200,12 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
+    /** @throws StartupException when the admin address cannot be resolved or bound */
     public AdminServer start() {
         try {
             loopbackOnly = InetAddress.getByName(config.host()).isLoopbackAddress();
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("sluice.admin.host: cannot resolve " + config.host(), e);
+            throw new StartupException("sluice.admin.host: cannot resolve " + config.host(), e);
         }
         group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-admin", true), NioIoHandler.newFactory());
         ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
@@ -212,7 +215,13 @@ public final class AdminServer implements AutoCloseable {
                         ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024), new Handler());
                     }
                 });
-        channel = b.bind(config.host(), config.port()).syncUninterruptibly().channel();
+        ChannelFuture bind = b.bind(config.host(), config.port()).awaitUninterruptibly();
+        if (!bind.isSuccess()) {
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            throw new StartupException("cannot serve the admin endpoint on " + config.host() + ":" + config.port()
+                    + " (sluice.admin.host, sluice.admin.port): " + bind.cause().getMessage(), bind.cause());
+        }
+        channel = bind.channel();
         InetSocketAddress bound = (InetSocketAddress) channel.localAddress();
         log.info("admin endpoint on http://{}:{} ({})", bound.getHostString(), bound.getPort(), token.isEmpty()
                 ? "no token" : loopbackOnly ? "token needed for actions" : "token needed for every route");

@@ -13,6 +13,7 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.ProxyServer;
+import io.sluice.proxy.StartupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -152,15 +153,22 @@ public final class Main implements Callable<Integer> {
         ProxyServer proxy;
         try {
             proxy = new ProxyServer(config, registry).start();
-        } catch (IllegalStateException e) {
-            // A setting this machine cannot honour, e.g. sluice.listen.transport = io-uring where seccomp blocks it.
+        } catch (StartupException e) {
+            // A setting this machine cannot honour: a port in use, io_uring blocked by seccomp, an unreadable key.
             System.err.println("sluice: cannot start: " + e.getMessage());
             return 2;
         }
         // POST /reload re-reads the same sources: the file, the environment, these flags.
         Map<String, String> overrides = overrides();
-        AdminServer admin = config.admin().enabled() ? new AdminServer(proxy, config.admin(), registry,
-                () -> ConfigLoader.load(Optional.ofNullable(configFile), overrides)).start() : null;
+        AdminServer admin;
+        try {
+            admin = config.admin().enabled() ? new AdminServer(proxy, config.admin(), registry,
+                    () -> ConfigLoader.load(Optional.ofNullable(configFile), overrides)).start() : null;
+        } catch (StartupException e) {
+            proxy.close();
+            System.err.println("sluice: cannot start: " + e.getMessage());
+            return 2;
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // SIGTERM: stop accepting (so /ready answers 503), let busy sessions and open

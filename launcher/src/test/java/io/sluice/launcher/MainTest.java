@@ -85,21 +85,53 @@ class MainTest {
         assertEquals(6044, c.listen().port());
     }
 
-    @Test
-    void invalidConfigurationExitsWithCode2AndNamesTheKey() {
-        StringWriter err = new StringWriter();
+    /** Runs the launcher with these flags; returns its exit code and what it printed to stderr. */
+    private static Map.Entry<Integer, String> run(String... args) {
         java.io.PrintStream old = System.err;
         java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
         System.setErr(new java.io.PrintStream(captured, true));
         int code;
         try {
             CommandLine cl = new CommandLine(new Main());
-            cl.setErr(new PrintWriter(err));
-            code = cl.execute("--user", "app", "--password", "x", "--pool-size", "0", "--admin-port", "0", "--listen", "0");
+            cl.setErr(new PrintWriter(new StringWriter()));
+            code = cl.execute(args);
         } finally {
             System.setErr(old);
         }
-        assertEquals(2, code);
-        assertTrue(captured.toString().contains("sluice.pool.max-per-user"), captured.toString());
+        return Map.entry(code, captured.toString());
+    }
+
+    @Test
+    void invalidConfigurationExitsWithCode2AndNamesTheKey() {
+        var r = run("--user", "app", "--password", "x", "--pool-size", "0", "--admin-port", "0", "--listen", "0");
+        assertEquals(2, r.getKey());
+        assertTrue(r.getValue().contains("sluice.pool.max-per-user"), r.getValue());
+    }
+
+    /** A port another process holds: one line that names the address and the settings, exit code 2, no stack trace. */
+    @Test
+    void aTakenListenPortExitsWithCode2AndNamesTheSetting() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            // The server port is closed (refused at once); Sluice starts without a server, so only the bind can fail.
+            var r = run("--user", "app", "--password", "x", "--server", "127.0.0.1:1", "--admin-port", "0",
+                    "--listen", "127.0.0.1:" + taken.getLocalPort());
+            assertEquals(2, r.getKey(), r.getValue());
+            assertTrue(r.getValue().contains("sluice: cannot start: cannot listen on 127.0.0.1:" + taken.getLocalPort()
+                    + " (sluice.listen.host, sluice.listen.port): "), r.getValue());
+            assertTrue(r.getValue().contains("in use"), r.getValue());
+            assertTrue(!r.getValue().contains("\tat "), "a stack trace was printed:\n" + r.getValue());
+        }
+    }
+
+    @Test
+    void aTakenAdminPortExitsWithCode2AndNamesTheSetting() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            var r = run("--user", "app", "--password", "x", "--server", "127.0.0.1:1", "--listen", "127.0.0.1:0",
+                    "--admin-port", Integer.toString(taken.getLocalPort())); // on 127.0.0.1, the default
+            assertEquals(2, r.getKey(), r.getValue());
+            assertTrue(r.getValue().contains("sluice: cannot start: cannot serve the admin endpoint on 127.0.0.1:"
+                    + taken.getLocalPort() + " (sluice.admin.host, sluice.admin.port): "), r.getValue());
+            assertTrue(!r.getValue().contains("\tat "), "a stack trace was printed:\n" + r.getValue());
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.sluice.proxy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -24,7 +25,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.security.KeyPair;
@@ -61,16 +61,19 @@ public final class ProxyServer implements AutoCloseable {
     /** The bound port, kept after the socket closes. */
     private volatile int port;
 
+    /** @throws StartupException when a key, a certificate or the transport cannot be used here */
     public ProxyServer(SluiceConfig config, MeterRegistry registry) {
         this.config = config;
+        // Files first, so that a bad one fails before any event loop thread exists.
+        SslContext backendSsl = backendSsl(config.server().tls());
+        this.frontendSsl = frontendSsl(config);
+        this.rsaKeys = rsaKeys(config);
         this.transport = new Transport(config.listen());
         this.metrics = new ProxyMetrics(registry);
-        this.connector = new BackendConnector(config.server(), transport, backendSsl(config.server().tls()));
+        this.connector = new BackendConnector(config.server(), transport, backendSsl);
         this.pools = new BackendPools(config.pool(), config.users().values(), connector, metrics, transport.group());
         pools.limitsPolicy(config.server().headroom(), config.server().fleetSize(), config.server().adaptive());
         this.users = new UserDirectory(config.users().values());
-        this.frontendSsl = frontendSsl(config);
-        this.rsaKeys = rsaKeys(config);
         this.leakDetector = new LeakDetector(sessions, () -> this.config.frontend(), metrics);
     }
 
@@ -81,8 +84,8 @@ public final class ProxyServer implements AutoCloseable {
                 case PREFERRED, REQUIRED -> SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build();
                 case VERIFY_CA -> SslContextBuilder.forClient().trustManager(tls.caFile().orElseThrow().toFile()).build();
             };
-        } catch (IOException e) {
-            throw new UncheckedIOException("sluice.server.tls: " + e.getMessage(), e);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new StartupException("sluice.server.tls: cannot load the CA file: " + e.getMessage(), e);
         }
     }
 
@@ -93,8 +96,8 @@ public final class ProxyServer implements AutoCloseable {
         }
         try {
             return SslContextBuilder.forServer(tls.certFile().orElseThrow().toFile(), tls.keyFile().orElseThrow().toFile()).build();
-        } catch (IOException e) {
-            throw new UncheckedIOException("sluice.frontend.tls: cannot load certificate or key: " + e.getMessage(), e);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new StartupException("sluice.frontend.tls: cannot load certificate or key: " + e.getMessage(), e);
         }
     }
 
@@ -107,8 +110,8 @@ public final class ProxyServer implements AutoCloseable {
             PrivateKey priv = RsaPassword.parsePrivateKeyPem(Files.readString(rsa.privateKeyFile().get()));
             PublicKey pub = RsaPassword.parsePublicKeyPem(Files.readString(rsa.publicKeyFile().orElseThrow()));
             return new KeyPair(pub, priv);
-        } catch (IOException e) {
-            throw new UncheckedIOException("sluice.frontend.rsa: cannot read key files: " + e.getMessage(), e);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new StartupException("sluice.frontend.rsa: cannot use the key files: " + e.getMessage(), e);
         }
     }
 
@@ -116,6 +119,8 @@ public final class ProxyServer implements AutoCloseable {
      * Learns the server's version and capabilities (so the first clients see the real server's),
      * starts pool housekeeping and binds the listening socket. A server that cannot be reached yet
      * is not fatal: Sluice starts, logs it, and learns the server on the first backend login.
+     *
+     * @throws StartupException when the listening address cannot be bound (this server is closed then)
      */
     public ProxyServer start() {
         try {
@@ -139,7 +144,13 @@ public final class ProxyServer implements AutoCloseable {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new FrontendInitializer(this));
-        serverChannel = b.bind(config.listen().host(), config.listen().port()).syncUninterruptibly().channel();
+        ChannelFuture bound = b.bind(config.listen().host(), config.listen().port()).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            close();
+            throw new StartupException("cannot listen on " + config.listen().host() + ":" + config.listen().port()
+                    + " (sluice.listen.host, sluice.listen.port): " + bound.cause().getMessage(), bound.cause());
+        }
+        serverChannel = bound.channel();
         port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
         accepting = true;
         log.info("Sluice listening on {} ({} transport), server {}, pool mode {}, max {} per user, {} global",

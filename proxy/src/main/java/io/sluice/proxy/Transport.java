@@ -40,7 +40,7 @@ public final class Transport {
     private final ChannelFactory<SocketChannel> socketChannelFactory;
     private final ChannelFactory<ServerSocketChannel> serverChannelFactory;
 
-    /** @throws IllegalStateException when the transport asked for by name does not work here, with the reason */
+    /** @throws StartupException when the transport asked for by name does not work here, with the reason */
     public Transport(ListenConfig listen) {
         this.kind = choose(listen.transport());
         IoHandlerFactory factory;
@@ -70,15 +70,15 @@ public final class Transport {
         return switch (asked) {
             case IO_URING -> {
                 if (!IoUring.isAvailable()) {
-                    throw new IllegalStateException("sluice.listen.transport = io-uring, but io_uring does not work here: "
-                            + IoUring.unavailabilityCause() + "; use auto, epoll or nio");
+                    throw new StartupException("sluice.listen.transport = io-uring, but io_uring does not work here: "
+                            + IoUring.unavailabilityCause() + "; use auto, epoll or nio", IoUring.unavailabilityCause());
                 }
                 yield asked;
             }
             case EPOLL -> {
                 if (!Epoll.isAvailable()) {
-                    throw new IllegalStateException("sluice.listen.transport = epoll, but epoll does not work here: "
-                            + Epoll.unavailabilityCause() + "; use auto or nio");
+                    throw new StartupException("sluice.listen.transport = epoll, but epoll does not work here: "
+                            + Epoll.unavailabilityCause() + "; use auto or nio", Epoll.unavailabilityCause());
                 }
                 yield asked;
             }
