@@ -9,6 +9,7 @@ Phases, each against one throwaway MariaDB on 127.0.0.1:
   memory  Sluice RSS and heap after GC with 1,000 / 5,000 / 10,000 idle logged-in clients
   multiplex  5,000 mostly idle clients on 20 backends in transaction mode, running point selects
           now and then: errors, latency, the server's peak connections, heap per client
+  jmh     JMH microbenchmarks of the hot path with -prof gc (no server; runs last)
 
 Every process it starts is recorded in WORK/pids (run.sh's trap kills what is left) and stopped
 here on exit; every wait and loop is bounded in time.
@@ -17,6 +18,7 @@ import argparse
 import atexit
 import datetime
 import json
+import math
 import os
 import re
 import resource
@@ -912,6 +914,66 @@ def report_memory(mem):
     return "\n".join(out)
 
 
+def phase_jmh(cfg):
+    """JMH microbenchmarks of the hot path (frame decode and forward, OK/EOF/ERR status parse, state
+    diff) with -prof gc: time and bytes allocated per operation. Runs last, on an idle machine (the
+    server is idle by then). Quick runs use one short iteration each: it proves the jar runs, and its
+    numbers mean nothing."""
+    if not cfg.jmh_jar or not os.path.exists(cfg.jmh_jar):
+        return {"error": "no JMH jar at %s (run.sh builds bench/jmh/target/benchmarks.jar)" % cfg.jmh_jar}
+    out = os.path.join(cfg.out, "jmh.json")
+    argv = ["java", "-jar", cfg.jmh_jar, "-prof", "gc", "-rf", "json", "-rff", out]
+    if cfg.quick:
+        argv += ["-f", "1", "-wi", "1", "-w", "100ms", "-i", "1", "-r", "200ms"]
+    log("jmh: %s" % " ".join(argv[3:]))
+    try:
+        p = subprocess.run(argv, stdout=open(os.path.join(LOGS, "jmh.log"), "wb"), stderr=subprocess.STDOUT,
+                           timeout=300 if cfg.quick else 3600)
+    except subprocess.TimeoutExpired:
+        return {"error": "JMH did not finish in time; see logs/jmh.log"}
+    if p.returncode != 0 or not os.path.exists(out):
+        return {"error": "JMH exited with code %d; see logs/jmh.log" % p.returncode}
+    rows = []
+    with open(out) as f:
+        for b in json.load(f):
+            sec = b.get("secondaryMetrics", {})
+            alloc = sec.get("gc.alloc.rate.norm") or sec.get("\u00b7gc.alloc.rate.norm")
+            pm = b["primaryMetric"]
+            rows.append({"benchmark": ".".join(b["benchmark"].split(".")[-2:]), "params": b.get("params") or {},
+                         "mode": b["mode"], "score": pm["score"], "error": pm.get("scoreError"),
+                         "unit": pm["scoreUnit"], "alloc_b_per_op": alloc["score"] if alloc else None})
+    log("jmh: %d benchmarks" % len(rows))
+    return {"runs": rows, "options": [a for a in argv[3:] if a not in ("-rf", "json", "-rff", out)]}
+
+
+def report_jmh(j):
+    if "error" in j:
+        return "not run: " + j["error"] + "\n"
+    out = ["| benchmark | params | score (± error) | unit | allocated B/op |", "|---|---|---|---|---|"]
+    for r in j["runs"]:
+        err = as_number(r["error"])  # JMH writes "NaN" when there was one iteration
+        err = "" if err is None or math.isnan(err) else " ± %s" % fmt_sig(err)
+        out.append("| %s | %s | %s%s | %s | %s |" % (
+            r["benchmark"], ", ".join("%s=%s" % kv for kv in sorted(r["params"].items())) or "-",
+            fmt_sig(r["score"]), err, r["unit"],
+            "-" if r["alloc_b_per_op"] is None else "%.1f" % r["alloc_b_per_op"]))
+    return "\n".join(out) + ("\n\nJMH options: `%s`; the warm-up and measurement are each class's own (`@Warmup`, "
+                              "`@Measurement`) unless these set them. An op is the benchmark's unit of work: "
+                              "for FrameForwardBenchmark a whole result of `rows` rows.\n" % " ".join(j["options"]))
+
+
+def as_number(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt_sig(x):
+    """A JMH score with about four significant digits."""
+    return "%.4g" % x if abs(x) < 1e4 else "{:,.0f}".format(x)
+
+
 def write_report(res, path):
     lines = ["# Sluice benchmark run %s%s" % (res["started"], " (quick)" if res["config"]["quick"] else ""), ""]
     lines.append("Machine: %s; %s cores; %s. Versions: %s." % (
@@ -943,6 +1005,8 @@ def write_report(res, path):
         lines.append("\n## memory\n" + report_memory(res["memory"]))
     if "multiplex" in res:
         lines.append("\n## multiplex\n" + report_multiplex(res["multiplex"]))
+    if "jmh" in res:
+        lines.append("\n## JMH (hot path, `-prof gc`)\n" + report_jmh(res["jmh"]))
     lines.append("\nWall time: %.0f s" % res["wall_s"])
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -981,8 +1045,9 @@ def main():
     ap.add_argument("--sluice-label", default="?", help="which Sluice the jar is (commit), for the report")
     ap.add_argument("--classes", help="compiled bench/java classes")
     ap.add_argument("--out", help="results directory")
-    ap.add_argument("--quick", action="store_true", help="smoke run for CI, about 50 s: every phase, tiny sizes")
-    ap.add_argument("--phases", default="matrix,storm,churn,memory,multiplex", help="comma-separated phases to run")
+    ap.add_argument("--quick", action="store_true", help="smoke run for CI, about 90 s: every phase, tiny sizes")
+    ap.add_argument("--phases", default="matrix,storm,churn,memory,multiplex,jmh", help="comma-separated phases to run")
+    ap.add_argument("--jmh-jar", help="bench/jmh/target/benchmarks.jar (run.sh builds it when the jmh phase runs)")
     ap.add_argument("--modes", default="session,transaction", help="Sluice pool modes to try")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--duration", type=int, help="measured seconds per sysbench run")
@@ -1080,6 +1145,8 @@ def main():
         res["memory"] = phase_memory(cfg, server)
     if "multiplex" in phases:
         res["multiplex"] = phase_multiplex(cfg, server)
+    if "jmh" in phases:
+        res["jmh"] = phase_jmh(cfg)
     res["wall_s"] = time.time() - t0
     res["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
     with open(os.path.join(cfg.out, "results.json"), "w") as f:
