@@ -1012,6 +1012,28 @@ def write_report(res, path):
         f.write("\n".join(lines) + "\n")
 
 
+DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "docs", "benchmarks.md")
+
+
+def write_docs(res, report_path, name, docs=DOCS):
+    """Puts a run's report into docs/benchmarks.md as a section of its own, "## NAME (...)", ahead of
+    the newest run section there (the first heading that starts with "## Run "), or at the end. The
+    report's headings go one level down; machine, versions, date and config come with it. The
+    analysis around it stays the author's to write."""
+    with open(report_path) as f:
+        report = f.read().splitlines()
+    title = "%s, `%s`" % (res["started"], res["versions"].get("sluice", "?"))
+    body = [("#" + l if l.startswith("## ") or l.startswith("#### ") else l) for l in report[1:]]
+    section = ["## %s (%s)" % (name, title)] + body + [""]
+    with open(docs) as f:
+        lines = f.read().splitlines()
+    at = next((i for i, l in enumerate(lines) if l.startswith("## Run ")), len(lines))
+    lines[at:at] = section
+    with open(docs, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    log("wrote section \"%s\" into %s" % (name, os.path.normpath(docs)))
+
+
 # ---------------------------------------------------------------- main
 
 def machine_and_versions(label):
@@ -1040,6 +1062,8 @@ def machine_and_versions(label):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--report-only", metavar="DIR", help="rewrite DIR/report.md from DIR/results.json and exit")
+    ap.add_argument("--docs", metavar="NAME", help="also write the report into docs/benchmarks.md as a section "
+                    "\"## NAME (date, commit)\" ahead of the newest run there, e.g. --docs \"Run L\" (not with --quick)")
     ap.add_argument("--work", help="scratch directory (made and removed by run.sh)")
     ap.add_argument("--jar")
     ap.add_argument("--sluice-label", default="?", help="which Sluice the jar is (commit), for the report")
@@ -1065,8 +1089,13 @@ def main():
     cfg = ap.parse_args()
     if cfg.report_only:
         with open(os.path.join(cfg.report_only, "results.json")) as f:
-            write_report(json.load(f), os.path.join(cfg.report_only, "report.md"))
+            res = json.load(f)
+        write_report(res, os.path.join(cfg.report_only, "report.md"))
+        if cfg.docs:
+            write_docs(res, os.path.join(cfg.report_only, "report.md"), cfg.docs)
         return
+    if cfg.docs and cfg.quick:
+        ap.error("--docs with --quick: a smoke run's numbers mean nothing and do not belong in the docs")
     if not (cfg.work and cfg.jar and cfg.classes and cfg.out):
         ap.error("--work, --jar, --classes and --out are required (run.sh passes them)")
     global WORK, LOGS, SLUICE_CONF
@@ -1152,6 +1181,8 @@ def main():
     with open(os.path.join(cfg.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     write_report(res, os.path.join(cfg.out, "report.md"))
+    if cfg.docs:
+        write_docs(res, os.path.join(cfg.out, "report.md"), cfg.docs)
     if os.path.exists(os.path.join(WORK, "haproxy.cfg")):
         shutil.copy(os.path.join(WORK, "haproxy.cfg"), LOGS)
     log("done in %.0f s: %s" % (res["wall_s"], os.path.join(cfg.out, "report.md")))
