@@ -58,7 +58,7 @@ public final class Packets {
 
     /** True for a classic EOF packet: 0xFE with a payload shorter than 9 bytes. */
     public static boolean isEof(ByteBuf packet) {
-        return header(packet) == EOF && payloadLength(packet) < 9;
+        return endsRows(header(packet), payloadLength(packet), false);
     }
 
     /**
@@ -67,13 +67,13 @@ public final class Packets {
      * of 2^24 bytes or more), but such a row's payload is longer than this bound.
      */
     public static boolean isResultSetEnd(ByteBuf packet) {
-        return header(packet) == EOF && payloadLength(packet) < MAX_PAYLOAD;
+        return endsRows(header(packet), payloadLength(packet), true);
     }
 
     /**
      * Whether a packet ends a result set's rows (or a field list): {@link #isResultSetEnd} under
      * CLIENT_DEPRECATE_EOF, else {@link #isEof}. This form takes the header byte and payload length,
-     * for scanners that walk a buffer by offsets without slicing packets.
+     * for scanners that walk a buffer by offsets without slicing packets; the two bounds live here.
      */
     public static boolean endsRows(int header, int payloadLength, boolean eofDeprecated) {
         return header == EOF && payloadLength < (eofDeprecated ? MAX_PAYLOAD : 9);
