@@ -154,9 +154,7 @@ public final class Main implements Callable<Integer> {
         try {
             proxy = new ProxyServer(config, registry).start();
         } catch (StartupException e) {
-            // A setting this machine cannot honour: a port in use, io_uring blocked by seccomp, an unreadable key.
-            System.err.println("sluice: cannot start: " + e.getMessage());
-            return 2;
+            return cannotStart(e);
         }
         // POST /reload re-reads the same sources: the file, the environment, these flags.
         Map<String, String> overrides = overrides();
@@ -166,8 +164,7 @@ public final class Main implements Callable<Integer> {
                     () -> ConfigLoader.load(Optional.ofNullable(configFile), overrides)).start() : null;
         } catch (StartupException e) {
             proxy.close();
-            System.err.println("sluice: cannot start: " + e.getMessage());
-            return 2;
+            return cannotStart(e);
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -188,6 +185,12 @@ public final class Main implements Callable<Integer> {
         }, "sluice-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /** A setting this machine cannot honour (a port in use, io_uring blocked by seccomp, an unreadable key): one line, exit 2. */
+    private static int cannotStart(StartupException e) {
+        System.err.println("sluice: cannot start: " + e.getMessage());
+        return 2;
     }
 
     static final String RECYCLER_CHUNK_SIZE = "io.netty.recycler.chunkSize";
