@@ -107,43 +107,41 @@ def http_get(port, path, timeout=5):
         return r.read().decode()
 
 
+def stat_cpu(path):
+    """(name, user s, system s) from a /proc/.../stat file (a process's or one thread's);
+    ("", 0, 0) if it is gone."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return "", 0.0, 0.0
+    name, rest = text[text.find("(") + 1:text.rfind(")")], text[text.rfind(")") + 1:].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return name, int(rest[11]) / tck, int(rest[12]) / tck
+
+
 def cpu_seconds(pid):
     """utime + stime of a process (all threads), in seconds; 0 if gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return 0.0
+    return sum(cpu_split(pid))
 
 
 def cpu_split(pid):
     """(user, system) CPU seconds of a process; (0, 0) if gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        t = os.sysconf("SC_CLK_TCK")
-        return int(fields[11]) / t, int(fields[12]) / t
-    except OSError:
-        return 0.0, 0.0
+    return stat_cpu("/proc/%d/stat" % pid)[1:]
 
 
 def jit_cpu_seconds(pid):
     """CPU seconds the JVM's JIT compiler threads (C1, C2) of a process have used; 0 if gone."""
-    total, tck = 0, os.sysconf("SC_CLK_TCK")
     try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-                    text = f.read()
-            except OSError:
-                continue
-            if "CompilerThre" in text[text.find("("):text.rfind(")")]:
-                fields = text.rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
+        tids = os.listdir("/proc/%d/task" % pid)
     except OSError:
         return 0.0
-    return total / tck
+    total = 0.0
+    for tid in tids:
+        name, user, system = stat_cpu("/proc/%d/task/%s/stat" % (pid, tid))
+        if "CompilerThre" in name:
+            total += user + system
+    return total
 
 
 def context_switches(pid):
@@ -914,15 +912,46 @@ def report_memory(mem):
     return "\n".join(out)
 
 
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+JMH_JAR = os.path.join(BENCH, "jmh", "target", "benchmarks.jar")
+
+
+def newest_mtime(paths):
+    """The latest modification time of these files and of every file below these directories."""
+    times = [os.path.getmtime(p) for p in paths if os.path.isfile(p)]
+    times += [os.path.getmtime(os.path.join(d, f)) for p in paths if os.path.isdir(p)
+              for d, _, files in os.walk(p) for f in files]
+    return max(times, default=0)
+
+
+def build_jmh():
+    """Builds JMH_JAR when it is missing or older than the sources it measures; None, or what failed.
+    The JMH module is outside the root build and takes sluice-proxy from ~/.m2, so proxy is
+    installed first; JMH itself may come from Maven Central."""
+    sources = [os.path.join(ROOT, p) for p in ("config/src/main", "proxy/src/main", "pom.xml")] + [
+        os.path.join(BENCH, "jmh", p) for p in ("src", "pom.xml")]
+    if os.path.exists(JMH_JAR) and newest_mtime(sources) <= os.path.getmtime(JMH_JAR):
+        return None
+    log("jmh: building %s" % os.path.relpath(JMH_JAR, ROOT))
+    with open(os.path.join(LOGS, "jmh-build.log"), "wb") as out:
+        for argv in (["mvn", "-B", "-q", "-pl", "proxy", "-am", "install", "-DskipTests"],
+                     ["mvn", "-B", "-q", "-f", os.path.join(BENCH, "jmh", "pom.xml"), "package"]):
+            if subprocess.run(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=900).returncode != 0:
+                return "`%s` failed; see logs/jmh-build.log" % " ".join(argv[:6])
+    return None
+
+
 def phase_jmh(cfg):
     """JMH microbenchmarks of the hot path (frame decode and forward, OK/EOF/ERR status parse, state
     diff) with -prof gc: time and bytes allocated per operation. Runs last, on an idle machine (the
     server is idle by then). Quick runs use one short iteration each: it proves the jar runs, and its
     numbers mean nothing."""
-    if not cfg.jmh_jar or not os.path.exists(cfg.jmh_jar):
-        return {"error": "no JMH jar at %s (run.sh builds bench/jmh/target/benchmarks.jar)" % cfg.jmh_jar}
+    failed = build_jmh()
+    if failed:
+        return {"error": failed}
     out = os.path.join(cfg.out, "jmh.json")
-    argv = ["java", "-jar", cfg.jmh_jar, "-prof", "gc", "-rf", "json", "-rff", out]
+    argv = ["java", "-jar", JMH_JAR, "-prof", "gc", "-rf", "json", "-rff", out]
     if cfg.quick:
         argv += ["-f", "1", "-wi", "1", "-w", "100ms", "-i", "1", "-r", "200ms"]
     log("jmh: %s" % " ".join(argv[3:]))
@@ -1012,7 +1041,7 @@ def write_report(res, path):
         f.write("\n".join(lines) + "\n")
 
 
-DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "docs", "benchmarks.md")
+DOCS = os.path.join(ROOT, "docs", "benchmarks.md")
 
 
 def write_docs(res, report_path, name, docs=DOCS):
@@ -1071,7 +1100,6 @@ def main():
     ap.add_argument("--out", help="results directory")
     ap.add_argument("--quick", action="store_true", help="smoke run for CI, about 90 s: every phase, tiny sizes")
     ap.add_argument("--phases", default="matrix,storm,churn,memory,multiplex,jmh", help="comma-separated phases to run")
-    ap.add_argument("--jmh-jar", help="bench/jmh/target/benchmarks.jar (run.sh builds it when the jmh phase runs)")
     ap.add_argument("--modes", default="session,transaction", help="Sluice pool modes to try")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--duration", type=int, help="measured seconds per sysbench run")

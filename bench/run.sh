@@ -44,25 +44,6 @@ else
 fi
 [[ -f "$jar" ]] || { echo "bench: no jar at $jar" >&2; exit 2; }
 
-# The jmh phase (in the default set) needs bench/jmh/target/benchmarks.jar: built when missing or
-# older than the sources it measures. The JMH module is outside the root build and takes
-# sluice-proxy from ~/.m2, so proxy is installed first; JMH itself may come from Maven Central.
-phases="matrix,storm,churn,memory,multiplex,jmh"
-prev=""
-for a in "$@"; do
-    [[ "$prev" == "--phases" ]] && phases="$a"
-    [[ "$a" == --phases=* ]] && phases="${a#--phases=}"
-    prev="$a"
-done
-jmh_jar="$here/jmh/target/benchmarks.jar"
-if [[ ",$phases," == *",jmh,"* ]]; then
-    if [[ ! -f "$jmh_jar" ]] || [[ -n "$(find "$root"/config/src/main "$root"/proxy/src/main "$here/jmh/src" "$here/jmh/pom.xml" "$root/pom.xml" -newer "$jmh_jar" -type f -print -quit 2>/dev/null)" ]]; then
-        echo "bench: building $jmh_jar" >&2
-        (cd "$root" && mvn -B -q -pl proxy -am install -DskipTests) && mvn -B -q -f "$here/jmh/pom.xml" package \
-            || echo "bench: the JMH build failed; the report says so" >&2
-    fi
-fi
-
 # 10,000 idle clients need 10k descriptors in the client and in Sluice.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if (( $(ulimit -n) < 12000 )); then
@@ -102,7 +83,7 @@ trap 'exit 143' TERM
 mkdir -p "$work/classes"
 javac -d "$work/classes" "$here/java/LoadClient.java"
 
-python3 "$here/harness.py" --work "$work" --jar "$jar" --classes "$work/classes" --out "$out" --sluice-label "$label" --jmh-jar "$jmh_jar" "$@" &
+python3 "$here/harness.py" --work "$work" --jar "$jar" --classes "$work/classes" --out "$out" --sluice-label "$label" "$@" &
 py_pid=$!
 wait "$py_pid"
 py_pid=""
