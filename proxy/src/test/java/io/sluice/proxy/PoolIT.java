@@ -196,6 +196,39 @@ class PoolIT {
     }
 
     /**
+     * Session mode on two event loops; clients are accepted on them in turn. A session keeps its
+     * backend for life, so one on the other loop would cost it two thread hand-offs per query: while
+     * the pool has room, a session whose loop has no idle backend gets a new one opened there rather
+     * than the idle one of the other loop. Once both loops hold one, sessions reuse them; a full pool
+     * lends across loops as before.
+     */
+    @Test
+    void aSessionGetsABackendOnItsOwnEventLoopWhileThePoolHasRoom() throws Exception {
+        for (int max : new int[] {2, 1}) {
+            try (Sluice sluice = Sluice.start(server, users() + "sluice.listen.io-threads = 2\n"
+                    + "sluice.pool { mode = session, max-per-user = " + max + ", min-idle = 0 }\n")) {
+                long[] ids = new long[4];
+                for (int i = 0; i < ids.length; i++) {
+                    try (Connection c = sluice.connect("pa", "pa-pw")) { // loops A, B, A, B
+                        ids[i] = scalar(c, "SELECT CONNECTION_ID()");
+                    }
+                    eventually("the session's backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1
+                            + (ids[1] != 0 && max == 2 ? 1 : 0));
+                }
+                if (max == 2) {
+                    assertNotEquals(ids[0], ids[1], "the session on loop B does not borrow loop A's idle backend");
+                    assertEquals(ids[0], ids[2], "loop A's next session reuses loop A's backend");
+                    assertEquals(ids[1], ids[3], "loop B's next session reuses loop B's backend");
+                    assertEquals(2, sluice.proxy.pools().snapshot().get(0).connects());
+                } else {
+                    assertEquals(1, java.util.Arrays.stream(ids).distinct().count(), "a full pool lends its one backend to both loops");
+                    assertEquals(1, sluice.proxy.pools().snapshot().get(0).connects());
+                }
+            }
+        }
+    }
+
+    /**
      * Two event loops; clients are accepted on them in turn, so the first and third client share a
      * loop and the second is on the other. The first and third open both of the pool's backends on
      * their loop. When the second then borrows one across loops, that backend is swapped when it comes

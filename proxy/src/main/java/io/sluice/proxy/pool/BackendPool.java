@@ -77,6 +77,14 @@ final class BackendPool {
 
     /** Takes the idle connection for {@code key}, preferring one on {@code loop}; null when none fits. */
     BackendConnection takeIdle(BackendKey key, EventLoop loop) {
+        return takeIdle(key, loop, false);
+    }
+
+    /**
+     * Takes the idle connection for {@code key} on {@code loop}, or when {@code ownLoopOnly} is false
+     * and there is none there, on any loop; null when none fits.
+     */
+    BackendConnection takeIdle(BackendKey key, EventLoop loop, boolean ownLoopOnly) {
         BackendConnection fallback = null;
         for (Iterator<BackendConnection> it = idle.iterator(); it.hasNext(); ) {
             BackendConnection c = it.next();
@@ -91,10 +99,11 @@ final class BackendPool {
                 fallback = c;
             }
         }
-        if (fallback != null) {
+        if (fallback != null && !ownLoopOnly) {
             idle.remove(fallback);
+            return fallback;
         }
-        return fallback;
+        return null;
     }
 
     /** The idle connection returned longest ago, or null. */

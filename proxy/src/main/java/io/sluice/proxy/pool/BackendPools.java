@@ -138,7 +138,9 @@ public final class BackendPools implements AutoCloseable {
                 w.promise().tryFailure(new GateRejection(SluiceError.UNAVAILABLE, "Sluice is shutting down"));
                 return w.promise();
             }
-            BackendConnection c = !paused && p.gate.isEmpty() ? p.takeIdle(key, loop) : null;
+            boolean first = !paused && p.gate.isEmpty();
+            boolean ownLoop = first && opensOnOwnLoop(p, key);
+            BackendConnection c = first ? p.takeIdle(key, loop, ownLoop) : null;
             if (c != null && c.loop() != loop && rebalances(p, c, loop)) {
                 p.swaps.put(c, loop); // lent across loops this once; swapped when it comes back
             }
@@ -161,11 +163,29 @@ public final class BackendPools implements AutoCloseable {
                         withdraw(p, w);
                     }
                 });
-                dispatch(p, after);
+                if (ownLoop) {
+                    open(p, key, loop, after); // not dispatch: it would lend this waiter an idle one from another loop
+                } else {
+                    dispatch(p, after);
+                }
             }
         }
         after.forEach(Runnable::run);
         return w.promise();
+    }
+
+    /**
+     * Whether a session-mode request that finds no idle connection on its own event loop should have
+     * one opened there rather than take an idle one from another loop. A session keeps its backend
+     * for life, and a backend on another loop than its client costs a task hand-off and a thread
+     * wake-up for every command and every response: at one sysbench thread on two loops, half the
+     * runs drew a backend from the other loop and added ~40 µs per query (docs/benchmarks.md,
+     * "Run L"). One login now is cheaper, and only while the pool has room; a full pool lends across
+     * loops as before. Transaction mode rebalances instead ({@link #rebalances}). Caller holds the lock.
+     */
+    private boolean opensOnOwnLoop(BackendPool p, BackendKey key) {
+        return !key.multiplexed() && !p.idle.isEmpty() && limitsTried && !limitsReading && !p.retryScheduled
+                && p.failuresInARow == 0 && p.size() < p.max && total < capFor(p) && !yieldsTo(p, 0);
     }
 
     private void withdraw(BackendPool p, Waiter w) {
