@@ -206,7 +206,13 @@ final class ConfigReader {
         Integer port = integer("sluice.listen.port", 0, 65535);
         Integer ioThreads = integer("sluice.listen.io-threads", 0, Integer.MAX_VALUE);
         ListenConfig.Transport transport = enumValue("sluice.listen.transport", ListenConfig.Transport.class);
-        return allSet(host, port, ioThreads, transport) ? new ListenConfig(host, port, ioThreads, transport) : null;
+        Duration busyPoll = duration("sluice.listen.busy-poll", true);
+        if (busyPoll != null && busyPoll.compareTo(ListenConfig.MAX_BUSY_POLL) > 0) {
+            problems.add("sluice.listen.busy-poll", "must be at most " + ConfigRenderer.duration(ListenConfig.MAX_BUSY_POLL)
+                    + " (got " + ConfigRenderer.duration(busyPoll) + "); a few tens of microseconds covers a query's round trip");
+            busyPoll = null;
+        }
+        return allSet(host, port, ioThreads, transport, busyPoll) ? new ListenConfig(host, port, ioThreads, transport, busyPoll) : null;
     }
 
     private ServerConfig readServer() {

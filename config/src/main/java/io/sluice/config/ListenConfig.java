@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -7,8 +8,18 @@ import java.util.Objects;
  *
  * @param ioThreads Netty event loops serving clients and backends; 0 means one per available core
  * @param transport which kernel interface the event loops use
+ * @param busyPoll how long an event loop polls for more I/O after a pass that found some, before it
+ *                 sleeps in the kernel; zero (the default) never polls
  */
-public record ListenConfig(String host, int port, int ioThreads, Transport transport) {
+public record ListenConfig(String host, int port, int ioThreads, Transport transport, Duration busyPoll) {
+
+    /** The longest {@link #busyPoll} accepted: past this a poll only burns CPU a wake-up would have saved. */
+    public static final Duration MAX_BUSY_POLL = Duration.ofMillis(1);
+
+    /** Without busy polling. */
+    public ListenConfig(String host, int port, int ioThreads, Transport transport) {
+        this(host, port, ioThreads, transport, Duration.ZERO);
+    }
 
     /**
      * The event loops' kernel interface. {@code AUTO} takes the first that works here, in this order;
@@ -27,5 +38,6 @@ public record ListenConfig(String host, int port, int ioThreads, Transport trans
     public ListenConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(busyPoll, "busyPoll");
     }
 }

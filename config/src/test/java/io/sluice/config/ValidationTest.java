@@ -85,6 +85,11 @@ class ValidationTest {
     }
 
     @Test
+    void busyPollAboveOneMillisecond() {
+        assertProblem("sluice.listen.busy-poll = 5ms", "sluice.listen.busy-poll: must be at most 1ms (got 5ms)");
+    }
+
+    @Test
     void ioThreadsNegative() {
         assertProblem("sluice.listen.io-threads = -2", "sluice.listen.io-threads: must be at least 0 (got -2)");
     }
@@ -421,7 +426,7 @@ class ValidationTest {
     @Test
     void unknownKeyListsTheKnownKeys() {
         assertProblem("sluice.listen.backlog = 5",
-                "sluice.listen.backlog: unknown key; known keys here: host, io-threads, port, transport (got 5)");
+                "sluice.listen.backlog: unknown key; known keys here: busy-poll, host, io-threads, port, transport (got 5)");
     }
 
     @Test

@@ -63,7 +63,8 @@ public final class Transport {
             default -> throw new AssertionError("choose() resolves " + kind);
         }
         int n = listen.ioThreads() > 0 ? listen.ioThreads() : Runtime.getRuntime().availableProcessors();
-        this.group = new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("sluice-io", true), factory);
+        this.group = new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("sluice-io", true),
+                BusyPollIoHandler.wrap(factory, listen.busyPoll().toNanos()));
     }
 
     private static ListenConfig.Transport choose(ListenConfig.Transport asked) {

@@ -12,13 +12,17 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -65,9 +69,62 @@ class TransportIT {
     @ParameterizedTest
     @EnumSource(value = ListenConfig.Transport.class, names = {"IO_URING", "EPOLL", "NIO"})
     void sixClientsOnTwoBackendsOverTls(ListenConfig.Transport transport, @TempDir Path dir) throws Exception {
+        sixClientsOnTwoBackends(transport, dir, "");
+    }
+
+    /**
+     * {@code sluice.listen.busy-poll}: the same work with event loops that poll after each pass that
+     * found I/O; and once the clients are gone, the loops sleep instead of polling on.
+     */
+    @ParameterizedTest
+    @EnumSource(value = ListenConfig.Transport.class, names = {"IO_URING", "EPOLL", "NIO"})
+    void busyPollingLoopsServeTheSameWorkAndSleepWhenIdle(ListenConfig.Transport transport, @TempDir Path dir) throws Exception {
+        Set<Long> before = ioThreads();
+        Set<Long> ours = new HashSet<>();
+        sixClientsOnTwoBackends(transport, dir, "sluice.listen.busy-poll = 200us\n", sluice -> {
+            ours.addAll(ioThreads());
+            ours.removeAll(before);
+            assertEquals(Runtime.getRuntime().availableProcessors(), ours.size(), "one thread per event loop");
+            Thread.sleep(500); // past the last pass that found I/O, and its poll
+            long cpu = cpuNanos(ours);
+            Thread.sleep(1000);
+            long idleCpu = cpuNanos(ours) - cpu;
+            // Polling on would cost a core per loop; housekeeping wake-ups cost a poll each (200 µs).
+            assertTrue(idleCpu < 150_000_000L * ours.size(), "idle loops used " + idleCpu / 1_000_000 + " ms of CPU in 1 s");
+        });
+    }
+
+    private static Set<Long> ioThreads() {
+        Set<Long> ids = new HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("sluice-io-")) {
+                ids.add(t.getId());
+            }
+        }
+        return ids;
+    }
+
+    private static long cpuNanos(Set<Long> threads) {
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (long id : threads) {
+            sum += Math.max(0, mx.getThreadCpuTime(id));
+        }
+        return sum;
+    }
+
+    private interface AfterWork {
+        void check(Sluice sluice) throws Exception;
+    }
+
+    private static void sixClientsOnTwoBackends(ListenConfig.Transport transport, Path dir, String extra) throws Exception {
+        sixClientsOnTwoBackends(transport, dir, extra, sluice -> { });
+    }
+
+    private static void sixClientsOnTwoBackends(ListenConfig.Transport transport, Path dir, String extra, AfterWork after) throws Exception {
         assumeAvailable(transport);
         Path[] cert = TestCerts.selfSigned(dir);
-        String hocon = "sluice.listen.transport = " + transport.configName() + "\n"
+        String hocon = extra + "sluice.listen.transport = " + transport.configName() + "\n"
                 + "sluice.users.tp.password = \"tp-pw\"\n"
                 + "sluice.pool { mode = transaction, max-per-user = 2 }\n"
                 + "sluice.frontend.tls { enabled = true, cert-file = \"" + cert[0] + "\", key-file = \"" + cert[1] + "\" }\n";
@@ -97,6 +154,7 @@ class TransportIT {
                 assertEquals(6 * 20, r.getInt(2));
             }
             assertTrue(server.connectionCount("tp") <= 2, "the server saw more than the pool's 2 backends");
+            after.check(sluice);
         }
     }
 
