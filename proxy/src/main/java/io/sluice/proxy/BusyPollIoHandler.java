@@ -5,6 +5,7 @@ import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerContext;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.IoRegistration;
+import io.netty.util.concurrent.ThreadAwareExecutor;
 
 /**
  * Wraps an event loop's {@link IoHandler} so that, right after a pass that did I/O, the loop polls for
@@ -45,7 +46,7 @@ final class BusyPollIoHandler implements IoHandler {
         }
         return new IoHandlerFactory() {
             @Override
-            public IoHandler newHandler(io.netty.util.concurrent.ThreadAwareExecutor executor) {
+            public IoHandler newHandler(ThreadAwareExecutor executor) {
                 return new BusyPollIoHandler(factory.newHandler(executor), budgetNanos);
             }
 

@@ -69,7 +69,7 @@ class TransportIT {
     @ParameterizedTest
     @EnumSource(value = ListenConfig.Transport.class, names = {"IO_URING", "EPOLL", "NIO"})
     void sixClientsOnTwoBackendsOverTls(ListenConfig.Transport transport, @TempDir Path dir) throws Exception {
-        sixClientsOnTwoBackends(transport, dir, "");
+        sixClientsOnTwoBackends(transport, dir, "", sluice -> { });
     }
 
     /**
@@ -115,10 +115,6 @@ class TransportIT {
 
     private interface AfterWork {
         void check(Sluice sluice) throws Exception;
-    }
-
-    private static void sixClientsOnTwoBackends(ListenConfig.Transport transport, Path dir, String extra) throws Exception {
-        sixClientsOnTwoBackends(transport, dir, extra, sluice -> { });
     }
 
     private static void sixClientsOnTwoBackends(ListenConfig.Transport transport, Path dir, String extra, AfterWork after) throws Exception {

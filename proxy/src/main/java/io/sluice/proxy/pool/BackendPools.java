@@ -185,7 +185,12 @@ public final class BackendPools implements AutoCloseable {
      */
     private boolean opensOnOwnLoop(BackendPool p, BackendKey key) {
         return !key.multiplexed() && !p.idle.isEmpty() && limitsTried && !limitsReading && !p.retryScheduled
-                && p.failuresInARow == 0 && p.size() < p.max && total < capFor(p) && !yieldsTo(p, 0);
+                && p.failuresInARow == 0 && roomToOpen(p);
+    }
+
+    /** Whether {@code p} may open one more connection: below its max, the cap, and its fair share. Caller holds the lock. */
+    private boolean roomToOpen(BackendPool p) {
+        return p.size() < p.max && total < capFor(p) && !yieldsTo(p, 0);
     }
 
     private void withdraw(BackendPool p, Waiter w) {
@@ -245,7 +250,7 @@ public final class BackendPools implements AutoCloseable {
             return; // until the first connection has read the server's limits (and served), open one at a time
         }
         while (unserved > 0 && w != null) {
-            if (p.size() < p.max && total < capFor(p) && !yieldsTo(p, 0)) {
+            if (roomToOpen(p)) {
                 open(p, w.key(), w.loop(), after);
                 if (!limitsTried) {
                     return;
@@ -466,7 +471,7 @@ public final class BackendPools implements AutoCloseable {
                 log.debug("pool '{}': {} closed: {}", p.name, c, c.closeReason());
             }
             EventLoop swapTo = p.swaps.remove(c);
-            if (swapTo != null && !closed && p.size() < p.max && total < capFor(p) && !yieldsTo(p, 0)) {
+            if (swapTo != null && !closed && roomToOpen(p)) {
                 open(p, c.key(), swapTo, after); // before dispatch, which counts it as opening for the first waiter
             }
             dispatchAll(after);
