@@ -206,13 +206,40 @@ final class ConfigReader {
         Integer port = integer("sluice.listen.port", 0, 65535);
         Integer ioThreads = integer("sluice.listen.io-threads", 0, Integer.MAX_VALUE);
         ListenConfig.Transport transport = enumValue("sluice.listen.transport", ListenConfig.Transport.class);
-        Duration busyPoll = duration("sluice.listen.busy-poll", true);
-        if (busyPoll != null && busyPoll.compareTo(ListenConfig.MAX_BUSY_POLL) > 0) {
-            problems.add("sluice.listen.busy-poll", "must be at most " + ConfigRenderer.duration(ListenConfig.MAX_BUSY_POLL)
-                    + " (got " + ConfigRenderer.duration(busyPoll) + "); a few tens of microseconds covers a query's round trip");
-            busyPoll = null;
-        }
+        ListenConfig.BusyPoll busyPoll = busyPoll("sluice.listen.busy-poll");
         return allSet(host, port, ioThreads, transport, busyPoll) ? new ListenConfig(host, port, ioThreads, transport, busyPoll) : null;
+    }
+
+    private ListenConfig.BusyPoll busyPoll(String path) {
+        if (problems.covers(path)) {
+            return null;
+        }
+        if (config.getValue(path).valueType() == ConfigValueType.STRING) {
+            String word = config.getString(path).trim().toLowerCase(Locale.ROOT);
+            if (word.equals("auto")) {
+                return ListenConfig.BusyPoll.AUTO;
+            }
+            if (word.equals("off")) {
+                return ListenConfig.BusyPoll.OFF;
+            }
+        }
+        Duration budget;
+        try {
+            budget = config.getDuration(path);
+        } catch (com.typesafe.config.ConfigException e) {
+            problems.add(path, "must be auto, off or a duration such as 50us");
+            return null;
+        }
+        if (budget.isNegative()) {
+            problems.add(path, "must not be negative");
+            return null;
+        }
+        if (budget.compareTo(ListenConfig.BusyPoll.MAX) > 0) {
+            problems.add(path, "must be at most " + ConfigRenderer.duration(ListenConfig.BusyPoll.MAX)
+                    + " (got " + ConfigRenderer.duration(budget) + "); a few tens of microseconds covers a query's round trip");
+            return null;
+        }
+        return ListenConfig.BusyPoll.always(budget);
     }
 
     private ServerConfig readServer() {

@@ -44,7 +44,7 @@ final class ConfigRenderer {
         m.put("port", listen.port());
         m.put("io-threads", listen.ioThreads());
         m.put("transport", enumName(listen.transport()));
-        m.put("busy-poll", duration(listen.busyPoll()));
+        m.put("busy-poll", listen.busyPoll().configName());
         return m;
     }
 

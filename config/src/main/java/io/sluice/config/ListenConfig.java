@@ -8,17 +8,53 @@ import java.util.Objects;
  *
  * @param ioThreads Netty event loops serving clients and backends; 0 means one per available core
  * @param transport which kernel interface the event loops use
- * @param busyPoll how long an event loop polls for more I/O after a pass that found some, before it
- *                 sleeps in the kernel; zero (the default) never polls
+ * @param busyPoll whether and how long an event loop polls for more I/O after a pass that found some,
+ *                 before it sleeps in the kernel
  */
-public record ListenConfig(String host, int port, int ioThreads, Transport transport, Duration busyPoll) {
+public record ListenConfig(String host, int port, int ioThreads, Transport transport, BusyPoll busyPoll) {
 
-    /** The longest {@link #busyPoll} accepted: past this a poll only burns CPU a wake-up would have saved. */
-    public static final Duration MAX_BUSY_POLL = Duration.ofMillis(1);
-
-    /** Without busy polling. */
+    /** With the default busy polling, {@link BusyPoll#AUTO}. */
     public ListenConfig(String host, int port, int ioThreads, Transport transport) {
-        this(host, port, ioThreads, transport, Duration.ZERO);
+        this(host, port, ioThreads, transport, BusyPoll.AUTO);
+    }
+
+    /**
+     * {@code sluice.listen.busy-poll}: {@code auto}, {@code off} or a duration.
+     *
+     * @param budget          how long one poll may last; zero never polls
+     * @param whenCpuIsSpare  poll only while the event loop's thread gets a CPU without waiting for one
+     *                        ({@code auto}); false polls whenever the budget allows (a duration)
+     */
+    public record BusyPoll(Duration budget, boolean whenCpuIsSpare) {
+        /** The longest budget accepted: past this a poll only burns CPU a wake-up would have saved. */
+        public static final Duration MAX = Duration.ofMillis(1);
+        /** {@code auto}: covers a point select's round trip to a server on the same host. */
+        public static final BusyPoll AUTO = new BusyPoll(Duration.ofNanos(50_000), true);
+        public static final BusyPoll OFF = new BusyPoll(Duration.ZERO, false);
+
+        public BusyPoll {
+            Objects.requireNonNull(budget, "budget");
+            if (budget.isNegative() || budget.compareTo(MAX) > 0) {
+                throw new IllegalArgumentException("busy-poll budget must be 0.." + MAX + ", got " + budget);
+            }
+        }
+
+        /** Polls whenever the budget allows: {@code sluice.listen.busy-poll = 50us}. */
+        public static BusyPoll always(Duration budget) {
+            return budget.isZero() ? OFF : new BusyPoll(budget, false);
+        }
+
+        public boolean enabled() {
+            return !budget.isZero();
+        }
+
+        /** As the config spells it: {@code auto}, {@code off} or the budget of a poll that always may run. */
+        public String configName() {
+            if (equals(AUTO)) {
+                return "auto";
+            }
+            return enabled() ? ConfigRenderer.duration(budget) : "off";
+        }
     }
 
     /**

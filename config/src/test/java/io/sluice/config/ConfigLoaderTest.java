@@ -421,6 +421,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void busyPollIsAutoOffOrABudget() {
+        assertEquals(ListenConfig.BusyPoll.AUTO, ConfigLoader.parse(USER).listen().busyPoll());
+        assertEquals(ListenConfig.BusyPoll.OFF, ConfigLoader.parse(USER + "sluice.listen.busy-poll = off\n").listen().busyPoll());
+        assertEquals(ListenConfig.BusyPoll.OFF, ConfigLoader.parse(USER + "sluice.listen.busy-poll = 0\n").listen().busyPoll());
+        assertEquals(ListenConfig.BusyPoll.AUTO, ConfigLoader.parse(USER + "sluice.listen.busy-poll = AUTO\n").listen().busyPoll());
+        ListenConfig.BusyPoll fixed = ConfigLoader.parse(USER + "sluice.listen.busy-poll = 80us\n").listen().busyPoll();
+        assertEquals(new ListenConfig.BusyPoll(Duration.ofNanos(80_000), false), fixed);
+        for (String value : new String[] {"auto", "off", "80us"}) {
+            SluiceConfig config = ConfigLoader.parse(USER + "sluice.listen.busy-poll = " + value + "\n");
+            String rendered = ConfigLoader.render(config).replace("\"<redacted>\"", "\"s3cret-pw\"");
+            assertTrue(rendered.contains("\"busy-poll\" : \"" + value + "\""), rendered);
+            assertEquals(config, ConfigLoader.parse(rendered), rendered);
+        }
+    }
+
+    @Test
     void recordsDoNotPrintSecrets() {
         SluiceConfig config = ConfigLoader.load(Optional.empty(),
                 Map.of("sluice.users.app.password", "app-clear-pw", "sluice.admin.token", "admin-tok"), Map.of());

@@ -90,6 +90,13 @@ class ValidationTest {
     }
 
     @Test
+    void busyPollNeitherAWordNorADuration() {
+        assertProblem("sluice.listen.busy-poll = sometimes",
+                "sluice.listen.busy-poll: must be auto, off or a duration such as 50us");
+        assertProblem("sluice.listen.busy-poll = -5us", "sluice.listen.busy-poll: must not be negative");
+    }
+
+    @Test
     void ioThreadsNegative() {
         assertProblem("sluice.listen.io-threads = -2", "sluice.listen.io-threads: must be at least 0 (got -2)");
     }

@@ -6,6 +6,7 @@ import io.netty.channel.IoHandlerContext;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.IoRegistration;
 import io.netty.util.concurrent.ThreadAwareExecutor;
+import io.sluice.config.ListenConfig;
 
 /**
  * Wraps an event loop's {@link IoHandler} so that, right after a pass that did I/O, the loop polls for
@@ -29,25 +30,37 @@ import io.netty.util.concurrent.ThreadAwareExecutor;
 final class BusyPollIoHandler implements IoHandler {
     private final IoHandler delegate;
     private final long budgetNanos;
+    /** For {@code auto}: polls only while this loop's thread is not kept waiting for a CPU; else null. */
+    private final RunQueueDelay cpuWait;
     private final IoHandlerContext nonBlocking = new NonBlockingContext();
     private IoHandlerContext outer;
     /** The last pass found work, so more is likely soon: the next pass may poll. */
     private boolean recentlyActive;
 
-    private BusyPollIoHandler(IoHandler delegate, long budgetNanos) {
+    private BusyPollIoHandler(IoHandler delegate, long budgetNanos, boolean whenCpuIsSpare) {
         this.delegate = delegate;
         this.budgetNanos = budgetNanos;
+        this.cpuWait = whenCpuIsSpare ? new RunQueueDelay() : null;
     }
 
-    /** {@code factory} itself when {@code budgetNanos} is 0, else one that wraps each loop's handler. */
-    static IoHandlerFactory wrap(IoHandlerFactory factory, long budgetNanos) {
-        if (budgetNanos <= 0) {
+    /**
+     * Whether {@code busyPoll} makes the event loops poll here: not when it is off, nor for {@code auto}
+     * where the kernel does not report run-queue waits (not Linux).
+     */
+    static boolean polls(ListenConfig.BusyPoll busyPoll) {
+        return busyPoll.enabled() && (!busyPoll.whenCpuIsSpare() || RunQueueDelay.availableHere());
+    }
+
+    /** {@code factory} itself when the loops do not {@link #polls poll}, else one that wraps each loop's handler. */
+    static IoHandlerFactory wrap(IoHandlerFactory factory, ListenConfig.BusyPoll busyPoll) {
+        if (!polls(busyPoll)) {
             return factory;
         }
+        long budgetNanos = busyPoll.budget().toNanos();
         return new IoHandlerFactory() {
             @Override
             public IoHandler newHandler(ThreadAwareExecutor executor) {
-                return new BusyPollIoHandler(factory.newHandler(executor), budgetNanos);
+                return new BusyPollIoHandler(factory.newHandler(executor), budgetNanos, busyPoll.whenCpuIsSpare());
             }
 
             @Override
@@ -59,7 +72,7 @@ final class BusyPollIoHandler implements IoHandler {
 
     @Override
     public int run(IoHandlerContext context) {
-        if (recentlyActive && context.canBlock()) {
+        if (recentlyActive && context.canBlock() && (cpuWait == null || !cpuWait.contended())) {
             outer = context;
             long deadline = System.nanoTime() + budgetNanos;
             do {

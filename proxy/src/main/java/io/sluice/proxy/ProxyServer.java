@@ -153,8 +153,8 @@ public final class ProxyServer implements AutoCloseable {
         serverChannel = bound.channel();
         port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
         accepting = true;
-        log.info("Sluice listening on {} ({} transport), server {}, pool mode {}, max {} per user, {} global",
-                serverChannel.localAddress(), transport.name(), connector.address(), config.pool().mode().name().toLowerCase(),
+        log.info("Sluice listening on {} ({} transport, {}), server {}, pool mode {}, max {} per user, {} global",
+                serverChannel.localAddress(), transport.name(), transport.busyPollDescription(), connector.address(), config.pool().mode().name().toLowerCase(),
                 config.pool().maxPerUser(), config.pool().globalMax());
         return this;
     }

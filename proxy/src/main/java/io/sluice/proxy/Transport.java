@@ -36,6 +36,7 @@ public final class Transport {
     private static final Logger log = LoggerFactory.getLogger(Transport.class);
 
     private final ListenConfig.Transport kind;
+    private final ListenConfig.BusyPoll busyPoll;
     private final EventLoopGroup group;
     private final ChannelFactory<SocketChannel> socketChannelFactory;
     private final ChannelFactory<ServerSocketChannel> serverChannelFactory;
@@ -43,6 +44,7 @@ public final class Transport {
     /** @throws StartupException when the transport asked for by name does not work here, with the reason */
     public Transport(ListenConfig listen) {
         this.kind = choose(listen.transport());
+        this.busyPoll = listen.busyPoll();
         IoHandlerFactory factory;
         switch (kind) {
             case IO_URING -> {
@@ -64,7 +66,7 @@ public final class Transport {
         }
         int n = listen.ioThreads() > 0 ? listen.ioThreads() : Runtime.getRuntime().availableProcessors();
         this.group = new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("sluice-io", true),
-                BusyPollIoHandler.wrap(factory, listen.busyPoll().toNanos()));
+                BusyPollIoHandler.wrap(factory, listen.busyPoll()));
     }
 
     private static ListenConfig.Transport choose(ListenConfig.Transport asked) {
@@ -105,6 +107,14 @@ public final class Transport {
     /** The transport in use, as the config spells it ({@code io-uring}, {@code epoll}, {@code nio}). */
     public String name() {
         return kind.configName();
+    }
+
+    /** How the event loops poll, for the start-up line: {@code busy-poll auto}, {@code busy-poll 50us}, ... */
+    public String busyPollDescription() {
+        if (busyPoll.enabled() && !BusyPollIoHandler.polls(busyPoll)) {
+            return "busy-poll auto inactive: no " + RunQueueDelay.SCHEDSTAT + " here";
+        }
+        return "busy-poll " + busyPoll.configName();
     }
 
     public ChannelFactory<SocketChannel> socketChannelFactory() {
