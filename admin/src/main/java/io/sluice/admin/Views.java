@@ -108,6 +108,7 @@ final class Views {
             out.put("server_limits", null); // read by the first backend connection
         }
         out.put("transport", proxy.transportName());
+        out.put("busy_poll", proxy.busyPollInEffect());
         out.put("accepting", proxy.accepting());
         out.put("paused", proxy.pools().paused());
         out.put("clients", proxy.metrics().clients().get());

@@ -124,6 +124,8 @@ class AdminEndpointIT {
             assertEquals(1, stats.path("sessions_by_state").path("waiting").asInt(), stats.toPrettyString());
             assertEquals(f.proxy.transportName(), stats.path("transport").asText(), stats.toPrettyString());
             assertTrue(List.of("io-uring", "epoll", "nio").contains(stats.path("transport").asText()), stats.toPrettyString());
+            assertEquals(f.proxy.busyPollInEffect(), stats.path("busy_poll").asText(), stats.toPrettyString());
+            assertTrue(stats.path("busy_poll").asText().startsWith("auto"), stats.toPrettyString());
             JsonNode limits = stats.path("server_limits");
             assertTrue(limits.path("max_connections").asLong() > 0, stats.toPrettyString());
             assertTrue(limits.path("backend_cap").asInt() > 0 && limits.path("reasoning").asText().contains("max_connections"),

@@ -153,8 +153,8 @@ public final class ProxyServer implements AutoCloseable {
         serverChannel = bound.channel();
         port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
         accepting = true;
-        log.info("Sluice listening on {} ({} transport, {}), server {}, pool mode {}, max {} per user, {} global",
-                serverChannel.localAddress(), transport.name(), transport.busyPollDescription(), connector.address(), config.pool().mode().name().toLowerCase(),
+        log.info("Sluice listening on {} ({} transport, busy-poll {}), server {}, pool mode {}, max {} per user, {} global",
+                serverChannel.localAddress(), transport.name(), transport.busyPollInEffect(), connector.address(), config.pool().mode().name().toLowerCase(),
                 config.pool().maxPerUser(), config.pool().globalMax());
         return this;
     }
@@ -162,6 +162,11 @@ public final class ProxyServer implements AutoCloseable {
     /** The event loops' transport in use ({@code io-uring}, {@code epoll} or {@code nio}): what {@code auto} chose. */
     public String transportName() {
         return transport.name();
+    }
+
+    /** {@code sluice.listen.busy-poll} in effect ({@link Transport#busyPollInEffect()}). */
+    public String busyPollInEffect() {
+        return transport.busyPollInEffect();
     }
 
     /** The port clients connect to (useful when configured as 0). */

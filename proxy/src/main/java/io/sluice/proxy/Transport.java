@@ -109,12 +109,15 @@ public final class Transport {
         return kind.configName();
     }
 
-    /** How the event loops poll, for the start-up line: {@code busy-poll auto}, {@code busy-poll 50us}, ... */
-    public String busyPollDescription() {
+    /**
+     * {@code sluice.listen.busy-poll} in effect: {@code auto}, {@code off}, a duration, or why
+     * {@code auto} cannot poll here.
+     */
+    public String busyPollInEffect() {
         if (busyPoll.enabled() && !BusyPollIoHandler.polls(busyPoll)) {
-            return "busy-poll auto inactive: no " + RunQueueDelay.SCHEDSTAT + " here";
+            return "auto, inactive: no " + RunQueueDelay.SCHEDSTAT + " here";
         }
-        return "busy-poll " + busyPoll.configName();
+        return busyPoll.configName();
     }
 
     public ChannelFactory<SocketChannel> socketChannelFactory() {
