@@ -223,15 +223,8 @@ final class ConfigReader {
                 return ListenConfig.BusyPoll.OFF;
             }
         }
-        Duration budget;
-        try {
-            budget = config.getDuration(path);
-        } catch (com.typesafe.config.ConfigException e) {
-            problems.add(path, "must be auto, off or a duration such as 50us");
-            return null;
-        }
-        if (budget.isNegative()) {
-            problems.add(path, "must not be negative");
+        Duration budget = duration(path, true, "must be auto, off or a duration such as 50us");
+        if (budget == null) {
             return null;
         }
         if (budget.compareTo(ListenConfig.BusyPoll.MAX) > 0) {
@@ -620,6 +613,11 @@ final class ConfigReader {
     }
 
     private Duration duration(String path, boolean zeroAllowed) {
+        return duration(path, zeroAllowed, "must be a duration such as 500ms, 5s or 10m");
+    }
+
+    /** {@code notADuration}: the problem reported when the value does not parse as one. */
+    private Duration duration(String path, boolean zeroAllowed, String notADuration) {
         if (problems.covers(path)) {
             return null;
         }
@@ -627,7 +625,7 @@ final class ConfigReader {
         try {
             value = config.getDuration(path);
         } catch (com.typesafe.config.ConfigException e) {
-            problems.add(path, "must be a duration such as 500ms, 5s or 10m");
+            problems.add(path, notADuration);
             return null;
         }
         if (value.isNegative()) {
