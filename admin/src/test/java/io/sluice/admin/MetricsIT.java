@@ -86,6 +86,15 @@ class MetricsIT {
             assertEquals(1.0, value(samples, "sluice_client_connections"));
             value(samples, "sluice_client_rejected_total", "reason=max_clients");
             value(samples, "sluice_client_auth_failures_total");
+            // Busy polling (default auto): each poll's end and time, and the polls auto held off.
+            double polls = value(samples, "sluice_event_loop_busy_polls_total", "end=io")
+                    + value(samples, "sluice_event_loop_busy_polls_total", "end=task")
+                    + value(samples, "sluice_event_loop_busy_polls_total", "end=budget");
+            double heldOff = value(samples, "sluice_event_loop_busy_poll_held_off_total");
+            if (f.proxy.busyPollInEffect().equals("auto")) { // not "auto, inactive" (no run-queue statistics here)
+                assertTrue(polls + heldOff > 0, "logins and a query made busy passes: polled " + polls + ", held off " + heldOff);
+            }
+            assertTrue(value(samples, "sluice_event_loop_busy_poll_seconds_total") >= 0);
 
             // Bytes each way: counted on the client channel, growing with every query and its result.
             double in = value(samples, "sluice_client_bytes_total", "direction=in");

@@ -7,6 +7,7 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.IoRegistration;
 import io.netty.util.concurrent.ThreadAwareExecutor;
 import io.sluice.config.ListenConfig;
+import io.sluice.proxy.metrics.BusyPollMeters;
 
 /**
  * Wraps an event loop's {@link IoHandler} so that, right after a pass that did I/O, the loop polls for
@@ -33,14 +34,16 @@ final class BusyPollIoHandler implements IoHandler {
     private final long budgetNanos;
     /** For {@code auto}: polls only while this loop's thread is not kept waiting for a CPU; else null. */
     private final RunQueueDelay cpuWait;
+    private final BusyPollMeters meters;
     private final IoHandlerContext nonBlocking = new NonBlockingContext();
     private IoHandlerContext outer;
     /** The last pass found work, so more is likely soon: the next pass may poll. */
     private boolean recentlyActive;
 
-    private BusyPollIoHandler(IoHandler delegate, long budgetNanos, boolean whenCpuIsSpare) {
+    private BusyPollIoHandler(IoHandler delegate, long budgetNanos, boolean whenCpuIsSpare, BusyPollMeters meters) {
         this.delegate = delegate;
         this.budgetNanos = budgetNanos;
+        this.meters = meters;
         this.cpuWait = whenCpuIsSpare ? new RunQueueDelay() : null;
     }
 
@@ -53,7 +56,7 @@ final class BusyPollIoHandler implements IoHandler {
     }
 
     /** {@code factory} itself when the loops do not {@link #polls poll}, else one that wraps each loop's handler. */
-    static IoHandlerFactory wrap(IoHandlerFactory factory, ListenConfig.BusyPoll busyPoll) {
+    static IoHandlerFactory wrap(IoHandlerFactory factory, ListenConfig.BusyPoll busyPoll, BusyPollMeters meters) {
         if (!polls(busyPoll)) {
             return factory;
         }
@@ -61,7 +64,7 @@ final class BusyPollIoHandler implements IoHandler {
         return new IoHandlerFactory() {
             @Override
             public IoHandler newHandler(ThreadAwareExecutor executor) {
-                return new BusyPollIoHandler(factory.newHandler(executor), budgetNanos, busyPoll.whenCpuIsSpare());
+                return new BusyPollIoHandler(factory.newHandler(executor), budgetNanos, busyPoll.whenCpuIsSpare(), meters);
             }
 
             @Override
@@ -73,24 +76,42 @@ final class BusyPollIoHandler implements IoHandler {
 
     @Override
     public int run(IoHandlerContext context) {
-        if (recentlyActive && context.canBlock() && (cpuWait == null || !cpuWait.contended())) {
-            outer = context;
-            long deadline = System.nanoTime() + budgetNanos;
-            do {
-                int handled = delegate.run(nonBlocking);
-                if (handled > 0) {
+        if (recentlyActive && context.canBlock()) {
+            if (cpuWait != null && cpuWait.contended()) {
+                meters.heldOff();
+            } else {
+                int handled = poll(context);
+                if (handled >= 0) {
                     return handled;
                 }
-                if (!context.canBlock()) {
-                    return 0; // a task is waiting; the loop runs it and comes back
-                }
-                Thread.onSpinWait();
-            } while (System.nanoTime() - deadline < 0);
-            recentlyActive = false;
+                recentlyActive = false;
+            }
         }
         int handled = delegate.run(context);
         recentlyActive = handled > 0;
         return handled;
+    }
+
+    /** Polls without blocking until I/O, a queued task or the budget's end; -1 for the budget's end. */
+    private int poll(IoHandlerContext context) {
+        outer = context;
+        long start = System.nanoTime();
+        long now;
+        do {
+            int handled = delegate.run(nonBlocking);
+            now = System.nanoTime();
+            if (handled > 0) {
+                meters.polled(now - start, BusyPollMeters.End.IO);
+                return handled;
+            }
+            if (!context.canBlock()) {
+                meters.polled(now - start, BusyPollMeters.End.TASK);
+                return 0; // a task is waiting; the loop runs it and comes back
+            }
+            Thread.onSpinWait();
+        } while (now - start < budgetNanos);
+        meters.polled(now - start, BusyPollMeters.End.BUDGET);
+        return -1;
     }
 
     @Override

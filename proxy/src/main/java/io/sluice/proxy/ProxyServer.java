@@ -68,8 +68,8 @@ public final class ProxyServer implements AutoCloseable {
         SslContext backendSsl = backendSsl(config.server().tls());
         this.frontendSsl = frontendSsl(config);
         this.rsaKeys = rsaKeys(config);
-        this.transport = new Transport(config.listen());
         this.metrics = new ProxyMetrics(registry);
+        this.transport = new Transport(config.listen(), metrics.busyPoll());
         this.connector = new BackendConnector(config.server(), transport, backendSsl);
         this.pools = new BackendPools(config.pool(), config.users().values(), connector, metrics, transport.group());
         pools.limitsPolicy(config.server().headroom(), config.server().fleetSize(), config.server().adaptive());

@@ -19,6 +19,7 @@ import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sluice.config.ListenConfig;
+import io.sluice.proxy.metrics.BusyPollMeters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +43,7 @@ public final class Transport {
     private final ChannelFactory<ServerSocketChannel> serverChannelFactory;
 
     /** @throws StartupException when the transport asked for by name does not work here, with the reason */
-    public Transport(ListenConfig listen) {
+    public Transport(ListenConfig listen, BusyPollMeters busyPollMeters) {
         this.kind = choose(listen.transport());
         this.busyPoll = listen.busyPoll();
         IoHandlerFactory factory;
@@ -66,7 +67,7 @@ public final class Transport {
         }
         int n = listen.ioThreads() > 0 ? listen.ioThreads() : Runtime.getRuntime().availableProcessors();
         this.group = new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("sluice-io", true),
-                BusyPollIoHandler.wrap(factory, listen.busyPoll()));
+                BusyPollIoHandler.wrap(factory, listen.busyPoll(), busyPollMeters));
     }
 
     private static ListenConfig.Transport choose(ListenConfig.Transport asked) {

@@ -3,6 +3,7 @@ package io.sluice.proxy;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.uring.IoUring;
 import io.sluice.config.ListenConfig;
+import io.sluice.proxy.metrics.BusyPollMeters;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -88,6 +89,18 @@ class TransportIT {
         Set<Long> before = ioThreads();
         Set<Long> ours = new HashSet<>();
         sixClientsOnTwoBackends(transport, dir, extra, sluice -> {
+            BusyPollMeters meters = sluice.proxy.metrics().busyPoll();
+            long polls = 0;
+            for (BusyPollMeters.End end : BusyPollMeters.End.values()) {
+                polls += meters.polls(end);
+            }
+            if (extra.isEmpty() && !RunQueueDelay.availableHere()) { // auto without run-queue statistics
+                assertEquals(0, polls + meters.heldOffCount(), "auto polled with nothing to decide by");
+            } else if (extra.isEmpty()) { // auto: each busy pass either polled or was held off, as the CPU allowed
+                assertTrue(polls + meters.heldOffCount() > 0, "auto neither polled nor held off");
+            } else {
+                assertTrue(polls > 0 && meters.pollSeconds() > 0, "a fixed budget never polled");
+            }
             ours.addAll(ioThreads());
             ours.removeAll(before);
             assertEquals(Runtime.getRuntime().availableProcessors(), ours.size(), "one thread per event loop");

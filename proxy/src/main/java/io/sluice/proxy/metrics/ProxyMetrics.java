@@ -108,9 +108,11 @@ public final class ProxyMetrics {
     private final Counter clientPrepares;
     private final Counter reprepares;
     private final Counter statementEvictions;
+    private final BusyPollMeters busyPoll;
 
     public ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
+        this.busyPoll = new BusyPollMeters(registry);
         io.micrometer.core.instrument.Gauge.builder(CLIENT_CONNECTIONS, clients, AtomicInteger::get)
                 .description("Client connections open").register(registry);
         clientsRejected = Counter.builder(CLIENT_REJECTED).tag("reason", "max_clients")
@@ -141,6 +143,11 @@ public final class ProxyMetrics {
 
     public MeterRegistry registry() {
         return registry;
+    }
+
+    /** For the event loops' busy polling ({@code sluice.listen.busy-poll}). */
+    public BusyPollMeters busyPoll() {
+        return busyPoll;
     }
 
     public PoolMeters pool(String name) {
