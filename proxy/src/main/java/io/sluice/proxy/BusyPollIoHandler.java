@@ -127,6 +127,9 @@ final class BusyPollIoHandler implements IoHandler {
     @Override
     public void destroy() {
         delegate.destroy();
+        if (cpuWait != null) {
+            cpuWait.close();
+        }
     }
 
     @Override

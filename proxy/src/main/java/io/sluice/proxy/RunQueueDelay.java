@@ -64,6 +64,19 @@ final class RunQueueDelay {
         return contended;
     }
 
+    /** Closes the statistics file; the loop that owned this is ending. */
+    void close() {
+        broken = true;
+        if (file != null) {
+            try {
+                file.close();
+            } catch (IOException ignored) {
+                // a read-only procfs file: nothing was written that closing could lose
+            }
+            file = null;
+        }
+    }
+
     /** Whether the statistics have been read at least once and never failed. */
     boolean reads() {
         return !broken && lastWait >= 0;

@@ -67,6 +67,8 @@ class RunQueueDelayTest {
                 contended = delay.contended();
             }
             assertTrue(delay.reads(), "schedstat could not be read");
+            delay.close();
+            assertFalse(delay.reads(), "closed, it reads no more");
             assertTrue(contended, "a thread among " + spinners.size() + " spinners on "
                     + Runtime.getRuntime().availableProcessors() + " cores never saw a run-queue wait");
         } finally {
