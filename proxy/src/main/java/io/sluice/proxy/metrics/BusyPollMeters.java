@@ -30,7 +30,7 @@ public final class BusyPollMeters {
     private final LongAdder heldOff = new LongAdder();
 
     BusyPollMeters(MeterRegistry registry) {
-        FunctionCounter.builder(POLL_TIME, pollNanos, a -> a.sum() / 1e9).baseUnit("seconds")
+        FunctionCounter.builder(POLL_TIME, this, BusyPollMeters::pollSeconds).baseUnit("seconds")
                 .description("Time event loops spent polling for I/O instead of sleeping (sluice.listen.busy-poll)")
                 .register(registry);
         for (End end : End.values()) {
