@@ -446,15 +446,14 @@ public final class ClientSession implements BackendConnection.Listener {
             }
             case COM_QUERY -> {
                 rememberStatement(packet);
-                KillStatement kill = KillStatement.parse(Packets.payload(packet).skipBytes(1));
+                int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
+                int end = packet.readerIndex() + Packets.HEADER_SIZE + Packets.payloadLength(packet);
+                KillStatement kill = KillStatement.parse(packet, from, end);
                 if (kill == null) {
                     if (multiplexed()) {
-                        int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
-                        int flags = StatementClassifier.classify(packet, from, packet.readerIndex()
-                                + Packets.HEADER_SIZE + Packets.payloadLength(packet));
+                        int flags = StatementClassifier.classify(packet, from, end);
                         if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
-                            Map<String, String> set = UserVariables.parseSimpleSet(packet, from,
-                                    packet.readerIndex() + Packets.HEADER_SIZE + Packets.payloadLength(packet));
+                            Map<String, String> set = UserVariables.parseSimpleSet(packet, from, end);
                             if (set == null) {
                                 flags |= StatementClassifier.USER_VARIABLE;
                             } else {

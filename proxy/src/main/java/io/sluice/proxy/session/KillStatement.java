@@ -15,13 +15,13 @@ public record KillStatement(boolean query, long id) {
     public static final KillStatement UNSUPPORTED = new KillStatement(false, -1);
 
     /**
-     * Parses the SQL after the COM_QUERY byte ({@code sql} is borrowed). Returns null when the
-     * statement is not a KILL at all (the common case: decided from the first word, no allocation).
+     * Parses the SQL in {@code sql} from index {@code from} to {@code end} (the bytes after the
+     * COM_QUERY byte; {@code sql} is borrowed, its indexes untouched). Returns null when the
+     * statement is not a KILL at all: the common case, decided from the first word without
+     * allocating, since it runs for every query a client sends.
      */
-    public static KillStatement parse(ByteBuf sql) {
-        int i = sql.readerIndex();
-        int end = sql.writerIndex();
-        i = skipSpaceAndComments(sql, i, end);
+    public static KillStatement parse(ByteBuf sql, int from, int end) {
+        int i = skipSpaceAndComments(sql, from, end);
         if (!word(sql, i, end, "KILL")) {
             return null;
         }
