@@ -28,8 +28,12 @@ public record ListenConfig(String host, int port, int ioThreads, Transport trans
     public record BusyPoll(Duration budget, boolean whenCpuIsSpare) {
         /** The longest budget accepted: past this a poll only burns CPU a wake-up would have saved. */
         public static final Duration MAX = Duration.ofMillis(1);
-        /** {@code auto}: covers a point select's round trip to a server on the same host. */
-        public static final BusyPoll AUTO = new BusyPoll(Duration.ofNanos(50_000), true);
+        /**
+         * {@code auto}: 100 µs, long enough to cover a short query's round trip to the server, so a
+         * loop that just sent a command is still polling when the answer comes; with 50 µs a third
+         * of the polls ran out first and the loop slept (docs/benchmarks.md, "Run N").
+         */
+        public static final BusyPoll AUTO = new BusyPoll(Duration.ofNanos(100_000), true);
         public static final BusyPoll OFF = new BusyPoll(Duration.ZERO, false);
 
         public BusyPoll {

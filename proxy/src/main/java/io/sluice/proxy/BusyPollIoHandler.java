@@ -15,10 +15,11 @@ import io.sluice.proxy.metrics.BusyPollMeters;
  * ({@code sluice.listen.busy-poll}).
  *
  * <p>Why: a query through Sluice wakes its event loop twice (the client's request, the server's
- * answer), and each wake-up from a blocking wait costs the scheduler's wake-up latency. Both usually
- * come within tens of microseconds, so with a spare core polling for them is cheaper than sleeping:
- * at one sysbench thread it took the p50 Sluice adds over a direct connection from +46 µs (the same
- * as HAProxy's) to +20–30 µs. Where the cores are shared with the server the polling takes CPU the
+ * answer), and each wake-up from a blocking wait costs the scheduler's wake-up latency (on a VM,
+ * also waking a halted virtual CPU). Both usually come within ~100 µs, so with a spare core polling
+ * for them is cheaper than sleeping: at one sysbench thread it took the p50 Sluice adds over a
+ * direct connection from +46 µs (the same as HAProxy's) to +20–30 µs with 50 µs of polling, and
+ * below direct's own with {@code auto}'s 100 µs (run N). Where the cores are shared with the server the polling takes CPU the
  * server needed (run L3: 0.91x HAProxy's point selects at 8 threads on 2 cores). So the default,
  * {@code auto}, polls only while a {@link RunQueueDelay} says this loop's thread has not been kept
  * waiting for a CPU; a configured duration polls regardless (docs/benchmarks.md, "Run M").
