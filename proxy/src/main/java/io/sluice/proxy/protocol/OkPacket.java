@@ -83,7 +83,7 @@ public final class OkPacket {
         }
         ByteBuf p = packet.duplicate();
         p.readerIndex(statusIndex(packet) + 4);
-        p.writerIndex(packet.readerIndex() + Packets.HEADER_SIZE + Packets.payloadLength(packet));
+        p.writerIndex(Packets.payloadEnd(packet));
         if (!p.isReadable()) {
             return;
         }
@@ -123,7 +123,7 @@ public final class OkPacket {
         int status = packet.getUnsignedShortLE(statusAt);
         packet.setShortLE(statusAt, status & ~ServerStatus.SERVER_SESSION_STATE_CHANGED);
         int infoAt = statusAt + 4;
-        int end = packet.readerIndex() + Packets.HEADER_SIZE + Packets.payloadLength(packet);
+        int end = Packets.payloadEnd(packet);
         int newEnd = infoAt;
         if (infoAt < end) {
             int prefix = Packets.lenencSize(packet.getUnsignedByte(infoAt));
@@ -139,7 +139,7 @@ public final class OkPacket {
     /** The info string (e.g. "Rows matched: 1  Changed: 1"), for logs and tests. */
     public static String info(ByteBuf packet) {
         int i = statusIndex(packet) + 4;
-        int end = packet.readerIndex() + Packets.HEADER_SIZE + Packets.payloadLength(packet);
+        int end = Packets.payloadEnd(packet);
         if (i >= end) {
             return "";
         }

@@ -28,6 +28,11 @@ public final class Packets {
         return packet.getUnsignedMediumLE(packet.readerIndex());
     }
 
+    /** The index just past the packet's payload (the packet starts at its reader index). */
+    public static int payloadEnd(ByteBuf packet) {
+        return packet.readerIndex() + HEADER_SIZE + payloadLength(packet);
+    }
+
     public static int sequenceId(ByteBuf packet) {
         return packet.getUnsignedByte(packet.readerIndex() + 3);
     }

@@ -50,7 +50,7 @@ public final class StatementPackets {
 
     /** The parameter types a COM_STMT_EXECUTE sends (its flag at {@code flagIndex} is 1), or null when the packet is too short. */
     public static byte[] types(ByteBuf packet, int flagIndex, int params) {
-        int end = packet.readerIndex() + Packets.HEADER_SIZE + Packets.payloadLength(packet);
+        int end = Packets.payloadEnd(packet);
         if (flagIndex + 1 + 2 * params > end) {
             return null;
         }
@@ -61,7 +61,7 @@ public final class StatementPackets {
 
     /** Whether the types at {@code flagIndex + 1} equal {@code known}, without copying. */
     public static boolean sameTypes(ByteBuf packet, int flagIndex, byte[] known) {
-        int end = packet.readerIndex() + Packets.HEADER_SIZE + Packets.payloadLength(packet);
+        int end = Packets.payloadEnd(packet);
         if (known == null || flagIndex + 1 + known.length > end) {
             return false;
         }
@@ -84,7 +84,7 @@ public final class StatementPackets {
             return null;
         }
         int start = packet.readerIndex();
-        int end = start + Packets.HEADER_SIZE + Packets.payloadLength(packet);
+        int end = Packets.payloadEnd(packet);
         ByteBuf out = alloc.buffer(Packets.HEADER_SIZE + length);
         out.writeMediumLE(length).writeByte(Packets.sequenceId(packet));
         out.writeBytes(packet, start + Packets.HEADER_SIZE, flagIndex - start - Packets.HEADER_SIZE);

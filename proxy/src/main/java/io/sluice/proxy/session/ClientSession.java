@@ -447,7 +447,7 @@ public final class ClientSession implements BackendConnection.Listener {
             case COM_QUERY -> {
                 rememberStatement(packet);
                 int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
-                int end = packet.readerIndex() + Packets.HEADER_SIZE + Packets.payloadLength(packet);
+                int end = Packets.payloadEnd(packet);
                 KillStatement kill = KillStatement.parse(packet, from, end);
                 if (kill == null) {
                     if (multiplexed()) {
