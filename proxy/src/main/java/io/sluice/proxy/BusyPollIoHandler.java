@@ -19,10 +19,11 @@ import io.sluice.proxy.metrics.BusyPollMeters;
  * also waking a halted virtual CPU). Both usually come within ~100 µs, so with a spare core polling
  * for them is cheaper than sleeping: at one sysbench thread it took the p50 Sluice adds over a
  * direct connection from +46 µs (the same as HAProxy's) to +20–30 µs with 50 µs of polling, and
- * below direct's own with {@code auto}'s 100 µs (run N). Where the cores are shared with the server the polling takes CPU the
- * server needed (run L3: 0.91x HAProxy's point selects at 8 threads on 2 cores). So the default,
- * {@code auto}, polls only while a {@link RunQueueDelay} says this loop's thread has not been kept
- * waiting for a CPU; a configured duration polls regardless (docs/benchmarks.md, "Run M").
+ * below direct's own with {@code auto}'s 100 µs (run O). Where the cores are shared with the server
+ * the polling takes CPU the server needed (run L3: 0.91x HAProxy's point selects at 8 threads on 2
+ * cores). So the default, {@code auto}, polls only while a {@link RunQueueDelay} says this loop's
+ * thread has not been kept waiting for a CPU; a configured duration polls regardless
+ * (docs/benchmarks.md, "Run M").
  *
  * <p>Bounded: the loop polls only after a pass that found work, and stops at the first of: I/O
  * ready, a task queued for the loop, the budget spent. A poll that runs out the budget is not
