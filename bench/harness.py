@@ -5,6 +5,8 @@ Phases, each against one throwaway MariaDB on 127.0.0.1:
   matrix  sysbench oltp_point_select and oltp_read_write at 1/8/32/128 threads, interleaved
           direct, Sluice (session), HAProxy (mode tcp) [, Sluice (transaction)], R repeats
   storm   client threads at 4x and 20x max_connections, direct vs through Sluice
+  storm-split  the storm again with the server on a CPU of its own and Sluice and the load client
+          on the others, as when the database has its own host (needs 2 CPUs)
   churn   a new connection per transaction, 200 threads against max_connections 50
   memory  Sluice RSS and heap after GC with 1,000 / 5,000 / 10,000 idle logged-in clients
   multiplex  5,000 mostly idle clients on 20 backends in transaction mode, running point selects
@@ -53,15 +55,31 @@ def log(msg):
 
 # ---------------------------------------------------------------- processes
 
-def start(name, argv, stdout=None, stdin=None, env=None):
-    """Starts a process, logging its output to LOGS/name.log unless stdout is given."""
+def start(name, argv, stdout=None, stdin=None, env=None, cpus=None):
+    """Starts a process, logging its output to LOGS/name.log unless stdout is given; on the CPUs
+    `cpus` only when given."""
     out = stdout if stdout is not None else open(os.path.join(LOGS, name + ".log"), "ab")
     p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT if stdout is None else open(
-        os.path.join(LOGS, name + ".err.log"), "ab"), stdin=stdin, env=env)
+        os.path.join(LOGS, name + ".err.log"), "ab"), stdin=stdin, env=env, preexec_fn=on_cpus(cpus))
     PROCS.append((name, p))
     with open(os.path.join(WORK, "pids"), "a") as f:
         f.write("%d\n" % p.pid)
     return p
+
+
+def on_cpus(cpus):
+    """A preexec_fn that keeps the child (and its threads) on `cpus`; None when cpus is None."""
+    return None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+
+
+def pin_threads(pid, cpus):
+    """Moves every thread of a running process to `cpus`. Threads it starts later inherit the
+    affinity of the thread that starts them (mariadbd: its listener), so the whole server follows."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass  # the thread ended meanwhile
 
 
 def stop(p, timeout=15):
@@ -284,8 +302,8 @@ class Sampler:
 # ---------------------------------------------------------------- Sluice and HAProxy
 
 class Sluice:
-    def __init__(self, jar, server, mode, pool, global_max=None, extra=(), name=None, java_opts=()):
-        self.jar, self.server, self.mode, self.pool = jar, server, mode, pool
+    def __init__(self, jar, server, mode, pool, global_max=None, extra=(), name=None, java_opts=(), cpus=None):
+        self.jar, self.server, self.mode, self.pool, self.cpus = jar, server, mode, pool, cpus
         self.global_max = global_max or pool
         self.extra, self.java_opts = list(extra), list(java_opts)
         self.name = name or "sluice-%s" % mode
@@ -298,7 +316,7 @@ class Sluice:
             "--password", DB_PASS, "--listen", "%s:%d" % (HOST, self.port), "--admin-port", str(self.admin),
             "--pool-size", str(self.pool), "--global-max", str(self.global_max), "--pool-mode", self.mode] + self.extra
         self.log_path = os.path.join(LOGS, self.name + ".log")
-        self.proc = start(self.name, argv)
+        self.proc = start(self.name, argv, cpus=self.cpus)
         if not wait_port(self.port, timeout, self.proc) or not wait_port(self.admin, 10, self.proc):
             code = self.proc.poll()
             stop(self.proc)
@@ -513,10 +531,10 @@ def phase_matrix(cfg, server, txn):
             "run_seconds": cfg.warmup + cfg.duration}
 
 
-def load_client(cfg, mode, port, threads, seconds):
+def load_client(cfg, mode, port, threads, seconds, cpus=None):
     argv = ["java", "-Xss256k", "-Xmx1g", "-cp", cfg.classes, "LoadClient", mode, HOST, str(port), DB_USER, DB_PASS,
             str(threads), str(seconds), str(cfg.tables), str(cfg.table_size)]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120, preexec_fn=on_cpus(cpus))
     try:
         return json.loads(p.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -542,7 +560,7 @@ def acquire_figures(before, after):
     }
 
 
-def warm_up(cfg, kind, sl, threads):
+def warm_up(cfg, kind, sl, threads, cpus=None):
     """Runs the same load, unmeasured, on a fresh Sluice until its JIT compilers go quiet: rounds of
     cfg.overload_warmup seconds until one costs the C1/C2 threads under 0.1 s of CPU, at most
     cfg.overload_warmup_rounds. A fixed 10 s was not enough: in a 1,000-client storm C2 was still
@@ -550,17 +568,21 @@ def warm_up(cfg, kind, sl, threads):
     measured run), and the run after it completed 17% fewer transactions than later ones."""
     for rnd in range(1, cfg.overload_warmup_rounds + 1):
         j0 = jit_cpu_seconds(sl.proc.pid)
-        load_client(cfg, kind, sl.port, threads, cfg.overload_warmup)
+        load_client(cfg, kind, sl.port, threads, cfg.overload_warmup, cpus)
         spent = jit_cpu_seconds(sl.proc.pid) - j0
         if spent < 0.1:
             break
     log("  warm-up: %d round(s) of %d s, JIT %.2f s CPU in the last" % (rnd, cfg.overload_warmup, spent))
 
 
-def overload_runs(cfg, server, txn, kind, thread_counts, seconds):
-    """Storm or churn: each client count direct, then through Sluice (fresh, warmed) in each mode."""
+def overload_runs(cfg, server, txn, kind, thread_counts, seconds, modes=("session", "transaction"), cpus=None,
+                  label=None):
+    """Storm or churn (`kind`, the load client's mode): each client count direct, then through Sluice
+    (fresh, warmed) in each mode; Sluice and the load client on `cpus` when given. `label` names the
+    runs in logs and Sluice's log files (default: kind)."""
+    label = label or kind
     server.set_max_connections(cfg.overload_max_connections)
-    modes = ["session"] + (["transaction"] if txn["available"] else [])
+    modes = [m for m in modes if m == "session" or txn["available"]]
     rows = []
     for threads in thread_counts:
         plan = [("direct", None)] + [("sluice" if m == "session" else "sluice-txn", m) for m in modes]
@@ -569,17 +591,18 @@ def overload_runs(cfg, server, txn, kind, thread_counts, seconds):
             port = server.port
             if mode:
                 sl = Sluice(cfg.jar, server, mode, cfg.overload_pool, extra=["--max-clients", "12000"],
-                            name="sluice-%s-%s-%d" % (kind, mode, threads), java_opts=cfg.sluice_java_opts).start()
+                            name="sluice-%s-%s-%d" % (label, mode, threads), java_opts=cfg.sluice_java_opts,
+                            cpus=cpus).start()
                 port = sl.port
                 if cfg.overload_warmup:
-                    warm_up(cfg, kind, sl, threads)
+                    warm_up(cfg, kind, sl, threads, cpus)
                 before = sl.metrics()
             server.sql("FLUSH STATUS")
             c0, p0, b0, k0 = cpu_seconds(server.proc.pid), cpu_seconds(sl.proc.pid) if sl else 0, \
                 system_busy_seconds(), children_cpu()
             u0, y0 = cpu_split(sl.proc.pid) if sl else (0, 0)
             with Sampler(server) as smp:
-                r = load_client(cfg, kind, port, threads, seconds)
+                r = load_client(cfg, kind, port, threads, seconds, cpus)
             r.update(target=name, threads=threads, server_peak_threads_connected=smp.peak,
                      server_max_used_connections=server.status("Max_used_connections") - 1,
                      server_cpu_s=round(cpu_seconds(server.proc.pid) - c0, 2), samples=len(smp.samples),
@@ -596,7 +619,7 @@ def overload_runs(cfg, server, txn, kind, thread_counts, seconds):
                 r["sluice_log"] = log_problems(sl.log_path)
                 sl.stop()
             rows.append(r)
-            log("  %s %-10s %4d thr: %s" % (kind, name, threads, json.dumps(
+            log("  %s %-10s %4d thr: %s" % (label, name, threads, json.dumps(
                 {k: r.get(k) for k in ("tps", "per_sec", "errors", "connect_errors", "tx_errors", "by_code",
                                         "server_peak_threads_connected", "acquire_p99_ms", "other_cpu_s",
                                         "proxy_user_s", "proxy_sys_s",
@@ -609,6 +632,28 @@ def phase_storm(cfg, server, txn):
     mc = cfg.overload_max_connections
     log("storm: max_connections %d, clients %s" % (mc, [f * mc for f in cfg.storm_factors]))
     return overload_runs(cfg, server, txn, "storm", [f * mc for f in cfg.storm_factors], cfg.storm_seconds)
+
+
+def phase_storm_split(cfg, server, txn):
+    """The storm with the server on a CPU of its own and Sluice and the load client on the rest: the
+    shape of a deployment where the database has its own host and Sluice runs next to the
+    application (a sidecar). Direct and transaction mode only (session mode's storm is about its
+    acquire timeouts, which the shared-CPU storm shows). The server gets all CPUs back afterwards."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        log("storm-split: skipped, needs 2 CPUs (this process may use %s)" % allowed)
+        return {"skipped": "needs 2 CPUs, this process may use %d" % len(allowed)}
+    server_cpus, rest = {allowed[0]}, set(allowed[1:])
+    mc = cfg.overload_max_connections
+    log("storm-split: server on CPU %s, Sluice and clients on CPU %s; max_connections %d, clients %s" % (
+        sorted(server_cpus), sorted(rest), mc, [f * mc for f in cfg.storm_factors]))
+    pin_threads(server.proc.pid, server_cpus)
+    try:
+        rows = overload_runs(cfg, server, txn, "storm", [f * mc for f in cfg.storm_factors], cfg.storm_seconds,
+                             modes=("transaction",), cpus=rest, label="storm-split")
+    finally:
+        pin_threads(server.proc.pid, set(allowed))
+    return {"server_cpus": sorted(server_cpus), "other_cpus": sorted(rest), "runs": rows}
 
 
 def phase_churn(cfg, server, txn):
@@ -1021,11 +1066,17 @@ def write_report(res, path):
     if "storm" in res:
         lines.append("\n## storm (max_connections %d, Sluice cap %d)\n" % (
             res["config"]["overload_max_connections"], res["config"]["overload_pool"]) + report_overload(res["storm"], "storm"))
+    split = res.get("storm_split")
+    if split is not None:
+        lines.append("\n## storm, split CPUs (server on CPU %s; Sluice and the load client on CPU %s)\n" % (
+            ",".join(map(str, split.get("server_cpus", []))), ",".join(map(str, split.get("other_cpus", []))))
+            + (report_overload(split["runs"], "storm") if "runs" in split else "skipped: " + split["skipped"]))
     if "churn" in res:
         lines.append("\n## churn (max_connections %d, Sluice cap %d)\n" % (
             res["config"]["overload_max_connections"], res["config"]["overload_pool"]) + report_overload(res["churn"], "churn"))
-    for kind in ("storm", "churn"):
-        for r in res.get(kind, []):
+    for kind in ("storm", "storm_split", "churn"):
+        rows = res.get(kind, [])
+        for r in rows.get("runs", []) if isinstance(rows, dict) else rows:
             if r.get("sluice_log", {}).get("count"):
                 lines.append("\n%s %s %d: Sluice log has %d warning/error lines%s" % (
                     kind, r["target"], r["threads"], r["sluice_log"]["count"],
@@ -1099,7 +1150,7 @@ def main():
     ap.add_argument("--classes", help="compiled bench/java classes")
     ap.add_argument("--out", help="results directory")
     ap.add_argument("--quick", action="store_true", help="smoke run for CI, about 90 s: every phase, tiny sizes")
-    ap.add_argument("--phases", default="matrix,storm,churn,memory,multiplex,jmh", help="comma-separated phases to run")
+    ap.add_argument("--phases", default="matrix,storm,storm-split,churn,memory,multiplex,jmh", help="comma-separated phases to run")
     ap.add_argument("--modes", default="session,transaction", help="Sluice pool modes to try")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--duration", type=int, help="measured seconds per sysbench run")
@@ -1134,7 +1185,9 @@ def main():
     cfg.tests = cfg.tests.split(",") if cfg.tests else (
         ["oltp_point_select"] if q else ["oltp_point_select", "oltp_read_write"])
     cfg.threads = [int(t) for t in cfg.threads.split(",")] if cfg.threads else ([8] if q else [1, 8, 32, 128])
-    cfg.repeats = cfg.repeats or (1 if q else 3)
+    # 5, not 3: with 3 the 8- and 32-thread ratios against the relay moved by more between runs
+    # than any change between them did (docs/benchmarks.md, runs K to O)
+    cfg.repeats = cfg.repeats or (1 if q else 5)
     cfg.duration = cfg.duration or (1 if q else 6)
     cfg.warmup = cfg.warmup or (1 if q else 2)
     cfg.tables, cfg.table_size = (2, 1000) if q else (4, 10000)
@@ -1196,6 +1249,8 @@ def main():
         res["matrix"] = phase_matrix(cfg, server, res["txn"])
     if "storm" in phases:
         res["storm"] = phase_storm(cfg, server, res["txn"])
+    if "storm-split" in phases:
+        res["storm_split"] = phase_storm_split(cfg, server, res["txn"])
     if "churn" in phases:
         res["churn"] = phase_churn(cfg, server, res["txn"])
     if "memory" in phases:
