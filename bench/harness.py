@@ -188,11 +188,22 @@ def rss_kib(pid):
     return 0
 
 
-def system_busy_seconds():
-    """CPU time spent by everything on the machine (all cores, from /proc/stat), in seconds."""
+def machine_cpu():
+    """(busy, softirq, steal) CPU seconds of the whole machine (all cores, /proc/stat). busy leaves out
+    softirq and steal: softirq is mostly the loopback traffic of the run itself, handled outside any
+    process, and steal is time the hypervisor gave to other guests. Neither is another process."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+    hz = os.sysconf("SC_CLK_TCK")
+    return (v[0] + v[1] + v[2] + v[5]) / hz, v[6] / hz, v[7] / hz
+
+
+def other_cpu(r, m0):
+    """Sets r's other_cpu_s (CPU of processes other than server, proxy and load client, from busy
+    time since m0 = machine_cpu()), softirq_s and steal_s."""
+    m1 = machine_cpu()
+    r["other_cpu_s"] = max(0.0, round(m1[0] - m0[0] - r["server_cpu_s"] - r["proxy_cpu_s"] - r["client_cpu_s"], 1))
+    r["softirq_s"], r["steal_s"] = round(m1[1] - m0[1], 1), round(m1[2] - m0[2], 1)
 
 
 def children_cpu():
@@ -504,14 +515,13 @@ def phase_matrix(cfg, server, txn):
                         s0, p0 = cpu_seconds(server.proc.pid), cpu_seconds(pid) if name != "direct" else 0
                         u0, y0 = cpu_split(pid) if name != "direct" else (0, 0)
                         x0 = context_switches(pid) if name != "direct" else 0
-                        b0 = system_busy_seconds()
+                        m0 = machine_cpu()
                         r = run_sysbench(cfg, test, port, threads,
                                          raw_name="%s-%03d-%s-%d" % (test, threads, name, rep))
                         r.update(test=test, threads=threads, repeat=rep, target=name,
                                  server_cpu_s=round(cpu_seconds(server.proc.pid) - s0, 2),
                                  proxy_cpu_s=round(cpu_seconds(pid) - p0, 2) if name != "direct" else 0.0)
-                        r["other_cpu_s"] = max(0.0, round(system_busy_seconds() - b0 - r["server_cpu_s"]
-                                                          - r["proxy_cpu_s"] - r["client_cpu_s"], 1))
+                        other_cpu(r, m0)
                         if name != "direct":
                             u1, y1 = cpu_split(pid)
                             r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
@@ -598,8 +608,8 @@ def overload_runs(cfg, server, txn, kind, thread_counts, seconds, modes=("sessio
                     warm_up(cfg, kind, sl, threads, cpus)
                 before = sl.metrics()
             server.sql("FLUSH STATUS")
-            c0, p0, b0, k0 = cpu_seconds(server.proc.pid), cpu_seconds(sl.proc.pid) if sl else 0, \
-                system_busy_seconds(), children_cpu()
+            c0, p0, m0, k0 = cpu_seconds(server.proc.pid), cpu_seconds(sl.proc.pid) if sl else 0, \
+                machine_cpu(), children_cpu()
             u0, y0 = cpu_split(sl.proc.pid) if sl else (0, 0)
             with Sampler(server) as smp:
                 r = load_client(cfg, kind, port, threads, seconds, cpus)
@@ -608,8 +618,7 @@ def overload_runs(cfg, server, txn, kind, thread_counts, seconds, modes=("sessio
                      server_cpu_s=round(cpu_seconds(server.proc.pid) - c0, 2), samples=len(smp.samples),
                      proxy_cpu_s=round(cpu_seconds(sl.proc.pid) - p0, 2) if sl else 0.0,
                      client_cpu_s=round(children_cpu() - k0, 2))
-            r["other_cpu_s"] = max(0.0, round(system_busy_seconds() - b0 - r["server_cpu_s"] - r["proxy_cpu_s"]
-                                              - r["client_cpu_s"], 1))
+            other_cpu(r, m0)
             if sl:
                 u1, y1 = cpu_split(sl.proc.pid)
                 r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
@@ -823,8 +832,8 @@ def report_matrix(m):
     for test in sorted({r["test"] for r in runs}, key=lambda t: t != "oltp_point_select"):
         unit = "query" if test == "oltp_point_select" else "transaction (20 queries)"
         out.append("\n#### %s (latency per %s)\n" % (test, unit))
-        out.append("| threads | target | QPS median (min–max) | p50 ms | p95 ms | p99 ms | errors | server CPU s | proxy CPU s | sysbench CPU s | other CPU s |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        out.append("| threads | target | QPS median (min–max) | p50 ms | p95 ms | p99 ms | errors | server CPU s | proxy CPU s | sysbench CPU s | other CPU s | softirq / steal s |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for th in sorted({r["threads"] for r in runs if r["test"] == test}):
             for t in targets:
                 rs = [r for r in runs if r["test"] == test and r["threads"] == th and r["target"] == t]
@@ -833,12 +842,13 @@ def report_matrix(m):
                 q = [r.get("qps") for r in rs if r.get("qps") is not None]
                 errs = sum((r.get("ignored_errors") or 0) for r in rs)
                 fatal = sum(1 for r in rs if r.get("fatal"))
-                out.append("| %d | %s | %s (%s–%s) | %s | %s | %s | %s%s | %s | %s | %s | %s |" % (
+                out.append("| %d | %s | %s (%s–%s) | %s | %s | %s | %s%s | %s | %s | %s | %s | %s |" % (
                     th, t, fmt(med(q)), fmt(min(q) if q else None), fmt(max(q) if q else None),
                     fmt(med([r.get("p50_ms") for r in rs]), 3), fmt(med([r.get("p95_ms") for r in rs]), 3),
                     fmt(med([r.get("p99_ms") for r in rs]), 3), errs, " (%d runs failed)" % fatal if fatal else "",
                     fmt(med([r.get("server_cpu_s") for r in rs]), 1), fmt(med([r.get("proxy_cpu_s") for r in rs]), 1),
-                    fmt(med([r.get("client_cpu_s") for r in rs]), 1), fmt(med([r.get("other_cpu_s") for r in rs]), 1)))
+                    fmt(med([r.get("client_cpu_s") for r in rs]), 1), fmt(med([r.get("other_cpu_s") for r in rs]), 1),
+                    softirq_steal(rs)))
         out.append("\nRatios of QPS, per repeat (median, min–max over repeats):\n")
         hdr = ["threads", "Sluice/direct", "Sluice/relay", "relay/direct"]
         if "sluice-txn" in targets:
@@ -926,6 +936,13 @@ def report_overload(rows, kind):
                 "%s / %s" % (r.get("acquire_p99_ms"), r.get("acquire_max_ms")) if "acquire_p99_ms" in r else "-",
                 cpu_cell(r)))
     return "\n".join(out)
+
+
+def softirq_steal(rs):
+    """Median softirq / steal seconds of runs; "-" for runs recorded before the harness kept them."""
+    if not any("steal_s" in r for r in rs):
+        return "-"
+    return "%s / %s" % (fmt(med([r.get("softirq_s") for r in rs]), 1), fmt(med([r.get("steal_s") for r in rs]), 1))
 
 
 def cpu_cell(r):
@@ -1054,7 +1071,8 @@ def write_report(res, path):
         res["machine"]["cpu"], res["machine"]["nproc"], res["machine"]["mem"],
         ", ".join("%s %s" % kv for kv in res["versions"].items())))
     lines.append("Load average (1/5/15 min) at start %s, at end %s; \"other CPU\" columns are CPU seconds used "
-                 "during a run by other processes (kernel threads such as ksoftirqd included: about 1 s per run is the floor under load)." % (
+                 "during a run by other processes (kernel threads such as ksoftirqd included); since run P3 they leave out "
+                 "softirq and steal time, which the matrix shows in a column of their own." % (
                      "/".join(res["machine"]["loadavg_at_start"]), "/".join(res.get("loadavg_at_end", []))))
     lines.append("Config: %s" % json.dumps(res["config"]))
     lines.append("Transaction mode: %s" % ("available" if res["txn"]["available"] else
