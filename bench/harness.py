@@ -637,10 +637,14 @@ def overload_runs(cfg, server, txn, kind, thread_counts, seconds, modes=("sessio
     return rows
 
 
+def storm_clients(cfg):
+    """The storm's client counts: each factor times the overload server's max_connections."""
+    return [f * cfg.overload_max_connections for f in cfg.storm_factors]
+
+
 def phase_storm(cfg, server, txn):
-    mc = cfg.overload_max_connections
-    log("storm: max_connections %d, clients %s" % (mc, [f * mc for f in cfg.storm_factors]))
-    return overload_runs(cfg, server, txn, "storm", [f * mc for f in cfg.storm_factors], cfg.storm_seconds)
+    log("storm: max_connections %d, clients %s" % (cfg.overload_max_connections, storm_clients(cfg)))
+    return overload_runs(cfg, server, txn, "storm", storm_clients(cfg), cfg.storm_seconds)
 
 
 def phase_storm_split(cfg, server, txn):
@@ -653,12 +657,11 @@ def phase_storm_split(cfg, server, txn):
         log("storm-split: skipped, needs 2 CPUs (this process may use %s)" % allowed)
         return {"skipped": "needs 2 CPUs, this process may use %d" % len(allowed)}
     server_cpus, rest = {allowed[0]}, set(allowed[1:])
-    mc = cfg.overload_max_connections
     log("storm-split: server on CPU %s, Sluice and clients on CPU %s; max_connections %d, clients %s" % (
-        sorted(server_cpus), sorted(rest), mc, [f * mc for f in cfg.storm_factors]))
+        sorted(server_cpus), sorted(rest), cfg.overload_max_connections, storm_clients(cfg)))
     pin_threads(server.proc.pid, server_cpus)
     try:
-        rows = overload_runs(cfg, server, txn, "storm", [f * mc for f in cfg.storm_factors], cfg.storm_seconds,
+        rows = overload_runs(cfg, server, txn, "storm", storm_clients(cfg), cfg.storm_seconds,
                              modes=("transaction",), cpus=rest, label="storm-split")
     finally:
         pin_threads(server.proc.pid, set(allowed))
