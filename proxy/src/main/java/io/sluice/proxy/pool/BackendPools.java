@@ -175,39 +175,6 @@ public final class BackendPools implements AutoCloseable {
     }
 
     /**
-     * The fast path of {@link #acquire}: an idle connection for {@code key} on {@code loop}, taken
-     * now, when {@code acquire} would hand that same one out at once (nobody waits before this
-     * request, the pool is not paused, and the connection needs no validation ping); else null, and
-     * the caller goes through {@code acquire}. Transaction mode borrows once per transaction, and
-     * {@code acquire}'s waiter, promise and listeners were ~4% of Sluice's CPU at 8 sysbench threads
-     * (profile in docs/benchmarks.md). Call on {@code loop}; the connection is the caller's as from
-     * {@code acquire}.
-     */
-    public BackendConnection tryAcquireNow(BackendKey key, EventLoop loop) {
-        long start = System.nanoTime();
-        BackendPool p;
-        BackendConnection c;
-        synchronized (this) {
-            p = pools.get(key.backendUser());
-            if (p == null || closed || paused || !p.gate.isEmpty()) {
-                return null;
-            }
-            c = p.takeIdle(key, loop, true);
-            if (c == null) {
-                return null;
-            }
-            if (needsValidation(c, start)) {
-                p.idle.addFirst(c); // acquire takes it first (own loop, most recent) and validates it
-                return null;
-            }
-            p.lastKey = key;
-            p.acquires++;
-        }
-        ProxyMetrics.record(p.meters.acquireGranted, start);
-        return c;
-    }
-
-    /**
      * Whether a session-mode request that finds no idle connection on its own event loop should have
      * one opened there rather than take an idle one from another loop. A session keeps its backend
      * for life, and a backend on another loop than its client costs a task hand-off and a thread
@@ -555,7 +522,8 @@ public final class BackendPools implements AutoCloseable {
 
     /** Completes a waiter with a connection, validating it first if it sat idle a while. Runs unlocked. */
     private void handOut(BackendPool p, BackendConnection c, Waiter w) {
-        if (needsValidation(c, System.nanoTime())) {
+        long idleFor = System.nanoTime() - c.idleSinceNanos();
+        if (c.listener() == null && idleFor > config.validateAfterIdle().toNanos() && c.tracker().idle()) {
             c.ping(config.validationTimeout()).addListener(f -> {
                 if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
                     complete(p, c, w);
@@ -567,12 +535,6 @@ public final class BackendPools implements AutoCloseable {
             return;
         }
         complete(p, c, w);
-    }
-
-    /** Whether {@code c}, about to be handed out, has been idle long enough to be pinged first. */
-    private boolean needsValidation(BackendConnection c, long nowNanos) {
-        return c.listener() == null && nowNanos - c.idleSinceNanos() > config.validateAfterIdle().toNanos()
-                && c.tracker().idle();
     }
 
     private void complete(BackendPool p, BackendConnection c, Waiter w) {

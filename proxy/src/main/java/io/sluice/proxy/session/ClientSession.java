@@ -86,8 +86,6 @@ public final class ClientSession implements BackendConnection.Listener {
     private String schema;
 
     private BackendConnection backend;
-    /** {@link #sendPending()} as the continuation of an acquire, made once: transaction mode borrows per transaction. */
-    private final Runnable sendPending = this::sendPending;
     private Future<BackendConnection> acquiring;
     /** The command waiting for a backend (retained; released when written or on close). */
     private ByteBuf pendingCommand;
@@ -553,7 +551,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         pendingCommand = packet;
         pendingType = type;
-        acquire(sendPending, 1);
+        acquire(this::sendPending, 1);
     }
 
     /** Sends the command that waited (for a backend, or for its statement to be prepared on it). */
@@ -841,7 +839,7 @@ public final class ClientSession implements BackendConnection.Listener {
             addSet(steps, b, variables);
             addInitDb(steps, b, schema);
         }
-        runSteps(b, steps, 0, sendPending);
+        runSteps(b, steps, 0, this::sendPending);
     }
 
     /** One of Sluice's own commands on a backend, and what its success means for Sluice's bookkeeping. */
@@ -1049,11 +1047,6 @@ public final class ClientSession implements BackendConnection.Listener {
     private void acquire(Runnable then, int errSeq) {
         state = State.WAITING;
         commandStartNanos = System.nanoTime();
-        BackendConnection now = pools.tryAcquireNow(key, loop);
-        if (now != null) {
-            granted(now, then, errSeq);
-            return;
-        }
         Future<BackendConnection> f = pools.acquire(key, loop);
         acquiring = f;
         f.addListener(x -> {
@@ -1068,21 +1061,18 @@ public final class ClientSession implements BackendConnection.Listener {
                 refused(x.cause(), errSeq);
                 return;
             }
-            granted(f.getNow(), then, errSeq);
+            BackendConnection b = f.getNow();
+            link(b);
+            if (!b.isOpen()) {
+                // It closed between the pool's hand-out and the link (the server went away), maybe
+                // before it had a listener to tell; nothing was sent on it: ask the pool again.
+                log.debug("{}: {} closed before use ({}); acquiring again", this, b, b.closeReason());
+                unlink(BackendPools.Release.DISCARD);
+                acquire(then, errSeq);
+                return;
+            }
+            syncState(then, errSeq);
         });
-    }
-
-    private void granted(BackendConnection b, Runnable then, int errSeq) {
-        link(b);
-        if (!b.isOpen()) {
-            // It closed between the pool's hand-out and the link (the server went away), maybe
-            // before it had a listener to tell; nothing was sent on it: ask the pool again.
-            log.debug("{}: {} closed before use ({}); acquiring again", this, b, b.closeReason());
-            unlink(BackendPools.Release.DISCARD);
-            acquire(then, errSeq);
-            return;
-        }
-        syncState(then, errSeq);
     }
 
     private void refused(Throwable cause, int errSeq) {
