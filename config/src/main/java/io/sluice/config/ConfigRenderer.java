@@ -55,6 +55,7 @@ final class ConfigRenderer {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("host", server.host());
         m.put("port", server.port());
+        m.put("socket", path(server.socket()));
         m.put("connect-timeout", duration(server.connectTimeout()));
         m.put("headroom", server.headroom());
         m.put("fleet-size", server.fleetSize());

@@ -421,6 +421,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void serverSocketIsAnAbsolutePathOrEmptyForTcp() {
+        assertEquals(Optional.empty(), ConfigLoader.parse(USER).server().socket());
+        SluiceConfig config = ConfigLoader.load(Optional.empty(), Map.of(),
+                Map.of("SLUICE_USER", "app", "SLUICE_PASSWORD", "pw", "SLUICE_SERVER_SOCKET", "/run/mysqld/mysqld.sock"));
+        assertEquals(Optional.of(Path.of("/run/mysqld/mysqld.sock")), config.server().socket());
+        assertEquals("unix:/run/mysqld/mysqld.sock", config.server().address());
+        String rendered = ConfigLoader.render(config).replace("\"<redacted>\"", "\"pw\"");
+        assertEquals(config, ConfigLoader.parse(rendered), rendered);
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigLoader.parse(USER + "sluice.server.socket = \"mysqld.sock\"\n"));
+        assertContains(e, "sluice.server.socket: must be an absolute path to the server's Unix socket, such as "
+                + "/run/mysqld/mysqld.sock, or empty for TCP to host:port (got \"mysqld.sock\") [line 2]");
+    }
+
+    @Test
     void busyPollIsAutoOffOrABudget() {
         assertEquals(ListenConfig.BusyPoll.AUTO, ConfigLoader.parse(USER).listen().busyPoll());
         assertEquals(ListenConfig.BusyPoll.OFF, ConfigLoader.parse(USER + "sluice.listen.busy-poll = off\n").listen().busyPoll());

@@ -347,7 +347,7 @@ public final class LocalServer implements AutoCloseable {
         binary.toString(),
         "--no-defaults", // must come first
         "--datadir=" + baseDir.resolve("data"),
-        "--socket=" + baseDir.resolve("s.sock"),
+        "--socket=" + socketIn(baseDir),
         "--port=" + port,
         "--bind-address=127.0.0.1",
         "--max-connections=" + options.maxConnections(),
@@ -448,6 +448,15 @@ public final class LocalServer implements AutoCloseable {
   /** The directory holding everything of this server; deleted by {@link #stop()}. */
   public Path baseDir() {
     return baseDir;
+  }
+
+  /** The server's Unix socket, inside {@link #baseDir()}. */
+  public Path socket() {
+    return socketIn(baseDir);
+  }
+
+  private static Path socketIn(Path baseDir) {
+    return baseDir.resolve("s.sock");
   }
 
   /** The data directory, inside {@link #baseDir()}. */

@@ -270,13 +270,12 @@ public final class ProxyServer implements AutoCloseable {
                 of.writeBufferLow(), of.writeBufferHigh(), of.tls(), of.rsa(), of.serverVersion(), nf.drainTimeout(),
                 nf.leakWarningAfter(), nf.idleInTransactionTimeout(), nf.maxClientsPerUser(), nf.maxClientsPerHost(),
                 nf.maxQueryTime(), nf.maxTransactionTime());
-        ServerConfig server = new ServerConfig(old.server().host(), old.server().port(), next.server().connectTimeout(),
-                old.server().tls(), next.server().headroom(), next.server().fleetSize(), next.server().adaptive());
+        ServerConfig server = old.server().reloaded(next.server());
         pools.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive());
         AdminConfig admin = new AdminConfig(old.admin().enabled(), old.admin().host(), old.admin().port(),
                 next.admin().token());
         SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin);
-        connector.connectTimeout(server.connectTimeout());
+        connector.reload(server);
         users = new UserDirectory(applied.users().values());
         pools.reconfigure(applied.pool(), applied.users().values());
         config = applied;

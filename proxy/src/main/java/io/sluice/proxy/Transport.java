@@ -1,19 +1,24 @@
 package io.sluice.proxy;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringDomainSocketChannel;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
@@ -23,6 +28,9 @@ import io.sluice.proxy.metrics.BusyPollMeters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -41,6 +49,7 @@ public final class Transport {
     private final EventLoopGroup group;
     private final ChannelFactory<SocketChannel> socketChannelFactory;
     private final ChannelFactory<ServerSocketChannel> serverChannelFactory;
+    private final ChannelFactory<? extends Channel> domainSocketChannelFactory;
 
     /** @throws StartupException when the transport asked for by name does not work here, with the reason */
     public Transport(ListenConfig listen, BusyPollMeters busyPollMeters) {
@@ -52,16 +61,19 @@ public final class Transport {
                 factory = IoUringIoHandler.newFactory();
                 socketChannelFactory = IoUringSocketChannel::new;
                 serverChannelFactory = IoUringServerSocketChannel::new;
+                domainSocketChannelFactory = IoUringDomainSocketChannel::new;
             }
             case EPOLL -> {
                 factory = EpollIoHandler.newFactory();
                 socketChannelFactory = EpollSocketChannel::new;
                 serverChannelFactory = EpollServerSocketChannel::new;
+                domainSocketChannelFactory = EpollDomainSocketChannel::new;
             }
             case NIO -> {
                 factory = NioIoHandler.newFactory();
                 socketChannelFactory = NioSocketChannel::new;
                 serverChannelFactory = NioServerSocketChannel::new;
+                domainSocketChannelFactory = NioDomainSocketChannel::new;
             }
             default -> throw new AssertionError("choose() resolves " + kind);
         }
@@ -127,6 +139,16 @@ public final class Transport {
 
     public ChannelFactory<ServerSocketChannel> serverChannelFactory() {
         return serverChannelFactory;
+    }
+
+    /** Channels to a Unix socket ({@link #domainSocketAddress}), for a server on the same host. */
+    public ChannelFactory<? extends Channel> domainSocketChannelFactory() {
+        return domainSocketChannelFactory;
+    }
+
+    /** The address of the Unix socket at {@code path} in the form this transport's channels take. */
+    public SocketAddress domainSocketAddress(Path path) {
+        return kind == ListenConfig.Transport.NIO ? UnixDomainSocketAddress.of(path) : new DomainSocketAddress(path.toFile());
     }
 
     public void shutdown() {

@@ -85,6 +85,28 @@ class TransportIT {
         sixClientsOnTwoBackendsThenIdle(transport, dir, "sluice.listen.busy-poll = 200us\n");
     }
 
+    /**
+     * {@code sluice.server.socket}: the same work with the backends on the server's Unix socket,
+     * which the server sees as connections from localhost (over TCP: 127.0.0.1:port).
+     */
+    @ParameterizedTest
+    @EnumSource(value = ListenConfig.Transport.class, names = {"IO_URING", "EPOLL", "NIO"})
+    void backendsOnTheServersUnixSocket(ListenConfig.Transport transport, @TempDir Path dir) throws Exception {
+        Path socket = server.socket().orElse(null);
+        assumeTrue(socket != null, "the test server runs in a container: no Unix socket on this machine");
+        sixClientsOnTwoBackends(transport, dir, "sluice.server.socket = \"" + socket + "\"\n", sluice -> {
+            List<String> hosts = new ArrayList<>();
+            try (Connection c = server.rootConnection(); Statement s = c.createStatement();
+                 ResultSet r = s.executeQuery("SELECT HOST FROM information_schema.PROCESSLIST WHERE USER = 'tp'")) {
+                while (r.next()) {
+                    hosts.add(r.getString(1));
+                }
+            }
+            assertTrue(!hosts.isEmpty() && hosts.stream().allMatch("localhost"::equals),
+                    "backends should come from the socket (localhost), the server saw " + hosts);
+        });
+    }
+
     private static void sixClientsOnTwoBackendsThenIdle(ListenConfig.Transport transport, Path dir, String extra) throws Exception {
         Set<Long> before = ioThreads();
         Set<Long> ours = new HashSet<>();

@@ -74,6 +74,11 @@ final class LocalServerInstance implements ServerInstance {
   }
 
   @Override
+  public Optional<Path> socket() {
+    return Optional.of(server.socket());
+  }
+
+  @Override
   public Optional<ProcessHandle> process() {
     return server.process();
   }

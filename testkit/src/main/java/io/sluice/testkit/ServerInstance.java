@@ -19,6 +19,11 @@ interface ServerInstance {
   /** The data directory on this machine; null when the server runs in a container. */
   Path dataDir();
 
+  /** The server's Unix socket on this machine; empty when the server runs in a container. */
+  default Optional<Path> socket() {
+    return Optional.empty();
+  }
+
   /** The server process on this machine, if it is one and still known. */
   Optional<ProcessHandle> process();
 

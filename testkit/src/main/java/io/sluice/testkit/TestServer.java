@@ -223,6 +223,11 @@ public final class TestServer implements AutoCloseable {
     return instance.port();
   }
 
+  /** The server's Unix socket, when it runs on this machine (not in a container). */
+  public Optional<Path> socket() {
+    return instance.socket();
+  }
+
   public String rootUser() {
     return instance.rootUser();
   }

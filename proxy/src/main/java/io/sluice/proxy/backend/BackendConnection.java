@@ -94,7 +94,8 @@ public final class BackendConnection {
     private final String backendPassword;
     private final HandshakeV10 handshake;
     private final Capabilities capabilities;
-    private final boolean secure;
+    /** TLS or the server's Unix socket: a password may cross in clear when the server asks for it. */
+    private final boolean secureTransport;
     private final long createdNanos = System.nanoTime();
     private final ResponseTracker tracker;
     private volatile Listener listener;
@@ -125,13 +126,13 @@ public final class BackendConnection {
     private volatile long idleSinceNanos = System.nanoTime();
 
     BackendConnection(Channel channel, BackendKey key, String backendPassword, HandshakeV10 handshake,
-                      Capabilities capabilities, boolean secure) {
+                      Capabilities capabilities, boolean secureTransport) {
         this.channel = channel;
         this.key = key;
         this.backendPassword = backendPassword;
         this.handshake = handshake;
         this.capabilities = capabilities;
-        this.secure = secure;
+        this.secureTransport = secureTransport;
         this.tracker = new ResponseTracker(capabilities);
     }
 
@@ -396,7 +397,7 @@ public final class BackendConnection {
             promise.tryFailure(new BackendException("backend connection " + id + " is closed: " + closeReason));
             return;
         }
-        BackendAuth auth = new BackendAuth(backendPassword, handshake.nonce(), handshake.authPluginName(), secure);
+        BackendAuth auth = new BackendAuth(backendPassword, handshake.nonce(), handshake.authPluginName(), secureTransport);
         ByteBuf cmd = Packets.start(channel.alloc(), 64);
         cmd.writeByte(CommandType.COM_CHANGE_USER.code());
         Packets.writeNulString(cmd, key.backendUser());

@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -29,7 +28,7 @@ public final class BackendConnector {
     private static final Logger log = LoggerFactory.getLogger(BackendConnector.class);
     static final Map<String, String> CONNECT_ATTRIBUTES = Map.of("_client_name", "sluice", "program_name", "sluice");
 
-    /** Volatile: a reload may change the connect timeout ({@link #connectTimeout}); host, port and TLS never change. */
+    /** Volatile: a reload may change the connect timeout ({@link #reload}); where the server is and TLS never change. */
     private volatile ServerConfig config;
     private final Transport transport;
     private final SslContext sslContext;
@@ -51,17 +50,15 @@ public final class BackendConnector {
     void learned(ServerInfo info) {
         if (!info.equals(serverInfo)) {
             if (!serverInfo.learned()) {
-                log.info("server at {}:{} is {} (capabilities 0x{}, collation {})", config.host(), config.port(),
-                        info.version(), Integer.toHexString(info.capabilities().bits()), info.collation());
+                log.info("server at {} is {} (capabilities 0x{}, collation {})", address(), info.version(), Integer.toHexString(info.capabilities().bits()), info.collation());
             }
             serverInfo = info;
         }
     }
 
-    /** Applies a reloaded {@code sluice.server.connect-timeout} to connections opened from now on. */
-    public void connectTimeout(java.time.Duration timeout) {
-        ServerConfig c = config;
-        config = new ServerConfig(c.host(), c.port(), timeout, c.tls(), c.headroom(), c.fleetSize(), c.adaptive());
+    /** Applies a reloaded {@code sluice.server.connect-timeout} (what may change) to connections opened from now on. */
+    public void reload(ServerConfig next) {
+        config = config.reloaded(next);
     }
 
     /**
@@ -84,8 +81,27 @@ public final class BackendConnector {
         }
     }
 
+    /** Where backend connections go: {@code unix:/path} or {@code host:port}. */
     public String address() {
-        return config.host() + ":" + config.port();
+        return config.address();
+    }
+
+    /**
+     * A bootstrap on {@code loop} for the server's socket: TCP to host:port, or its Unix socket
+     * (sluice.server.socket), where TCP options do not apply.
+     */
+    private Bootstrap bootstrap(EventLoop loop) {
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()));
+        if (config.socket().isPresent()) {
+            return b.channelFactory(transport.domainSocketChannelFactory())
+                    .remoteAddress(transport.domainSocketAddress(config.socket().get()));
+        }
+        return b.channelFactory(transport.socketChannelFactory())
+                .remoteAddress(config.host(), config.port())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true);
     }
 
     /**
@@ -94,13 +110,10 @@ public final class BackendConnector {
      */
     public Future<Void> probe(EventLoop loop) {
         Promise<Void> done = loop.newPromise();
-        Bootstrap b = new Bootstrap()
-                .group(loop)
-                .channelFactory(transport.socketChannelFactory())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()))
-                .handler(new ChannelInitializer<SocketChannel>() {
+        Bootstrap b = bootstrap(loop)
+                .handler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(SocketChannel ch) {
+                    protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new PacketFrameDecoder(Packets.MAX_PAYLOAD));
                         ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
                             @Override
@@ -123,7 +136,7 @@ public final class BackendConnector {
                         });
                     }
                 });
-        ChannelFuture cf = b.connect(config.host(), config.port());
+        ChannelFuture cf = b.connect();
         cf.addListener(f -> {
             if (!f.isSuccess()) {
                 done.trySuccess(null);
@@ -141,22 +154,17 @@ public final class BackendConnector {
      */
     public Future<BackendConnection> connect(EventLoop loop, BackendKey key, String password) {
         Promise<BackendConnection> promise = loop.newPromise();
-        Bootstrap b = new Bootstrap()
-                .group(loop)
-                .channelFactory(transport.socketChannelFactory())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()))
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
+        Bootstrap b = bootstrap(loop)
                 .option(ChannelOption.ALLOCATOR, io.netty.buffer.PooledByteBufAllocator.DEFAULT)
-                .handler(new ChannelInitializer<SocketChannel>() {
+                .handler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(SocketChannel ch) {
+                    protected void initChannel(Channel ch) {
                         BackendHandler handler = new BackendHandler(BackendConnector.this, key, password, config, sslContext, promise);
                         ch.pipeline().addLast("frames", new PacketFrameDecoder(Packets.MAX_PAYLOAD, handler));
                         ch.pipeline().addLast("backend", handler);
                     }
                 });
-        ChannelFuture cf = b.connect(config.host(), config.port());
+        ChannelFuture cf = b.connect();
         cf.addListener(f -> {
             if (!f.isSuccess()) {
                 promise.tryFailure(new BackendException("cannot connect to server " + address() + ": " + f.cause().getMessage(), f.cause()));

@@ -133,7 +133,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter implements Packe
             }
             negotiated = new Capabilities((want & server.bits()) | Capabilities.CLIENT_LONG_PASSWORD);
             secure = negotiated.has(Capabilities.CLIENT_SSL);
-            auth = new BackendAuth(password, handshake.nonce(), handshake.authPluginName(), secure);
+            auth = new BackendAuth(password, handshake.nonce(), handshake.authPluginName(), secureTransport());
             if (secure) {
                 HandshakeResponse41 sslRequest = response(new byte[0]);
                 ctx.writeAndFlush(sslRequest.writeSslRequest(ctx.alloc(), 1));
@@ -152,7 +152,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter implements Packe
             return;
         }
         if (auth.onPacket(packet, ctx.alloc(), ctx::writeAndFlush) == BackendAuth.Step.SUCCESS) {
-            BackendConnection c = new BackendConnection(ctx.channel(), key, password, handshake, negotiated, secure);
+            BackendConnection c = new BackendConnection(ctx.channel(), key, password, handshake, negotiated, secureTransport());
             connection = c;
             if (!key.multiplexed()) {
                 if (!promise.trySuccess(c)) {
@@ -177,6 +177,14 @@ final class BackendHandler extends ChannelInboundHandlerAdapter implements Packe
     private HandshakeResponse41 response(byte[] authResponse) {
         return new HandshakeResponse41(negotiated, 1 << 30, key.collation(), key.backendUser(), authResponse, null,
                 auth.plugin(), BackendConnector.CONNECT_ATTRIBUTES);
+    }
+
+    /**
+     * Whether a password may cross in clear (caching_sha2_password's full authentication): over TLS,
+     * or over the server's Unix socket, which the server counts as secure as well.
+     */
+    private boolean secureTransport() {
+        return secure || config.socket().isPresent();
     }
 
     private void fail(ChannelHandlerContext ctx, Throwable e) {
