@@ -586,54 +586,53 @@ def warm_up(cfg, kind, sl, threads, cpus=None):
 
 
 def overload_runs(cfg, server, txn, kind, thread_counts, seconds, modes=("session", "transaction"), cpus=None,
-                  label=None):
+                  label=None, repeats=1):
     """Storm or churn (`kind`, the load client's mode): each client count direct, then through Sluice
-    (fresh, warmed) in each mode; Sluice and the load client on `cpus` when given. `label` names the
-    runs in logs and Sluice's log files (default: kind)."""
+    (fresh, warmed) in each mode, `repeats` times in turn (direct, Sluice, ..., direct, Sluice, ...) so
+    that the host's drift hits every target alike; Sluice and the load client on `cpus` when given.
+    `label` names the runs in logs and Sluice's log files (default: kind)."""
     label = label or kind
     server.set_max_connections(cfg.overload_max_connections)
     modes = [m for m in modes if m == "session" or txn["available"]]
     rows = []
-    for threads in thread_counts:
-        plan = [("direct", None)] + [("sluice" if m == "session" else "sluice-txn", m) for m in modes]
-        for name, mode in plan:
-            sl = None
-            port = server.port
-            if mode:
-                sl = Sluice(cfg.jar, server, mode, cfg.overload_pool, extra=["--max-clients", "12000"],
-                            name="sluice-%s-%s-%d" % (label, mode, threads), java_opts=cfg.sluice_java_opts,
-                            cpus=cpus).start()
-                port = sl.port
-                if cfg.overload_warmup:
-                    warm_up(cfg, kind, sl, threads, cpus)
-                before = sl.metrics()
-            server.sql("FLUSH STATUS")
-            c0, p0, m0, k0 = cpu_seconds(server.proc.pid), cpu_seconds(sl.proc.pid) if sl else 0, \
-                machine_cpu(), children_cpu()
-            u0, y0 = cpu_split(sl.proc.pid) if sl else (0, 0)
-            with Sampler(server) as smp:
-                r = load_client(cfg, kind, port, threads, seconds, cpus)
-            r.update(target=name, threads=threads, server_peak_threads_connected=smp.peak,
-                     server_max_used_connections=server.status("Max_used_connections") - 1,
-                     server_cpu_s=round(cpu_seconds(server.proc.pid) - c0, 2), samples=len(smp.samples),
-                     proxy_cpu_s=round(cpu_seconds(sl.proc.pid) - p0, 2) if sl else 0.0,
-                     client_cpu_s=round(children_cpu() - k0, 2))
-            other_cpu(r, m0)
-            if sl:
-                u1, y1 = cpu_split(sl.proc.pid)
-                r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
-            if sl:
-                r.update(acquire_figures(before, sl.metrics()))
-                r["pool_cap"] = cfg.overload_pool
-                r["sluice_log"] = log_problems(sl.log_path)
-                sl.stop()
-            rows.append(r)
-            log("  %s %-10s %4d thr: %s" % (label, name, threads, json.dumps(
-                {k: r.get(k) for k in ("tps", "per_sec", "errors", "connect_errors", "tx_errors", "by_code",
-                                        "server_peak_threads_connected", "acquire_p99_ms", "other_cpu_s",
-                                        "proxy_user_s", "proxy_sys_s",
-                                        "error")
-                 if r.get(k) is not None})))
+    plan = [("direct", None)] + [("sluice" if m == "session" else "sluice-txn", m) for m in modes]
+    for threads, repeat, (name, mode) in [(t, n, p) for t in thread_counts for n in range(1, repeats + 1) for p in plan]:
+        sl = None
+        port = server.port
+        if mode:
+            sl = Sluice(cfg.jar, server, mode, cfg.overload_pool, extra=["--max-clients", "12000"],
+                        name="sluice-%s-%s-%d-%d" % (label, mode, threads, repeat), java_opts=cfg.sluice_java_opts,
+                        cpus=cpus).start()
+            port = sl.port
+            if cfg.overload_warmup:
+                warm_up(cfg, kind, sl, threads, cpus)
+            before = sl.metrics()
+        server.sql("FLUSH STATUS")
+        c0, p0, m0, k0 = cpu_seconds(server.proc.pid), cpu_seconds(sl.proc.pid) if sl else 0, \
+            machine_cpu(), children_cpu()
+        u0, y0 = cpu_split(sl.proc.pid) if sl else (0, 0)
+        with Sampler(server) as smp:
+            r = load_client(cfg, kind, port, threads, seconds, cpus)
+        r.update(target=name, threads=threads, repeat=repeat, server_peak_threads_connected=smp.peak,
+                 server_max_used_connections=server.status("Max_used_connections") - 1,
+                 server_cpu_s=round(cpu_seconds(server.proc.pid) - c0, 2), samples=len(smp.samples),
+                 proxy_cpu_s=round(cpu_seconds(sl.proc.pid) - p0, 2) if sl else 0.0,
+                 client_cpu_s=round(children_cpu() - k0, 2))
+        other_cpu(r, m0)
+        if sl:
+            u1, y1 = cpu_split(sl.proc.pid)
+            r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
+            r.update(acquire_figures(before, sl.metrics()))
+            r["pool_cap"] = cfg.overload_pool
+            r["sluice_log"] = log_problems(sl.log_path)
+            sl.stop()
+        rows.append(r)
+        log("  %s %-10s %4d thr #%d: %s" % (label, name, threads, repeat, json.dumps(
+            {k: r.get(k) for k in ("tps", "per_sec", "errors", "connect_errors", "tx_errors", "by_code",
+                                    "server_peak_threads_connected", "acquire_p99_ms", "other_cpu_s",
+                                    "proxy_user_s", "proxy_sys_s",
+                                    "error")
+             if r.get(k) is not None})))
     return rows
 
 
@@ -644,7 +643,7 @@ def storm_clients(cfg):
 
 def phase_storm(cfg, server, txn):
     log("storm: max_connections %d, clients %s" % (cfg.overload_max_connections, storm_clients(cfg)))
-    return overload_runs(cfg, server, txn, "storm", storm_clients(cfg), cfg.storm_seconds)
+    return overload_runs(cfg, server, txn, "storm", storm_clients(cfg), cfg.storm_seconds, repeats=cfg.storm_repeats)
 
 
 def phase_storm_split(cfg, server, txn):
@@ -662,7 +661,7 @@ def phase_storm_split(cfg, server, txn):
     pin_threads(server.proc.pid, server_cpus)
     try:
         rows = overload_runs(cfg, server, txn, "storm", storm_clients(cfg), cfg.storm_seconds,
-                             modes=("transaction",), cpus=rest, label="storm-split")
+                             modes=("transaction",), cpus=rest, label="storm-split", repeats=cfg.storm_repeats)
     finally:
         pin_threads(server.proc.pid, set(allowed))
     return {"server_cpus": sorted(server_cpus), "other_cpus": sorted(rest), "runs": rows}
@@ -910,6 +909,7 @@ def codes(d):
 
 def report_overload(rows, kind):
     out = []
+    repeated = any(r.get("repeat", 1) > 1 for r in rows)
     if kind == "storm":
         out.append("| clients | target | tx/s | completed tx | errors (count × code) | connects | server peak Threads_connected (Max_used) | acquire wait p99 / max ms | tx p99 ms | CPU s server / Sluice / clients / other |")
         out.append("|---|---|---|---|---|---|---|---|---|---|")
@@ -921,11 +921,12 @@ def report_overload(rows, kind):
             for part in ("connect_errors", "tx_errors"):
                 for k, v in (r.get(part) or {}).items():
                     errs[k] = errs.get(k, 0) + v
-            out.append("| %d | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s |" % (
-                r["threads"], r["target"], fmt(r.get("tps")), fmt(r.get("transactions")), codes(errs),
+            out.append("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s |" % (
+                clients_cell(r, repeated), r["target"], fmt(r.get("tps")), fmt(r.get("transactions")), codes(errs),
                 fmt(r.get("connects")), r.get("server_peak_threads_connected"), r.get("server_max_used_connections"),
                 "%s / %s" % (r.get("acquire_p99_ms"), r.get("acquire_max_ms")) if "acquire_p99_ms" in r else "-",
                 fmt(r.get("p99_ms"), 1), cpu_cell(r)))
+        out.append(overload_ratios(rows, "tps"))
     else:
         out.append("| threads | target | connections/s | errors (count × code) | server peak Threads_connected (Max_used) | p99 ms per connection | acquire wait p99 / max ms | CPU s server / Sluice / clients / other |")
         out.append("|---|---|---|---|---|---|---|---|")
@@ -938,6 +939,33 @@ def report_overload(rows, kind):
                 r.get("server_peak_threads_connected"), r.get("server_max_used_connections"), fmt(r.get("p99_ms"), 1),
                 "%s / %s" % (r.get("acquire_p99_ms"), r.get("acquire_max_ms")) if "acquire_p99_ms" in r else "-",
                 cpu_cell(r)))
+    return "\n".join(out)
+
+
+def clients_cell(r, repeated):
+    """The client count, with the repeat's number when the runs were repeated."""
+    return "%d #%d" % (r["threads"], r.get("repeat", 1)) if repeated else "%d" % r["threads"]
+
+
+def overload_ratios(rows, field):
+    """Per client count: each Sluice mode's `field` over direct's in the same repeat, as the median
+    (min–max) over repeats; a run that failed has no ratio."""
+    by = {}
+    for r in rows:
+        if "error" not in r and r.get(field):
+            by[(r["threads"], r["target"], r.get("repeat", 1))] = r[field]
+    targets = [t for t in ("sluice-txn", "sluice") if any(k[1] == t for k in by)]
+    if not targets:
+        return ""
+    out = ["", "| clients | repeats | " + " | ".join("%s / direct (median, min–max)" % t for t in targets) + " |",
+           "|---|---|" + "---|" * len(targets)]
+    for threads in sorted({k[0] for k in by}):
+        repeats = sorted({k[2] for k in by if k[0] == threads and k[1] == "direct"})
+        cells = []
+        for t in targets:
+            cells.append(ratio_cell([by[(threads, t, n)] / by[(threads, "direct", n)] for n in repeats
+                                     if (threads, t, n) in by]))
+        out.append("| %d | %d | %s |" % (threads, len(repeats), " | ".join(cells)))
     return "\n".join(out)
 
 
@@ -1175,6 +1203,8 @@ def main():
     ap.add_argument("--modes", default="session,transaction", help="Sluice pool modes to try")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--duration", type=int, help="measured seconds per sysbench run")
+    ap.add_argument("--storm-repeats", type=int, help="storm and storm-split: direct/Sluice rounds per client "
+                    "count (default 3; quick 1)")
     ap.add_argument("--warmup", type=int, help="unmeasured seconds at the start of each sysbench run")
     ap.add_argument("--threads", help="comma-separated sysbench thread counts")
     ap.add_argument("--tests", help="comma-separated sysbench tests (default oltp_point_select,oltp_read_write)")
@@ -1222,6 +1252,9 @@ def main():
     cfg.matrix_warmup = 0 if q else 6        # unmeasured sysbench per test on each proxy before the matrix
     cfg.storm_factors = [4] if q else [4, 20]
     cfg.storm_seconds = 2 if q else 15
+    # 3, not 1: a single storm pair moved by up to ±25% between runs, as the host's speed drifted
+    # (docs/benchmarks.md, "After run P3")
+    cfg.storm_repeats = cfg.storm_repeats or (1 if q else 3)
     cfg.churn_threads = 200
     cfg.churn_seconds = 2 if q else 10
     cfg.memory_levels = [200] if q else [1000, 5000, 10000]
@@ -1251,7 +1284,7 @@ def main():
                "quick", "tests", "threads", "repeats", "duration", "warmup", "tables", "table_size", "db_ps_mode",
                "max_connections", "session_pool", "txn_pool", "overload_max_connections", "overload_pool",
                "overload_warmup", "overload_warmup_rounds", "matrix_warmup",
-               "storm_factors", "storm_seconds", "churn_threads", "churn_seconds", "memory_levels",
+               "storm_factors", "storm_seconds", "storm_repeats", "churn_threads", "churn_seconds", "memory_levels",
                "multiplex_clients", "multiplex_pool", "multiplex_qps", "multiplex_seconds",
                "sluice_java_opts", "sluice_conf")}}
     log("starting MariaDB (max_connections %d)" % cfg.max_connections)
