@@ -50,13 +50,14 @@ public final class BackendConnector {
     void learned(ServerInfo info) {
         if (!info.equals(serverInfo)) {
             if (!serverInfo.learned()) {
-                log.info("server at {} is {} (capabilities 0x{}, collation {})", address(), info.version(), Integer.toHexString(info.capabilities().bits()), info.collation());
+                log.info("server at {} is {} (capabilities 0x{}, collation {})", address(), info.version(),
+                        Integer.toHexString(info.capabilities().bits()), info.collation());
             }
             serverInfo = info;
         }
     }
 
-    /** Applies a reloaded {@code sluice.server.connect-timeout} (what may change) to connections opened from now on. */
+    /** Applies a reloaded config's connect timeout (all of it that may change) to connections opened from now on. */
     public void reload(ServerConfig next) {
         config = config.reloaded(next);
     }
