@@ -2,7 +2,7 @@
 # Sluice benchmark harness: one command, everything on 127.0.0.1, everything cleaned up on exit.
 #
 #   bench/run.sh --quick            smoke run for CI (about 90 seconds)
-#   bench/run.sh                    full run (about 45 minutes on the 2-core machine)
+#   bench/run.sh                    full run (about an hour on the 2-core machine)
 #   bench/run.sh --phases storm     one phase: matrix, storm, storm-split, churn, memory, multiplex, jmh (comma-separated)
 #   bench/run.sh --help             every option (bench/harness.py)
 #
