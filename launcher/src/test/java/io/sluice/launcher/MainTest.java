@@ -85,6 +85,15 @@ class MainTest {
         assertEquals(6044, c.listen().port());
     }
 
+    @Test
+    void aServerPathIsTheServersUnixSocket() {
+        SluiceConfig c = ConfigLoader.load(Optional.empty(),
+                parse("--server", "/run/mysqld/mysqld.sock", "-u", "a", "-p", "b").overrides(), Map.of());
+        assertEquals(Optional.of(java.nio.file.Path.of("/run/mysqld/mysqld.sock")), c.server().socket());
+        assertEquals("127.0.0.1", c.server().host(), "host and port keep their defaults, for the doctor");
+        assertEquals(3306, c.server().port());
+    }
+
     /** Runs the launcher with these flags; returns its exit code and what it printed to stderr. */
     private static Map.Entry<Integer, String> run(String... args) {
         java.io.PrintStream old = System.err;
