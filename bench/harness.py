@@ -19,6 +19,7 @@ here on exit; every wait and loop is bounded in time.
 import argparse
 import atexit
 import datetime
+import itertools
 import json
 import math
 import os
@@ -596,7 +597,7 @@ def overload_runs(cfg, server, txn, kind, thread_counts, seconds, modes=("sessio
     modes = [m for m in modes if m == "session" or txn["available"]]
     rows = []
     plan = [("direct", None)] + [("sluice" if m == "session" else "sluice-txn", m) for m in modes]
-    for threads, repeat, (name, mode) in [(t, n, p) for t in thread_counts for n in range(1, repeats + 1) for p in plan]:
+    for threads, repeat, (name, mode) in itertools.product(thread_counts, range(1, repeats + 1), plan):
         sl = None
         port = server.port
         if mode:
@@ -1253,7 +1254,7 @@ def main():
     cfg.storm_factors = [4] if q else [4, 20]
     cfg.storm_seconds = 2 if q else 15
     # 3, not 1: a single storm pair moved by up to ±25% between runs, as the host's speed drifted
-    # (docs/benchmarks.md, "After run P3")
+    # (docs/benchmarks.md, "Run Q, and what changed after run P3")
     cfg.storm_repeats = cfg.storm_repeats or (1 if q else 3)
     cfg.churn_threads = 200
     cfg.churn_seconds = 2 if q else 10
