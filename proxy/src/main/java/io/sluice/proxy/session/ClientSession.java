@@ -1528,10 +1528,11 @@ public final class ClientSession implements BackendConnection.Listener {
         String transaction = inTransaction ? "in a transaction open for " + (now - transactionStartNanos) / 1_000_000 + " ms"
                 : "outside a transaction";
         if (inTransaction && closeAfterNanos > 0 && now - idleSinceNanos >= closeAfterNanos) {
-            metrics.idleInTransactionClosed();
+            // Logged before it is counted: whoever sees the count (the admin endpoint, a test) finds the line.
             log.warn("{}: closing: idle for {} ms {} (sluice.frontend.idle-in-transaction-timeout = {} ms); client {}, "
                             + "program_name '{}', pins {}, backend {}; the server rolls the transaction back", this, idleMillis,
                     transaction, closeAfterNanos / 1_000_000, clientAddress(), programName(), pinLabels(), backend);
+            metrics.idleInTransactionClosed();
             frontend.fail(SluiceError.IDLE_IN_TRANSACTION_TIMEOUT, 0, "Sluice: closing a session idle in a transaction for "
                     + idleMillis + " ms, longer than sluice.frontend.idle-in-transaction-timeout (" + closeAfterNanos / 1_000_000
                     + " ms); its transaction is rolled back");
@@ -1539,11 +1540,11 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         if (!leakReported && warnAfterNanos > 0 && now - idleSinceNanos >= warnAfterNanos) {
             leakReported = true;
-            metrics.sessionLeak(inTransaction);
             log.warn("{}: idle for {} ms {}{}; client {}, program_name '{}', pins {}, backend {}: a likely leaked "
                             + "connection, holding a server connection (logged once; sluice.frontend.leak-warning-after = {} ms)",
                     this, idleMillis, transaction, inTransaction ? "" : " while pinned", clientAddress(), programName(),
                     pinLabels(), backend, warnAfterNanos / 1_000_000);
+            metrics.sessionLeak(inTransaction); // after the line, as above
         }
     }
 
