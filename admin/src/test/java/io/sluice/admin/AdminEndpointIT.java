@@ -108,7 +108,9 @@ class AdminEndpointIT {
                     throw new IllegalStateException(e);
                 }
             });
-            JsonNode stats = f.await("/stats", st -> pool(st, USER).path("waiting").asInt() == 1, Duration.ofSeconds(20));
+            // Two conditions, because the session is marked waiting just before it joins the pool's queue.
+            JsonNode stats = f.await("/stats", st -> pool(st, USER).path("waiting").asInt() == 1
+                    && st.path("sessions_by_state").path("waiting").asInt() == 1, Duration.ofSeconds(20));
             JsonNode p = pool(stats, USER);
             assertEquals(1, p.path("max").asInt());
             assertEquals(1, p.path("busy").asInt());

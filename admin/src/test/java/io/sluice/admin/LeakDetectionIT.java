@@ -10,6 +10,7 @@ import io.sluice.proxy.SluiceError;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.pool.PoolSnapshot;
 import io.sluice.proxy.session.ClientSession;
+import io.sluice.testkit.Eventually;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.AfterEach;
@@ -25,7 +26,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 
 import static io.sluice.admin.AdminFixture.sessions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -111,7 +111,7 @@ class LeakDetectionIT {
             long idleFrom = System.nanoTime();
 
             // Past leak-warning-after: each counted once, /sessions shows the transaction's age.
-            await(() -> leaks(f, "in_transaction") == 2, Duration.ofSeconds(5), "the leaks were never counted");
+            Eventually.until("both leaks are counted", Duration.ofSeconds(5), () -> leaks(f, "in_transaction") == 2);
             JsonNode session = byProgram(f.get("/sessions").json(), program);
             assertEquals("idle", session.path("state").asText(), session.toPrettyString());
             assertTrue(session.path("in_transaction").asBoolean(), session.toPrettyString());
@@ -134,7 +134,7 @@ class LeakDetectionIT {
             assertEquals(1, lines(rawProgram, LEAK_LINE).size());
 
             // Past idle-in-transaction-timeout: closed, counted; the warnings were not repeated meanwhile.
-            await(() -> closes(f) == 2, Duration.ofSeconds(12), "the sessions were never closed");
+            Eventually.until("both sessions are closed", Duration.ofSeconds(12), () -> closes(f) == 2);
             assertTrue(System.nanoTime() - idleFrom >= Duration.ofMillis(6800).toNanos(), "closed before the timeout");
             assertEquals(1, lines(program, LEAK_LINE).size(), "logged once, not once per check");
             assertEquals(1, lines(rawProgram, LEAK_LINE).size(), "logged once, not once per check");
@@ -153,14 +153,18 @@ class LeakDetectionIT {
             assertThrows(SQLException.class, client::commit, "the JDBC client's connection is gone too");
 
             // The server rolled both transactions back; the backends were reset and went back to the pool.
-            try (Connection root = server.rootConnection(); Statement s = root.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM adm_leak.orders WHERE id IN (" + id + ", " + (id + 100) + ")")) {
-                rs.next();
-                assertEquals(0, rs.getInt(1), "the idle transactions' INSERTs were rolled back");
+            // Uncommitted rows are invisible to a reader, so write the same keys instead: that works only
+            // once both transactions are rolled back (committed rows would be duplicates; open
+            // transactions would hold the keys' locks past the 1 s lock wait).
+            try (Connection root = server.rootConnection(); Statement s = root.createStatement()) {
+                s.execute("SET SESSION innodb_lock_wait_timeout = 1");
+                assertEquals(2, s.executeUpdate("INSERT INTO adm_leak.orders VALUES (" + id + ", 'check'), (" + (id + 100) + ", 'check')"),
+                        "the idle transactions' INSERTs were rolled back");
+                assertEquals(2, s.executeUpdate("DELETE FROM adm_leak.orders WHERE id IN (" + id + ", " + (id + 100) + ")"));
             }
             f.await("/stats", st -> st.path("clients").asInt() == 0, Duration.ofSeconds(5));
-            await(() -> pool(f, user).busy() == 0 && pool(f, user).idle() == 2, Duration.ofSeconds(5),
-                    "the backends did not come back to the pool: " + pool(f, user));
+            Eventually.until("the backends are back in the pool", Duration.ofSeconds(5),
+                    () -> pool(f, user).busy() == 0 && pool(f, user).idle() == 2);
             assertEquals(2, server.awaitConnectionCount(user, 2, Duration.ofSeconds(5)),
                     "the server still sees the two backends, idle in the pool, not leaked extras");
 
@@ -192,7 +196,7 @@ class LeakDetectionIT {
                 rs.next();
                 assertEquals(1, rs.getInt(1));
             }
-            await(() -> leaks(f, "pinned") == 1, Duration.ofSeconds(5), "the pinned session was never counted");
+            Eventually.until("the pinned session is counted", Duration.ofSeconds(5), () -> leaks(f, "pinned") == 1);
             List<ILoggingEvent> warnings = lines("leak-it-pinned", LEAK_LINE);
             assertEquals(1, warnings.size(), warnings.toString());
             String line = warnings.get(0).getFormattedMessage();
@@ -232,13 +236,4 @@ class LeakDetectionIT {
         return f.proxy.pools().snapshot().stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow();
     }
 
-    private static void await(BooleanSupplier condition, Duration timeout, String message) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError(message + " within " + timeout);
-            }
-            Thread.sleep(50);
-        }
-    }
 }

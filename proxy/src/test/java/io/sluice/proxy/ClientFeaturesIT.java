@@ -1,5 +1,6 @@
 package io.sluice.proxy;
 
+import io.sluice.testkit.Eventually;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -280,7 +281,7 @@ class ClientFeaturesIT {
              Statement vs = victim.createStatement(); Statement bs = bystander.createStatement()) {
             Thread t = new Thread(() -> {
                 try {
-                    Thread.sleep(500);
+                    Eventually.until("the query runs on the server", () -> server.isRunning("SELECT SLEEP(30) FROM DUAL"));
                     vs.cancel(); // Connector/J opens another connection and sends KILL QUERY <Sluice id>
                 } catch (Exception ignored) {
                 }

@@ -1,5 +1,6 @@
 package io.sluice.proxy;
 
+import io.sluice.testkit.Eventually;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -10,6 +11,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -115,6 +117,8 @@ class GateIT {
             assertTrue(waited >= 250 && waited < 3000, "waited " + waited + " ms");
             // The refused session is still usable: once the holder leaves, the waiter is served.
             holder.close();
+            Eventually.until("the holder's backend is reset and back in the pool",
+                    () -> sluice.proxy.pools().snapshot().get(0).idle() == 1);
             waiter.query("SELECT 2");
             byte[] last = waiter.readResponse();
             assertEquals(0xfe, last[0] & 0xff, "expected a result set ending in OK");
@@ -131,7 +135,7 @@ class GateIT {
             assertTrue(RawClient.isOk(waiting.login("gate", "gate-pw", null)));
             assertTrue(RawClient.isOk(refused.login("gate", "gate-pw", null)));
             waiting.query("SELECT 1");
-            Thread.sleep(300);
+            Eventually.until("the first query waits in the queue", () -> sluice.proxy.pools().snapshot().get(0).waiting() == 1);
             long start = System.nanoTime();
             refused.query("SELECT 1");
             byte[] err = refused.read();
@@ -197,8 +201,7 @@ class GateIT {
                         }
                     });
                 }
-                Thread.sleep(1000);
-                assertEquals(4, server.connectionCount("gate_a"), "application a holds the whole cap");
+                assertEquals(4, server.awaitConnectionCount("gate_a", 4, Duration.ofSeconds(10)), "application a holds the whole cap");
                 List<Future<Long>> slowest = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
                     slowest.add(pool.submit(() -> {

@@ -1,5 +1,6 @@
 package io.sluice.proxy;
 
+import io.sluice.testkit.Eventually;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -322,7 +323,7 @@ class MultiplexingIT {
              Statement vs = victim.createStatement(); Statement bs = bystander.createStatement()) {
             Thread t = new Thread(() -> {
                 try {
-                    Thread.sleep(400);
+                    Eventually.until("the query runs on the server", () -> server.isRunning("SELECT SLEEP(10)"));
                     vs.cancel();
                 } catch (Exception ignored) {
                 }

@@ -1,5 +1,6 @@
 package io.sluice.proxy;
 
+import io.sluice.testkit.Eventually;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,16 +63,6 @@ class PoolIT {
         }
     }
 
-    static void eventually(String what, java.util.concurrent.Callable<Boolean> cond) throws Exception {
-        long deadline = System.nanoTime() + 15_000_000_000L;
-        while (!cond.call()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting until " + what);
-            }
-            Thread.sleep(50);
-        }
-    }
-
     @Test
     void backendIsReusedAndComesBackCleanWithoutTheLastSessionsState() throws Exception {
         try (Sluice sluice = Sluice.start(server, users() + "sluice.pool.max-per-user = 1\n")) {
@@ -84,7 +75,7 @@ class PoolIT {
                     s.execute("CREATE TEMPORARY TABLE mysql.t_leak (x INT)");
                 }
             }
-            eventually("the backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1);
+            Eventually.until("the backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1);
             try (Connection c = sluice.connect("pa", "pa-pw")) {
                 assertEquals(thread, scalar(c, "SELECT CONNECTION_ID()"), "the one backend should be reused");
                 assertEquals(null, string(c, "SELECT @leak"));
@@ -129,7 +120,7 @@ class PoolIT {
                     }
                     assertEquals(7, scalar(c, "SELECT 7"), "the session goes on after the large result");
                 }
-                eventually("the backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1);
+                Eventually.until("the backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1);
             }
         }
     }
@@ -212,7 +203,7 @@ class PoolIT {
                     try (Connection c = sluice.connect("pa", "pa-pw")) { // loops A, B, A, B
                         ids[i] = scalar(c, "SELECT CONNECTION_ID()");
                     }
-                    eventually("the session's backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1
+                    Eventually.until("the session's backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1
                             + (ids[1] != 0 && max == 2 ? 1 : 0));
                 }
                 if (max == 2) {
@@ -249,11 +240,11 @@ class PoolIT {
             assertNotEquals(a, b, "two transactions at once hold both backends");
             first.commit();
             third.commit();
-            eventually("both backends are idle", () -> sluice.proxy.pools().snapshot().get(0).idle() == 2);
+            Eventually.until("both backends are idle", () -> sluice.proxy.pools().snapshot().get(0).idle() == 2);
 
             long borrowed = scalar(second, "SELECT CONNECTION_ID()");
             assertTrue(borrowed == a || borrowed == b, "the second client borrows one of the two: " + borrowed);
-            eventually("the borrowed backend is swapped", () -> rebalanced(sluice) == 1
+            Eventually.until("the borrowed backend is swapped", () -> rebalanced(sluice) == 1
                     && sluice.proxy.pools().snapshot().get(0).idle() == 2);
             long own = scalar(second, "SELECT CONNECTION_ID()");
             assertTrue(own != a && own != b, "the second client now has a new backend: " + own);
@@ -286,7 +277,7 @@ class PoolIT {
             assertNotEquals(a, b);
             first.commit();
             third.commit();
-            eventually("both backends are idle on the first loop", () -> sluice.proxy.pools().snapshot().get(0).idle() == 2);
+            Eventually.until("both backends are idle on the first loop", () -> sluice.proxy.pools().snapshot().get(0).idle() == 2);
 
             Statement inSecond = second.createStatement();
             inSecond.execute("BEGIN");
@@ -301,7 +292,7 @@ class PoolIT {
                     throw new java.util.concurrent.CompletionException(e);
                 }
             });
-            eventually("the third client waits", () -> sluice.proxy.pools().snapshot().get(0).waiting() == 1);
+            Eventually.until("the third client waits", () -> sluice.proxy.pools().snapshot().get(0).waiting() == 1);
             inSecond.execute("COMMIT"); // the marked backend comes back and is swapped
             inSecond.close();
             long got = waiting.get(10, java.util.concurrent.TimeUnit.SECONDS);
@@ -323,7 +314,7 @@ class PoolIT {
             try (Connection c = sluice.connect("pa", "pa-pw")) {
                 scalar(c, "SELECT 1");
             }
-            eventually("the idle backend is closed", () -> server.connectionCount("pa") == 0 && sluice.proxy.pools().total() == 0);
+            Eventually.until("the idle backend is closed", () -> server.connectionCount("pa") == 0 && sluice.proxy.pools().total() == 0);
         }
         try (Sluice sluice = Sluice.start(server, users() + "sluice.pool { idle-timeout = 1s, max-lifetime = 1500ms }\n")) {
             long first;

@@ -1,5 +1,6 @@
 package io.sluice.proxy;
 
+import io.sluice.testkit.Eventually;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -45,16 +46,6 @@ class RobustnessIT {
         try (Connection c = sluice.connect("rob", "rob-pw"); Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT 99")) {
             r.next();
             assertEquals(99, r.getInt(1));
-        }
-    }
-
-    private void eventually(String what, java.util.function.BooleanSupplier cond) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting until " + what);
-            }
-            Thread.sleep(50);
         }
     }
 
@@ -180,14 +171,9 @@ class RobustnessIT {
             c.read();
         }
         // The backend was mid-result: it must be discarded, never handed to someone else.
-        eventually("the server sees no connection of rob mid-result", () -> {
-            try {
-                return server.connectionCount("rob") <= sluice.proxy.pools().total()
-                        && sluice.proxy.sessions().all().stream().noneMatch(s -> s.busy());
-            } catch (Exception e) {
-                return false;
-            }
-        });
+        Eventually.until("the server sees no connection of rob mid-result", () ->
+                server.connectionCount("rob") <= sluice.proxy.pools().total()
+                        && sluice.proxy.sessions().all().stream().noneMatch(s -> s.busy()));
         othersStillServed();
     }
 
@@ -221,7 +207,7 @@ class RobustnessIT {
             t.join(10_000);
             assertTrue(failure.get() != null, "the client must see an error");
         }
-        eventually("the pool forgets the dead backend", () -> sluice.proxy.pools().snapshot().stream().allMatch(p -> p.busy() == 0));
+        Eventually.until("the pool forgets the dead backend", () -> sluice.proxy.pools().snapshot().stream().allMatch(p -> p.busy() == 0));
         othersStillServed();
     }
 

@@ -373,6 +373,25 @@ public final class TestServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether the server is running a statement whose text starts with {@code statementStart} now
+   * (information_schema.PROCESSLIST). Tests that cancel or kill a statement wait for this first:
+   * a KILL QUERY that arrives before the statement does has nothing to stop.
+   */
+  public boolean isRunning(String statementStart) {
+    try (Connection connection = rootConnection();
+        PreparedStatement statement = connection.prepareStatement(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE LOCATE(?, INFO) = 1 AND ID <> CONNECTION_ID()")) {
+      statement.setString(1, statementStart);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getInt(1) > 0;
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("Cannot read the processlist of " + this, e);
+    }
+  }
+
   private static int connectionCount(Connection connection, String user) throws SQLException {
     try (PreparedStatement statement = connection.prepareStatement(
         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()")) {

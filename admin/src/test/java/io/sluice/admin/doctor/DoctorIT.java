@@ -153,6 +153,8 @@ class DoctorIT {
         SQLException refused = assertThrows(SQLException.class, () -> connect("capped"));
         // ER_USER_LIMIT_REACHED: an account's own cap (the global max_user_connections gives 1203).
         assertEquals(1226, refused.getErrorCode(), "the server enforces the cap: " + refused.getMessage());
+        // The server sends 1226 before the refused thread leaves its processlist, which the doctor counts.
+        assertEquals(5, server.awaitConnectionCount("capped", 5, Duration.ofSeconds(10)));
 
         Diagnosis d = diagnoseAsRoot(60);
 
