@@ -56,6 +56,9 @@ public final class BackendPools implements AutoCloseable {
 
     /** At most one rebalancing swap per pool in this interval (see {@link #rebalances}). */
     static final long REBALANCE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    /** The longest gap between housekeeping passes (idle timeout, max lifetime, min-idle); idle-timeout / 4 if shorter. */
+    static final long HOUSEKEEPING_MAX_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final String REBALANCED = "rebalanced onto the event loop of the clients waiting for it";
 
     private final Map<String, BackendPool> pools = new LinkedHashMap<>();
@@ -113,7 +116,8 @@ public final class BackendPools implements AutoCloseable {
 
     /** Starts housekeeping: idle timeout, max lifetime, min-idle. */
     public synchronized void start() {
-        long period = Math.max(100, Math.min(1000, config.idleTimeout().toMillis() / 4));
+        long period = Math.max(100, Math.min(TimeUnit.NANOSECONDS.toMillis(HOUSEKEEPING_MAX_PERIOD_NANOS),
+                config.idleTimeout().toMillis() / 4));
         housekeeper = group.next().scheduleWithFixedDelay(this::houseKeep, period, period, TimeUnit.MILLISECONDS);
     }
 
@@ -649,7 +653,9 @@ public final class BackendPools implements AutoCloseable {
 
     /**
      * How long a backend may sit idle before the server's wait_timeout could close it: Sluice closes
-     * it first, a tenth of wait_timeout (at least 1 s) earlier. Unbounded until the limits are read.
+     * it first, a tenth of wait_timeout (at least 2 s) earlier. Housekeeping looks every second at
+     * most, so the close lands at least a second before the server's; with a 1 s margin it could
+     * land after. Unbounded until the limits are read.
      */
     long serverIdleLimitNanos() {
         ServerLimits l = limits;
@@ -657,7 +663,7 @@ public final class BackendPools implements AutoCloseable {
             return Long.MAX_VALUE;
         }
         long wait = TimeUnit.SECONDS.toNanos(l.waitTimeoutSeconds());
-        return Math.max(wait / 2, wait - Math.max(TimeUnit.SECONDS.toNanos(1), wait / 10));
+        return Math.max(wait / 2, wait - Math.max(2 * HOUSEKEEPING_MAX_PERIOD_NANOS, wait / 10));
     }
 
     /**
