@@ -114,20 +114,28 @@ public final class LocalServer implements AutoCloseable {
       String dirPrefix) {
 
     public Options {
-      if (maxConnections < 1) {
-        throw new IllegalArgumentException("maxConnections must be at least 1, got " + maxConnections);
-      }
-      serverArgs = List.copyOf(serverArgs);
-      for (String arg : serverArgs) {
-        if (!arg.startsWith("--")) {
-          throw new IllegalArgumentException("server option must look like --key=value, got " + arg);
-        }
-      }
+      serverArgs = checked(maxConnections, serverArgs);
       Objects.requireNonNull(binary, "binary");
       Objects.requireNonNull(rootPassword, "rootPassword");
       if (dirPrefix.isEmpty() || dirPrefix.contains("/") || dirPrefix.contains(File.separator)) {
         throw new IllegalArgumentException("dirPrefix must be a plain, non-empty file name prefix, got " + dirPrefix);
       }
+    }
+
+    /**
+     * Checks what any server start takes (this one, or testkit's container): max_connections at
+     * least 1 and options of the form {@code --key=value}; returns an unmodifiable copy of the options.
+     */
+    public static List<String> checked(int maxConnections, List<String> serverArgs) {
+      if (maxConnections < 1) {
+        throw new IllegalArgumentException("maxConnections must be at least 1, got " + maxConnections);
+      }
+      for (String arg : serverArgs) {
+        if (!arg.startsWith("--")) {
+          throw new IllegalArgumentException("server option must look like --key=value, got " + arg);
+        }
+      }
+      return List.copyOf(serverArgs);
     }
 
     /** max_connections 200, no extra options, the binary found on this machine, prefix {@code sluice-localdb-}. */

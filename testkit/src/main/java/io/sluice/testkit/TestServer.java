@@ -1,5 +1,6 @@
 package io.sluice.testkit;
 
+import io.sluice.localdb.LocalServer;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -87,15 +88,7 @@ public final class TestServer implements AutoCloseable {
   public record Options(int maxConnections, List<String> serverArgs, Kind kind) {
 
     public Options {
-      if (maxConnections < 1) {
-        throw new IllegalArgumentException("maxConnections must be at least 1, got " + maxConnections);
-      }
-      serverArgs = List.copyOf(serverArgs);
-      for (String arg : serverArgs) {
-        if (!arg.startsWith("--")) {
-          throw new IllegalArgumentException("server option must look like --key=value, got " + arg);
-        }
-      }
+      serverArgs = LocalServer.Options.checked(maxConnections, serverArgs);
       Objects.requireNonNull(kind, "kind");
     }
 
