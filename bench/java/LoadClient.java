@@ -496,14 +496,7 @@ public final class LoadClient {
             th.setDaemon(true);
             ts.add(th);
         }
-        long t0 = System.nanoTime();
-        for (Thread th : ts) {
-            th.start();
-        }
-        for (Thread th : ts) {
-            th.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000 + 40_000));
-        }
-        double elapsed = (System.nanoTime() - t0) / 1e9;
+        double elapsed = runAll(ts, deadline);
         Histogram all = Histogram.merged(hs);
         System.out.printf("{\"threads\":%d,\"seconds\":%.2f,\"transactions\":%d,\"tps\":%.1f,\"connects\":%d,"
                         + "\"max_connected\":%d,\"connect_errors\":%s,\"tx_errors\":%s,\"errors\":%d,\"p95_ms\":%.3f,"
@@ -511,6 +504,18 @@ public final class LoadClient {
                 threads, elapsed, transactions.get(), transactions.get() / (double) seconds, connects.get(),
                 maxConnected.get(), connectErrors.json(), txErrors.json(), connectErrors.total() + txErrors.total(),
                 all.percentileMs(0.95), all.percentileMs(0.99), mergeSamples(connectErrors, txErrors));
+    }
+
+    /** Starts the threads, waits for them (up to 40 s past the deadline), returns the seconds elapsed. */
+    static double runAll(List<Thread> ts, long deadline) throws InterruptedException {
+        long t0 = System.nanoTime();
+        for (Thread th : ts) {
+            th.start();
+        }
+        for (Thread th : ts) {
+            th.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000 + 40_000));
+        }
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     static String mergeSamples(Errors a, Errors b) {
@@ -550,14 +555,7 @@ public final class LoadClient {
             th.setDaemon(true);
             ts.add(th);
         }
-        long t0 = System.nanoTime();
-        for (Thread th : ts) {
-            th.start();
-        }
-        for (Thread th : ts) {
-            th.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000 + 40_000));
-        }
-        double elapsed = (System.nanoTime() - t0) / 1e9;
+        double elapsed = runAll(ts, deadline);
         Histogram all = Histogram.merged(hs);
         System.out.printf("{\"threads\":%d,\"seconds\":%.2f,\"connections\":%d,\"per_sec\":%.1f,\"errors\":%d,"
                         + "\"by_code\":%s,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"error_samples\":%s}%n",
