@@ -3,7 +3,8 @@
 
 Phases, each against one throwaway MariaDB on 127.0.0.1:
   matrix  sysbench oltp_point_select and oltp_read_write at 1/8/32/128 threads, interleaved
-          direct, Sluice (session), HAProxy (mode tcp) [, Sluice (transaction)], R repeats
+          direct, Sluice (session), HAProxy (mode tcp) [, Sluice (transaction)], R repeats, each
+          starting one target later than the last
   storm   client threads at 4x and 20x max_connections, direct vs through Sluice
   storm-split  the storm again with the server on a CPU of its own and Sluice and the load client
           on the others, as when the database has its own host (needs 2 CPUs)
@@ -512,7 +513,12 @@ def phase_matrix(cfg, server, txn):
         for test in cfg.tests:
             for threads in cfg.threads:
                 for rep in range(cfg.repeats):
-                    for name, port, pid in targets:
+                    # Each repeat starts one target later (direct, Sluice, relay, ...; then Sluice, relay,
+                    # ..., direct): no target always runs first after a change of test or thread count, or
+                    # always right after the same neighbour, so a drift of the host within a repeat
+                    # does not favour one side of a ratio run after run.
+                    shift = rep % len(targets)
+                    for name, port, pid in targets[shift:] + targets[:shift]:
                         s0, p0 = cpu_seconds(server.proc.pid), cpu_seconds(pid) if name != "direct" else 0
                         u0, y0 = cpu_split(pid) if name != "direct" else (0, 0)
                         x0 = context_switches(pid) if name != "direct" else 0
