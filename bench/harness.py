@@ -509,23 +509,21 @@ def phase_matrix(cfg, server, txn):
             # As for the storm (warm_up): one 6 s round per test left C2 at work well into the 8-thread
             # runs (a fresh transaction-mode Sluice spent 2 s of JIT CPU in its first 10 s of 8-thread
             # point selects, 0.8 s in the next 10, ~0 after), which the matrix then counted as Sluice's
-            # cost per query and took from the server's cores. Rounds go on until one costs the JIT
-            # under 0.1 s, at most cfg.overload_warmup_rounds.
+            # cost per query and took from the server's cores. Each Sluice now gets rounds until its JIT
+            # is quiet (until_jit_quiet).
             log("  warming up the proxies (%d s rounds per test and proxy until the JIT is quiet, not measured)"
                 % cfg.matrix_warmup)
+
+            def sysbench_round(port):
+                for test in cfg.tests:
+                    run_sysbench(cfg, test, port, 8, total_seconds=cfg.matrix_warmup)
+
             for name, port, pid in targets[1:]:
-                if not name.startswith("sluice"):
-                    for test in cfg.tests:
-                        run_sysbench(cfg, test, port, 8, total_seconds=cfg.matrix_warmup)
-                    continue
-                for rnd in range(1, cfg.overload_warmup_rounds + 1):
-                    j0 = jit_cpu_seconds(pid)
-                    for test in cfg.tests:
-                        run_sysbench(cfg, test, port, 8, total_seconds=cfg.matrix_warmup)
-                    spent = jit_cpu_seconds(pid) - j0
-                    if spent < 0.1:
-                        break
-                log("  %s: %d round(s), JIT %.2f s CPU in the last" % (name, rnd, spent))
+                if name.startswith("sluice"):
+                    rnd, spent = until_jit_quiet(cfg, pid, lambda: sysbench_round(port))
+                    log("  %s: %d round(s), JIT %.2f s CPU in the last" % (name, rnd, spent))
+                else:
+                    sysbench_round(port)
         for test in cfg.tests:
             for threads in cfg.threads:
                 for rep in range(cfg.repeats):
@@ -602,13 +600,21 @@ def warm_up(cfg, kind, sl, threads, cpus=None):
     cfg.overload_warmup_rounds. A fixed 10 s was not enough: in a 1,000-client storm C2 was still
     at work 25 s in (async-profiler: 30% of Sluice's CPU in the compiler threads during the
     measured run), and the run after it completed 17% fewer transactions than later ones."""
+    rnd, spent = until_jit_quiet(cfg, sl.proc.pid,
+                                 lambda: load_client(cfg, kind, sl.port, threads, cfg.overload_warmup, cpus))
+    log("  warm-up: %d round(s) of %d s, JIT %.2f s CPU in the last" % (rnd, cfg.overload_warmup, spent))
+
+
+def until_jit_quiet(cfg, pid, one_round):
+    """Runs one_round() until a round costs process pid's C1/C2 threads under 0.1 s of CPU, at most
+    cfg.overload_warmup_rounds times; returns the rounds run and the JIT CPU seconds of the last."""
     for rnd in range(1, cfg.overload_warmup_rounds + 1):
-        j0 = jit_cpu_seconds(sl.proc.pid)
-        load_client(cfg, kind, sl.port, threads, cfg.overload_warmup, cpus)
-        spent = jit_cpu_seconds(sl.proc.pid) - j0
+        j0 = jit_cpu_seconds(pid)
+        one_round()
+        spent = jit_cpu_seconds(pid) - j0
         if spent < 0.1:
             break
-    log("  warm-up: %d round(s) of %d s, JIT %.2f s CPU in the last" % (rnd, cfg.overload_warmup, spent))
+    return rnd, spent
 
 
 def overload_runs(cfg, server, txn, kind, thread_counts, seconds, modes=("session", "transaction"), cpus=None,
