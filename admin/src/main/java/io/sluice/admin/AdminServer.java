@@ -164,8 +164,11 @@ public final class AdminServer implements AutoCloseable {
         get("/ready", true, r -> ready());
         get("/stats", false, r -> json(200, views.stats()));
         get("/sessions", false, this::sessions);
-        get("/metrics", false, r -> new Response(200, "text/plain; version=0.0.4; charset=utf-8",
-                prometheus.scrape().getBytes(StandardCharsets.UTF_8), Map.of()));
+        get("/metrics", false, r -> {
+            proxy.pools().flushMeters();
+            return new Response(200, "text/plain; version=0.0.4; charset=utf-8",
+                    prometheus.scrape().getBytes(StandardCharsets.UTF_8), Map.of());
+        });
         get("/config", false, r -> new Response(200, "application/json",
                 ConfigLoader.render(proxy.config()).getBytes(StandardCharsets.UTF_8), Map.of()));
         // Blocking JDBC: runs on DoctorRoute's worker thread, the answer is written when it is done.

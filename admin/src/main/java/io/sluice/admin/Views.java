@@ -126,6 +126,7 @@ final class Views {
         out.put("backend_connections", proxy.pools().total());
         out.put("global_max", proxy.pools().config().globalMax());
         List<Map<String, Object>> pools = new ArrayList<>();
+        proxy.pools().flushMeters();
         for (PoolSnapshot p : proxy.pools().snapshot()) {
             pools.add(pool(p));
         }

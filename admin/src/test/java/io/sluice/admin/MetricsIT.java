@@ -120,6 +120,39 @@ class MetricsIT {
         }
     }
 
+    /**
+     * In transaction mode every query takes a backend, nearly always one idle at that moment: those
+     * grants are counted on the pool and added to the timer in batches. Whatever reads the timer
+     * through the admin endpoint still sees every one of them, at once, with a wait of 0.
+     */
+    @Test
+    void grantsOfIdleConnectionsAreAllInTheAcquireTimer() throws Exception {
+        String user = USER + "_tx";
+        server.createUser(user, PASSWORD);
+        try (AdminFixture f = AdminFixture.start(server, "sluice.users." + user + " { password = \"" + PASSWORD
+                + "\", pool-mode = transaction }\nsluice.pool { max-per-user = 1 }\n");
+             Connection c = f.connect(user, PASSWORD, "metrics-it-tx")) {
+            String pool = "pool=" + user;
+            double before = value(parse(f.get("/metrics").body()), "sluice_pool_acquire_seconds_count", pool, "result=granted");
+            int queries = 50;
+            try (Statement s = c.createStatement()) {
+                for (int i = 0; i < queries; i++) {
+                    try (ResultSet rs = s.executeQuery("SELECT " + i)) {
+                        assertTrue(rs.next());
+                    }
+                }
+            }
+            List<Sample> samples = parse(f.get("/metrics").body());
+            double after = value(samples, "sluice_pool_acquire_seconds_count", pool, "result=granted");
+            assertEquals(before + queries, after, "one granted acquire per query, each on the single idle backend");
+            var stats = AdminFixture.pool(f.get("/stats").json(), user);
+            assertEquals((long) after, stats.path("acquire_wait_ms").path("count").asLong(), stats.toString());
+            assertEquals(0.0, stats.path("acquire_wait_ms").path("p50").asDouble(), "grants of an idle backend wait 0: " + stats);
+            assertEquals(stats.path("acquires").asLong(), stats.path("acquire_wait_ms").path("count").asLong(),
+                    "the pool's own count and the timer's agree: " + stats);
+        }
+    }
+
     /** Parses Prometheus text format 0.0.4, failing on any line that is not a comment or a well-formed sample. */
     static List<Sample> parse(String text) {
         List<Sample> out = new ArrayList<>();

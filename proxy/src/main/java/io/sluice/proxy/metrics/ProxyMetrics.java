@@ -53,6 +53,8 @@ public final class ProxyMetrics {
         public final Counter connectOk;
         public final Counter connectFailed;
         private final String pool;
+        /** How many requests granted at once are in {@link #acquireGranted}; guarded by this. */
+        private long grantedAtOnceRecorded;
 
         PoolMeters(String pool) {
             this.pool = pool;
@@ -74,6 +76,17 @@ public final class ProxyMetrics {
         private Counter connects(String pool, String result) {
             return Counter.builder(BACKEND_CONNECTS).tag("pool", pool).tag("result", result)
                     .description("Backend connections opened (ok) or that failed to open or log in (failed)").register(registry);
+        }
+
+        /**
+         * Brings {@link #acquireGranted} up to {@code total} requests granted at once (each found an
+         * idle connection when it asked, and waited 0 s): the pool counts them under its lock and
+         * they are recorded here in a batch, not one by one on the hot path.
+         */
+        public synchronized void grantedAtOnce(long total) {
+            for (; grantedAtOnceRecorded < total; grantedAtOnceRecorded++) {
+                acquireGranted.record(0, TimeUnit.NANOSECONDS);
+            }
         }
 
         public void backendClosed(String reason) {

@@ -748,14 +748,21 @@ public final class ClientSession implements BackendConnection.Listener {
      * outside a read burst whose end would flush them: flush the backend after.
      */
     private void resumeReading() {
+        boolean replayed = false;
         while (pendingCommand == null && !heldBack.isEmpty() && !closed) {
             onClientPacket(heldBack.pollFirst());
+            replayed = true;
         }
         if (pendingCommand != null || closed) {
             return; // a held-back command waits in turn
         }
-        client.config().setAutoRead(true);
-        if (backend != null) {
+        // Usually reading was never stopped (see holdBack): then there is nothing to hand over or
+        // flush, and the checks skip an atomic swap and a pass down the backend's pipeline per query.
+        boolean stopped = !client.config().isAutoRead();
+        if (stopped) {
+            client.config().setAutoRead(true);
+        }
+        if ((stopped || replayed) && backend != null) {
             backend.flush();
         }
     }
@@ -1199,7 +1206,9 @@ public final class ClientSession implements BackendConnection.Listener {
         // The backend's read-complete event will no longer reach this session: flush what was
         // forwarded now (transaction mode unlinks on the last packet of a response).
         client.flush();
-        b.channel().config().setAutoRead(true);
+        if (!b.channel().config().isAutoRead()) {
+            b.channel().config().setAutoRead(true);
+        }
         pools.release(b, how);
     }
 
