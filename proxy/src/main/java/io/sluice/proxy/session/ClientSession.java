@@ -622,7 +622,7 @@ public final class ClientSession implements BackendConnection.Listener {
     public void onClientWritabilityChanged(boolean writable) {
         BackendConnection b = backend;
         if (b != null) {
-            b.channel().config().setAutoRead(writable);
+            autoRead(b.channel(), writable);
         }
     }
 
@@ -757,11 +757,8 @@ public final class ClientSession implements BackendConnection.Listener {
             return; // a held-back command waits in turn
         }
         // Usually reading was never stopped (see holdBack): then there is nothing to hand over or
-        // flush, and the checks skip an atomic swap and a pass down the backend's pipeline per query.
-        boolean stopped = !client.config().isAutoRead();
-        if (stopped) {
-            client.config().setAutoRead(true);
-        }
+        // flush, and the backend's pipeline is not walked for a flush per query.
+        boolean stopped = autoRead(client, true);
         if ((stopped || replayed) && backend != null) {
             backend.flush();
         }
@@ -786,7 +783,7 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private void holdBack(ByteBuf packet) {
         heldBack.addLast(packet);
-        client.config().setAutoRead(false);
+        autoRead(client, false);
     }
 
     /** The execute packet to send, with the client's parameter types when the server statement needs them; null when refused. */
@@ -1193,7 +1190,20 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         backend = b;
         b.listener(this);
-        b.channel().config().setAutoRead(client.isWritable());
+        autoRead(b.channel(), client.isWritable());
+    }
+
+    /**
+     * Turns reading of {@code ch} on or off; returns whether that changed it. Netty's setAutoRead
+     * swaps the flag atomically even when it already has the value, and link, unlink and
+     * resumeReading ask for the value it already has on nearly every transaction-mode query.
+     */
+    private static boolean autoRead(Channel ch, boolean on) {
+        if (ch.config().isAutoRead() == on) {
+            return false;
+        }
+        ch.config().setAutoRead(on);
+        return true;
     }
 
     /** Gives the backend back to the pool and clears both sides of the link. */
@@ -1206,9 +1216,7 @@ public final class ClientSession implements BackendConnection.Listener {
         // The backend's read-complete event will no longer reach this session: flush what was
         // forwarded now (transaction mode unlinks on the last packet of a response).
         client.flush();
-        if (!b.channel().config().isAutoRead()) {
-            b.channel().config().setAutoRead(true);
-        }
+        autoRead(b.channel(), true);
         pools.release(b, how);
     }
 
