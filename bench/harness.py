@@ -1175,26 +1175,32 @@ def write_report(res, path):
         f.write("\n".join(lines) + "\n")
 
 
-DOCS = os.path.join(ROOT, "docs", "benchmarks.md")
+RUN_RECORDS = os.path.join(ROOT, "bench", "results")
 
 
-def write_docs(res, report_path, name, docs=DOCS):
-    """Puts a run's report into docs/benchmarks.md as a section of its own, "## NAME (...)", ahead of
-    the newest run section there (the first heading that starts with "## Run "), or at the end. The
-    report's headings go one level down; machine, versions, date and config come with it. The
-    analysis around it stays the author's to write."""
+def run_folder(name):
+    """"Run U" -> "run-U": the folder under bench/results/ that keeps a named run's tables and notes."""
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", name.strip()).strip("-")
+    if not slug:
+        raise ValueError("--docs needs a run name, e.g. \"Run U\"")
+    return "run-" + (slug[4:] if slug.lower().startswith("run-") else slug)
+
+
+def write_docs(res, report_path, name, records=RUN_RECORDS):
+    """Keeps a run's report as bench/results/run-NAME/README.md (git-tracked, unlike the timestamped
+    output folders), headed "# NAME (date, commit)"; machine, versions, date and config come with it.
+    docs/benchmarks.md, the report, is written by hand: its current numbers and its index of runs."""
     with open(report_path) as f:
         report = f.read().splitlines()
     title = "%s, `%s`" % (res["started"], res["versions"].get("sluice", "?"))
-    body = [("#" + l if l.startswith("## ") or l.startswith("#### ") else l) for l in report[1:]]
-    section = ["## %s (%s)" % (name, title)] + body + [""]
-    with open(docs) as f:
-        lines = f.read().splitlines()
-    at = next((i for i, l in enumerate(lines) if l.startswith("## Run ")), len(lines))
-    lines[at:at] = section
-    with open(docs, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    log("wrote section \"%s\" into %s" % (name, os.path.normpath(docs)))
+    folder = os.path.join(records, run_folder(name))
+    path = os.path.join(folder, "README.md")
+    if os.path.exists(path):
+        raise SystemExit("harness: %s exists; pick another run name" % os.path.normpath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(["# %s (%s)" % (name, title)] + report[1:]).rstrip("\n") + "\n")
+    log("wrote %s; add a line for it to the index of runs in docs/benchmarks.md" % os.path.normpath(path))
 
 
 # ---------------------------------------------------------------- main
@@ -1225,8 +1231,8 @@ def machine_and_versions(label):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--report-only", metavar="DIR", help="rewrite DIR/report.md from DIR/results.json and exit")
-    ap.add_argument("--docs", metavar="NAME", help="also write the report into docs/benchmarks.md as a section "
-                    "\"## NAME (date, commit)\" ahead of the newest run there, e.g. --docs \"Run L\" (not with --quick)")
+    ap.add_argument("--docs", metavar="NAME", help="also keep the report as bench/results/run-NAME/README.md, "
+                    "tracked by git, e.g. --docs \"Run U\" writes bench/results/run-U/README.md (not with --quick)")
     ap.add_argument("--work", help="scratch directory (made and removed by run.sh)")
     ap.add_argument("--jar")
     ap.add_argument("--sluice-label", default="?", help="which Sluice the jar is (commit), for the report")
@@ -1271,7 +1277,7 @@ def main():
         ["oltp_point_select"] if q else ["oltp_point_select", "oltp_read_write"])
     cfg.threads = [int(t) for t in cfg.threads.split(",")] if cfg.threads else ([8] if q else [1, 8, 32, 128])
     # 5, not 3: with 3 the 8- and 32-thread ratios against the relay moved by more between runs
-    # than any change between them did (docs/benchmarks.md, runs K to O)
+    # than any change between them did (bench/results/run-K/ to run-O/)
     cfg.repeats = cfg.repeats or (1 if q else 5)
     cfg.duration = cfg.duration or (1 if q else 6)
     cfg.warmup = cfg.warmup or (1 if q else 2)
@@ -1287,7 +1293,7 @@ def main():
     cfg.storm_factors = [4] if q else [4, 20]
     cfg.storm_seconds = 2 if q else 15
     # 3, not 1: a single storm pair moved by up to ±25% between runs, as the host's speed drifted
-    # (docs/benchmarks.md, "Run Q, and what changed after run P3")
+    # (bench/results/run-Q/README.md, "Run Q, and what changed after run P3")
     cfg.storm_repeats = cfg.storm_repeats or (1 if q else 3)
     cfg.churn_threads = 200
     cfg.churn_seconds = 2 if q else 10
