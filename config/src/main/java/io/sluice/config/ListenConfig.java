@@ -31,7 +31,7 @@ public record ListenConfig(String host, int port, int ioThreads, Transport trans
         /**
          * {@code auto}: 100 µs, long enough to cover a short query's round trip to the server, so a
          * loop that just sent a command is still polling when the answer comes; with 50 µs a third
-         * of the polls ran out first and the loop slept (docs/benchmarks.md, "Runs N and O").
+         * of the polls ran out first and the loop slept (docs/benchmarks.md, "Busy polling").
          */
         public static final BusyPoll AUTO = new BusyPoll(Duration.ofNanos(100_000), true);
         public static final BusyPoll OFF = new BusyPoll(Duration.ZERO, false);

@@ -23,7 +23,7 @@ import io.sluice.proxy.metrics.BusyPollMeters;
  * the polling takes CPU the server needed (run L3: 0.91x HAProxy's point selects at 8 threads on 2
  * cores). So the default, {@code auto}, polls only while a {@link RunQueueDelay} says this loop's
  * thread has not been kept waiting for a CPU; a configured duration polls regardless
- * (docs/benchmarks.md, "Run M").
+ * (docs/benchmarks.md, "Busy polling").
  *
  * <p>Bounded: the loop polls only after a pass that found work, and stops at the first of: I/O
  * ready, a task queued for the loop, the budget spent. A poll that runs out the budget is not

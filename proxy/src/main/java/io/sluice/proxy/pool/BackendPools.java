@@ -187,9 +187,10 @@ public final class BackendPools implements AutoCloseable {
      * one opened there rather than take an idle one from another loop. A session keeps its backend
      * for life, and a backend on another loop than its client costs a task hand-off and a thread
      * wake-up for every command and every response: at one sysbench thread on two loops, half the
-     * runs drew a backend from the other loop and added ~40 µs per query (docs/benchmarks.md,
-     * "Run L"). One login now is cheaper, and only while the pool has room; a full pool lends across
-     * loops as before. Transaction mode rebalances instead ({@link #rebalances}). Caller holds the lock.
+     * runs drew a backend from the other loop and added ~40 µs per query
+     * (bench/results/run-L/README.md). One login now is cheaper, and only while the pool has room;
+     * a full pool lends across loops as before. Transaction mode rebalances instead
+     * ({@link #rebalances}). Caller holds the lock.
      */
     private boolean opensOnOwnLoop(BackendPool p, BackendKey key) {
         return !key.multiplexed() && !p.idle.isEmpty() && limitsTried && !limitsReading && !p.retryScheduled
