@@ -1,7 +1,6 @@
 package io.sluice.admin;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -123,7 +122,8 @@ public final class AdminServer implements AutoCloseable {
     private final AdminConfig config;
     private final PrometheusMeterRegistry prometheus;
     private final Supplier<SluiceConfig> configSource;
-    private final ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** snake_case field names for every JSON answer, records included (docs/admin.md). */
+    private final ObjectMapper mapper = io.sluice.admin.doctor.Doctor.jsonMapper();
     private final Views views;
     private final DoctorRoute doctor;
     private final List<Route> routes = new ArrayList<>();

@@ -169,9 +169,6 @@ final class Views {
         backend.put("failures_in_a_row", p.connectFailuresInARow());
         backend.put("last_connect_error", p.lastConnectError());
         m.put("backend", backend);
-        // Read by `sluice doctor` under these names; the snake_case fields above say the same.
-        m.put("oldestWaitMillis", p.oldestWaitMillis());
-        m.put("queueFull", p.queueFull());
         return m;
     }
 

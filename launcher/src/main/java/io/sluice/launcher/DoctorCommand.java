@@ -1,7 +1,6 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.sluice.admin.doctor.Diagnosis;
 import io.sluice.admin.doctor.Doctor;
 import io.sluice.admin.doctor.DoctorOptions;
@@ -141,7 +140,7 @@ public final class DoctorCommand implements Callable<Integer> {
 
     /** The mapper that writes (and, in tests, reads back) the JSON report. */
     static ObjectMapper mapper() {
-        return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        return Doctor.jsonMapper(); // snake_case, as GET /doctor and /stats
     }
 
     private Connection connect(String secret) throws SQLException {
