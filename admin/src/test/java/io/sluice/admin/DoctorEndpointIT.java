@@ -64,14 +64,14 @@ class DoctorEndpointIT {
             assertTrue(d.path("findings").size() >= 1, reply.body());
             assertTrue(d.path("severity").asText().matches("OK|WARNING|CRITICAL"), d.path("severity").asText());
             assertEquals(d.path("findings").get(0).path("severity").asText(), d.path("severity").asText());
-            assertTrue(d.path("connections").path("maxConnections").asInt() > 0, d.path("connections").toString());
+            assertTrue(d.path("connections").path("max_connections").asInt() > 0, d.path("connections").toString());
 
             JsonNode sluice = d.path("sluice");
             assertEquals(f.url(""), sluice.path("url").asText());
             assertTrue(sluice.path("error").isNull(), sluice.toPrettyString());
             assertEquals(1, sluice.path("clients").asInt(), sluice.toPrettyString());
             assertEquals(1, sluice.path("pinned").asInt(), "the session pinned by its transaction: " + sluice.toPrettyString());
-            assertEquals(100, sluice.path("globalMax").asInt());
+            assertEquals(100, sluice.path("global_max").asInt());
             boolean pool = false;
             for (JsonNode p : sluice.path("pools")) {
                 pool |= p.path("name").asText().equals(FIRST) && p.path("busy").asInt() == 1;
@@ -82,7 +82,7 @@ class DoctorEndpointIT {
             var second = f.get("/doctor?user=" + SECOND + "&instances=3&idle_threshold=5");
             assertEquals(200, second.status(), second.body());
             assertTrue(second.json().path("server").path("account").asText().startsWith(SECOND + "@"), second.body());
-            assertEquals(3, second.json().path("recommendations").path("poolSizing").path("instances").asInt(), second.body());
+            assertEquals(3, second.json().path("recommendations").path("pool_sizing").path("instances").asInt(), second.body());
 
             var unknown = f.get("/doctor?user=nobody");
             assertEquals(404, unknown.status());

@@ -40,6 +40,10 @@ import java.util.function.Function;
                 "Least privilege works: without PROCESS the report says what it could not see."})
 public final class DoctorCommand implements Callable<Integer> {
     static final int EXIT_UNUSABLE = 3;
+    /** TCP connect, and the server's greeting and login, each within this. */
+    static final int LOGIN_TIMEOUT_MILLIS = 5000;
+    /** Each read of the diagnosis once logged in. */
+    static final int QUERY_TIMEOUT_MILLIS = 60_000;
     /** -p given without a value: prompt for the password. */
     private static final String PROMPT = "\u0000prompt";
 
@@ -150,11 +154,21 @@ public final class DoctorCommand implements Callable<Integer> {
         if (secret != null) {
             p.setProperty("password", secret);
         }
-        p.setProperty("connectTimeout", "5000");
-        p.setProperty("socketTimeout", "60000");
+        // The login must answer within seconds: a server out of file descriptors completes the TCP
+        // handshake from its listen backlog and then never greets, which is when the doctor is run.
+        p.setProperty("connectTimeout", String.valueOf(LOGIN_TIMEOUT_MILLIS));
+        p.setProperty("socketTimeout", String.valueOf(LOGIN_TIMEOUT_MILLIS));
         p.setProperty("allowPublicKeyRetrieval", "true");
         p.setProperty("connectionAttributes", "program_name:sluice-doctor");
-        return DriverManager.getConnection("jdbc:mysql://" + h + ":" + port + "/", p);
+        Connection c = DriverManager.getConnection("jdbc:mysql://" + h + ":" + port + "/", p);
+        try {
+            // Logged in: the diagnosis' reads (the processlist of a loaded server) may take longer.
+            c.setNetworkTimeout(Runnable::run, QUERY_TIMEOUT_MILLIS);
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
     }
 
     /**
@@ -175,9 +189,47 @@ public final class DoctorCommand implements Callable<Integer> {
             err.println("  Run sluice doctor as another account to see who holds the connections.");
             return 2;
         }
-        err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": " + e.getMessage()
-                + (code != 0 ? " (error " + code + ")" : ""));
+        boolean silent = causedBy(e, java.net.SocketTimeoutException.class);
+        boolean refused = causedBy(e, java.net.ConnectException.class);
+        String what = silent
+                ? host + ":" + port + " accepted the connection but sent no greeting within " + LOGIN_TIMEOUT_MILLIS / 1000
+                + " s: the server may be out of file descriptors (\"Too many open files\" in its error log: it cannot "
+                + "accept the connection waiting in its backlog), hung, or not a MySQL server"
+                : refused ? "nothing accepts connections on " + host + ":" + port + " (connection refused or timed out "
+                + "within " + LOGIN_TIMEOUT_MILLIS / 1000 + " s): the server is down, or listens elsewhere"
+                : firstLine(e.getMessage()) + (code != 0 ? " (error " + code + ")" : "");
+        err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": " + what);
+        if (silent || refused) {
+            // No login, but a server on this machine can still be looked at from outside.
+            if (io.sluice.admin.doctor.ListenerProcess.onThisMachine(host)) {
+                for (String line : io.sluice.admin.doctor.ListenerProcess.find(port).describe()) {
+                    err.println("  " + line);
+                }
+            } else {
+                err.println("  run sluice doctor on the server's host to see its process's file descriptors");
+            }
+            err.println("  driver error: " + firstLine(e.getMessage()));
+        }
+        err.flush();
         return EXIT_UNUSABLE;
+    }
+
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "";
+        }
+        String m = message.strip();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl).strip();
     }
 
     private void killIdle(Connection c, Diagnosis d, PrintWriter out, PrintWriter err) throws SQLException {
