@@ -189,47 +189,20 @@ public final class DoctorCommand implements Callable<Integer> {
             err.println("  Run sluice doctor as another account to see who holds the connections.");
             return 2;
         }
-        boolean silent = causedBy(e, java.net.SocketTimeoutException.class);
-        boolean refused = causedBy(e, java.net.ConnectException.class);
-        String what = silent
-                ? host + ":" + port + " accepted the connection but sent no greeting within " + LOGIN_TIMEOUT_MILLIS / 1000
-                + " s: the server may be out of file descriptors (\"Too many open files\" in its error log: it cannot "
-                + "accept the connection waiting in its backlog), hung, or not a MySQL server"
-                : refused ? "nothing accepts connections on " + host + ":" + port + " (connection refused or timed out "
-                + "within " + LOGIN_TIMEOUT_MILLIS / 1000 + " s): the server is down, or listens elsewhere"
-                : firstLine(e.getMessage()) + (code != 0 ? " (error " + code + ")" : "");
-        err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": " + what);
-        if (silent || refused) {
+        io.sluice.admin.doctor.Unreachable unreachable =
+                io.sluice.admin.doctor.Unreachable.of(e, host, port, LOGIN_TIMEOUT_MILLIS);
+        if (unreachable == null) {
+            err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": "
+                    + io.sluice.admin.doctor.Unreachable.firstLine(e.getMessage()) + (code != 0 ? " (error " + code + ")" : ""));
+        } else {
             // No login, but a server on this machine can still be looked at from outside.
-            if (io.sluice.admin.doctor.ListenerProcess.onThisMachine(host)) {
-                for (String line : io.sluice.admin.doctor.ListenerProcess.find(port).describe()) {
-                    err.println("  " + line);
-                }
-            } else {
-                err.println("  run sluice doctor on the server's host to see its process's file descriptors");
+            err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": " + unreachable.what());
+            for (String line : unreachable.server()) {
+                err.println("  " + line);
             }
-            err.println("  driver error: " + firstLine(e.getMessage()));
         }
         err.flush();
         return EXIT_UNUSABLE;
-    }
-
-    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (type.isInstance(t)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "";
-        }
-        String m = message.strip();
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl).strip();
     }
 
     private void killIdle(Connection c, Diagnosis d, PrintWriter out, PrintWriter err) throws SQLException {
