@@ -5,6 +5,7 @@ import io.sluice.admin.doctor.Diagnosis;
 import io.sluice.admin.doctor.Doctor;
 import io.sluice.admin.doctor.DoctorOptions;
 import io.sluice.admin.doctor.TextReport;
+import io.sluice.admin.doctor.Unreachable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -189,11 +190,10 @@ public final class DoctorCommand implements Callable<Integer> {
             err.println("  Run sluice doctor as another account to see who holds the connections.");
             return 2;
         }
-        io.sluice.admin.doctor.Unreachable unreachable =
-                io.sluice.admin.doctor.Unreachable.of(e, host, port, LOGIN_TIMEOUT_MILLIS);
+        Unreachable unreachable = Unreachable.of(e, host, port, LOGIN_TIMEOUT_MILLIS);
         if (unreachable == null) {
             err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": "
-                    + io.sluice.admin.doctor.Unreachable.firstLine(e.getMessage()) + (code != 0 ? " (error " + code + ")" : ""));
+                    + Unreachable.firstLine(e.getMessage()) + (code != 0 ? " (error " + code + ")" : ""));
         } else {
             // No login, but a server on this machine can still be looked at from outside.
             err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": " + unreachable.what());
