@@ -1,7 +1,6 @@
 package io.sluice.admin;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -123,9 +122,11 @@ public final class AdminServer implements AutoCloseable {
     private final AdminConfig config;
     private final PrometheusMeterRegistry prometheus;
     private final Supplier<SluiceConfig> configSource;
-    private final ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** snake_case field names for every JSON answer, records included (docs/admin.md). */
+    private final ObjectMapper mapper = io.sluice.admin.doctor.Doctor.jsonMapper();
     private final Views views;
     private final DoctorRoute doctor;
+    private final StatsHistory history;
     private final List<Route> routes = new ArrayList<>();
     private final byte[] dashboard;
     /** Volatile: POST /reload may change it. */
@@ -153,6 +154,7 @@ public final class AdminServer implements AutoCloseable {
         this.configSource = configSource;
         this.token = config.token();
         this.views = new Views(proxy);
+        this.history = new StatsHistory(views);
         this.doctor = new DoctorRoute(proxy::config, views, mapper, () -> "http://" + config.host() + ":" + port());
         this.dashboard = resource("dashboard.html");
 
@@ -163,6 +165,7 @@ public final class AdminServer implements AutoCloseable {
         get("/health", true, r -> json(200, Map.of("status", "up")));
         get("/ready", true, r -> ready());
         get("/stats", false, r -> json(200, views.stats()));
+        get("/stats/history", false, r -> json(200, history.document()));
         get("/sessions", false, this::sessions);
         get("/metrics", false, r -> {
             proxy.pools().flushMeters();
@@ -225,6 +228,7 @@ public final class AdminServer implements AutoCloseable {
                     + " (sluice.admin.host, sluice.admin.port): " + bind.cause().getMessage(), bind.cause());
         }
         channel = bind.channel();
+        history.start(channel.eventLoop()); // the admin loop's only thread: it also serves the route
         InetSocketAddress bound = (InetSocketAddress) channel.localAddress();
         log.info("admin endpoint on http://{}:{} ({})", bound.getHostString(), bound.getPort(), token.isEmpty()
                 ? "no token" : loopbackOnly ? "token needed for actions" : "token needed for every route");
@@ -474,6 +478,7 @@ public final class AdminServer implements AutoCloseable {
     @Override
     public void close() {
         doctor.close();
+        history.stop();
         if (channel != null) {
             channel.close().syncUninterruptibly();
         }

@@ -7,6 +7,7 @@ import io.sluice.admin.AdminServer.Response;
 import io.sluice.admin.doctor.Diagnosis;
 import io.sluice.admin.doctor.Doctor;
 import io.sluice.admin.doctor.DoctorOptions;
+import io.sluice.admin.doctor.Unreachable;
 import io.sluice.config.BackendTlsConfig;
 import io.sluice.config.ServerConfig;
 import io.sluice.config.SluiceConfig;
@@ -153,8 +154,7 @@ final class DoctorRoute implements AutoCloseable {
         long started = System.nanoTime();
         Path trustStore = null;
         try {
-            // Each read may take longer than the answer is awaited: the 504 comes first, deterministically.
-            Properties p = jdbcProperties(server, user, limit.plusSeconds(5));
+            Properties p = jdbcProperties(server, user);
             if (server.tls().mode() == BackendTlsConfig.Mode.VERIFY_CA) {
                 byte[] random = new byte[16];
                 new SecureRandom().nextBytes(random);
@@ -165,6 +165,9 @@ final class DoctorRoute implements AutoCloseable {
                 p.setProperty("trustCertificateKeyStorePassword", new String(password));
             }
             try (Connection c = DriverManager.getConnection("jdbc:mysql://" + endpoint(server) + "/", p)) {
+                // Logged in: each read may take longer than the answer is awaited, so the 504 comes
+                // first, deterministically.
+                c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, limit.plusSeconds(5).toMillis()));
                 Diagnosis.SluiceView sluice = Doctor.sluiceView(selfUrl.get(), mapper.valueToTree(views.stats()),
                         mapper.valueToTree(views.sessions(null, Integer.MAX_VALUE)));
                 Diagnosis d = Doctor.diagnose(c, server.host(), server.port(), options, sluice);
@@ -174,6 +177,14 @@ final class DoctorRoute implements AutoCloseable {
             }
         } catch (SQLException e) {
             log.warn("admin: GET /doctor could not diagnose {} as {}: {}", endpoint(server), user.backendUser(), e.getMessage());
+            Unreachable unreachable = Unreachable.of(e, server.host(), server.port(), server.connectTimeout().toMillis());
+            if (unreachable != null) {
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("error", "server_unreachable");
+                body.put("message", "cannot diagnose " + endpoint(server) + " as " + user.backendUser() + ": " + unreachable.what());
+                body.put("server_process", unreachable.server());
+                return Response.json(mapper, 502, body);
+            }
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("error", "server_error");
             body.put("message", "cannot diagnose " + endpoint(server) + " as " + user.backendUser() + " (the backend account of user '"
@@ -200,14 +211,16 @@ final class DoctorRoute implements AutoCloseable {
 
     /**
      * Connector/J properties for the backend account, with TLS as Sluice's own backends use it
-     * ({@code sluice.server.tls.mode}); verify-ca also needs the trust store properties.
+     * ({@code sluice.server.tls.mode}); verify-ca also needs the trust store properties. The TCP
+     * connect and then the greeting and login each get {@code sluice.server.connect-timeout}: a
+     * server out of file descriptors accepts into its backlog and never greets.
      */
-    static Properties jdbcProperties(ServerConfig server, UserConfig user, Duration timeout) {
+    static Properties jdbcProperties(ServerConfig server, UserConfig user) {
         Properties p = new Properties();
         p.setProperty("user", user.backendUser());
         p.setProperty("password", user.backendPassword());
         p.setProperty("connectTimeout", String.valueOf(server.connectTimeout().toMillis()));
-        p.setProperty("socketTimeout", String.valueOf(timeout.toMillis()));
+        p.setProperty("socketTimeout", String.valueOf(server.connectTimeout().toMillis()));
         p.setProperty("connectionAttributes", "program_name:sluice-doctor");
         // As Sluice's backend login does: caching_sha2_password full auth without TLS asks for the key.
         p.setProperty("allowPublicKeyRetrieval", "true");

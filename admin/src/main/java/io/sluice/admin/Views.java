@@ -1,9 +1,11 @@
 package io.sluice.admin;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import io.sluice.proxy.ProxyServer;
 import io.sluice.proxy.backend.BackendConnection;
+import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.pool.PoolSnapshot;
 import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.session.ClientSession;
@@ -125,12 +127,95 @@ final class Views {
         out.put("sessions_by_state", byState);
         out.put("backend_connections", proxy.pools().total());
         out.put("global_max", proxy.pools().config().globalMax());
+        out.put("backend_cap", backendCap());
         List<Map<String, Object>> pools = new ArrayList<>();
         proxy.pools().flushMeters();
-        for (PoolSnapshot p : proxy.pools().snapshot()) {
+        List<PoolSnapshot> snapshot = proxy.pools().snapshot();
+        for (PoolSnapshot p : snapshot) {
             pools.add(pool(p));
         }
         out.put("pools", pools);
+        out.put("errors", errors(snapshot));
+        return out;
+    }
+
+    /**
+     * The most backend connections Sluice opens now: global-max, lowered to the cap derived from the
+     * server's limits and to what adaptive sharing leaves.
+     */
+    private int backendCap() {
+        int cap = proxy.pools().config().globalMax();
+        var limits = proxy.pools().limits();
+        if (limits != null) {
+            cap = Math.min(cap, limits.effectiveCap());
+        }
+        return Math.min(cap, proxy.pools().adaptiveCap());
+    }
+
+    /**
+     * Errors since start, as counts: pool rejections by reason (summed over pools), client logins
+     * refused for a wrong user or password, clients refused by a limit (by reason), and failed
+     * backend opens. The same counters /metrics exports.
+     */
+    private Map<String, Object> errors(List<PoolSnapshot> pools) {
+        long timeout = 0;
+        long queueFull = 0;
+        long unavailable = 0;
+        long connectFailures = 0;
+        for (PoolSnapshot p : pools) {
+            timeout += p.timeouts();
+            queueFull += p.queueFull();
+            unavailable += p.unavailable();
+            connectFailures += p.connectFailures();
+        }
+        Map<String, Object> rejected = new LinkedHashMap<>();
+        rejected.put("timeout", timeout);
+        rejected.put("queue_full", queueFull);
+        rejected.put("server_unavailable", unavailable);
+        var registry = proxy.metrics().registry();
+        Map<String, Long> clients = new TreeMap<>();
+        for (Counter c : registry.find(ProxyMetrics.CLIENT_REJECTED).counters()) {
+            clients.merge(String.valueOf(c.getId().getTag("reason")), (long) c.count(), Long::sum);
+        }
+        Counter auth = registry.find(ProxyMetrics.CLIENT_AUTH_FAILURES).counter();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("acquire_rejected", rejected);
+        out.put("auth_failures", auth == null ? 0 : (long) auth.count());
+        out.put("clients_rejected", clients);
+        out.put("backend_connect_failures", connectFailures);
+        return out;
+    }
+
+    /**
+     * One sample for {@code GET /stats/history}: what the dashboard charts, without the per-session
+     * walk of {@link #stats()}. Error counts are totals since start; a chart takes differences.
+     */
+    Map<String, Object> sample() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("t", System.currentTimeMillis());
+        out.put("clients", proxy.metrics().clients().get());
+        out.put("backend_connections", proxy.pools().total());
+        out.put("backend_cap", backendCap());
+        long threads = proxy.pools().threadsConnected();
+        out.put("threads_connected", threads < 0 ? null : threads);
+        proxy.pools().flushMeters();
+        List<PoolSnapshot> snapshot = proxy.pools().snapshot();
+        List<Map<String, Object>> pools = new ArrayList<>();
+        for (PoolSnapshot p : snapshot) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", p.name());
+            m.put("max", p.max());
+            m.put("busy", p.busy());
+            m.put("idle", p.idle());
+            m.put("waiting", p.waiting());
+            HistogramSnapshot h = proxy.metrics().pool(p.name()).acquireGranted.takeSnapshot();
+            Map<String, Object> wait = percentiles(h);
+            m.put("wait_p50_ms", wait.get("p50"));
+            m.put("wait_p99_ms", wait.get("p99"));
+            pools.add(m);
+        }
+        out.put("pools", pools);
+        out.put("errors", errors(snapshot));
         return out;
     }
 
@@ -152,15 +237,8 @@ final class Views {
         rejections.put("server_unavailable", p.unavailable());
         m.put("rejections", rejections);
         HistogramSnapshot h = meters.acquireGranted.takeSnapshot();
-        Map<String, Object> wait = new LinkedHashMap<>();
-        double max = h.max(TimeUnit.MILLISECONDS);
-        for (ValueAtPercentile v : h.percentileValues()) {
-            // Micrometer's percentiles are bucket approximations and may overshoot the true max
-            // seen in the same decaying window; no wait was longer than that max.
-            double value = v.value(TimeUnit.MILLISECONDS);
-            wait.put("p" + Math.round(v.percentile() * 100), round(max > 0 ? Math.min(value, max) : value));
-        }
-        wait.put("max", round(max));
+        Map<String, Object> wait = percentiles(h);
+        wait.put("max", round(h.max(TimeUnit.MILLISECONDS)));
         wait.put("count", h.count());
         m.put("acquire_wait_ms", wait);
         Map<String, Object> backend = new LinkedHashMap<>();
@@ -169,10 +247,20 @@ final class Views {
         backend.put("failures_in_a_row", p.connectFailuresInARow());
         backend.put("last_connect_error", p.lastConnectError());
         m.put("backend", backend);
-        // Read by `sluice doctor` under these names; the snake_case fields above say the same.
-        m.put("oldestWaitMillis", p.oldestWaitMillis());
-        m.put("queueFull", p.queueFull());
         return m;
+    }
+
+    /** p50, p99, ... in milliseconds. */
+    private static Map<String, Object> percentiles(HistogramSnapshot h) {
+        Map<String, Object> wait = new LinkedHashMap<>();
+        double max = h.max(TimeUnit.MILLISECONDS);
+        for (ValueAtPercentile v : h.percentileValues()) {
+            // Micrometer's percentiles are bucket approximations and may overshoot the true max
+            // seen in the same decaying window; no wait was longer than that max.
+            double value = v.value(TimeUnit.MILLISECONDS);
+            wait.put("p" + Math.round(v.percentile() * 100), round(max > 0 ? Math.min(value, max) : value));
+        }
+        return wait;
     }
 
     private static double round(double millis) {
@@ -234,6 +322,9 @@ final class Views {
         m.put("command_ms", ns < 0 ? null : ns / 1_000_000);
         long idle = s.idleNanos();
         m.put("idle_ms", idle < 0 ? null : idle / 1_000_000);
+        // The incident signal: a transaction left open while the client does nothing (it holds its
+        // backend, and the rows it locked, meanwhile); null unless idle inside a transaction.
+        m.put("idle_in_transaction_ms", idle < 0 || tx < 0 ? null : idle / 1_000_000);
         String statement = s.statementHead();
         m.put("statement", statement.isEmpty() ? null : statement);
         return m;

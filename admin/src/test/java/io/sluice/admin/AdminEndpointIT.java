@@ -73,6 +73,83 @@ class AdminEndpointIT {
         }
     }
 
+    /**
+     * What an operator needs during an incident: the time a session idles inside its transaction,
+     * the backend cap in force with the server's max_connections and Threads_connected, error counts
+     * by kind, and a history kept server-side. Every key snake_case, none twice.
+     */
+    @Test
+    void statsCarryTheCapErrorsAndHistoryAndSessionsTheirIdleTimeInATransaction() throws Exception {
+        try (AdminFixture f = AdminFixture.start(server, "sluice.users." + USER + ".password = \"" + PASSWORD + "\"\n"
+                + "sluice.pool { max-per-user = 2 }\n");
+             Connection c = f.connect(USER, PASSWORD, "admin-it-tx")) {
+            try (Connection wrong = f.connect(USER, "wrong-" + PASSWORD, "admin-it-wrong")) {
+                throw new AssertionError("a wrong password logged in");
+            } catch (SQLException expected) {
+                // counted below
+            }
+            try (Statement s = c.createStatement()) {
+                s.execute("START TRANSACTION");
+                try (ResultSet rs = s.executeQuery("SELECT 1")) {
+                    assertTrue(rs.next());
+                }
+            }
+            JsonNode all = f.await("/sessions", ss -> sessions(ss, USER, "idle").stream()
+                    .anyMatch(x -> x.path("idle_in_transaction_ms").asLong(-1) >= 300), Duration.ofSeconds(10));
+            JsonNode tx = sessions(all, USER, "idle").get(0);
+            assertTrue(tx.path("in_transaction").asBoolean(), tx.toPrettyString());
+            try (Statement s = c.createStatement()) {
+                s.execute("ROLLBACK");
+            }
+            JsonNode after = f.await("/sessions", ss -> sessions(ss, USER, "idle").stream()
+                    .allMatch(x -> x.path("idle_in_transaction_ms").isNull()), Duration.ofSeconds(10));
+            assertTrue(sessions(after, USER, "idle").get(0).has("idle_in_transaction_ms"), "null, not missing, outside a transaction");
+
+            JsonNode stats = f.get("/stats").json();
+            JsonNode limits = stats.path("server_limits");
+            assertEquals(Math.min(stats.path("global_max").asInt(), limits.path("backend_cap").asInt()),
+                    stats.path("backend_cap").asInt(), stats.toPrettyString());
+            assertTrue(limits.path("threads_connected").asLong() >= 1, "the last read Threads_connected: " + limits);
+            assertEquals(2, pool(stats, USER).path("max").asInt());
+            JsonNode errors = stats.path("errors");
+            assertTrue(errors.path("auth_failures").asLong() >= 1, errors.toPrettyString());
+            for (String reason : List.of("timeout", "queue_full", "server_unavailable")) {
+                assertEquals(0, errors.path("acquire_rejected").path(reason).asLong(-1), errors.toPrettyString());
+            }
+            assertEquals(0, errors.path("clients_rejected").path("max_clients").asLong(-1), errors.toPrettyString());
+            assertEquals(0, errors.path("backend_connect_failures").asLong(-1), errors.toPrettyString());
+            assertNoCamelCase(stats, "/stats");
+            assertNoCamelCase(all, "/sessions");
+
+            // Sampled every second from the start, oldest first, within its bounded ring.
+            JsonNode history = f.await("/stats/history", h -> h.path("samples").size() >= 2, Duration.ofSeconds(10));
+            assertEquals(1000, history.path("interval_ms").asInt());
+            assertEquals(600, history.path("capacity").asInt());
+            JsonNode samples = history.path("samples");
+            JsonNode last = samples.get(samples.size() - 1);
+            assertTrue(samples.get(0).path("t").asLong() < last.path("t").asLong(), history.toPrettyString());
+            assertTrue(last.path("errors").path("auth_failures").asLong() >= 1, last.toPrettyString());
+            assertTrue(last.path("backend_cap").asInt() > 0, last.toPrettyString());
+            assertEquals(USER, last.path("pools").get(0).path("name").asText(), last.toPrettyString());
+            assertEquals(2, last.path("pools").get(0).path("max").asInt(), last.toPrettyString());
+            assertNoCamelCase(history, "/stats/history");
+        }
+    }
+
+    /** One convention for every JSON route: snake_case field names (docs/admin.md). */
+    static void assertNoCamelCase(JsonNode node, String route) {
+        if (node.isObject()) {
+            node.fields().forEachRemaining(e -> {
+                assertFalse(e.getKey().matches(".*[A-Z].*") && !e.getKey().equals(USER), route + ": key " + e.getKey());
+                if (!e.getKey().startsWith("clients_by_") && !e.getKey().equals("sessions_by_state")) {
+                    assertNoCamelCase(e.getValue(), route);
+                }
+            });
+        } else if (node.isArray()) {
+            node.forEach(n -> assertNoCamelCase(n, route));
+        }
+    }
+
     @Test
     void notReadyWhileTheServerWasNeverReached() {
         int closed = FreePort.find(); // nothing listens there

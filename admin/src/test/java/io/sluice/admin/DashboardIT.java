@@ -68,9 +68,42 @@ class DashboardIT {
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT 1")) {
                 assertTrue(rs.next());
             }
-            JsonNode session = sessions(f.get("/sessions").json(), USER, null).get(0);
+            // A failed login for the errors panel, and the session left idle inside a transaction.
+            try (Connection wrong = f.connect(USER, "wrong-" + PASSWORD, "dashboard-it-wrong")) {
+                throw new AssertionError("a wrong password logged in");
+            } catch (java.sql.SQLException expected) {
+                // counted as an auth failure
+            }
+            try (Statement s = c.createStatement()) {
+                s.execute("START TRANSACTION");
+                s.executeQuery("SELECT 1").close();
+            }
+            JsonNode session = f.await("/sessions", ss -> sessions(ss, USER, null).get(0).path("idle_in_transaction_ms")
+                    .asLong(-1) >= 1500, java.time.Duration.ofSeconds(10)).get(0);
+            // Sluice has sampled for seconds before the page opens: the page must start from those.
+            JsonNode history = f.await("/stats/history", h -> h.path("samples").size() >= 8, java.time.Duration.ofSeconds(15));
+            JsonNode stats = f.get("/stats").json();
 
             String dom = run(chromium, "--virtual-time-budget=3000", "--dump-dom", f.url("/"));
+            // The idle-in-transaction cell holds a duration, marked hot past a second.
+            java.util.regex.Matcher idle = java.util.regex.Pattern.compile(
+                    "<td class=\"num idle-tx hot\">(\\d+(\\.\\d)? s|\\d+m \\d+s)</td>").matcher(dom);
+            assertTrue(idle.find(), "idle-in-transaction cell empty:\n" + dom);
+            // The cap in force, each pool's max, and the server's own counts.
+            String cap = "cap " + stats.path("backend_cap").asInt();
+            assertTrue(dom.contains(cap), cap + " missing:\n" + dom);
+            assertTrue(dom.contains("pool max " + USER + " 4"), "pool max missing:\n" + dom);
+            assertTrue(dom.matches("(?s).*<div class=\"value\" id=\"t-server\">\\d+ / "
+                    + stats.path("server_limits").path("max_connections").asLong() + "</div>.*"), "Threads_connected / max_connections:\n" + dom);
+            assertTrue(dom.contains("Threads_connected / max_connections, read "), dom);
+            // The errors panel counts the refused login.
+            assertTrue(dom.matches("(?s).*auth failures <b class=\"nonzero\">[1-9]\\d*</b>.*"), "errors panel:\n" + dom);
+            assertTrue(dom.contains("backend connect failures <b>0</b>"), "errors panel:\n" + dom);
+            java.util.regex.Matcher samples = java.util.regex.Pattern.compile("data-samples=\"(\\d+)\"").matcher(dom);
+            assertTrue(samples.find(), dom);
+            assertTrue(Integer.parseInt(samples.group(1)) >= history.path("samples").size(),
+                    "the charts start from the server's history (" + history.path("samples").size() + " samples), got "
+                            + samples.group(1));
             assertTrue(dom.contains("<h2 class=\"pool-name\">" + USER + "</h2>"), "pool card missing:\n" + dom);
             assertTrue(dom.contains("data-session=\"" + session.path("id").asLong() + "\""), "session row missing:\n" + dom);
             assertTrue(dom.contains("dashboard-it"), "program_name missing:\n" + dom);

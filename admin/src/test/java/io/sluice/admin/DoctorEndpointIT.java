@@ -8,6 +8,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -64,14 +66,14 @@ class DoctorEndpointIT {
             assertTrue(d.path("findings").size() >= 1, reply.body());
             assertTrue(d.path("severity").asText().matches("OK|WARNING|CRITICAL"), d.path("severity").asText());
             assertEquals(d.path("findings").get(0).path("severity").asText(), d.path("severity").asText());
-            assertTrue(d.path("connections").path("maxConnections").asInt() > 0, d.path("connections").toString());
+            assertTrue(d.path("connections").path("max_connections").asInt() > 0, d.path("connections").toString());
 
             JsonNode sluice = d.path("sluice");
             assertEquals(f.url(""), sluice.path("url").asText());
             assertTrue(sluice.path("error").isNull(), sluice.toPrettyString());
             assertEquals(1, sluice.path("clients").asInt(), sluice.toPrettyString());
             assertEquals(1, sluice.path("pinned").asInt(), "the session pinned by its transaction: " + sluice.toPrettyString());
-            assertEquals(100, sluice.path("globalMax").asInt());
+            assertEquals(100, sluice.path("global_max").asInt());
             boolean pool = false;
             for (JsonNode p : sluice.path("pools")) {
                 pool |= p.path("name").asText().equals(FIRST) && p.path("busy").asInt() == 1;
@@ -82,7 +84,7 @@ class DoctorEndpointIT {
             var second = f.get("/doctor?user=" + SECOND + "&instances=3&idle_threshold=5");
             assertEquals(200, second.status(), second.body());
             assertTrue(second.json().path("server").path("account").asText().startsWith(SECOND + "@"), second.body());
-            assertEquals(3, second.json().path("recommendations").path("poolSizing").path("instances").asInt(), second.body());
+            assertEquals(3, second.json().path("recommendations").path("pool_sizing").path("instances").asInt(), second.body());
 
             var unknown = f.get("/doctor?user=nobody");
             assertEquals(404, unknown.status());
@@ -100,7 +102,7 @@ class DoctorEndpointIT {
     void aServerThatDoesNotAnswerIsA504AndTheEndpointStaysResponsive() throws Exception {
         try (TcpRelay relay = TcpRelay.start(server.host(), server.port());
              AdminFixture f = AdminFixture.start(server, users() + "sluice.server { host = \"" + relay.host()
-                     + "\", port = " + relay.port() + ", connect-timeout = 1s }\n")) {
+                     + "\", port = " + relay.port() + ", connect-timeout = 5s }\n")) {
             relay.pause();
             f.admin.doctorTimeout(Duration.ofSeconds(2));
             long started = System.nanoTime();
@@ -119,6 +121,29 @@ class DoctorEndpointIT {
             assertTrue(reply.json().path("message").asText().contains("did not finish within 2000 ms"), reply.body());
             assertTrue(took >= TimeUnit.MILLISECONDS.toNanos(1900) && took < TimeUnit.SECONDS.toNanos(10), took / 1_000_000 + " ms");
             assertEquals(200, f.get("/stats").status(), "the endpoint keeps answering after a 504");
+        }
+    }
+
+    /**
+     * A server out of file descriptors: the TCP handshake completes into the listen backlog, no
+     * greeting ever comes (a socket nobody accepts on). The answer comes after
+     * sluice.server.connect-timeout, not the 30 s limit, and says what it saw without a login.
+     */
+    @Test
+    void aServerThatNeverGreetsIsA502WithinTheConnectTimeoutNamingItsListener() throws Exception {
+        try (ServerSocket mute = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             AdminFixture f = AdminFixture.start(server, users() + "sluice.server { host = \"127.0.0.1\", port = "
+                     + mute.getLocalPort() + ", connect-timeout = 1s }\n")) {
+            long started = System.nanoTime();
+            var reply = f.get("/doctor");
+            long took = (System.nanoTime() - started) / 1_000_000;
+            assertEquals(502, reply.status(), reply.body());
+            assertTrue(took < 10_000, took + " ms: " + reply.body());
+            assertEquals("server_unreachable", reply.json().path("error").asText(), reply.body());
+            assertTrue(reply.json().path("message").asText().contains("accepted the connection but sent no greeting within 1 s"),
+                    reply.body());
+            assertTrue(reply.json().path("server_process").toString().contains("pid " + ProcessHandle.current().pid()),
+                    "the listener, found in /proc: " + reply.body());
         }
     }
 

@@ -357,8 +357,10 @@ final class ConfigReader {
                 validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve)) {
             return null;
         }
+        // Values from reference.conf carry its resource as origin; a file, env var or override does not.
+        boolean globalMaxSet = config.getValue("sluice.pool.global-max").origin().resource() == null;
         return new PoolConfig(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve);
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, globalMaxSet);
     }
 
     private AdminConfig readAdmin(ListenConfig listen) {

@@ -20,6 +20,8 @@ import java.util.Objects;
  *                          (transaction mode); the least recently used is closed beyond it
  * @param maxClientStatements prepared statements one client may hold open at once (transaction mode)
  * @param reserve           backend connections of the global cap only pools of priority users may use
+ * @param globalMaxSet      global-max was set (file, environment, override or code), not reference.conf's
+ *                          default: only then is a global-max above what the server allows worth a warning
  */
 public record PoolConfig(
         PoolMode mode,
@@ -34,7 +36,35 @@ public record PoolConfig(
         int maxWaiters,
         int statementCache,
         int maxClientStatements,
-        int reserve) {
+        int reserve,
+        boolean globalMaxSet) {
+
+    /** A pool config built in code: its global-max counts as set. */
+    public PoolConfig(PoolMode mode, int maxPerUser, int minIdle, int globalMax, Duration idleTimeout, Duration maxLifetime,
+                      Duration validateAfterIdle, Duration validationTimeout, Duration acquireTimeout, int maxWaiters,
+                      int statementCache, int maxClientStatements, int reserve) {
+        this(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle, validationTimeout,
+                acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, true);
+    }
+
+    /**
+     * Equal when every value is: {@code globalMaxSet} says where a value came from, not what it is,
+     * so a config rendered ({@code GET /config}) and read back equals the one it came from.
+     */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PoolConfig p && mode == p.mode && maxPerUser == p.maxPerUser && minIdle == p.minIdle
+                && globalMax == p.globalMax && idleTimeout.equals(p.idleTimeout) && maxLifetime.equals(p.maxLifetime)
+                && validateAfterIdle.equals(p.validateAfterIdle) && validationTimeout.equals(p.validationTimeout)
+                && acquireTimeout.equals(p.acquireTimeout) && maxWaiters == p.maxWaiters && statementCache == p.statementCache
+                && maxClientStatements == p.maxClientStatements && reserve == p.reserve;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve);
+    }
 
     public PoolConfig {
         Objects.requireNonNull(mode, "mode");

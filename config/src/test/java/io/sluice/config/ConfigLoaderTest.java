@@ -42,7 +42,7 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(60), Duration.ZERO),
                 config.frontend());
         assertEquals(new PoolConfig(PoolMode.TRANSACTION, 10, 0, 100, Duration.ofMinutes(10), Duration.ofMinutes(30),
-                Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(5), 1000, 256, 1024, 0), config.pool());
+                Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(5), 1000, 256, 1024, 0, false), config.pool());
         assertEquals(new AdminConfig(true, "127.0.0.1", 6034, Optional.empty()), config.admin());
         assertEquals(new UserConfig("app", Optional.of("s3cret-pw"), Optional.empty(), "app", "s3cret-pw",
                 Optional.empty(), OptionalInt.empty(), false), config.users().get("app"));
@@ -90,6 +90,19 @@ class ConfigLoaderTest {
 
         assertEquals(20, ConfigLoader.load(Optional.of(file), Map.of(), env).pool().maxPerUser(), "env beats file");
         assertEquals(30, ConfigLoader.load(Optional.of(file), Map.of(), Map.of()).pool().maxPerUser(), "file");
+    }
+
+    /** Sluice warns about a global-max above what the server allows only when someone chose that number. */
+    @Test
+    void theConfigTellsWhetherGlobalMaxWasSet() throws IOException {
+        assertFalse(ConfigLoader.parse(USER).pool().globalMaxSet(), "reference.conf's default");
+        assertTrue(ConfigLoader.parse(USER + "sluice.pool.global-max = 100\n").pool().globalMaxSet(), "set to the default value");
+        Path file = Files.writeString(dir.resolve("users.conf"), USER);
+        assertFalse(ConfigLoader.load(Optional.of(file), Map.of(), Map.of()).pool().globalMaxSet(), "a file without it");
+        assertTrue(ConfigLoader.load(Optional.of(file), Map.of(), Map.of("SLUICE_POOL_GLOBAL_MAX", "50"))
+                .pool().globalMaxSet(), "from the environment");
+        assertTrue(ConfigLoader.load(Optional.of(file), Map.of("sluice.pool.global-max", "50"), Map.of())
+                .pool().globalMaxSet(), "from an override");
     }
 
     @Test

@@ -1,11 +1,11 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.sluice.admin.doctor.Diagnosis;
 import io.sluice.admin.doctor.Doctor;
 import io.sluice.admin.doctor.DoctorOptions;
 import io.sluice.admin.doctor.TextReport;
+import io.sluice.admin.doctor.Unreachable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,6 +41,10 @@ import java.util.function.Function;
                 "Least privilege works: without PROCESS the report says what it could not see."})
 public final class DoctorCommand implements Callable<Integer> {
     static final int EXIT_UNUSABLE = 3;
+    /** TCP connect, and the server's greeting and login, each within this. */
+    static final int LOGIN_TIMEOUT_MILLIS = 5000;
+    /** Each read of the diagnosis once logged in. */
+    static final int QUERY_TIMEOUT_MILLIS = 60_000;
     /** -p given without a value: prompt for the password. */
     private static final String PROMPT = "\u0000prompt";
 
@@ -141,7 +145,7 @@ public final class DoctorCommand implements Callable<Integer> {
 
     /** The mapper that writes (and, in tests, reads back) the JSON report. */
     static ObjectMapper mapper() {
-        return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        return Doctor.jsonMapper(); // snake_case, as GET /doctor and /stats
     }
 
     private Connection connect(String secret) throws SQLException {
@@ -151,11 +155,21 @@ public final class DoctorCommand implements Callable<Integer> {
         if (secret != null) {
             p.setProperty("password", secret);
         }
-        p.setProperty("connectTimeout", "5000");
-        p.setProperty("socketTimeout", "60000");
+        // The login must answer within seconds: a server out of file descriptors completes the TCP
+        // handshake from its listen backlog and then never greets, which is when the doctor is run.
+        p.setProperty("connectTimeout", String.valueOf(LOGIN_TIMEOUT_MILLIS));
+        p.setProperty("socketTimeout", String.valueOf(LOGIN_TIMEOUT_MILLIS));
         p.setProperty("allowPublicKeyRetrieval", "true");
         p.setProperty("connectionAttributes", "program_name:sluice-doctor");
-        return DriverManager.getConnection("jdbc:mysql://" + h + ":" + port + "/", p);
+        Connection c = DriverManager.getConnection("jdbc:mysql://" + h + ":" + port + "/", p);
+        try {
+            // Logged in: the diagnosis' reads (the processlist of a loaded server) may take longer.
+            c.setNetworkTimeout(Runnable::run, QUERY_TIMEOUT_MILLIS);
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
     }
 
     /**
@@ -176,8 +190,18 @@ public final class DoctorCommand implements Callable<Integer> {
             err.println("  Run sluice doctor as another account to see who holds the connections.");
             return 2;
         }
-        err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": " + e.getMessage()
-                + (code != 0 ? " (error " + code + ")" : ""));
+        Unreachable unreachable = Unreachable.of(e, host, port, LOGIN_TIMEOUT_MILLIS);
+        if (unreachable == null) {
+            err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": "
+                    + Unreachable.firstLine(e.getMessage()) + (code != 0 ? " (error " + code + ")" : ""));
+        } else {
+            // No login, but a server on this machine can still be looked at from outside.
+            err.println("doctor: cannot diagnose " + host + ":" + port + " as " + user + ": " + unreachable.what());
+            for (String line : unreachable.server()) {
+                err.println("  " + line);
+            }
+        }
+        err.flush();
         return EXIT_UNUSABLE;
     }
 

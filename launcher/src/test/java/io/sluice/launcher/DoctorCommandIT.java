@@ -13,6 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -207,6 +209,57 @@ class DoctorCommandIT {
         Run nobodyThere = doctor("-h", "127.0.0.1", "-P", "1", "-u", "root", "-pwhatever");
         assertEquals(3, nobodyThere.exit());
         assertTrue(nobodyThere.err().startsWith("doctor: cannot diagnose 127.0.0.1:1"), nobodyThere.err());
+    }
+
+    /**
+     * A server out of file descriptors: the kernel still completes the TCP handshake into the listen
+     * backlog, but mysqld cannot accept(), so no greeting ever comes. A listening socket nobody
+     * accepts on is exactly that. The doctor must give up within seconds, not after its statement
+     * timeout, say so, and describe the listening process (here: this JVM) from /proc.
+     */
+    @Test
+    void aServerThatNeverGreetsFailsWithinSecondsAndDescribesTheListener() throws Exception {
+        try (ServerSocket mute = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            long started = System.nanoTime();
+            Run run = doctor("-h", "127.0.0.1", "-P", String.valueOf(mute.getLocalPort()), "-u", "root", "-pwhatever");
+            long millis = (System.nanoTime() - started) / 1_000_000;
+            assertEquals(3, run.exit(), run.out() + run.err());
+            assertTrue(millis < 15_000, "took " + millis + " ms:\n" + run.err());
+            assertTrue(run.err().contains("accepted the connection but sent no greeting within 5 s"), run.err());
+            assertTrue(run.err().contains("Too many open files"), "names the likely cause:\n" + run.err());
+            assertTrue(run.err().contains("pid " + ProcessHandle.current().pid()), "the listener found in /proc:\n" + run.err());
+            assertTrue(run.err().matches("(?s).*\\d+ descriptors open of its limit \\d+.*"), run.err());
+            assertFalse(run.err().contains("it is out of file descriptors"), "this JVM has descriptors to spare:\n" + run.err());
+        }
+    }
+
+    /** As above, with a listener that really has every descriptor of its limit in use. */
+    @Test
+    void aListenerOutOfDescriptorsIsNamedSo() throws Exception {
+        Path python = Path.of("/usr/bin/python3");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(python), "no /usr/bin/python3");
+        Process p = new ProcessBuilder(python.toString(), "-c", """
+                import os, resource, socket, sys, time
+                resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+                s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+                print(s.getsockname()[1], flush=True)
+                held = []
+                try:
+                    while True: held.append(os.open("/dev/null", os.O_RDONLY))
+                except OSError:
+                    pass
+                time.sleep(60)
+                """).redirectErrorStream(true).start();
+        try {
+            String port = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream())).readLine();
+            Run run = doctor("-h", "localhost", "-P", port.trim(), "-u", "root", "-pwhatever");
+            assertEquals(3, run.exit(), run.out() + run.err());
+            assertTrue(run.err().contains("pid " + p.pid() + " (python3)"), run.err());
+            assertTrue(run.err().contains("of its limit 64"), run.err());
+            assertTrue(run.err().contains("it is out of file descriptors"), run.err());
+        } finally {
+            p.destroyForcibly().waitFor();
+        }
     }
 
     @Test

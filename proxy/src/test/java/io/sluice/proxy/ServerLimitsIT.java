@@ -1,10 +1,16 @@
 package io.sluice.proxy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.pool.ServerLimits;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -38,6 +44,42 @@ class ServerLimitsIT {
                 assertEquals(4, limits.effectiveCap(), limits.reasoning()); // (12 - 4) / 2
                 assertTrue(limits.reasoning().contains("fleet of 2"), limits.reasoning());
             }
+        }
+    }
+
+    /**
+     * reference.conf's global-max (100) above what a small server allows is no mistake of the user's:
+     * the derived cap is logged at INFO once, with no WARN. A global-max the user set is warned about.
+     */
+    @Test
+    void onlyAGlobalMaxTheUserSetIsWarnedAbout() throws Exception {
+        Logger poolLog = (Logger) LoggerFactory.getLogger(BackendPools.class);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        poolLog.addAppender(logged);
+        try (TestServer small = TestServer.start(TestServer.Options.defaults().withMaxConnections(12))) {
+            small.createUser("lim", "lim-pw");
+            for (String pool : new String[] {"", "sluice.pool.global-max = 50\n"}) {
+                logged.list.clear();
+                try (Sluice sluice = Sluice.start(small, "sluice.users.lim.password = \"lim-pw\"\n" + pool);
+                     Connection first = sluice.connect("lim", "lim-pw")) {
+                    assertTrue(first.isValid(5));
+                    assertEquals(10, sluice.proxy.pools().limits().effectiveCap());
+                }
+                List<String> warnings = logged.list.stream().filter(e -> e.getLevel() == Level.WARN)
+                        .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("global-max")).toList();
+                if (pool.isEmpty()) {
+                    assertEquals(List.of(), warnings, "the default was never set: no warning");
+                    assertEquals(1, logged.list.stream().filter(e -> e.getLevel() == Level.INFO
+                            && e.getFormattedMessage().startsWith("sluice.pool.global-max is not set")).count(),
+                            "the derived cap, once, at INFO: " + logged.list);
+                } else {
+                    assertEquals(1, warnings.size(), "the user set 50: " + logged.list);
+                    assertTrue(warnings.get(0).contains("(50) is above what the server allows this Sluice (10)"), warnings.get(0));
+                }
+            }
+        } finally {
+            poolLog.detachAppender(logged);
         }
     }
 

@@ -519,8 +519,7 @@ final class Diagnoser {
         List<Kill> kills = f.stale().stream()
                 .map(r -> new Kill(r.id(), r.user(), r.host(), r.db(), r.timeSeconds(), "KILL CONNECTION " + r.id()))
                 .toList();
-        boolean transactionMode = flagged.contains(Verdict.IDLE_LEAK) || !f.stale().isEmpty();
-        String snippet = SluiceConfigSnippet.render(f.s(), sizing, wait.recommended(), transactionMode, f.userLimits());
+        String snippet = SluiceConfigSnippet.render(f.s(), sizing, wait.recommended(), flagged.isEmpty(), f.userLimits());
         return new Recommendations(sizing, wait, kills, snippet,
                 actions(f, flagged, findings.get(0).verdict(), sizing, wait, kills));
     }
@@ -538,9 +537,16 @@ final class Diagnoser {
         int byDemand = (int) Math.max(MIN_POOL, Math.ceil(busy * 1.5 / instances));
         int perInstance = Math.min(ceiling, byDemand);
         String rationale;
-        if (byDemand > ceiling) {
-            rationale = busy + " connections run at once, more than " + instances + " x " + ceiling
-                    + " fit under max_connections " + max + " - " + reserve + " reserved: cap each instance at "
+        if (flagged.isEmpty()) {
+            // Nothing to fix: the pool is not sized down to today's demand, only bounded by what fits.
+            perInstance = ceiling;
+            rationale = "healthy: no change needed; up to " + ceiling + " per instance (" + instances + " x " + ceiling
+                    + ") fits under max_connections " + max + " - " + reserve + " reserved, and " + busy
+                    + " connection(s) run at once now";
+        } else if (byDemand > ceiling) {
+            rationale = busy + " connections run at once; 1.5x that is " + byDemand + " per instance, more than the "
+                    + ceiling + " that fit" + (instances > 1 ? " each of " + instances + " instances" : "")
+                    + " under max_connections " + max + " - " + reserve + " reserved: cap each instance at "
                     + ceiling + " and let the excess wait in Sluice's queue, or raise max_connections";
         } else {
             rationale = busy + " connections run at once; " + perInstance + " per instance covers 1.5x that (at least "
@@ -558,8 +564,10 @@ final class Diagnoser {
         long target = Math.max(ADVISED_WAIT_TIMEOUT, 2 * f.options().idleThresholdSeconds());
         boolean leaking = flagged.contains(Verdict.IDLE_LEAK) || !f.stale().isEmpty();
         if (leaking && current > target) {
+            Connections c = f.c();
             String why = f.stale().isEmpty()
-                    ? "sleeping connections hold most of max_connections"
+                    ? c.sleeping() + " sleeping connections hold " + pct(percent(c.sleeping(), c.maxConnections()))
+                    + " of max_connections (" + pct(f.idleShare() * 100) + " of client connections)"
                     : f.stale().size() + " connection(s) sleep past " + f.options().idleThresholdSeconds() + "s";
             String reason = why + "; with wait_timeout = "
                     + target + " the server closes a leaked connection after " + duration(target)

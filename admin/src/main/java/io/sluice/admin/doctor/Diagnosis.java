@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * The doctor's answer for one server: what it saw, summarised, the ranked findings and what to do.
  * Plain records all the way down, so Jackson writes it for {@code --json} and {@code GET /doctor}
- * and reads it back. Counts the account could not see are -1.
+ * and reads it back, with {@link Doctor#jsonMapper()}: field names in snake_case ({@code exitCode}
+ * is {@code exit_code} in JSON). Counts the account could not see are -1.
  *
  * @param takenAt  when the server was read, ISO-8601 UTC (a string, so plain Jackson reads it back)
  * @param severity the worst finding's severity
@@ -129,7 +130,8 @@ public record Diagnosis(
                              List<SluicePool> pools, List<Count> sessions, long waiting, long pinned, JsonNode stats) {
     }
 
-    public record SluicePool(String name, long max, long busy, long idle, long waiting, long oldestWaitMillis,
+    /** Named as in /stats: {@code oldest_wait_ms}, and {@code queue_full} from its {@code rejections}. */
+    public record SluicePool(String name, long max, long busy, long idle, long waiting, long oldestWaitMs,
                              long timeouts, long queueFull) {
     }
 

@@ -1,6 +1,9 @@
 package io.sluice.admin.doctor;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import io.sluice.admin.doctor.Diagnosis.Kill;
 
 import java.sql.Connection;
@@ -58,6 +61,16 @@ public final class Doctor {
      */
     public static Diagnosis.SluiceView sluiceView(String url, JsonNode stats, JsonNode sessions) {
         return SluiceAdminClient.view(url, stats, sessions);
+    }
+
+    /**
+     * The mapper every JSON document of Sluice is written with ({@code sluice doctor --json},
+     * {@code GET /doctor} and the admin endpoint's other routes): field names in snake_case, as
+     * {@code /stats} has them (docs/admin.md, "JSON field names"). It reads a diagnosis back too.
+     */
+    public static ObjectMapper jsonMapper() {
+        return new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(SerializationFeature.INDENT_OUTPUT);
     }
 
     /** The result of one KILL: {@code error} is null when the connection was ended. */

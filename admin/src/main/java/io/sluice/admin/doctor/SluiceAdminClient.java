@@ -71,8 +71,8 @@ final class SluiceAdminClient {
         long waiting = 0;
         for (JsonNode p : stats.path("pools")) {
             SluicePool pool = new SluicePool(p.path("name").asText(), p.path("max").asLong(-1), p.path("busy").asLong(-1),
-                    p.path("idle").asLong(-1), p.path("waiting").asLong(0), p.path("oldestWaitMillis").asLong(0),
-                    p.path("timeouts").asLong(0), p.path("queueFull").asLong(0));
+                    p.path("idle").asLong(-1), p.path("waiting").asLong(0), p.path("oldest_wait_ms").asLong(0),
+                    p.path("timeouts").asLong(0), p.path("rejections").path("queue_full").asLong(0));
             pools.add(pool);
             waiting += pool.waiting();
         }

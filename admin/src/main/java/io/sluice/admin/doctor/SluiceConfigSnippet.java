@@ -20,7 +20,14 @@ final class SluiceConfigSnippet {
     private SluiceConfigSnippet() {
     }
 
-    static String render(ServerSnapshot s, PoolSizing sizing, long waitTimeout, boolean transactionMode,
+    /** Sluice's default max-per-user (reference.conf): a healthy server keeps it when it fits. */
+    private static final int DEFAULT_MAX_PER_USER = 10;
+
+    /**
+     * @param healthy nothing was flagged: the block only bounds Sluice by what the server fits, and
+     *                keeps Sluice's defaults (transaction mode, max-per-user 10) where they fit
+     */
+    static String render(ServerSnapshot s, PoolSizing sizing, long waitTimeout, boolean healthy,
                          List<UserLimit> userLimits) {
         long lifetime = DEFAULT_MAX_LIFETIME;
         if (waitTimeout <= DEFAULT_MAX_LIFETIME + 60) {
@@ -31,18 +38,19 @@ final class SluiceConfigSnippet {
         b.append("# From sluice doctor for ").append(s.endpoint()).append(" (max_connections = ")
                 .append(s.maxConnections()).append(", wait_timeout = ").append(waitTimeout).append("s), ")
                 .append(sizing.instances()).append(" Sluice instance(s), each with this pool block.\n");
-        b.append("sluice {\n  pool {\n");
-        if (transactionMode) {
-            b.append("    # a client holds a backend only during a transaction, so sleeping clients cost the server nothing\n");
-            b.append("    mode = transaction\n");
-        } else {
-            b.append("    # session: a client keeps its backend until it leaves; transaction shares backends between transactions\n");
-            b.append("    mode = session\n");
+        if (healthy) {
+            b.append("# Healthy: nothing needs to change; this only bounds Sluice by what the server fits.\n");
         }
+        b.append("sluice {\n  pool {\n");
+        // Sluice's default; the doctor sees nothing that would need session mode (session state
+        // kept across transactions is the application's to know).
+        b.append("    # a client holds a backend only during a transaction, so sleeping clients cost the server nothing\n");
+        b.append("    mode = transaction\n");
         b.append("    # ").append(sizing.instances()).append(" x ").append(sizing.perInstance()).append(" <= max_connections ")
                 .append(s.maxConnections()).append(" - ").append(sizing.reserve()).append(" kept free for administrators\n");
         b.append("    global-max = ").append(sizing.perInstance()).append('\n');
-        b.append("    max-per-user = ").append(sizing.perInstance()).append('\n');
+        b.append("    max-per-user = ").append(healthy ? Math.min(DEFAULT_MAX_PER_USER, sizing.perInstance())
+                : sizing.perInstance()).append('\n');
         b.append("    # requests beyond the pool wait here instead of getting ERROR 1040 from the server\n");
         b.append("    acquire-timeout = 5s\n");
         b.append("    # retire backends before the server's wait_timeout (").append(waitTimeout).append("s) closes them\n");

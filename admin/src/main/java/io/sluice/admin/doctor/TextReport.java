@@ -130,9 +130,15 @@ public final class TextReport {
         Recommendations r = d.recommendations();
         out.append("Recommendations\n");
         var ps = r.poolSizing();
-        out.append("  pool size: ").append(ps.perInstance()).append(" per instance x ").append(ps.instances())
-                .append(" instance(s)").append(ps.instancesAssumed() ? " (assumed)" : "")
-                .append("; at most ").append(ps.ceilingPerInstance()).append(" per instance fits the server\n");
+        if (d.severity() == Severity.OK) {
+            out.append("  pool size: no change needed; at most ").append(ps.ceilingPerInstance())
+                    .append(" per instance x ").append(ps.instances()).append(" instance(s)")
+                    .append(ps.instancesAssumed() ? " (assumed)" : "").append(" fits the server\n");
+        } else {
+            out.append("  pool size: ").append(ps.perInstance()).append(" per instance x ").append(ps.instances())
+                    .append(" instance(s)").append(ps.instancesAssumed() ? " (assumed)" : "")
+                    .append("; at most ").append(ps.ceilingPerInstance()).append(" per instance fits the server\n");
+        }
         out.append("    ").append(ps.rationale()).append('\n');
         var w = r.waitTimeout();
         out.append("  wait_timeout: ").append(w.recommended() == w.current() ? "keep " + w.current() + "s"
@@ -188,7 +194,7 @@ public final class TextReport {
         if (!v.pools().isEmpty()) {
             Table pt = new Table("POOL", ">MAX", ">BUSY", ">IDLE", ">WAITING", ">OLDEST WAIT", ">TIMEOUTS", ">QUEUE FULL");
             for (SluicePool p : v.pools()) {
-                pt.row(p.name(), p.max(), p.busy(), p.idle(), p.waiting(), p.oldestWaitMillis() + "ms", p.timeouts(), p.queueFull());
+                pt.row(p.name(), p.max(), p.busy(), p.idle(), p.waiting(), p.oldestWaitMs() + "ms", p.timeouts(), p.queueFull());
             }
             pt.render(out, "  ", true);
         }

@@ -193,7 +193,48 @@ class DiagnoserTest {
         assertEquals(List.of(Verdict.HEALTHY), d.findings().stream().map(Finding::verdict).toList());
         assertEquals(0, d.exitCode());
         assertEquals(28800, d.recommendations().waitTimeout().recommended());
-        assertTrue(d.recommendations().sluiceConfig().contains("mode = session"));
+    }
+
+    @Test
+    void aHealthyIdleServerIsNotToldToChangeModeOrShrinkItsPool() {
+        ServerSnapshot.Builder b = server(151);
+        add(b, 3, "app", "10.0.0.9", "Sleep", 2, "");
+        Diagnosis d = diagnose(done(b));
+        assertEquals(Severity.OK, d.severity());
+        String snippet = d.recommendations().sluiceConfig();
+        assertFalse(snippet.contains("mode = session"), "Sluice's default transaction mode fits:\n" + snippet);
+        assertTrue(snippet.contains("mode = transaction"), snippet);
+        // 151 - 16 reserved, one instance: the pool may use what fits; nothing is sized down to the minimum.
+        assertEquals(135, d.recommendations().poolSizing().perInstance(), d.recommendations().poolSizing().rationale());
+        assertFalse(snippet.contains("global-max = " + Diagnoser.MIN_POOL + "\n"), snippet);
+        assertTrue(d.recommendations().poolSizing().rationale().startsWith("healthy: no change needed"),
+                d.recommendations().poolSizing().rationale());
+        assertTrue(TextReport.render(d).contains("pool size: no change needed"), TextReport.render(d));
+    }
+
+    @Test
+    void thePoolSizingRationaleSaysWhatDoesNotFit() {
+        ServerSnapshot.Builder b = server(50);
+        add(b, 40, "app", "10.0.0.7", "Query", 3, "User sleep");
+        Diagnosis d = diagnose(done(b));
+        var sizing = d.recommendations().poolSizing();
+        assertEquals(45, sizing.perInstance());
+        // 40 running is fewer than the 45 that fit: what does not fit is 1.5 x 40 = 60.
+        assertFalse(sizing.rationale().contains("more than 1 x 45 fit"), sizing.rationale());
+        assertTrue(sizing.rationale().startsWith("40 connections run at once; 1.5x that is 60 per instance, more than the 45"),
+                sizing.rationale());
+    }
+
+    @Test
+    void theWaitTimeoutReasonStatesTheSleepersRealShare() {
+        ServerSnapshot.Builder b = server(100);
+        b.maxUsedConnections = 95; // pressure from the peak; only 20 sleep now, all recently used
+        add(b, 20, "app", "10.0.0.9", "Sleep", 5, "");
+        Diagnosis d = diagnose(done(b));
+        assertEquals(Verdict.IDLE_LEAK, d.verdict().verdict());
+        String reason = d.recommendations().waitTimeout().reason();
+        assertFalse(reason.contains("most of max_connections"), reason);
+        assertTrue(reason.startsWith("20 sleeping connections hold 20% of max_connections"), reason);
     }
 
     @Test
@@ -288,16 +329,23 @@ class DiagnoserTest {
         add(b, 40, "app", "10.0.0.7", "Sleep", 600, "");
         JsonNode stats = new ObjectMapper().readTree("""
                 {"clients": 12, "backend_connections": 4, "global_max": 4,
-                 "pools": [{"name": "app", "max": 4, "busy": 4, "idle": 0, "waiting": 8, "oldestWaitMillis": 900,
-                            "timeouts": 3, "queueFull": 0}]}""");
+                 "pools": [{"name": "app", "max": 4, "busy": 4, "idle": 0, "waiting": 8, "oldest_wait_ms": 900,
+                            "timeouts": 3, "rejections": {"timeout": 3, "queue_full": 0, "server_unavailable": 0}}]}""");
         JsonNode sessions = new ObjectMapper().readTree("""
                 [{"id": 1, "state": "query"}, {"id": 2, "state": "waiting"}, {"id": 3, "state": "waiting", "pins": ["TRANSACTION"]}]""");
         var sluice = SluiceAdminClient.view("http://127.0.0.1:6034", stats, sessions);
         Diagnosis d = Diagnoser.diagnose(done(b), new DoctorOptions(3, 60), sluice);
-        ObjectMapper mapper = new ObjectMapper();
+        assertEquals(900, sluice.pools().get(0).oldestWaitMs(), "read from /stats' snake_case oldest_wait_ms");
+        ObjectMapper mapper = Doctor.jsonMapper();
         String json = mapper.writeValueAsString(d);
         Diagnosis back = mapper.readValue(json, Diagnosis.class);
         assertEquals(d, back);
+        // One convention for every JSON document: snake_case field names, as /stats.
+        JsonNode tree = mapper.readTree(json);
+        assertEquals(1, tree.path("exit_code").asInt(), json);
+        assertEquals(50, tree.path("connections").path("max_connections").asInt(), json);
+        assertEquals(900, tree.path("sluice").path("pools").get(0).path("oldest_wait_ms").asLong(), json);
+        assertFalse(json.matches("(?s).*\"[a-z]+[A-Z][A-Za-z]*\"\\s*:.*"), "a camelCase key in\n" + json);
         assertEquals(8, back.sluice().waiting());
         assertEquals(1, back.sluice().pinned());
         assertNull(back.sluice().error());

@@ -1048,9 +1048,13 @@ public final class BackendPools implements AutoCloseable {
                 log.info("server limits: max_connections={}, max_user_connections={}, account limit={}, open_files_limit={}, "
                                 + "wait_timeout={}s; backend cap {}", l.maxConnections(), l.maxUserConnections(),
                         l.accountLimit() < 0 ? "not visible" : l.accountLimit(), l.openFilesLimit(), l.waitTimeoutSeconds(), l.reasoning());
-                if (config.globalMax() > l.effectiveCap()) {
+                if (config.globalMax() > l.effectiveCap() && config.globalMaxSet()) {
                     log.warn("sluice.pool.global-max ({}) is above what the server allows this Sluice ({}); using {}",
                             config.globalMax(), l.effectiveCap(), l.effectiveCap());
+                } else if (config.globalMax() > l.effectiveCap() && before == null) {
+                    // reference.conf's default, not the user's choice: nothing to warn about.
+                    log.info("sluice.pool.global-max is not set: using the cap derived from the server, {} (the default {} "
+                            + "is above it)", l.effectiveCap(), config.globalMax());
                 }
                 long idleLimitMs = TimeUnit.NANOSECONDS.toMillis(serverIdleLimitNanos());
                 if (config.idleTimeout().toMillis() > idleLimitMs) {
