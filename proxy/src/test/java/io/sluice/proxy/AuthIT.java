@@ -262,6 +262,60 @@ class AuthIT {
         }
     }
 
+    /**
+     * Drivers that start with the plugin the handshake names (PyMySQL, node mysql2) are switched as
+     * before: to caching_sha2_password for a user known only by its `$A$` hash (full authentication
+     * with the RSA key, which node mysql2 retrieves only with allowPublicKeyRetrieval), not at all
+     * otherwise. After the first, the hash is known: PyMySQL's fast path after a switch never
+     * matches (it counts the nonce's NUL), so it must get full authentication again, not 1045.
+     */
+    @Test
+    void pymysqlAndNodeMysql2StillLogIn() throws Exception {
+        List<String> logins = List.of("clear:clear-pw", "nativehash:native-pw", "sha2hash:sha2-pw", "sha2hash:sha2-pw",
+                "clear:wrong", "sha2hash:wrong");
+        String expected = "authuser authuser authuser authuser 1045 1045";
+        ExternalClient.requirePython("pymysql", "apt-get install python3-pymysql");
+        try (Sluice sluice = Sluice.start(server, users())) {
+            assertEquals(expected, ExternalClient.python("""
+                    import os, pymysql
+                    out = []
+                    for login in os.environ['LOGINS'].split():
+                        user, pw = login.split(':', 1)
+                        try:
+                            c = pymysql.connect(host='127.0.0.1', port=int(os.environ['SLUICE_PORT']), user=user, password=pw)
+                            with c.cursor() as cur:
+                                cur.execute('SELECT CURRENT_USER()')
+                                out.append(cur.fetchone()[0].split('@')[0])
+                            c.close()
+                        except pymysql.err.OperationalError as e:
+                            out.append(str(e.args[0]))
+                    print(' '.join(out))
+                    """, loginsEnv(sluice, logins)).ok().out(), "PyMySQL");
+        }
+        ExternalClient.requireNode("mysql2");
+        try (Sluice sluice = Sluice.start(server, users())) {
+            assertEquals(expected, ExternalClient.node("""
+                    const mysql = require('mysql2/promise');
+                    (async () => {
+                      const out = [];
+                      for (const login of process.env.LOGINS.split(' ')) {
+                        const [user, password] = login.split(/:(.*)/s);
+                        try {
+                          const c = await mysql.createConnection({host: '127.0.0.1', port: Number(process.env.SLUICE_PORT),
+                              user, password, allowPublicKeyRetrieval: true});
+                          const [rows] = await c.query('SELECT CURRENT_USER() AS u');
+                          out.push(rows[0].u.replace(/@.*/, ''));
+                          await c.end();
+                        } catch (e) {
+                          out.push(e.errno === undefined ? e.message : String(e.errno));
+                        }
+                      }
+                      console.log(out.join(' '));
+                    })();
+                    """, loginsEnv(sluice, logins)).ok().out(), "node mysql2");
+        }
+    }
+
     /** Runs {@code SELECT CURRENT_USER()} with the mariadb CLI starting with caching_sha2_password. */
     private static ExternalClient.Result mariadbCli(Sluice sluice, String user, String password, String... options) {
         List<String> command = new java.util.ArrayList<>(List.of("mariadb", "--no-defaults", "--protocol=tcp",

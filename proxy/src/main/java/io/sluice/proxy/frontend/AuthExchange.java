@@ -149,13 +149,13 @@ final class AuthExchange {
             return Result.FAILURE;
         }
         byte[] stage2 = credentials.sha2Stage2();
-        if (stage2 != null) {
-            if (CachingSha2Password.verifyFast(response, nonce, stage2)) {
-                reply.accept(Packets.of(alloc, seq + 1, new byte[] {0x01, CachingSha2Password.FAST_AUTH_SUCCESS}));
-                return Result.SUCCESS;
-            }
-            return Result.FAILURE;
+        if (stage2 != null && CachingSha2Password.verifyFast(response, nonce, stage2)) {
+            reply.accept(Packets.of(alloc, seq + 1, new byte[] {0x01, CachingSha2Password.FAST_AUTH_SUCCESS}));
+            return Result.SUCCESS;
         }
+        // No hash known yet, or the fast check failed: full authentication, as MySQL does. PyMySQL
+        // scrambles with the AuthSwitchRequest's NUL terminator as part of the nonce, so its fast
+        // path never matches after a switch; it passes with the password itself.
         state = State.FULL_AUTH;
         reply.accept(Packets.of(alloc, seq + 1, new byte[] {0x01, CachingSha2Password.PERFORM_FULL_AUTHENTICATION}));
         return Result.CONTINUE;
