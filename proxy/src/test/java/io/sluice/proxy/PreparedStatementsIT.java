@@ -3,6 +3,7 @@ package io.sluice.proxy;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.session.ClientSession;
 import io.sluice.proxy.session.Pin;
+import io.sluice.testkit.ExternalClient;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -340,6 +341,223 @@ class PreparedStatementsIT {
             for (PreparedStatement ps : open) {
                 ps.close();
             }
+        }
+    }
+
+    /**
+     * MariaDB's "statement just prepared" id (0xFFFFFFFF, what the npm mariadb driver and
+     * mariadb_stmt_execute_direct pipeline after COM_STMT_PREPARE): sent in one write with the
+     * prepare, and later alone. Through Sluice, in both pool modes, the client reads exactly what the
+     * server answers directly, a failed prepare and the command after it included.
+     */
+    @Test
+    void lastPreparedStatementIdPipelinedWithThePrepare() throws Exception {
+        List<String> direct = lastStatementTranscript(server.port());
+        assertEquals(List.of("prepared 1 1", "row zero-4", "ERR 1146", "ERR 1243", "ERR 1243",
+                "prepared 1 1", "row zero-2", "row zero-3", "row zero-7", "prepared 0 1", "ERR 1062", "done", "ERR 1243",
+                "prepared 1 1", "row xhello"),
+                direct.stream().map(l -> l.replaceAll("^(ERR \\d+).*", "$1")).toList(), String.join("\n", direct));
+        for (String mode : List.of("transaction", "session")) {
+            try (Sluice sluice = start(2, "sluice.pool.mode = " + mode + "\n")) {
+                assertEquals(direct, lastStatementTranscript(sluice.port()), mode);
+            }
+        }
+    }
+
+    /**
+     * The npm mariadb driver pipelines COM_STMT_PREPARE and COM_STMT_EXECUTE(0xFFFFFFFF) by default:
+     * selects with parameters, an insert, an unknown table (1146 as from the server, and the
+     * connection goes on), a loop, executes in parallel and batch(), in both pool modes and, for
+     * reference, directly against the server.
+     */
+    @Test
+    void npmMariadbExecuteWithPipelining() throws Exception {
+        ExternalClient.requireNode("mariadb");
+        String script = """
+                const mariadb = require('mariadb');
+                (async () => {
+                  const out = [];
+                  const conn = await mariadb.createConnection({host: process.env.SLUICE_HOST, user: process.env.SLUICE_USER,
+                      port: Number(process.env.SLUICE_PORT), password: process.env.SLUICE_PASSWORD, database: 'ps0'});
+                  let r = await conn.execute('SELECT name FROM items WHERE id = ?', [4]);
+                  out.push(r[0].name);
+                  r = await conn.execute('INSERT INTO items VALUES (?, ?)', [100, 'hundred']);
+                  out.push('inserted=' + r.affectedRows);
+                  try {
+                    await conn.execute('SELECT name FROM no_such_table WHERE id = ?', [1]);
+                    out.push('no error');
+                  } catch (e) {
+                    out.push('error=' + e.errno);
+                  }
+                  r = await conn.execute('SELECT name FROM items WHERE id = ?', [100]);
+                  out.push(r[0].name);
+                  let sum = 0;
+                  for (let i = 0; i < 100; i++) {
+                    r = await conn.execute('SELECT ? + ' + (i % 10) + ' AS v', [i]);
+                    sum += Number(r[0].v);
+                  }
+                  out.push('sum=' + sum);
+                  const all = await Promise.all([...Array(30).keys()].map(i =>
+                      conn.execute('SELECT ? * 2 AS v, ? AS w FROM DUAL WHERE ' + (i % 3) + ' = ' + (i % 3), [i, 'x' + i])));
+                  out.push('parallel=' + all.every((rows, i) => Number(rows[0].v) === 2 * i && rows[0].w === 'x' + i));
+                  r = await conn.batch('INSERT INTO items VALUES (?, ?)', [[101, 'a'], [102, 'b'], [103, 'c']]);
+                  // Directly, the server's bulk capability makes one COM_STMT_BULK_EXECUTE (one result);
+                  // Sluice does not offer it, so the driver pipelines an execution per row (one result each).
+                  out.push('batch=' + (Array.isArray(r) ? r.reduce((n, x) => n + x.affectedRows, 0) : r.affectedRows));
+                  r = await conn.execute('SELECT COUNT(*) AS n FROM items WHERE id >= ?', [100]);
+                  out.push('rows=' + r[0].n);
+                  await conn.execute('DELETE FROM items WHERE id >= ?', [100]);
+                  await conn.end();
+                  console.log(out.join(' '));
+                })().catch(e => { console.error(e); process.exit(1); });
+                """;
+        String expected = "zero-4 inserted=1 error=1146 hundred sum=5400 parallel=true batch=3 rows=4";
+        assertEquals(expected, ExternalClient.node(script, ExternalClient.env(server.port(), "ps", "ps-pw")).ok().out(), "direct");
+        for (String mode : List.of("transaction", "session")) {
+            try (Sluice sluice = start(2, "sluice.pool.mode = " + mode + "\n")) {
+                assertEquals(expected, ExternalClient.node(script, ExternalClient.env(sluice.port(), "ps", "ps-pw")).ok().out(), mode);
+            }
+        }
+    }
+
+    /**
+     * Parameter types sent only with the execution pipelined behind the prepare (id 0xFFFFFFFF)
+     * follow the statement: a later execution without types (flag 0), on a backend that has to
+     * prepare it again, still binds them.
+     */
+    @Test
+    void typesSentAheadFollowTheStatementToAnotherBackend() throws Exception {
+        try (Sluice sluice = start(2, ""); RawClient a = new RawClient(sluice.port()); RawClient b = new RawClient(sluice.port())) {
+            assertTrue(RawClient.isOk(a.login("ps", "ps-pw", null)));
+            assertTrue(RawClient.isOk(b.login("ps", "ps-pw", null)));
+            a.sendRaw(concat(prepare("SELECT name FROM ps0.items WHERE id = ?"), execute(LAST_STATEMENT, 4)));
+            byte[] ok = a.read();
+            assertTrue(RawClient.isOk(ok));
+            int id = (ok[1] & 0xff) | (ok[2] & 0xff) << 8 | (ok[3] & 0xff) << 16 | (ok[4] & 0xff) << 24;
+            a.read(); // parameter definition
+            a.read(); // column definition
+            assertEquals("row zero-4", readExecute(a));
+            // b takes the idle backend that has the statement and keeps it (a transaction).
+            assertTrue(RawClient.isOk(b.execute("BEGIN")));
+            b.query("SELECT name FROM ps0.items WHERE id = 1 FOR UPDATE");
+            b.readResponse();
+            a.sendRaw(frame(new byte[] {0x17, (byte) id, (byte) (id >> 8), (byte) (id >> 16), (byte) (id >> 24), 0, 1, 0, 0, 0,
+                0, 0, 7, 0, 0, 0}));
+            assertEquals("row zero-7", readExecute(a));
+            assertTrue(RawClient.isOk(b.execute("COMMIT")));
+            // The second execution ran on the other backend, which had to prepare the statement.
+            assertEquals(1.0, counter(sluice, ProxyMetrics.STATEMENT_PREPARES, "reprepare"));
+        }
+    }
+
+    private static final int LAST_STATEMENT = -1;
+
+    /** What a client reads for a fixed script of COM_STMT_PREPARE and statement commands naming id 0xFFFFFFFF. */
+    private static List<String> lastStatementTranscript(int port) throws Exception {
+        List<String> out = new ArrayList<>();
+        try (RawClient c = new RawClient(port)) {
+            assertTrue(RawClient.isOk(c.login("ps", "ps-pw", null)));
+            String select = "SELECT name FROM ps0.items WHERE id = ?";
+            c.sendRaw(concat(prepare(select), execute(LAST_STATEMENT, 4)));
+            out.add(readPrepare(c));
+            out.add(readExecute(c));
+            // A prepare the server refuses, and the execute pipelined after it.
+            c.sendRaw(concat(prepare("SELECT name FROM ps0.no_such_table WHERE id = ?"), execute(LAST_STATEMENT, 4)));
+            out.add(readPrepare(c));
+            out.add(readExecute(c));
+            c.sendRaw(execute(LAST_STATEMENT, 4)); // the last prepare failed: nothing to execute
+            out.add(readExecute(c));
+            c.sendRaw(concat(prepare(select), execute(LAST_STATEMENT, 2), execute(LAST_STATEMENT, 3)));
+            out.add(readPrepare(c));
+            out.add(readExecute(c));
+            out.add(readExecute(c));
+            c.sendRaw(execute(LAST_STATEMENT, 7)); // later, alone: still the last statement prepared
+            out.add(readExecute(c));
+            c.sendRaw(concat(prepare("INSERT INTO ps0.items VALUES (?, 'dup')"), execute(LAST_STATEMENT, 1),
+                    frame(new byte[] {0x19, -1, -1, -1, -1}), // COM_STMT_CLOSE: no reply
+                    frame("\u0003SELECT 'done'".getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+            out.add(readPrepare(c));
+            out.add(readExecute(c));
+            byte[] last = c.readResponse();
+            out.add(RawClient.isErr(last) ? "ERR " + RawClient.errCode(last) : "done");
+            c.sendRaw(execute(LAST_STATEMENT, 9)); // closed: the server forgot it
+            out.add(readExecute(c));
+            // Long data sent ahead, then the execution that uses it.
+            byte[] hello = "hello".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] longData = new byte[7 + hello.length];
+            longData[0] = 0x18;
+            java.util.Arrays.fill(longData, 1, 5, (byte) -1);
+            System.arraycopy(hello, 0, longData, 7, hello.length);
+            c.sendRaw(concat(prepare("SELECT CONCAT('x', ?)"), frame(longData),
+                    frame(new byte[] {0x17, -1, -1, -1, -1, 0, 1, 0, 0, 0, 0, 1, (byte) 0xfd, 0})));
+            out.add(readPrepare(c));
+            out.add(readExecute(c));
+        }
+        return out;
+    }
+
+    private static byte[] frame(byte[] payload) {
+        byte[] f = new byte[4 + payload.length];
+        f[0] = (byte) payload.length;
+        f[1] = (byte) (payload.length >> 8);
+        f[2] = (byte) (payload.length >> 16);
+        System.arraycopy(payload, 0, f, 4, payload.length);
+        return f;
+    }
+
+    private static byte[] prepare(String sql) {
+        byte[] q = sql.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] p = new byte[1 + q.length];
+        p[0] = 0x16;
+        System.arraycopy(q, 0, p, 1, q.length);
+        return frame(p);
+    }
+
+    /** COM_STMT_EXECUTE of {@code id} with one INT parameter, its type sent. */
+    private static byte[] execute(int id, int param) {
+        return frame(new byte[] {0x17, (byte) id, (byte) (id >> 8), (byte) (id >> 16), (byte) (id >> 24), 0, 1, 0, 0, 0,
+            0, 1, 3, 0, (byte) param, (byte) (param >> 8), (byte) (param >> 16), (byte) (param >> 24)});
+    }
+
+    private static byte[] concat(byte[]... frames) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (byte[] f : frames) {
+            b.writeBytes(f);
+        }
+        return b.toByteArray();
+    }
+
+    /** "prepared <columns> <params>" (ids differ between Sluice and the server), or "ERR <code> <message>". */
+    private static String readPrepare(RawClient c) throws Exception {
+        byte[] p = c.read();
+        if (RawClient.isErr(p)) {
+            return "ERR " + RawClient.errCode(p) + " " + RawClient.errMessage(p);
+        }
+        int columns = (p[5] & 0xff) | (p[6] & 0xff) << 8;
+        int params = (p[7] & 0xff) | (p[8] & 0xff) << 8;
+        for (int i = 0; i < columns + params; i++) {
+            c.read();
+        }
+        return "prepared " + columns + " " + params;
+    }
+
+    /** "row <value>" for a one-row, one-string-column binary result, "ok", or "ERR <code> <message>". */
+    private static String readExecute(RawClient c) throws Exception {
+        byte[] p = c.read();
+        if (RawClient.isErr(p)) {
+            return "ERR " + RawClient.errCode(p) + " " + RawClient.errMessage(p);
+        }
+        if (RawClient.isOk(p)) {
+            return "ok";
+        }
+        c.read(); // the column definition
+        StringBuilder rows = new StringBuilder();
+        while (true) {
+            byte[] r = c.read();
+            if ((r[0] & 0xff) == 0xfe) {
+                return rows.toString().strip();
+            }
+            rows.append(" row ").append(new String(r, 3, r[2], java.nio.charset.StandardCharsets.UTF_8));
         }
     }
 }

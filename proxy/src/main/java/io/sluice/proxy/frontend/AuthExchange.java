@@ -36,6 +36,8 @@ final class AuthExchange {
     private State state = State.FIRST;
     /** Whether the client sent a non-empty auth response (for the "using password" part of 1045). */
     private boolean usedPassword;
+    /** Why a login failed when the reason is the client's setup rather than a wrong password, else null. */
+    private String refusal;
 
     AuthExchange(Credentials credentials, byte[] nonce, boolean secureTransport, KeyPair rsa) {
         this.credentials = credentials;
@@ -46,6 +48,14 @@ final class AuthExchange {
 
     boolean usedPassword() {
         return usedPassword;
+    }
+
+    /**
+     * After {@link Result#FAILURE}: what to tell the client when the failure is not a wrong
+     * password but a setup it can change, or null.
+     */
+    String refusal() {
+        return refusal;
     }
 
     /**
@@ -61,6 +71,12 @@ final class AuthExchange {
             return verifyNative(response);
         }
         if (p.equals(SHA2) && (credentials.sha2Stage2() != null || credentials.sha2Crypt != null)) {
+            if (response.length == 0 && !credentials.emptyPassword) {
+                // libmariadb hides the handshake's nonce from a plugin other than the one the
+                // handshake names (mysql_native_password here) and sends an empty response; like
+                // MariaDB for its own plugins, ask again with a caching_sha2_password nonce.
+                return switchTo(SHA2, seq, alloc, reply);
+            }
             plugin = SHA2;
             return sha2(response, seq, alloc, reply);
         }
@@ -98,7 +114,12 @@ final class AuthExchange {
                     return Result.CONTINUE;
                 }
                 if (!secureTransport) {
-                    // A clear password over plain TCP: refuse rather than accept it.
+                    // A clear password over plain TCP: refuse rather than accept it, as MySQL does.
+                    // libmariadb sends it so when its ssl option is on (the mariadb CLI's default)
+                    // but the server offered no TLS: it asks for the RSA key only with ssl off.
+                    refusal = "the client sent its password in clear text on a connection without TLS; enable "
+                            + "sluice.frontend.tls, or turn the client's ssl option off (mariadb --skip-ssl) so that "
+                            + "it encrypts the password with Sluice's RSA key";
                     return Result.FAILURE;
                 }
                 return verifyClear(stripNul(data));
@@ -128,13 +149,13 @@ final class AuthExchange {
             return Result.FAILURE;
         }
         byte[] stage2 = credentials.sha2Stage2();
-        if (stage2 != null) {
-            if (CachingSha2Password.verifyFast(response, nonce, stage2)) {
-                reply.accept(Packets.of(alloc, seq + 1, new byte[] {0x01, CachingSha2Password.FAST_AUTH_SUCCESS}));
-                return Result.SUCCESS;
-            }
-            return Result.FAILURE;
+        if (stage2 != null && CachingSha2Password.verifyFast(response, nonce, stage2)) {
+            reply.accept(Packets.of(alloc, seq + 1, new byte[] {0x01, CachingSha2Password.FAST_AUTH_SUCCESS}));
+            return Result.SUCCESS;
         }
+        // No hash known yet, or the fast check failed: full authentication, as MySQL does. PyMySQL
+        // scrambles with the AuthSwitchRequest's NUL terminator as part of the nonce, so its fast
+        // path never matches after a switch; it passes with the password itself.
         state = State.FULL_AUTH;
         reply.accept(Packets.of(alloc, seq + 1, new byte[] {0x01, CachingSha2Password.PERFORM_FULL_AUTHENTICATION}));
         return Result.CONTINUE;

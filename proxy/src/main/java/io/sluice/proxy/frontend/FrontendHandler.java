@@ -193,7 +193,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             }
             case FAILURE -> {
                 String user = phase == Phase.CHANGE_USER ? changeTo.name() : login.user();
-                deny(user, auth.usedPassword());
+                deny(user, auth.usedPassword(), auth.refusal());
             }
             case SUCCESS -> {
                 if (phase == Phase.CHANGE_USER) {
@@ -232,11 +232,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
     }
 
     private void deny(String user, boolean usedPassword) {
+        deny(user, usedPassword, null);
+    }
+
+    /** As {@link #deny(String, boolean)}; a non-null {@code refusal} is logged and added to the message. */
+    private void deny(String user, boolean usedPassword, String refusal) {
         server.metrics().authFailed();
         String host = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "?";
-        log.info("client {}: access denied for user '{}'", host, user);
+        log.info("client {}: access denied for user '{}'{}", host, user, refusal == null ? "" : ": " + refusal);
         ctx.writeAndFlush(Packets.err(ctx.alloc(), nextSeq, 1045, "28000", "Access denied for user '" + user + "'@'" + host
-                + "' (using password: " + (usedPassword ? "YES" : "NO") + ")")).addListener(ChannelFutureListener.CLOSE);
+                + "' (using password: " + (usedPassword ? "YES" : "NO") + ")" + (refusal == null ? "" : "; Sluice: " + refusal)))
+                .addListener(ChannelFutureListener.CLOSE);
         phase = Phase.CLOSED;
     }
 

@@ -22,6 +22,12 @@ public final class StatementPackets {
     private StatementPackets() {
     }
 
+    /**
+     * MariaDB's statement id for "the statement this connection prepared last" (while it exists), so
+     * that a client can pipeline commands right behind its COM_STMT_PREPARE.
+     */
+    public static final int LAST_PREPARED_ID = 0xFFFFFFFF;
+
     /** Whether the packet is long enough to carry a statement id. */
     public static boolean hasStatementId(ByteBuf packet) {
         return Packets.payloadLength(packet) >= 5;

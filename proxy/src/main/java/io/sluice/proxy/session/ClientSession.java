@@ -141,10 +141,19 @@ public final class ClientSession implements BackendConnection.Listener {
     /** The client's prepared statements by the ids Sluice gave them. */
     private final Map<Integer, ClientStatement> statements = new HashMap<>();
     private int lastStatementId;
-    /** SQL of the COM_STMT_PREPAREs in flight, oldest first. */
-    private final ArrayDeque<byte[]> preparing = new ArrayDeque<>();
+    /** The statements of the COM_STMT_PREPAREs in flight, oldest first; each gets its id when the server's OK comes. */
+    private final ArrayDeque<ClientStatement> preparing = new ArrayDeque<>();
+    /**
+     * The client's last successful prepare: what MariaDB's statement id 0xFFFFFFFF names once no
+     * prepare is in flight (the server forgets it when a prepare fails or the statement is closed).
+     */
+    private ClientStatement lastPrepared;
+    /** The last COM_STMT_PREPARE on the linked backend was the client's own (not Sluice's re-prepare). */
+    private boolean lastPrepareByClient;
     /** The statements of the COM_STMT_EXECUTE / _FETCH / _RESET in flight, oldest first. */
     private final ArrayDeque<ClientStatement> statementsInFlight = new ArrayDeque<>();
+    /** Largest execution sent ahead of its prepare's answer that is copied to learn its parameter types. */
+    private static final int FIRST_EXECUTE_COPY = 64 * 1024;
     /** The rest of a refused command of 16 MiB or more is dropped. */
     private boolean dropContinuation;
     /** Client packets that arrived while a command waited ({@link #pendingCommand}); replayed in order. */
@@ -316,6 +325,7 @@ public final class ClientSession implements BackendConnection.Listener {
         transactionStartNanos = NO_TRANSACTION;
         statements.clear();
         preparing.clear();
+        lastPrepared = null;
         statementsInFlight.clear();
         rowCount = -1;
         foundRows = 0;
@@ -476,6 +486,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 if (multiplexed() && statements.size() + preparing.size() >= max) {
                     dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
                     packet.release();
+                    lastPrepared = null; // a failed prepare: id 0xFFFFFFFF names nothing now
                     client.writeAndFlush(Packets.err(client.alloc(), 1, 1461, "42000", "Sluice: this client already has "
                             + max + " prepared statements open (sluice.pool.max-client-statements); close the ones it "
                             + "no longer uses, or raise the limit"));
@@ -605,7 +616,13 @@ public final class ClientSession implements BackendConnection.Listener {
         if (type == CommandType.COM_STMT_PREPARE && multiplexed()) {
             byte[] sql = new byte[Packets.payloadLength(packet) - 1];
             packet.getBytes(packet.readerIndex() + Packets.HEADER_SIZE + 1, sql);
-            preparing.addLast(sql);
+            int flags = StatementClassifier.classify(io.netty.buffer.Unpooled.wrappedBuffer(sql), 0, sql.length);
+            if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
+                // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
+                flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
+            }
+            preparing.addLast(new ClientStatement(0, StatementKey.of(schema, variables, sql), 0, flags));
+            lastPrepareByClient = true;
         }
         backend.tracker().expect(type);
         backend.write(packet);
@@ -643,6 +660,17 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         int clientId = StatementPackets.statementId(packet);
+        if (clientId == StatementPackets.LAST_PREPARED_ID) {
+            ClientStatement inFlight = lastPrepareByClient && backend != null ? preparing.peekLast() : null;
+            if (inFlight != null) {
+                lastPreparedCommand(inFlight, packet, type);
+                return;
+            }
+            if (lastPrepared != null) {
+                clientId = lastPrepared.id;
+                StatementPackets.statementId(packet, clientId);
+            }
+        }
         ClientStatement s = statements.get(clientId);
         if (type == CommandType.COM_STMT_CLOSE) {
             packet.release();
@@ -699,6 +727,45 @@ public final class ClientSession implements BackendConnection.Listener {
             }
         }
         forward(packet, type);
+    }
+
+    /**
+     * A statement command naming 0xFFFFFFFF (MariaDB's "the statement just prepared") while the
+     * client's COM_STMT_PREPARE is in flight on the linked backend, as pipelining drivers send it:
+     * the server resolves that id to the same prepare, or refuses it as it would directly when the
+     * prepare fails, so the command follows it unchanged. Sluice keeps its books on the statement it
+     * registers when the server's answer comes ({@link #onPrepareReply}); a close waits for that.
+     */
+    private void lastPreparedCommand(ClientStatement s, ByteBuf packet, CommandType type) {
+        switch (type) {
+            case COM_STMT_CLOSE -> {
+                packet.release();
+                s.closedEarly = true;
+                return;
+            }
+            case COM_STMT_EXECUTE -> {
+                statementFlags |= s.flags;
+                if ((s.flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
+                    pin(Pin.SESSION_TRACKING);
+                }
+                if (s.firstExecute == null && Packets.payloadLength(packet) <= FIRST_EXECUTE_COPY) {
+                    s.firstExecute = io.netty.buffer.ByteBufUtil.getBytes(packet);
+                }
+            }
+            case COM_STMT_SEND_LONG_DATA -> {
+                if (!s.longData) {
+                    s.longData = true;
+                    pin(Pin.LONG_DATA);
+                }
+            }
+            default -> {
+            }
+        }
+        s.sentAhead = true;
+        if (ResponseTracker.hasResponse(type)) {
+            statementsInFlight.addLast(s);
+        }
+        write(packet, type);
     }
 
     private static String commandName(CommandType type) {
@@ -826,6 +893,7 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private void prepareOnBackend(ClientStatement s, ByteBuf packet, CommandType type) {
         BackendConnection b = backend;
+        lastPrepareByClient = false; // the server's "last statement" is now Sluice's
         park(packet, type);
         List<Step> steps = new java.util.ArrayList<>(5);
         boolean switched = !s.key.matches(schema, variables);
@@ -917,6 +985,9 @@ public final class ClientSession implements BackendConnection.Listener {
             p.release();
         }
         state = State.IDLE;
+        if (t == CommandType.COM_STMT_PREPARE) {
+            lastPrepared = null; // a failed prepare: id 0xFFFFFFFF names nothing now
+        }
         if (t == CommandType.COM_STMT_SEND_LONG_DATA) {
             if (longData != null) {
                 longData.deferredError = e;
@@ -930,28 +1001,69 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** The first packet of a COM_STMT_PREPARE reply: on OK the statement gets a Sluice id, and the backend's statement is kept for reuse. */
     private void onPrepareReply(BackendConnection b, ByteBuf packet) {
-        byte[] sql = preparing.pollFirst();
-        if (sql == null || Packets.header(packet) != Packets.OK) {
+        ClientStatement s = preparing.pollFirst();
+        if (s == null) {
             return;
         }
-        StatementKey key = StatementKey.of(schema, variables, sql);
+        byte[] firstExecute = s.firstExecute;
+        s.firstExecute = null;
+        if (Packets.header(packet) != Packets.OK) {
+            lastPrepared = null; // as the server, which forgets its last statement when a prepare fails
+            clearLongData(s);
+            return;
+        }
+        // The context the server prepared it in: what the session's pipelined commands before it set.
+        s.key = StatementKey.of(schema, variables, s.key.sql().bytes());
         int serverId = StatementPackets.statementId(packet);
         do {
             lastStatementId++;
-        } while (lastStatementId == 0 || statements.containsKey(lastStatementId));
-        int flags = StatementClassifier.classify(io.netty.buffer.Unpooled.wrappedBuffer(sql), 0, sql.length);
-        if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
-            // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
-            flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
-        }
-        ClientStatement s = new ClientStatement(lastStatementId, key, StatementPackets.preparedParams(packet), flags);
+        } while (lastStatementId == 0 || lastStatementId == StatementPackets.LAST_PREPARED_ID
+                || statements.containsKey(lastStatementId));
+        s.id = lastStatementId;
+        s.params = StatementPackets.preparedParams(packet);
         statements.put(s.id, s);
+        lastPrepared = s;
         StatementPackets.statementId(packet, s.id);
         pools.metrics().clientPrepared();
-        if (b.statements().get(key) != null) {
+        ServerStatements.Prepared cached = b.statements().get(s.key);
+        if (cached != null && s.sentAhead && !otherStatementHoldsState(s)) {
+            // Commands sent ahead with id 0xFFFFFFFF went to this new server statement (long data,
+            // parameter types): keep it rather than the copy the backend had.
+            b.statements().remove(s.key);
+            closeServerStatement(b, cached.serverId());
+            cached = null;
+        }
+        if (cached != null) {
             closeServerStatement(b, serverId); // the backend had it already: keep that one
         } else {
-            keepServerStatement(b, key, serverId);
+            keepServerStatement(b, s.key, serverId);
+            if (firstExecute != null && s.params > 0) {
+                learnTypes(s, b.statements().get(s.key), io.netty.buffer.Unpooled.wrappedBuffer(firstExecute));
+            }
+        }
+        if (s.closedEarly) {
+            closeStatement(s);
+        }
+    }
+
+    /** Whether another statement of this client has its cursor or long data on the backend statement for {@code s}'s key. */
+    private boolean otherStatementHoldsState(ClientStatement s) {
+        for (ClientStatement t : statements.values()) {
+            if (t != s && t.holdsServerState() && t.key.equals(s.key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The parameter types an execution sent ahead of the prepare's answer bound on the server statement {@code p}. */
+    private static void learnTypes(ClientStatement s, ServerStatements.Prepared p, ByteBuf execute) {
+        int flag = StatementPackets.boundFlagIndex(execute, s.params);
+        if (flag >= 0 && execute.getByte(flag) == 1) {
+            s.types = StatementPackets.types(execute, flag, s.params);
+            if (p != null && s.types != null) {
+                p.boundTypes(s.types);
+            }
         }
     }
 
@@ -1011,6 +1123,9 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private void closeStatement(ClientStatement s) {
         statements.remove(s.id);
+        if (s == lastPrepared) {
+            lastPrepared = null; // the server forgets its last statement when it is closed
+        }
         if (!s.holdsServerState()) {
             return;
         }

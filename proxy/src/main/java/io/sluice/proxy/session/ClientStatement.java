@@ -9,9 +9,12 @@ import io.sluice.proxy.protocol.ErrPacket;
  * client built on it. Owned by its session's event loop.
  */
 final class ClientStatement {
-    final int id;
-    final StatementKey key;
-    final int params;
+    /** Sluice's id for it; 0 while its COM_STMT_PREPARE awaits the server's answer. */
+    int id;
+    /** What it means; for a statement whose prepare is in flight, the context at the time it was sent. */
+    StatementKey key;
+    /** Parameter count, from the server's answer to the prepare. */
+    int params;
     /** {@link StatementClassifier} flags of its SQL: what each execution does to the session. */
     final int flags;
     /** Parameter types the client last sent with this statement (new-params-bound flag 1), or null. */
@@ -22,6 +25,15 @@ final class ClientStatement {
     boolean longData;
     /** An error a command without a reply (SEND_LONG_DATA) ran into, reported by the next execution. */
     ErrPacket deferredError;
+    /**
+     * While its prepare is in flight: the client closed it already with id 0xFFFFFFFF ("the
+     * statement just prepared"), so it is forgotten as soon as the server's answer arrives.
+     */
+    boolean closedEarly;
+    /** While its prepare is in flight: a copy of the first execution sent with id 0xFFFFFFFF, to learn its parameter types. */
+    byte[] firstExecute;
+    /** A command named it by 0xFFFFFFFF before its prepare's answer came, so it went to the server statement just made. */
+    boolean sentAhead;
 
     ClientStatement(int id, StatementKey key, int params, int flags) {
         this.id = id;
