@@ -60,6 +60,11 @@ public final class BackendPools implements AutoCloseable {
     /** The longest gap between housekeeping passes (idle timeout, max lifetime, min-idle); idle-timeout / 4 if shorter. */
     static final long HOUSEKEEPING_MAX_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final String REBALANCED = "rebalanced onto the event loop of the clients waiting for it";
+    /**
+     * The close reason (and metric tag {@code rekeyed}) of a free backend closed so that one of the
+     * oldest waiter's key opens in its slot: a login per request of a minority key under saturation.
+     */
+    private static final String REKEYED = "rekeyed: closed to open one of the key the oldest waiter needs";
 
     private final Map<String, BackendPool> pools = new LinkedHashMap<>();
     private final BackendConnector connector;
@@ -270,7 +275,10 @@ public final class BackendPools implements AutoCloseable {
             if (evictions > 0) {
                 break; // room is being made; the close re-runs dispatch
             }
-            BackendConnection victim = p.size() >= p.max ? p.oldestIdle() : oldestIdleElsewhere(p);
+            // The cap that binds decides where room can come from: the pool's own max (or its fair
+            // share) only from its own idle backends, the global or server-derived cap from any idle
+            // one, of this pool's other keys too (dispatch served every idle one a waiter here fits).
+            BackendConnection victim = p.size() >= p.max || yieldsTo(p, 0) ? p.oldestIdle() : oldestIdleAnywhere();
             if (victim == null) {
                 break;
             }
@@ -279,10 +287,10 @@ public final class BackendPools implements AutoCloseable {
         }
     }
 
-    private BackendConnection oldestIdleElsewhere(BackendPool except) {
+    private BackendConnection oldestIdleAnywhere() {
         BackendConnection best = null;
         for (BackendPool q : pools.values()) {
-            BackendConnection c = q == except ? null : q.oldestIdle();
+            BackendConnection c = q.oldestIdle();
             if (c != null && (best == null || c.idleSinceNanos() < best.idleSinceNanos())) {
                 best = c;
             }
@@ -511,7 +519,32 @@ public final class BackendPools implements AutoCloseable {
         }
         // Prefer a waiter on the connection's own event loop among those that came at the same
         // moment as the oldest (bench: cross-loop hand-offs doubled context switches per query).
-        Waiter w = paused ? null : p.gate.pollMatchingPreferring(c.key()::equals, c.loop(), SAME_MOMENT_NANOS);
+        // Waiters are served in arrival order whatever their key (fairness across drivers).
+        Waiter w = paused ? null : p.gate.pollFair(c.key(), c.loop(), SAME_MOMENT_NANOS, p.opening + p.evicting);
+        if (w != null && !w.key().equals(c.key())) {
+            // The oldest waiter wants another key, and no open or close under way is for it.
+            BackendConnection own = p.takeIdle(w.key(), w.loop());
+            if (own != null) {
+                p.gate.remove(w);
+                p.acquires++;
+                Waiter served = w;
+                after.add(() -> handOut(p, own, served, false));
+                offer(p, c, after); // c goes on to the next in line
+                return;
+            }
+            if (!roomToOpen(p)) {
+                // At the cap: c closes and its slot reopens for the oldest waiter's key (closed() ->
+                // dispatch), rather than serve a later request of c's key or idle while it waits.
+                evict(c, after, REKEYED);
+                return;
+            }
+            // Below the cap dispatch opens one for it; c serves the next request of its own key.
+            dispatch(p, after);
+            w = p.gate.pollFair(c.key(), c.loop(), SAME_MOMENT_NANOS, p.opening + p.evicting);
+            if (w != null && !w.key().equals(c.key())) {
+                w = null;
+            }
+        }
         if (w != null && w.loop() != c.loop() && rebalances(p, c, w.loop())) {
             p.gate.pushFront(w); // first in line for the replacement
             p.swaps.put(c, w.loop());
@@ -520,7 +553,8 @@ public final class BackendPools implements AutoCloseable {
         }
         if (w != null) {
             p.acquires++;
-            after.add(() -> handOut(p, c, w, false));
+            Waiter next = w;
+            after.add(() -> handOut(p, c, next, false));
         } else {
             c.idleSinceNanos(System.nanoTime());
             p.idle.addFirst(c);
