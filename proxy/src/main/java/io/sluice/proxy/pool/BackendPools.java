@@ -512,6 +512,13 @@ public final class BackendPools implements AutoCloseable {
             after.add(() -> readThreadsConnected(c, () -> returnIdle(c)));
             return;
         }
+        if (limitsOnRelease) {
+            // Limits refresh due while at the cap with nothing idle: read them on this one on its way back.
+            limitsOnRelease = false;
+            limitsReadNanos = System.nanoTime();
+            after.add(() -> readLimits(c, () -> returnIdle(c)));
+            return;
+        }
         if (p.swaps.containsKey(c)) {
             // Before any waiter is taken from the gate: the waiters stay in line for the replacement.
             evict(c, after, REBALANCED); // closed() opens its replacement
@@ -676,9 +683,10 @@ public final class BackendPools implements AutoCloseable {
                         after.add(() -> c.quit(reason));
                     }
                 }
-                if (limitsTried && now - limitsReadNanos > LIMITS_REFRESH_NANOS && !p.idle.isEmpty() && !paused) {
+                if (limitsRefreshDue(now) && !p.idle.isEmpty()) {
                     BackendConnection c = p.idle.pollLast();
                     limitsReadNanos = now; // one refresh in flight at a time
+                    limitsOnRelease = false;
                     after.add(() -> readLimits(c, () -> returnIdle(c)));
                 }
                 if (threadsReadingDue(now) && !p.idle.isEmpty()) {
@@ -694,9 +702,70 @@ public final class BackendPools implements AutoCloseable {
                 }
                 dispatch(p, after);
             }
+            if (limitsRefreshDue(now)) {
+                refreshLimitsWithoutIdle(now, after); // every backend is busy (or none is open)
+            }
         }
         after.forEach(Runnable::run);
         flushMeters();
+    }
+
+    /** Whether the server's limits are due to be read again (sluice.server.limits-refresh). Caller holds the lock. */
+    private boolean limitsRefreshDue(long now) {
+        return limitsTried && !paused && !closed && now - limitsReadNanos > limitsRefreshNanos;
+    }
+
+    /**
+     * Reads the limits when no backend is idle: over a short-lived connection of its own, counted
+     * in {@link #total} against the cap while it lives, when the cap has room; at the cap, over the
+     * next backend given back ({@link #offer}), since a pool at its cap gives one back with every
+     * finished transaction (session mode: every session that ends). Caller holds the lock.
+     */
+    private void refreshLimitsWithoutIdle(long now, List<Runnable> after) {
+        BackendPool p = null;
+        for (BackendPool q : pools.values()) {
+            if (q.lastKey != null && (p == null || q.all.size() > p.all.size())) {
+                p = q;
+            }
+        }
+        if (p == null) {
+            return; // no client has asked for a backend yet: nothing to keep under the server's limits
+        }
+        limitsReadNanos = now; // one refresh in flight at a time
+        if (total - totalEvicting() >= globalCap()) {
+            limitsOnRelease = true;
+            return;
+        }
+        total++;
+        BackendPool pool = p;
+        BackendKey key = p.lastKey;
+        EventLoop loop = group.next();
+        after.add(() -> connector.connect(loop, key, pool.password).addListener(f -> {
+            if (!f.isSuccess()) {
+                // The server may be full of Sluice's busy backends (max_connections lowered below them):
+                // read on the next one given back instead, which then closes if it is over the new cap.
+                log.debug("could not open a connection to read the server's limits ({}); reading them on the next "
+                        + "backend given back", f.cause().getMessage());
+                synchronized (this) {
+                    limitsOnRelease = true;
+                }
+                limitsConnectionGone();
+                return;
+            }
+            BackendConnection c = (BackendConnection) f.getNow();
+            c.channel().closeFuture().addListener(x -> limitsConnectionGone());
+            readLimits(c, () -> c.quit("server limits read"));
+        }));
+    }
+
+    /** The connection of {@link #refreshLimitsWithoutIdle} has closed: its slot is free. */
+    private void limitsConnectionGone() {
+        List<Runnable> after = new ArrayList<>(2);
+        synchronized (this) {
+            total--;
+            dispatchAll(after);
+        }
+        after.forEach(Runnable::run);
     }
 
     /**
@@ -915,6 +984,15 @@ public final class BackendPools implements AutoCloseable {
     private volatile int headroom = io.sluice.config.ServerConfig.DEFAULT_HEADROOM;
     private volatile int fleetSize = io.sluice.config.ServerConfig.DEFAULT_FLEET_SIZE;
 
+    /**
+     * Sets the share of the server's limits to take, applied at the next read of the limits, and how
+     * often they are read again (sluice.server.limits-refresh).
+     */
+    public void limitsPolicy(int headroom, int fleetSize, boolean adaptive, Duration limitsRefresh) {
+        limitsRefreshNanos = limitsRefresh.toNanos();
+        limitsPolicy(headroom, fleetSize, adaptive);
+    }
+
     /** Sets the share of the server's limits to take; applies at the next read of the limits. */
     public void limitsPolicy(int headroom, int fleetSize, boolean adaptive) {
         this.headroom = headroom;
@@ -993,7 +1071,10 @@ public final class BackendPools implements AutoCloseable {
         });
     }
 
-    static final long LIMITS_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /** sluice.server.limits-refresh: how often the limits are read again, whatever the pools' state. */
+    private volatile long limitsRefreshNanos = io.sluice.config.ServerConfig.DEFAULT_LIMITS_REFRESH.toNanos();
+    /** A refresh is due and every backend is busy at the cap: the next one given back reads the limits. Guarded by this. */
+    private boolean limitsOnRelease;
     /** True once a read of the limits was tried (so a server that will not tell does not block opens). */
     private boolean limitsTried;
     /** The first connection is reading the limits: it will serve the oldest waiter right after. */
@@ -1094,6 +1175,11 @@ public final class BackendPools implements AutoCloseable {
             }
             for (BackendPool p : pools.values()) {
                 evictOverCap(p, after);
+            }
+            if (before != null && l.effectiveCap() < before.effectiveCap() && total - totalEvicting() > globalCap()) {
+                log.warn("server limits lowered the backend cap from {} to {} with {} backends busy above it: "
+                                + "they close as they come back until Sluice is under the cap ({})", before.effectiveCap(),
+                        globalCap(), total - totalEvicting() - globalCap(), l.reasoning());
             }
             dispatchAll(after);
         }
