@@ -79,6 +79,12 @@ class FairnessIT {
         requireClients();
         try (Sluice sluice = Sluice.start(server, "sluice.users.fair.password = \"fair-pw\"\n"
                 + "sluice.pool { mode = " + mode + ", max-per-user = 4, acquire-timeout = 5s }\n")) {
+            long idleMillis = 0; // the same runs on an idle pool: process start, login, query
+            for (boolean python : new boolean[] {false, true}) {
+                long t0 = System.nanoTime();
+                (python ? pymysql(sluice) : cli(sluice)).ok();
+                idleMillis = Math.max(idleMillis, (System.nanoTime() - t0) / 1_000_000);
+            }
             AtomicBoolean running = new AtomicBoolean(true);
             ConcurrentLinkedQueue<SQLException> loadErrors = new ConcurrentLinkedQueue<>();
             AtomicLong loadQueries = new AtomicLong();
@@ -120,6 +126,10 @@ class FairnessIT {
                     return s.busy() + s.opening() == 4 && s.waiting() > 0;
                 });
                 sampler.start();
+                long q0 = loadQueries.get();
+                Thread.sleep(2000);
+                double aloneQps = (loadQueries.get() - q0) / 2.0; // the load alone, for the cost of mixing
+                long q1 = loadQueries.get();
                 long opensBefore = sluice.proxy.pools().snapshot().get(0).connects();
                 long started = System.nanoTime();
                 long worstMillis = 0;
@@ -139,10 +149,12 @@ class FairnessIT {
                 }
                 double seconds = (System.nanoTime() - started) / 1e9;
                 PoolSnapshot after = sluice.proxy.pools().snapshot().get(0);
-                System.out.printf("fairness[%s]: %d CLI/PyMySQL runs under saturation, worst %d ms; %d load queries, "
+                System.out.printf("fairness[%s]: load alone %.0f q/s, with the other drivers %.0f q/s; "
+                                + "%d CLI/PyMySQL runs under saturation, worst %d ms (%d ms on an idle "
+                                + "pool); %d load queries, "
                                 + "%d load errors; backend opens %.1f/s (%d in %.1f s), rekeyed closes %.0f; peak %d backends "
-                                + "on the server, pool max 4%n", mode, runs, worstMillis, loadQueries.get(), loadErrors.size(),
-                        (after.connects() - opensBefore) / seconds, after.connects() - opensBefore, seconds,
+                                + "on the server, pool max 4%n", mode, aloneQps, (loadQueries.get() - q1) / seconds, runs,
+                        worstMillis, idleMillis, loadQueries.get(), loadErrors.size(), (after.connects() - opensBefore) / seconds, after.connects() - opensBefore, seconds,
                         counter(sluice, "rekeyed"), peakOnServer.get());
                 assertTrue(counter(sluice, "rekeyed") > 0, "backends closed to reopen for another key");
             } finally {
