@@ -728,8 +728,8 @@ public final class BackendPools implements AutoCloseable {
                 p = q;
             }
         }
-        if (p == null) {
-            return; // no client has asked for a backend yet: nothing to keep under the server's limits
+        if (p == null || limitsConnection) {
+            return; // no client has asked for a backend yet, or the last refresh's connection is still at it
         }
         limitsReadNanos = now; // one refresh in flight at a time
         if (total - totalEvicting() >= globalCap()) {
@@ -737,6 +737,7 @@ public final class BackendPools implements AutoCloseable {
             return;
         }
         total++;
+        limitsConnection = true;
         BackendPool pool = p;
         BackendKey key = p.lastKey;
         EventLoop loop = group.next();
@@ -763,6 +764,7 @@ public final class BackendPools implements AutoCloseable {
         List<Runnable> after = new ArrayList<>(2);
         synchronized (this) {
             total--;
+            limitsConnection = false;
             dispatchAll(after);
         }
         after.forEach(Runnable::run);
@@ -1075,6 +1077,8 @@ public final class BackendPools implements AutoCloseable {
     private volatile long limitsRefreshNanos = io.sluice.config.ServerConfig.DEFAULT_LIMITS_REFRESH.toNanos();
     /** A refresh is due and every backend is busy at the cap: the next one given back reads the limits. Guarded by this. */
     private boolean limitsOnRelease;
+    /** The short-lived connection of {@link #refreshLimitsWithoutIdle} is open (counted in {@link #total}). Guarded by this. */
+    private boolean limitsConnection;
     /** True once a read of the limits was tried (so a server that will not tell does not block opens). */
     private boolean limitsTried;
     /** The first connection is reading the limits: it will serve the oldest waiter right after. */
@@ -1176,10 +1180,11 @@ public final class BackendPools implements AutoCloseable {
             for (BackendPool p : pools.values()) {
                 evictOverCap(p, after);
             }
-            if (before != null && l.effectiveCap() < before.effectiveCap() && total - totalEvicting() > globalCap()) {
+            int above = total - totalEvicting() - (limitsConnection ? 1 : 0) - globalCap(); // busy: idle ones are closing
+            if (before != null && l.effectiveCap() < before.effectiveCap() && above > 0) {
                 log.warn("server limits lowered the backend cap from {} to {} with {} backends busy above it: "
-                                + "they close as they come back until Sluice is under the cap ({})", before.effectiveCap(),
-                        globalCap(), total - totalEvicting() - globalCap(), l.reasoning());
+                        + "they close as they come back until Sluice is under the cap ({})", before.effectiveCap(),
+                        globalCap(), above, l.reasoning());
             }
             dispatchAll(after);
         }
