@@ -115,9 +115,17 @@ class FairnessIT {
                 t.start();
             }
             AtomicInteger peakOnServer = new AtomicInteger();
-            Thread sampler = new Thread(() -> {
-                while (running.get()) {
-                    peakOnServer.accumulateAndGet(server.connectionCount("fair"), Math::max);
+            Thread sampler = new Thread(() -> { // one root connection, every 20 ms: light on the 2 cores the load shares
+                try (Connection root = server.rootConnection(); Statement s = root.createStatement()) {
+                    while (running.get()) {
+                        try (var r = s.executeQuery("SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'fair'")) {
+                            r.next();
+                            peakOnServer.accumulateAndGet(r.getInt(1), Math::max);
+                        }
+                        Thread.sleep(20);
+                    }
+                } catch (SQLException | InterruptedException e) {
+                    peakOnServer.set(Integer.MAX_VALUE); // fails the bound below, with the sampler's trouble visible
                 }
             });
             try {
