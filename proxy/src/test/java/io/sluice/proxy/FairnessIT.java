@@ -222,4 +222,50 @@ class FairnessIT {
         }
         server.awaitConnectionCount("fair", 0, Duration.ofSeconds(10));
     }
+
+    /**
+     * The issue's own reproduction, scaled to a 3 s run: sysbench oltp_read_write with 16 threads
+     * on a transaction-mode pool of 8, and meanwhile `mariadb -e 'select 1'` through Sluice, three
+     * times: each served well within acquire-timeout, sysbench without error.
+     */
+    @org.junit.jupiter.api.Test
+    @Tag("slow")
+    void theIssuesReproductionWithSysbench() throws Exception {
+        ExternalClient.requireProgram("sysbench", "apt-get install sysbench");
+        ExternalClient.requireProgram("mariadb", "apt-get install mariadb-client");
+        server.createUser("sb", "sb-pw");
+        server.createDatabase("sbtest");
+        try (Sluice sluice = Sluice.start(server, "sluice.users.sb.password = \"sb-pw\"\n"
+                + "sluice.pool { mode = transaction, max-per-user = 8, acquire-timeout = 5s }\n")) {
+            assertEquals(0, SysbenchIT.sysbench(sluice, "prepare", 1).exit(), "prepare failed");
+            java.util.concurrent.CompletableFuture<SysbenchIT.Result> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return SysbenchIT.sysbench(sluice, "run", 16);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Eventually.until("sysbench fills the pool", () -> {
+                PoolSnapshot s = sluice.proxy.pools().snapshot().get(0);
+                return s.busy() == 8 && s.waiting() > 0 || run.isDone();
+            });
+            long worst = 0;
+            for (int i = 0; i < 3 && !run.isDone(); i++) {
+                long t0 = System.nanoTime();
+                ExternalClient.Result r = ExternalClient.run(ExternalClient.env(sluice.port(), "sb", "sb-pw"), "mariadb",
+                        "-h127.0.0.1", "-P" + sluice.port(), "-usb", "--batch", "--skip-column-names", "-e", "select 1");
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                r.ok();
+                assertEquals("1", r.out());
+                worst = Math.max(worst, ms);
+            }
+            SysbenchIT.Result done = run.get(90, java.util.concurrent.TimeUnit.SECONDS);
+            System.out.printf("fairness[sysbench]: mariadb CLI under sysbench 16 threads on 8 backends, worst %d ms; "
+                    + "sysbench exit %d, rekeyed closes %.0f%n", worst, done.exit(), counter(sluice, "rekeyed"));
+            assertEquals(0, done.exit(), done.out());
+            assertTrue(!done.out().contains("FATAL"), done.out());
+            assertTrue(worst < 2500, "the CLI took " + worst + " ms; acquire-timeout is 5 s");
+            SysbenchIT.sysbench(sluice, "cleanup", 1);
+        }
+    }
 }
