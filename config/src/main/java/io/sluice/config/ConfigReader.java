@@ -251,17 +251,18 @@ final class ConfigReader {
         Integer headroom = integer("sluice.server.headroom", 0, 100_000);
         Integer fleetSize = integer("sluice.server.fleet-size", 1, 100_000);
         Boolean adaptive = bool("sluice.server.adaptive");
+        Duration limitsRefresh = duration("sluice.server.limits-refresh", false);
         Optional<Path> socket = path("sluice.server.socket");
         if (socket != null && socket.isPresent() && !socket.get().isAbsolute()) {
             problems.add("sluice.server.socket", "must be an absolute path to the server's Unix socket, such as "
                     + "/run/mysqld/mysqld.sock, or empty for TCP to host:port");
             socket = null;
         }
-        if (!allSet(host, port, connectTimeout, mode, caFile, headroom, fleetSize, adaptive, socket)) {
+        if (!allSet(host, port, connectTimeout, mode, caFile, headroom, fleetSize, adaptive, socket, limitsRefresh)) {
             return null;
         }
         return new ServerConfig(host, port, connectTimeout, new BackendTlsConfig(mode, caFile), headroom, fleetSize, adaptive,
-                socket);
+                socket, limitsRefresh);
     }
 
     private FrontendConfig readFrontend() {

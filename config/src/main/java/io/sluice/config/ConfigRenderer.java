@@ -60,6 +60,7 @@ final class ConfigRenderer {
         m.put("headroom", server.headroom());
         m.put("fleet-size", server.fleetSize());
         m.put("adaptive", server.adaptive());
+        m.put("limits-refresh", duration(server.limitsRefresh()));
         m.put("tls", tls);
         return m;
     }

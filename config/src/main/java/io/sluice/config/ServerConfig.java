@@ -15,18 +15,27 @@ import java.util.Optional;
  * @param socket         the server's Unix socket: when present, backend connections use it instead of
  *                       {@code host:port} (Sluice on the database host); host and port still name the
  *                       server for the doctor, which connects over TCP
+ * @param limitsRefresh  how often the server's limits (max_connections and the rest) are read again
  */
 public record ServerConfig(String host, int port, Duration connectTimeout, BackendTlsConfig tls, int headroom, int fleetSize,
-                           boolean adaptive, Optional<Path> socket) {
+                           boolean adaptive, Optional<Path> socket, Duration limitsRefresh) {
 
     public static final int DEFAULT_HEADROOM = 2;
     public static final int DEFAULT_FLEET_SIZE = 1;
+    public static final Duration DEFAULT_LIMITS_REFRESH = Duration.ofSeconds(60);
 
     public ServerConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(socket, "socket");
+        Objects.requireNonNull(limitsRefresh, "limitsRefresh");
+    }
+
+    /** With the default limits refresh interval. */
+    public ServerConfig(String host, int port, Duration connectTimeout, BackendTlsConfig tls, int headroom, int fleetSize,
+                        boolean adaptive, Optional<Path> socket) {
+        this(host, port, connectTimeout, tls, headroom, fleetSize, adaptive, socket, DEFAULT_LIMITS_REFRESH);
     }
 
     /** Over TCP. */
@@ -42,7 +51,8 @@ public record ServerConfig(String host, int port, Duration connectTimeout, Backe
 
     /** This config with {@code next}'s reloadable settings; where the server is and TLS never change. */
     public ServerConfig reloaded(ServerConfig next) {
-        return new ServerConfig(host, port, next.connectTimeout, tls, next.headroom, next.fleetSize, next.adaptive, socket);
+        return new ServerConfig(host, port, next.connectTimeout, tls, next.headroom, next.fleetSize, next.adaptive, socket,
+                next.limitsRefresh);
     }
 
     /** Where backend connections go, for messages: {@code unix:/path} or {@code host:port}. */

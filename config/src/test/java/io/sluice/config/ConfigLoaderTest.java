@@ -491,5 +491,6 @@ class ConfigLoaderTest {
                 java.util.Map.of("SLUICE_FLEET_SIZE", "3", "SLUICE_USER", "app", "SLUICE_PASSWORD", "pw"));
         assertEquals(3, c.server().fleetSize());
         assertEquals(ServerConfig.DEFAULT_HEADROOM, c.server().headroom());
+        assertEquals(ServerConfig.DEFAULT_LIMITS_REFRESH, c.server().limitsRefresh());
     }
 }

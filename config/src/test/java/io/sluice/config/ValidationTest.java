@@ -171,6 +171,12 @@ class ValidationTest {
     }
 
     @Test
+    void limitsRefreshZero() {
+        assertProblem("sluice.server.limits-refresh = 0s",
+                "sluice.server.limits-refresh: must be greater than 0s (got \"0s\")");
+    }
+
+    @Test
     void durationNegative() {
         assertProblem("sluice.server.connect-timeout = -5s",
                 "sluice.server.connect-timeout: must not be negative (got \"-5s\")");

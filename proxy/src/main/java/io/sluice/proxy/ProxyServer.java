@@ -72,7 +72,8 @@ public final class ProxyServer implements AutoCloseable {
         this.transport = new Transport(config.listen(), metrics.busyPoll());
         this.connector = new BackendConnector(config.server(), transport, backendSsl);
         this.pools = new BackendPools(config.pool(), config.users().values(), connector, metrics, transport.group());
-        pools.limitsPolicy(config.server().headroom(), config.server().fleetSize(), config.server().adaptive());
+        pools.limitsPolicy(config.server().headroom(), config.server().fleetSize(), config.server().adaptive(),
+                config.server().limitsRefresh());
         this.users = new UserDirectory(config.users().values());
         this.leakDetector = new LeakDetector(sessions, () -> this.config.frontend(), metrics);
     }
@@ -271,7 +272,7 @@ public final class ProxyServer implements AutoCloseable {
                 nf.leakWarningAfter(), nf.idleInTransactionTimeout(), nf.maxClientsPerUser(), nf.maxClientsPerHost(),
                 nf.maxQueryTime(), nf.maxTransactionTime());
         ServerConfig server = old.server().reloaded(next.server());
-        pools.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive());
+        pools.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive(), server.limitsRefresh());
         AdminConfig admin = new AdminConfig(old.admin().enabled(), old.admin().host(), old.admin().port(),
                 next.admin().token());
         SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin);

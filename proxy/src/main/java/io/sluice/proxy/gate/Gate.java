@@ -75,6 +75,58 @@ public final class Gate {
         return oldest;
     }
 
+    /**
+     * Fair hand-off across keys of a free connection of {@code key}: the line is served in arrival
+     * order whatever the key. Walks the line passing over the first {@code covered} waiters of
+     * other keys (connections being opened, or closed to be reopened, are meant for them). Returns
+     * <ul>
+     * <li>a waiter of {@code key}, removed from the line: the oldest one, or one on {@code loop}
+     * that arrived within the tolerance of {@link #pollMatchingPreferring} and before any waiter of
+     * another key not passed over (so a later request of {@code key} never overtakes one of another key);</li>
+     * <li>a waiter of another key, left in line, when it arrived before every waiter of
+     * {@code key} and is not passed over: the caller serves it first (an idle connection of its
+     * key, or the free one closed and reopened for its key);</li>
+     * <li>null when no waiter is left for the connection.</li>
+     * </ul>
+     * With one key in the line this is {@link #pollMatchingPreferring}, at the same cost.
+     */
+    public Waiter pollFair(BackendKey key, Object loop, long toleranceNanos, int covered) {
+        Waiter oldest = null;
+        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+            Waiter w = it.next();
+            if (!w.key().equals(key)) {
+                if (covered > 0) {
+                    covered--;
+                    continue;
+                }
+                if (oldest == null) {
+                    return w;
+                }
+                break; // the same-loop preference stops at a waiter of another key
+            }
+            if (oldest == null) {
+                oldest = w;
+                if (w.loop() == loop) {
+                    it.remove();
+                    return w;
+                }
+                toleranceNanos = Math.max(toleranceNanos, (System.nanoTime() - w.enqueuedNanos()) / 2);
+                continue;
+            }
+            if (w.enqueuedNanos() - oldest.enqueuedNanos() > toleranceNanos) {
+                break;
+            }
+            if (w.loop() == loop) {
+                it.remove();
+                return w;
+            }
+        }
+        if (oldest != null) {
+            waiters.remove(oldest);
+        }
+        return oldest;
+    }
+
     /** Puts a waiter back at the head (its hand-off failed through no fault of its own). */
     public void pushFront(Waiter w) {
         waiters.addFirst(w);

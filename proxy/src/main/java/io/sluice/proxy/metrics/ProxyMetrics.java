@@ -230,6 +230,7 @@ public final class ProxyMetrics {
         if (r.startsWith("reset")) return "reset_failed";
         if (r.startsWith("evicted")) return "evicted";
         if (r.startsWith("rebalanced")) return "rebalanced";
+        if (r.startsWith("rekeyed")) return "rekeyed";
         if (r.startsWith("discarded")) return "discarded";
         if (r.startsWith("shutdown")) return "shutdown";
         if (r.startsWith("validation")) return "validation_failed";

@@ -60,6 +60,11 @@ public final class BackendPools implements AutoCloseable {
     /** The longest gap between housekeeping passes (idle timeout, max lifetime, min-idle); idle-timeout / 4 if shorter. */
     static final long HOUSEKEEPING_MAX_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final String REBALANCED = "rebalanced onto the event loop of the clients waiting for it";
+    /**
+     * The close reason (and metric tag {@code rekeyed}) of a free backend closed so that one of the
+     * oldest waiter's key opens in its slot: a login per request of a minority key under saturation.
+     */
+    private static final String REKEYED = "rekeyed: closed to open one of the key the oldest waiter needs";
 
     private final Map<String, BackendPool> pools = new LinkedHashMap<>();
     private final BackendConnector connector;
@@ -271,7 +276,10 @@ public final class BackendPools implements AutoCloseable {
             if (evictions > 0) {
                 break; // room is being made; the close re-runs dispatch
             }
-            BackendConnection victim = p.size() >= p.max ? p.oldestIdle() : oldestIdleElsewhere(p);
+            // The cap that binds decides where room can come from: the pool's own max (or its fair
+            // share) only from its own idle backends, the global or server-derived cap from any idle
+            // one, of this pool's other keys too (dispatch served every idle one a waiter here fits).
+            BackendConnection victim = p.size() >= p.max || yieldsTo(p, 0) ? p.oldestIdle() : oldestIdleAnywhere();
             if (victim == null) {
                 break;
             }
@@ -280,10 +288,10 @@ public final class BackendPools implements AutoCloseable {
         }
     }
 
-    private BackendConnection oldestIdleElsewhere(BackendPool except) {
+    private BackendConnection oldestIdleAnywhere() {
         BackendConnection best = null;
         for (BackendPool q : pools.values()) {
-            BackendConnection c = q == except ? null : q.oldestIdle();
+            BackendConnection c = q.oldestIdle();
             if (c != null && (best == null || c.idleSinceNanos() < best.idleSinceNanos())) {
                 best = c;
             }
@@ -505,6 +513,13 @@ public final class BackendPools implements AutoCloseable {
             after.add(() -> readThreadsConnected(c, () -> returnIdle(c)));
             return;
         }
+        if (limitsOnRelease) {
+            // Limits refresh due while at the cap with nothing idle: read them on this one on its way back.
+            limitsOnRelease = false;
+            limitsReadNanos = System.nanoTime();
+            after.add(() -> readLimits(c, () -> returnIdle(c)));
+            return;
+        }
         if (p.swaps.containsKey(c)) {
             // Before any waiter is taken from the gate: the waiters stay in line for the replacement.
             evict(c, after, REBALANCED); // closed() opens its replacement
@@ -512,7 +527,32 @@ public final class BackendPools implements AutoCloseable {
         }
         // Prefer a waiter on the connection's own event loop among those that came at the same
         // moment as the oldest (bench: cross-loop hand-offs doubled context switches per query).
-        Waiter w = paused ? null : p.gate.pollMatchingPreferring(c.key()::equals, c.loop(), SAME_MOMENT_NANOS);
+        // Waiters are served in arrival order whatever their key (fairness across drivers).
+        Waiter w = paused ? null : p.gate.pollFair(c.key(), c.loop(), SAME_MOMENT_NANOS, p.opening + p.evicting);
+        if (w != null && !w.key().equals(c.key())) {
+            // The oldest waiter wants another key, and no open or close under way is for it.
+            BackendConnection own = p.takeIdle(w.key(), w.loop());
+            if (own != null) {
+                p.gate.remove(w);
+                p.acquires++;
+                Waiter served = w;
+                after.add(() -> handOut(p, own, served, false));
+                offer(p, c, after); // c goes on to the next in line
+                return;
+            }
+            if (!roomToOpen(p)) {
+                // At the cap: c closes and its slot reopens for the oldest waiter's key (closed() ->
+                // dispatch), rather than serve a later request of c's key or idle while it waits.
+                evict(c, after, REKEYED);
+                return;
+            }
+            // Below the cap dispatch opens one for it; c serves the next request of its own key.
+            dispatch(p, after);
+            w = p.gate.pollFair(c.key(), c.loop(), SAME_MOMENT_NANOS, p.opening + p.evicting);
+            if (w != null && !w.key().equals(c.key())) {
+                w = null;
+            }
+        }
         if (w != null && w.loop() != c.loop() && rebalances(p, c, w.loop())) {
             p.gate.pushFront(w); // first in line for the replacement
             p.swaps.put(c, w.loop());
@@ -521,7 +561,8 @@ public final class BackendPools implements AutoCloseable {
         }
         if (w != null) {
             p.acquires++;
-            after.add(() -> handOut(p, c, w, false));
+            Waiter next = w;
+            after.add(() -> handOut(p, c, next, false));
         } else {
             c.idleSinceNanos(System.nanoTime());
             p.idle.addFirst(c);
@@ -643,9 +684,10 @@ public final class BackendPools implements AutoCloseable {
                         after.add(() -> c.quit(reason));
                     }
                 }
-                if (limitsTried && now - limitsReadNanos > LIMITS_REFRESH_NANOS && !p.idle.isEmpty() && !paused) {
+                if (limitsRefreshDue(now) && !p.idle.isEmpty()) {
                     BackendConnection c = p.idle.pollLast();
                     limitsReadNanos = now; // one refresh in flight at a time
+                    limitsOnRelease = false;
                     after.add(() -> readLimits(c, () -> returnIdle(c)));
                 }
                 if (threadsReadingDue(now) && !p.idle.isEmpty()) {
@@ -661,9 +703,72 @@ public final class BackendPools implements AutoCloseable {
                 }
                 dispatch(p, after);
             }
+            if (limitsRefreshDue(now)) {
+                refreshLimitsWithoutIdle(now, after); // every backend is busy (or none is open)
+            }
         }
         after.forEach(Runnable::run);
         flushMeters();
+    }
+
+    /** Whether the server's limits are due to be read again (sluice.server.limits-refresh). Caller holds the lock. */
+    private boolean limitsRefreshDue(long now) {
+        return limitsTried && !paused && !closed && now - limitsReadNanos > limitsRefreshNanos;
+    }
+
+    /**
+     * Reads the limits when no backend is idle: over a short-lived connection of its own, counted
+     * in {@link #total} against the cap while it lives, when the cap has room; at the cap, over the
+     * next backend given back ({@link #offer}), since a pool at its cap gives one back with every
+     * finished transaction (session mode: every session that ends). Caller holds the lock.
+     */
+    private void refreshLimitsWithoutIdle(long now, List<Runnable> after) {
+        BackendPool p = null;
+        for (BackendPool q : pools.values()) {
+            if (q.lastKey != null && (p == null || q.all.size() > p.all.size())) {
+                p = q;
+            }
+        }
+        if (p == null || limitsConnection) {
+            return; // no client has asked for a backend yet, or the last refresh's connection is still at it
+        }
+        limitsReadNanos = now; // one refresh in flight at a time
+        if (total - totalEvicting() >= globalCap()) {
+            limitsOnRelease = true;
+            return;
+        }
+        total++;
+        limitsConnection = true;
+        BackendPool pool = p;
+        BackendKey key = p.lastKey;
+        EventLoop loop = group.next();
+        after.add(() -> connector.connect(loop, key, pool.password).addListener(f -> {
+            if (!f.isSuccess()) {
+                // The server may be full of Sluice's busy backends (max_connections lowered below them):
+                // read on the next one given back instead, which then closes if it is over the new cap.
+                log.debug("could not open a connection to read the server's limits ({}); reading them on the next "
+                        + "backend given back", f.cause().getMessage());
+                synchronized (this) {
+                    limitsOnRelease = true;
+                }
+                limitsConnectionGone();
+                return;
+            }
+            BackendConnection c = (BackendConnection) f.getNow();
+            c.channel().closeFuture().addListener(x -> limitsConnectionGone());
+            readLimits(c, () -> c.quit("server limits read"));
+        }));
+    }
+
+    /** The connection of {@link #refreshLimitsWithoutIdle} has closed: its slot is free. */
+    private void limitsConnectionGone() {
+        List<Runnable> after = new ArrayList<>(2);
+        synchronized (this) {
+            total--;
+            limitsConnection = false;
+            dispatchAll(after);
+        }
+        after.forEach(Runnable::run);
     }
 
     /**
@@ -882,6 +987,15 @@ public final class BackendPools implements AutoCloseable {
     private volatile int headroom = io.sluice.config.ServerConfig.DEFAULT_HEADROOM;
     private volatile int fleetSize = io.sluice.config.ServerConfig.DEFAULT_FLEET_SIZE;
 
+    /**
+     * Sets the share of the server's limits to take, applied at the next read of the limits, and how
+     * often they are read again (sluice.server.limits-refresh).
+     */
+    public void limitsPolicy(int headroom, int fleetSize, boolean adaptive, Duration limitsRefresh) {
+        limitsRefreshNanos = limitsRefresh.toNanos();
+        limitsPolicy(headroom, fleetSize, adaptive);
+    }
+
     /** Sets the share of the server's limits to take; applies at the next read of the limits. */
     public void limitsPolicy(int headroom, int fleetSize, boolean adaptive) {
         this.headroom = headroom;
@@ -960,7 +1074,12 @@ public final class BackendPools implements AutoCloseable {
         });
     }
 
-    static final long LIMITS_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /** sluice.server.limits-refresh: how often the limits are read again, whatever the pools' state. */
+    private volatile long limitsRefreshNanos = io.sluice.config.ServerConfig.DEFAULT_LIMITS_REFRESH.toNanos();
+    /** A refresh is due and every backend is busy at the cap: the next one given back reads the limits. Guarded by this. */
+    private boolean limitsOnRelease;
+    /** The short-lived connection of {@link #refreshLimitsWithoutIdle} is open (counted in {@link #total}). Guarded by this. */
+    private boolean limitsConnection;
     /** True once a read of the limits was tried (so a server that will not tell does not block opens). */
     private boolean limitsTried;
     /** The first connection is reading the limits: it will serve the oldest waiter right after. */
@@ -1065,6 +1184,12 @@ public final class BackendPools implements AutoCloseable {
             }
             for (BackendPool p : pools.values()) {
                 evictOverCap(p, after);
+            }
+            int above = total - totalEvicting() - (limitsConnection ? 1 : 0) - globalCap(); // busy: idle ones are closing
+            if (before != null && l.effectiveCap() < before.effectiveCap() && above > 0) {
+                log.warn("server limits lowered the backend cap from {} to {} with {} backends busy above it: "
+                        + "they close as they come back until Sluice is under the cap ({})", before.effectiveCap(),
+                        globalCap(), above, l.reasoning());
             }
             dispatchAll(after);
         }

@@ -76,4 +76,23 @@ class GateTest {
         assertSame(first, longWait.pollMatchingPreferring(K::equals, a, 1_000_000L),
                 "but not one that came more than half the oldest's wait after it");
     }
+
+    /** Issue #25: arrival order across keys; waiters already covered by an open are passed over; no jumping ahead. */
+    @Test
+    void fairAcrossKeysInArrivalOrder() throws Exception {
+        Gate g = new Gate(10);
+        Waiter k1 = new Waiter(K, b);
+        Waiter other = new Waiter(OTHER, a);
+        Waiter k2 = new Waiter(K, a);
+        g.offer(k1);
+        g.offer(other);
+        g.offer(k2);
+        assertSame(k1, g.pollFair(K, a, 1_000_000_000L, 0),
+                "an earlier waiter of the key keeps priority; the same-loop one behind a waiter of another key may not pass it");
+        assertSame(other, g.pollFair(K, a, 1_000_000_000L, 0), "the oldest waiter wants another key: it is named");
+        assertEquals(2, g.size(), "and left in line");
+        assertSame(k2, g.pollFair(K, a, 1_000_000_000L, 1), "covered by an open under way: the next of the key is served");
+        assertSame(other, g.pollFair(OTHER, b, 0, 0));
+        assertNull(g.pollFair(K, a, 0, 0));
+    }
 }
