@@ -853,7 +853,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     private void addSet(List<Step> steps, BackendConnection b, Map<String, String> wanted) {
         steps.add(new Step(() -> {
-            String set = StateSync.setStatement(wanted, b.variables(), 0);
+            String set = StateSync.setStatement(wanted, b.variables(), b.loginVariables(), 0);
             return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
                     : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT);
         }, r -> {
@@ -1117,7 +1117,8 @@ public final class ClientSession implements BackendConnection.Listener {
             }
             long insertId = (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
                     && b.lastInsertId() != lastInsertId ? lastInsertId : 0;
-            String set = StateSync.setStatement(variables, b.variables(), userVariables, b.userVariables(), insertId);
+            String set = StateSync.setStatement(variables, b.variables(), b.loginVariables(), userVariables,
+                    b.userVariables(), insertId);
             if (set != null) {
                 b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
                     if (closed || backend != b) {
