@@ -150,6 +150,11 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Client packets that arrived while a command waited ({@link #pendingCommand}); replayed in order. */
     private final ArrayDeque<ByteBuf> heldBack = new ArrayDeque<>(2);
 
+    /**
+     * The login (or COM_CHANGE_USER) is checking its schema on a backend: client packets wait, and
+     * an error ends the connection after the ERR, as the server does (issue #24).
+     */
+    private boolean loggingIn;
     /** Runs once when the responses in flight are complete (KILL bookkeeping). */
     private Runnable afterResponse;
     private final OkPacket.StateVisitor stateVisitor = new OkPacket.StateVisitor() {
@@ -343,7 +348,9 @@ public final class ClientSession implements BackendConnection.Listener {
             writeOk(seq);
             return;
         }
+        loggingIn = true;
         acquire(() -> {
+            loggingIn = false;
             if (mode == PoolMode.TRANSACTION) {
                 unlink(BackendPools.Release.CLEAN);
             }
@@ -379,7 +386,7 @@ public final class ClientSession implements BackendConnection.Listener {
             packet.release();
             return;
         }
-        if (pendingCommand != null) {
+        if (pendingCommand != null || loggingIn) {
             holdBack(packet);
             return;
         }
@@ -917,6 +924,14 @@ public final class ClientSession implements BackendConnection.Listener {
             p.release();
         }
         state = State.IDLE;
+        if (loggingIn) {
+            // A login that fails after the password check (1049 Unknown database, no backend) ends
+            // the connection, as the server's does; the session holds no backend by now.
+            log.debug("{}: login failed: {}", this, e.message());
+            client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()))
+                    .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+            return;
+        }
         if (t == CommandType.COM_STMT_SEND_LONG_DATA) {
             if (longData != null) {
                 longData.deferredError = e;
