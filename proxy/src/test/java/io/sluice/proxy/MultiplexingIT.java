@@ -187,9 +187,9 @@ class MultiplexingIT {
                         assertEquals(String.valueOf(n), one(s, "EXECUTE mine_stmt USING @arg"));
                         s.execute("DEALLOCATE PREPARE mine_stmt");
                         s.execute("SET autocommit = 0");
-                        String before = one(s, "SELECT CONNECTION_ID()");
+                        String before = one(s, "SELECT @@pseudo_thread_id");
                         Thread.sleep(rnd.nextInt(5));
-                        assertEquals(before, one(s, "SELECT CONNECTION_ID()"), "a transaction moved between backends");
+                        assertEquals(before, one(s, "SELECT @@pseudo_thread_id"), "a transaction moved between backends");
                         s.execute("COMMIT");
                         s.execute("SET autocommit = 1");
                     }
@@ -264,12 +264,12 @@ class MultiplexingIT {
                         int b = (a + 1 + rnd.nextInt(9)) % 10;
                         int amount = rnd.nextInt(50);
                         try (Statement s = c.createStatement()) {
-                            String thread = one(s, "SELECT CONNECTION_ID()");
+                            String thread = one(s, "SELECT @@pseudo_thread_id");
                             s.executeQuery("SELECT balance FROM accounts WHERE id IN (" + Math.min(a, b) + "," + Math.max(a, b)
                                     + ") ORDER BY id FOR UPDATE").close();
                             s.executeUpdate("UPDATE accounts SET balance = balance - " + amount + " WHERE id = " + a);
                             s.executeUpdate("UPDATE accounts SET balance = balance + " + amount + " WHERE id = " + b);
-                            assertEquals(thread, one(s, "SELECT CONNECTION_ID()"), "transaction spans two backends");
+                            assertEquals(thread, one(s, "SELECT @@pseudo_thread_id"), "transaction spans two backends");
                             if (rnd.nextInt(4) == 0) {
                                 c.rollback();
                             } else {

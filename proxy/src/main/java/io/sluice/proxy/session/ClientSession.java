@@ -583,6 +583,10 @@ public final class ClientSession implements BackendConnection.Listener {
             sendStatementCommand(packet, type);
             return;
         }
+        if (type == CommandType.COM_QUERY || type == CommandType.COM_STMT_PREPARE) {
+            // CONNECTION_ID() is the session's id, the one the handshake gave and KILL takes (issue #24)
+            packet = ConnectionIdRewrite.rewrite(client.alloc(), packet, id);
+        }
         if (type == CommandType.COM_QUERY && (statementFlags & StatementClassifier.PREVIOUS_RESULT) != 0 && multiplexed()
                 && !(backend == lastBackend && backend.lastStatementBy() == id)) {
             // The server's ROW_COUNT()/FOUND_ROWS() here belong to another statement than this session's last.
