@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Issue #24 item 1: a client's character set and collation (SET NAMES, SET collation_connection)
@@ -40,7 +41,8 @@ class CharsetIT {
     static void setUp() throws Exception {
         ExternalClient.requireProgram("mariadb", "apt-get install mariadb-client");
         server = TestServer.start(TestServer.Options.defaults().withMaxConnections(30)
-                .withServerArgs("--character-set-server=latin1", "--collation-server=latin1_swedish_ci"));
+                .withServerArgs("--character-set-server=latin1", "--collation-server=latin1_swedish_ci",
+                        "--interactive-timeout=1234"));
         server.createUser("cs", "cs-pw");
         server.createDatabase("cs");
         server.execute("CREATE TABLE IF NOT EXISTS cs.t (id INT PRIMARY KEY, v VARCHAR(20) CHARACTER SET utf8mb4)");
@@ -105,6 +107,56 @@ class CharsetIT {
                  ResultSet r = s.executeQuery("SELECT HEX(v) FROM cs.t WHERE id = 1")) {
                 r.next();
                 assertEquals("68C3A9F09F90AC", r.getString(1), "the bytes stored on the server");
+            }
+        }
+    }
+
+    /** character_set_database and collation_database follow the schema, whoever used the backend before. */
+    @ParameterizedTest
+    @ValueSource(strings = {"transaction", "session"})
+    void theDatabaseCharacterSetIsTheSchemas(String mode) {
+        server.execute("CREATE DATABASE IF NOT EXISTS cs_utf CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
+        String vars = "SELECT @@character_set_database, @@collation_database";
+        String inSchema = direct("utf8mb4", "USE cs_utf; " + vars);
+        String noSchema = direct("utf8mb4", vars);
+        try (Sluice sluice = start(mode)) {
+            assertEquals(inSchema, cli(sluice.port(), "utf8mb4", "USE cs_utf; " + vars));
+            assertEquals(inSchema, cli(sluice.port(), "utf8mb4", "USE cs_utf; " + vars), "the same schema again");
+            assertEquals(noSchema, cli(sluice.port(), "utf8mb4", vars), "no schema after one");
+            assertEquals(inSchema, cli(sluice.port(), "utf8mb4", "USE cs_utf; SET NAMES latin1; USE cs; USE cs_utf; "
+                    + vars), "back in the schema");
+            assertEquals(inSchema, cli(sluice.port(), "utf8mb4", "USE cs_utf; " + vars), "after that client");
+        }
+    }
+
+    /** The first column of the first row of {@code sql}'s text result (CLIENT_DEPRECATE_EOF). */
+    static String value(RawClient c, String sql) throws Exception {
+        c.query(sql);
+        c.read(); // column count: 1
+        c.read(); // column definition
+        byte[] row = c.read();
+        String v = new String(row, 1, row[0] & 0xff, java.nio.charset.StandardCharsets.UTF_8);
+        c.read(); // the OK that ends the rows
+        return v;
+    }
+
+    /**
+     * A CLIENT_INTERACTIVE login takes wait_timeout from interactive_timeout: a client that did not
+     * change it keeps that value after one that did (DEFAULT would give the global wait_timeout).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"transaction", "session"})
+    void anInteractiveClientKeepsItsWaitTimeout(String mode) throws Exception {
+        int caps = RawClient.CAPS | io.sluice.proxy.protocol.Capabilities.CLIENT_INTERACTIVE;
+        try (Sluice sluice = start(mode)) {
+            try (RawClient c = new RawClient(sluice.port(), caps)) {
+                assertTrue(RawClient.isOk(c.login("cs", "cs-pw", null)));
+                assertEquals("1234", value(c, "SELECT @@wait_timeout"));
+                assertTrue(RawClient.isOk(c.execute("SET SESSION wait_timeout = 77")));
+            }
+            try (RawClient c = new RawClient(sluice.port(), caps)) {
+                assertTrue(RawClient.isOk(c.login("cs", "cs-pw", null)));
+                assertEquals("1234", value(c, "SELECT @@wait_timeout"), "an interactive client after one that set wait_timeout");
             }
         }
     }

@@ -115,7 +115,8 @@ public final class BackendConnection {
      * connections only, empty otherwise). A variable a client changed is put back to this value,
      * not to DEFAULT: DEFAULT is the server's global value, while the login set these from the
      * handshake (the collation sets the character sets, CLIENT_INTERACTIVE the wait_timeout).
-     * A reset (COM_CHANGE_USER with the same collation) gives the same values again.
+     * A reset gives the same values again: COM_CHANGE_USER carries the same collation, and
+     * {@link #reset} sets the interactive wait_timeout again.
      */
     private volatile java.util.Map<String, String> loginVariables = java.util.Map.of();
     /** User variables set here by replayable SETs (name -> literal); others pin their session. */
@@ -225,6 +226,9 @@ public final class BackendConnection {
     /** What multiplexed connections run after login and after a reset, so the server reports state changes. */
     static final String TRACKING_SETUP = "SET SESSION session_track_system_variables = '*', session_track_schema = ON, "
             + "session_track_state_change = ON";
+
+    /** What a CLIENT_INTERACTIVE login does to wait_timeout, which COM_CHANGE_USER undoes. */
+    static final String INTERACTIVE_WAIT_TIMEOUT = "SET SESSION wait_timeout = @@session.interactive_timeout";
 
     /** Turns session-state tracking on (multiplexed connections), on the backend's loop. */
     Future<Reply> enableTracking(Duration timeout) {
@@ -479,17 +483,34 @@ public final class BackendConnection {
                         lastStatementBy = 0;
                         tracker.clear();
                         int status = Packets.okStatus(packet);
-                        if (key.multiplexed()) {
-                            enableTracking(timeout).addListener(f -> {
-                                if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
-                                    promise.trySuccess(new Reply(null, status));
-                                } else {
-                                    close("reset failed: could not re-enable session tracking");
-                                    promise.tryFailure(new BackendException("could not re-enable session tracking after reset"));
-                                }
-                            });
+                        Runnable finish = () -> {
+                            if (key.multiplexed()) {
+                                enableTracking(timeout).addListener(f -> {
+                                    if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
+                                        promise.trySuccess(new Reply(null, status));
+                                    } else {
+                                        close("reset failed: could not re-enable session tracking");
+                                        promise.tryFailure(new BackendException("could not re-enable session tracking after reset"));
+                                    }
+                                });
+                            } else {
+                                promise.trySuccess(new Reply(null, status));
+                            }
+                        };
+                        if (capabilities.has(Capabilities.CLIENT_INTERACTIVE)) {
+                            // A login with CLIENT_INTERACTIVE sets wait_timeout from interactive_timeout;
+                            // COM_CHANGE_USER gives the global wait_timeout instead: do what the login did.
+                            execute(Packets.query(channel.alloc(), INTERACTIVE_WAIT_TIMEOUT), CommandType.COM_QUERY, timeout)
+                                    .addListener(f -> {
+                                        if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
+                                            finish.run();
+                                        } else {
+                                            close("reset failed: could not restore the interactive wait_timeout");
+                                            promise.tryFailure(new BackendException("could not restore wait_timeout after reset"));
+                                        }
+                                    });
                         } else {
-                            promise.trySuccess(new Reply(null, status));
+                            finish.run();
                         }
                     }
                 } catch (BackendException e) {

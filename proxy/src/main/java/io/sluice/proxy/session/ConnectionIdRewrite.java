@@ -60,12 +60,24 @@ final class ConnectionIdRewrite {
         return Packets.finish(out, seq);
     }
 
-    /** Whether {@code b[from, end)} contains CONNECTION_ID in any case: the cheap test every statement takes. */
+    /** Stops at a 'c' or 'C', where CONNECTION_ID may start. */
+    private static final io.netty.util.ByteProcessor FIND_C = v -> (v | 0x20) != 'c';
+
+    /**
+     * Whether {@code b[from, end)} contains CONNECTION_ID in any case: the test every statement
+     * takes, so it walks the bytes with {@link ByteBuf#forEachByte} and compares only at a 'c'.
+     */
     private static boolean mentions(ByteBuf b, int from, int end) {
-        for (int i = from; i + NAME.length <= end; i++) {
-            if ((b.getByte(i) | 0x20) == 'c' && matchesName(b, i)) {
+        int i = from;
+        while (i + NAME.length <= end) {
+            i = b.forEachByte(i, end - NAME.length + 1 - i, FIND_C);
+            if (i < 0) {
+                return false;
+            }
+            if (matchesName(b, i)) {
                 return true;
             }
+            i++;
         }
         return false;
     }

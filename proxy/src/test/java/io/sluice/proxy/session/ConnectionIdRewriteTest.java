@@ -66,6 +66,13 @@ class ConnectionIdRewriteTest {
         ByteBuf prepare = Packets.command(ByteBufAllocator.DEFAULT, CommandType.COM_STMT_PREPARE, "SELECT 1".getBytes(StandardCharsets.UTF_8));
         assertSame(prepare, ConnectionIdRewrite.rewrite(ByteBufAllocator.DEFAULT, prepare, 7));
         prepare.release();
+        // the call at the very end and at the very start of the text, and a 'c' in the last bytes
+        for (String sql : new String[] {"SELECT CONNECTION_ID()", "CONNECTION_ID()", "SELECT abc", "select c"}) {
+            ByteBuf p = Packets.query(ByteBufAllocator.DEFAULT, sql);
+            ByteBuf out = ConnectionIdRewrite.rewrite(ByteBufAllocator.DEFAULT, p, 7);
+            assertEquals(sql.contains("CONNECTION_ID"), out != p, sql);
+            out.release();
+        }
         ByteBuf empty = Unpooled.buffer().writeMediumLE(1).writeByte(0).writeByte(3);
         assertSame(empty, ConnectionIdRewrite.rewrite(ByteBufAllocator.DEFAULT, empty, 7));
         empty.release();
