@@ -185,6 +185,44 @@ class LoginPhaseIT {
     }
 
     /**
+     * Item 5, caching_sha2_password full authentication: Sluice asks for it with sequence id 2, the
+     * public-key request must carry 3, Sluice's key 4, the encrypted password 5.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {3, 4})
+    void cachingSha2ContinuationPacketsMustCarryTheNextSequenceId(int seq) throws Exception {
+        String crypt = io.sluice.proxy.protocol.auth.CachingSha2Password.createCrypt("sha-pw".getBytes(StandardCharsets.UTF_8));
+        String users = "sluice.users.lpsha { password-hash = \"" + crypt.replace("\\", "\\\\").replace("\"", "\\\"")
+                + "\", backend-user = lp, backend-password = \"lp-pw\" }\n";
+        try (Sluice sluice = start("transaction", users); RawClient c = new RawClient(sluice.port())) {
+            c.readHandshake();
+            byte[] password = "sha-pw".getBytes(StandardCharsets.UTF_8);
+            c.send(1, handshakeResponse(RawClient.CAPS, "lpsha", io.sluice.proxy.protocol.auth.CachingSha2Password.scramble(password,
+                    c.nonce), "caching_sha2_password"));
+            byte[] more = c.read();
+            assertEquals(2, c.lastSeq);
+            assertEquals(0x04, more[1], "expected perform-full-authentication");
+            c.send(seq, new byte[] {0x02});
+            byte[] reply = c.read();
+            if (seq == 4) {
+                assertTrue(RawClient.isErr(reply), "accepted a public key request with sequence id 4");
+                assertEquals(9406, RawClient.errCode(reply));
+                assertTrue(RawClient.errMessage(reply).contains("expected sequence id 3, got 4"), RawClient.errMessage(reply));
+                assertTrue(c.closedByPeer());
+                return;
+            }
+            assertEquals(0x01, reply[0], "expected the public key");
+            assertEquals(4, c.lastSeq);
+            java.security.PublicKey key = io.sluice.proxy.protocol.auth.RsaPassword.parsePublicKeyPem(
+                    new String(reply, 1, reply.length - 1, StandardCharsets.US_ASCII));
+            c.send(5, io.sluice.proxy.protocol.auth.RsaPassword.encrypt(password, c.nonce, key));
+            byte[] ok = c.read();
+            assertTrue(RawClient.isOk(ok), RawClient.isErr(ok) ? RawClient.errMessage(ok) : "not OK");
+            assertEquals(6, c.lastSeq);
+        }
+    }
+
+    /**
      * Item 5, TLS: the SSLRequest must carry 1 and the handshake response over TLS 2. Raw sockets
      * for the wrong ids; the mariadb CLI over TLS for the right ones.
      */
