@@ -79,7 +79,7 @@ class LoginPhaseIT {
             }
             Eventually.until("the session is gone", () -> sluice.proxy.sessions().size() == 0);
             assertEquals(0, busy(sluice), "a backend is still taken for the failed login");
-            // A correct login still works, and a client pipelining a query right after its login gets it answered.
+            // A correct login with a schema still works.
             try (RawClient c = new RawClient(sluice.port())) {
                 assertTrue(RawClient.isOk(c.login("lp", "lp-pw", "lp")));
                 c.query("SELECT DATABASE()");

@@ -930,8 +930,12 @@ public final class ClientSession implements BackendConnection.Listener {
         state = State.IDLE;
         if (loggingIn) {
             // A login that fails after the password check (1049 Unknown database, no backend) ends
-            // the connection, as the server's does; the session holds no backend by now.
+            // the connection, as the server's does; the session keeps no backend (the paths here
+            // have given it back already).
             log.debug("{}: login failed: {}", this, e.message());
+            if (backend != null) {
+                unlink(BackendPools.Release.RESET);
+            }
             client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()))
                     .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
             return;
