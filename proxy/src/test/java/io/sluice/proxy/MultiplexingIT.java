@@ -187,9 +187,9 @@ class MultiplexingIT {
                         assertEquals(String.valueOf(n), one(s, "EXECUTE mine_stmt USING @arg"));
                         s.execute("DEALLOCATE PREPARE mine_stmt");
                         s.execute("SET autocommit = 0");
-                        String before = one(s, "SELECT CONNECTION_ID()");
+                        String before = one(s, "SELECT @@pseudo_thread_id");
                         Thread.sleep(rnd.nextInt(5));
-                        assertEquals(before, one(s, "SELECT CONNECTION_ID()"), "a transaction moved between backends");
+                        assertEquals(before, one(s, "SELECT @@pseudo_thread_id"), "a transaction moved between backends");
                         s.execute("COMMIT");
                         s.execute("SET autocommit = 1");
                     }
@@ -198,6 +198,57 @@ class MultiplexingIT {
             assertTrue(wrong.isEmpty(), wrong.size() + " wrong views, first: " + wrong.peek());
             assertTrue(peak <= poolMax, "server saw " + peak + " connections of mx, pool max " + poolMax);
         }
+    }
+
+    /**
+     * Issue #24: the isolation check of {@link #twoHundredClientsOnSixBackendsEachSeeOnlyTheirOwnState}
+     * for a client that sets nothing, run right after a client that changed its character set or
+     * collation (and other state) on the only backend: it sees exactly what the same login shows
+     * directly on the server, and stores the bytes it sent. Clients log in with latin1 and with
+     * utf8mb4, so one of them differs from the server's global character set, which restoring
+     * with DEFAULT gave it. The mariadb CLI, since Connector/J sets the character set itself after
+     * every login (which hides the leak from it) and its flags would give it other backends.
+     */
+    @Test
+    void isolationHoldsAfterAClientWithAnotherCharacterSet() throws Exception {
+        io.sluice.testkit.ExternalClient.requireProgram("mariadb", "apt-get install mariadb-client");
+        String isolationVar = server.isMariaDb() ? "@@tx_isolation" : "@@transaction_isolation";
+        String view = "SELECT CONCAT_WS('|', IFNULL(DATABASE(), '-'), @@character_set_client, @@character_set_connection, "
+                + "IFNULL(@@character_set_results, 'NULL'), @@collation_connection, @@sql_mode, @@time_zone, " + isolationVar
+                + ", IFNULL(@mine, '-'))";
+        List<String> others = List.of("SET NAMES latin1", "SET NAMES utf8mb4", "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci",
+                "SET collation_connection = latin1_german1_ci", "SET character_set_results = NULL",
+                "SET NAMES cp1251 COLLATE cp1251_bin", "SET character_set_client = ascii");
+        server.execute("CREATE TABLE IF NOT EXISTS mx0.texts (id INT PRIMARY KEY, v VARCHAR(20) CHARACTER SET utf8mb4)",
+                "DELETE FROM mx0.texts");
+        try (Sluice sluice = start(1)) {
+            int id = 0;
+            for (String charset : List.of("latin1", "utf8mb4")) {
+                String expected = cli(server.port(), charset, view);
+                for (String other : others) {
+                    // (state that pins the session, such as SET TRANSACTION, would get the backend reset instead)
+                    cli(sluice.port(), charset, other + "; SET SESSION sql_mode = 'ANSI_QUOTES', time_zone = '+05:00'; "
+                            + "SET @mine = 'other'; SELECT 1");
+                    assertEquals(expected, cli(sluice.port(), charset, view), "a " + charset + " client after one that ran " + other);
+                    if (charset.equals("utf8mb4")) {
+                        id++;
+                        cli(sluice.port(), charset, other + "; SELECT 1");
+                        cli(sluice.port(), charset, "INSERT INTO texts VALUES (" + id + ", 'h\u00e9\ud83d\udc2c')");
+                        try (Connection root = server.rootConnection(); Statement rs = root.createStatement()) {
+                            assertEquals("68C3A9F09F90AC", one(rs, "SELECT HEX(v) FROM mx0.texts WHERE id = " + id),
+                                    "bytes stored by a utf8mb4 client after one that ran " + other);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The mariadb CLI as mx on {@code port} with database mx0: the one-column answer to {@code sql}. */
+    private static String cli(int port, String charset, String sql) {
+        return io.sluice.testkit.ExternalClient.run(io.sluice.testkit.ExternalClient.env(port, "mx", "mx-pw"), "mariadb",
+                "-h127.0.0.1", "-P" + port, "-umx", "-N", "-B", "--default-character-set=" + charset, "-Dmx0", "-e", sql)
+                .ok().out();
     }
 
     @Test
@@ -213,12 +264,12 @@ class MultiplexingIT {
                         int b = (a + 1 + rnd.nextInt(9)) % 10;
                         int amount = rnd.nextInt(50);
                         try (Statement s = c.createStatement()) {
-                            String thread = one(s, "SELECT CONNECTION_ID()");
+                            String thread = one(s, "SELECT @@pseudo_thread_id");
                             s.executeQuery("SELECT balance FROM accounts WHERE id IN (" + Math.min(a, b) + "," + Math.max(a, b)
                                     + ") ORDER BY id FOR UPDATE").close();
                             s.executeUpdate("UPDATE accounts SET balance = balance - " + amount + " WHERE id = " + a);
                             s.executeUpdate("UPDATE accounts SET balance = balance + " + amount + " WHERE id = " + b);
-                            assertEquals(thread, one(s, "SELECT CONNECTION_ID()"), "transaction spans two backends");
+                            assertEquals(thread, one(s, "SELECT @@pseudo_thread_id"), "transaction spans two backends");
                             if (rnd.nextInt(4) == 0) {
                                 c.rollback();
                             } else {

@@ -68,7 +68,7 @@ class PoolIT {
         try (Sluice sluice = Sluice.start(server, users() + "sluice.pool.max-per-user = 1\n")) {
             long thread;
             try (Connection c = sluice.connect("pa", "pa-pw", "mysql", "")) {
-                thread = scalar(c, "SELECT CONNECTION_ID()");
+                thread = scalar(c, "SELECT @@pseudo_thread_id");
                 try (Statement s = c.createStatement()) {
                     s.execute("SET @leak = 'secret'");
                     s.execute("SET SESSION sql_mode = 'ANSI_QUOTES'");
@@ -77,7 +77,7 @@ class PoolIT {
             }
             Eventually.until("the backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1);
             try (Connection c = sluice.connect("pa", "pa-pw")) {
-                assertEquals(thread, scalar(c, "SELECT CONNECTION_ID()"), "the one backend should be reused");
+                assertEquals(thread, scalar(c, "SELECT @@pseudo_thread_id"), "the one backend should be reused");
                 assertEquals(null, string(c, "SELECT @leak"));
                 assertEquals(null, string(c, "SELECT DATABASE()"));
                 assertTrue(!string(c, "SELECT @@sql_mode").contains("ANSI_QUOTES"));
@@ -104,7 +104,7 @@ class PoolIT {
             long backend = -1;
             for (int client = 0; client < 3; client++) {
                 try (Connection c = sluice.connect("pa", "pa-pw")) {
-                    long thread = scalar(c, "SELECT CONNECTION_ID()");
+                    long thread = scalar(c, "SELECT @@pseudo_thread_id");
                     if (backend >= 0) {
                         assertEquals(backend, thread, "one backend serves every client in turn");
                     }
@@ -201,7 +201,7 @@ class PoolIT {
                 long[] ids = new long[4];
                 for (int i = 0; i < ids.length; i++) {
                     try (Connection c = sluice.connect("pa", "pa-pw")) { // loops A, B, A, B
-                        ids[i] = scalar(c, "SELECT CONNECTION_ID()");
+                        ids[i] = scalar(c, "SELECT @@pseudo_thread_id");
                     }
                     Eventually.until("the session's backend is back in the pool", () -> sluice.proxy.pools().snapshot().get(0).idle() == 1
                             + (ids[1] != 0 && max == 2 ? 1 : 0));
@@ -235,22 +235,22 @@ class PoolIT {
              Connection third = sluice.connect("pa", "pa-pw")) {
             first.setAutoCommit(false);
             third.setAutoCommit(false);
-            long a = scalar(first, "SELECT CONNECTION_ID()");
-            long b = scalar(third, "SELECT CONNECTION_ID()");
+            long a = scalar(first, "SELECT @@pseudo_thread_id");
+            long b = scalar(third, "SELECT @@pseudo_thread_id");
             assertNotEquals(a, b, "two transactions at once hold both backends");
             first.commit();
             third.commit();
             Eventually.until("both backends are idle", () -> sluice.proxy.pools().snapshot().get(0).idle() == 2);
 
-            long borrowed = scalar(second, "SELECT CONNECTION_ID()");
+            long borrowed = scalar(second, "SELECT @@pseudo_thread_id");
             assertTrue(borrowed == a || borrowed == b, "the second client borrows one of the two: " + borrowed);
             Eventually.until("the borrowed backend is swapped", () -> rebalanced(sluice) == 1
                     && sluice.proxy.pools().snapshot().get(0).idle() == 2);
-            long own = scalar(second, "SELECT CONNECTION_ID()");
+            long own = scalar(second, "SELECT @@pseudo_thread_id");
             assertTrue(own != a && own != b, "the second client now has a new backend: " + own);
-            assertEquals(own, scalar(second, "SELECT CONNECTION_ID()"), "and keeps getting it");
+            assertEquals(own, scalar(second, "SELECT @@pseudo_thread_id"), "and keeps getting it");
             long kept = borrowed == a ? b : a;
-            assertEquals(kept, scalar(first, "SELECT CONNECTION_ID()"), "the first client's loop kept the other one");
+            assertEquals(kept, scalar(first, "SELECT @@pseudo_thread_id"), "the first client's loop kept the other one");
             first.commit();
             assertEquals(2, server.awaitConnectionCount("pa", 2, java.time.Duration.ofSeconds(5)), "the pool kept its size");
             assertEquals(1, rebalanced(sluice), "one swap evens the loops out; none follow");
@@ -272,8 +272,8 @@ class PoolIT {
              Connection third = sluice.connect("pa", "pa-pw", null, "socketTimeout=15000")) {
             first.setAutoCommit(false);
             third.setAutoCommit(false);
-            long a = scalar(first, "SELECT CONNECTION_ID()");
-            long b = scalar(third, "SELECT CONNECTION_ID()");
+            long a = scalar(first, "SELECT @@pseudo_thread_id");
+            long b = scalar(third, "SELECT @@pseudo_thread_id");
             assertNotEquals(a, b);
             first.commit();
             third.commit();
@@ -281,13 +281,13 @@ class PoolIT {
 
             Statement inSecond = second.createStatement();
             inSecond.execute("BEGIN");
-            long borrowed = scalar(second, "SELECT CONNECTION_ID()"); // across loops, marked for a swap
+            long borrowed = scalar(second, "SELECT @@pseudo_thread_id"); // across loops, marked for a swap
             assertTrue(borrowed == a || borrowed == b);
-            long other = scalar(first, "SELECT CONNECTION_ID()"); // the pool's other backend
+            long other = scalar(first, "SELECT @@pseudo_thread_id"); // the pool's other backend
             assertNotEquals(borrowed, other);
             var waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 try {
-                    return scalar(third, "SELECT CONNECTION_ID()"); // both busy: waits in line
+                    return scalar(third, "SELECT @@pseudo_thread_id"); // both busy: waits in line
                 } catch (SQLException e) {
                     throw new java.util.concurrent.CompletionException(e);
                 }
@@ -319,11 +319,11 @@ class PoolIT {
         try (Sluice sluice = Sluice.start(server, users() + "sluice.pool { idle-timeout = 1s, max-lifetime = 1500ms }\n")) {
             long first;
             try (Connection c = sluice.connect("pa", "pa-pw")) {
-                first = scalar(c, "SELECT CONNECTION_ID()");
+                first = scalar(c, "SELECT @@pseudo_thread_id");
             }
             Thread.sleep(1700);
             try (Connection c = sluice.connect("pa", "pa-pw")) {
-                assertNotEquals(first, scalar(c, "SELECT CONNECTION_ID()"), "a backend past its lifetime must be retired");
+                assertNotEquals(first, scalar(c, "SELECT @@pseudo_thread_id"), "a backend past its lifetime must be retired");
             }
         }
     }

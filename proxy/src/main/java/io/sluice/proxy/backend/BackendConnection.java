@@ -109,6 +109,16 @@ public final class BackendConnection {
      * server reported them (multiplexed connections only). Owned by the current user of the connection.
      */
     private final java.util.Map<String, String> variables = new java.util.HashMap<>();
+    /**
+     * What the variables of {@link #LOGIN_VARIABLES} read right after login (name -> value, as the
+     * server reports them), read once per connection ({@link #readLoginVariables}; multiplexed
+     * connections only, empty otherwise). A variable a client changed is put back to this value,
+     * not to DEFAULT: DEFAULT is the server's global value, while the login set these from the
+     * handshake (the collation sets the character sets, CLIENT_INTERACTIVE the wait_timeout).
+     * A reset gives the same values again: COM_CHANGE_USER carries the same collation, and
+     * {@link #reset} sets the interactive wait_timeout again.
+     */
+    private volatile java.util.Map<String, String> loginVariables = java.util.Map.of();
     /** User variables set here by replayable SETs (name -> literal); others pin their session. */
     private final java.util.Map<String, String> userVariables = new java.util.HashMap<>();
     /** Server-side prepared statements here, shared by the sessions that use this connection (transaction mode). */
@@ -182,6 +192,11 @@ public final class BackendConnection {
         return variables;
     }
 
+    /** The values the variables of {@link #LOGIN_VARIABLES} had right after login; empty when not read. */
+    public java.util.Map<String, String> loginVariables() {
+        return loginVariables;
+    }
+
     /** User variables set here by replayable SETs (name -> literal), owned by the current user. */
     public java.util.Map<String, String> userVariables() {
         return userVariables;
@@ -212,9 +227,46 @@ public final class BackendConnection {
     static final String TRACKING_SETUP = "SET SESSION session_track_system_variables = '*', session_track_schema = ON, "
             + "session_track_state_change = ON";
 
+    /** What a CLIENT_INTERACTIVE login does to wait_timeout, which COM_CHANGE_USER undoes. */
+    static final String INTERACTIVE_WAIT_TIMEOUT = "SET SESSION wait_timeout = @@session.interactive_timeout";
+
     /** Turns session-state tracking on (multiplexed connections), on the backend's loop. */
     Future<Reply> enableTracking(Duration timeout) {
         return execute(Packets.query(channel.alloc(), TRACKING_SETUP), CommandType.COM_QUERY, timeout);
+    }
+
+    /**
+     * The session variables a login sets to something else than their global value (what DEFAULT
+     * restores): the three character sets and the collation the handshake collation selects, and
+     * wait_timeout, which a CLIENT_INTERACTIVE login takes from interactive_timeout.
+     */
+    public static final java.util.List<String> LOGIN_VARIABLES = java.util.List.of("character_set_client",
+            "character_set_connection", "character_set_results", "collation_connection", "wait_timeout");
+
+    /**
+     * Reads the login values of {@link #LOGIN_VARIABLES} ({@link #loginVariables()}), one round
+     * trip per connection, on the backend's loop; the future fails (or carries the server's
+     * error) when they could not be read.
+     */
+    Future<Reply> readLoginVariables(Duration timeout) {
+        StringBuilder sql = new StringBuilder("SELECT ");
+        for (int i = 0; i < LOGIN_VARIABLES.size(); i++) {
+            sql.append(i == 0 ? "" : ", ").append("@@session.").append(LOGIN_VARIABLES.get(i));
+        }
+        Future<Reply> f = execute(Packets.query(channel.alloc(), sql.toString()), CommandType.COM_QUERY, timeout);
+        f.addListener(x -> {
+            Reply r = (Reply) x.getNow();
+            if (x.isSuccess() && r.ok() && r.firstRow() != null && r.firstRow().size() == LOGIN_VARIABLES.size()) {
+                java.util.Map<String, String> values = new java.util.HashMap<>();
+                for (int i = 0; i < LOGIN_VARIABLES.size(); i++) {
+                    // NULL (character_set_results) reads back as "" in session tracking; keep that spelling
+                    String v = r.firstRow().get(i);
+                    values.put(LOGIN_VARIABLES.get(i), v == null ? "" : v);
+                }
+                loginVariables = java.util.Map.copyOf(values);
+            }
+        });
+        return f;
     }
 
     public long retireAtNanos() {
@@ -431,17 +483,34 @@ public final class BackendConnection {
                         lastStatementBy = 0;
                         tracker.clear();
                         int status = Packets.okStatus(packet);
-                        if (key.multiplexed()) {
-                            enableTracking(timeout).addListener(f -> {
-                                if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
-                                    promise.trySuccess(new Reply(null, status));
-                                } else {
-                                    close("reset failed: could not re-enable session tracking");
-                                    promise.tryFailure(new BackendException("could not re-enable session tracking after reset"));
-                                }
-                            });
+                        Runnable finish = () -> {
+                            if (key.multiplexed()) {
+                                enableTracking(timeout).addListener(f -> {
+                                    if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
+                                        promise.trySuccess(new Reply(null, status));
+                                    } else {
+                                        close("reset failed: could not re-enable session tracking");
+                                        promise.tryFailure(new BackendException("could not re-enable session tracking after reset"));
+                                    }
+                                });
+                            } else {
+                                promise.trySuccess(new Reply(null, status));
+                            }
+                        };
+                        if (capabilities.has(Capabilities.CLIENT_INTERACTIVE)) {
+                            // A login with CLIENT_INTERACTIVE sets wait_timeout from interactive_timeout;
+                            // COM_CHANGE_USER gives the global wait_timeout instead: do what the login did.
+                            execute(Packets.query(channel.alloc(), INTERACTIVE_WAIT_TIMEOUT), CommandType.COM_QUERY, timeout)
+                                    .addListener(f -> {
+                                        if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
+                                            finish.run();
+                                        } else {
+                                            close("reset failed: could not restore the interactive wait_timeout");
+                                            promise.tryFailure(new BackendException("could not restore wait_timeout after reset"));
+                                        }
+                                    });
                         } else {
-                            promise.trySuccess(new Reply(null, status));
+                            finish.run();
                         }
                     }
                 } catch (BackendException e) {

@@ -162,9 +162,18 @@ final class BackendHandler extends ChannelInboundHandlerAdapter implements Packe
             }
             c.enableTracking(config.connectTimeout()).addListener(f -> {
                 if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
-                    if (!promise.trySuccess(c)) {
-                        c.close("login finished after the connect timeout");
-                    }
+                    c.readLoginVariables(config.connectTimeout()).addListener(g -> {
+                        if (!c.loginVariables().isEmpty()) {
+                            if (!promise.trySuccess(c)) {
+                                c.close("login finished after the connect timeout");
+                            }
+                        } else {
+                            String why = g.isSuccess() ? String.valueOf(((BackendConnection.Reply) g.getNow()).error()) : g.cause().getMessage();
+                            promise.tryFailure(new BackendException("could not read the character set the server gave this "
+                                    + "connection at login, which transaction pooling restores: " + why));
+                            c.close("login variables unreadable");
+                        }
+                    });
                 } else {
                     String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
                     promise.tryFailure(new BackendException("server refused session tracking, which transaction pooling needs: " + why));

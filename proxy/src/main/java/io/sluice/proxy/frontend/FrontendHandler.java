@@ -123,7 +123,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             return;
         }
         try {
-            nextSeq = Packets.sequenceId(packet) + 1;
+            int seq = Packets.sequenceId(packet);
+            int expected = expectedSeq();
+            nextSeq = seq + 1;
+            if (seq != expected) {
+                // As the server does (ER_NET_PACKETS_OUT_OF_ORDER): a login packet out of order ends the connection.
+                fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: got packets out of order during login: expected "
+                        + "sequence id " + expected + ", got " + seq + " (" + phase.name().toLowerCase() + " phase)");
+                return;
+            }
             switch (phase) {
                 case HANDSHAKE -> {
                     if (HandshakeResponse41.isSslRequest(packet)) {
@@ -145,6 +153,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
         } finally {
             packet.release();
         }
+    }
+
+    /**
+     * The sequence id the client's next login packet must carry: 1 for the SSLRequest or the
+     * handshake response, 2 for the handshake response over TLS after an SSLRequest, and in an
+     * auth exchange (AuthSwitch, caching_sha2_password) one more than Sluice's last packet.
+     */
+    private int expectedSeq() {
+        return switch (phase) {
+            case HANDSHAKE -> 1;
+            case TLS -> 2;
+            default -> nextSeq & 0xff;
+        };
     }
 
     private void reply(ByteBuf packet) {

@@ -159,6 +159,11 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Client packets that arrived while a command waited ({@link #pendingCommand}); replayed in order. */
     private final ArrayDeque<ByteBuf> heldBack = new ArrayDeque<>(2);
 
+    /**
+     * The login (or COM_CHANGE_USER) is checking its schema on a backend: client packets wait, and
+     * an error ends the connection after the ERR, as the server does (issue #24).
+     */
+    private boolean loggingIn;
     /** Runs once when the responses in flight are complete (KILL bookkeeping). */
     private Runnable afterResponse;
     private final OkPacket.StateVisitor stateVisitor = new OkPacket.StateVisitor() {
@@ -353,7 +358,9 @@ public final class ClientSession implements BackendConnection.Listener {
             writeOk(seq);
             return;
         }
+        loggingIn = true;
         acquire(() -> {
+            loggingIn = false;
             if (mode == PoolMode.TRANSACTION) {
                 unlink(BackendPools.Release.CLEAN);
             }
@@ -389,7 +396,7 @@ public final class ClientSession implements BackendConnection.Listener {
             packet.release();
             return;
         }
-        if (pendingCommand != null) {
+        if (pendingCommand != null || loggingIn) {
             holdBack(packet);
             return;
         }
@@ -586,6 +593,10 @@ public final class ClientSession implements BackendConnection.Listener {
         if (multiplexed() && isStatementCommand(type)) {
             sendStatementCommand(packet, type);
             return;
+        }
+        if (type == CommandType.COM_QUERY || type == CommandType.COM_STMT_PREPARE) {
+            // CONNECTION_ID() is the session's id, the one the handshake gave and KILL takes (issue #24)
+            packet = ConnectionIdRewrite.rewrite(client.alloc(), packet, id);
         }
         if (type == CommandType.COM_QUERY && (statementFlags & StatementClassifier.PREVIOUS_RESULT) != 0 && multiplexed()
                 && !(backend == lastBackend && backend.lastStatementBy() == id)) {
@@ -921,7 +932,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     private void addSet(List<Step> steps, BackendConnection b, Map<String, String> wanted) {
         steps.add(new Step(() -> {
-            String set = StateSync.setStatement(wanted, b.variables(), 0);
+            String set = StateSync.setStatement(wanted, b.variables(), b.loginVariables(), 0);
             return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
                     : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT);
         }, r -> {
@@ -985,6 +996,18 @@ public final class ClientSession implements BackendConnection.Listener {
             p.release();
         }
         state = State.IDLE;
+        if (loggingIn) {
+            // A login that fails after the password check (1049 Unknown database, no backend) ends
+            // the connection, as the server's does; the session keeps no backend (the paths here
+            // have given it back already).
+            log.debug("{}: login failed: {}", this, e.message());
+            if (backend != null) {
+                unlink(BackendPools.Release.RESET);
+            }
+            client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()))
+                    .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+            return;
+        }
         if (t == CommandType.COM_STMT_PREPARE) {
             lastPrepared = null; // a failed prepare: id 0xFFFFFFFF names nothing now
         }
@@ -1232,7 +1255,8 @@ public final class ClientSession implements BackendConnection.Listener {
             }
             long insertId = (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
                     && b.lastInsertId() != lastInsertId ? lastInsertId : 0;
-            String set = StateSync.setStatement(variables, b.variables(), userVariables, b.userVariables(), insertId);
+            String set = StateSync.setStatement(variables, b.variables(), b.loginVariables(), userVariables,
+                    b.userVariables(), insertId);
             if (set != null) {
                 b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
                     if (closed || backend != b) {

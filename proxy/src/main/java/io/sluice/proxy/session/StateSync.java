@@ -18,13 +18,21 @@ final class StateSync {
     }
 
     /**
-     * @param wanted       the session's variables that differ from server defaults
-     * @param applied      what the backend has that differs from server defaults
+     * A variable the session did not change but the backend has is put back to the backend's
+     * login value when {@code login} has one (the character sets and collation of the handshake,
+     * wait_timeout), else to DEFAULT, the server's global value, which is what a login gives for
+     * the rest. Session and backend share the handshake collation (it is part of their key), so
+     * the backend's login values are the session's too.
+     *
+     * @param wanted       the session's variables that differ from what its login gave
+     * @param applied      what the backend has that differs from what its login gave
+     * @param login        the backend's values after login of variables DEFAULT would not restore
      * @param lastInsertId a LAST_INSERT_ID value to restore, or 0
      * @return {@code SET SESSION ...}, or null when the backend already matches
      */
-    static String setStatement(Map<String, String> wanted, Map<String, String> applied, long lastInsertId) {
-        return setStatement(wanted, applied, Map.of(), Map.of(), lastInsertId);
+    static String setStatement(Map<String, String> wanted, Map<String, String> applied, Map<String, String> login,
+                               long lastInsertId) {
+        return setStatement(wanted, applied, login, Map.of(), Map.of(), lastInsertId);
     }
 
     /**
@@ -34,8 +42,8 @@ final class StateSync {
      * @param wantedUser  the session's user variables (name -> literal)
      * @param appliedUser the backend's (name -> literal)
      */
-    static String setStatement(Map<String, String> wanted, Map<String, String> applied, Map<String, String> wantedUser,
-                               Map<String, String> appliedUser, long lastInsertId) {
+    static String setStatement(Map<String, String> wanted, Map<String, String> applied, Map<String, String> login,
+                               Map<String, String> wantedUser, Map<String, String> appliedUser, long lastInsertId) {
         List<String> user = new ArrayList<>();
         for (Map.Entry<String, String> e : wantedUser.entrySet()) {
             if (!e.getValue().equals(appliedUser.get(e.getKey()))) {
@@ -57,7 +65,17 @@ final class StateSync {
         }
         for (String name : applied.keySet()) {
             if (!wanted.containsKey(name)) {
-                bucket(name, charsets, collations, others).add(name + " = DEFAULT");
+                bucket(name, charsets, collations, others).add(name + " = " + restored(name, login));
+            }
+        }
+        // SET character_set_connection also sets collation_connection (to the character set's
+        // default collation): when it is set, set the collation after it even if it looked equal.
+        if (startsWith(charsets, CHARSET_CONNECTION) && !startsWith(collations, COLLATION_CONNECTION)) {
+            String v = wanted.get(COLLATION_CONNECTION);
+            if (v != null) {
+                collations.add(COLLATION_CONNECTION + " = " + literal(COLLATION_CONNECTION, v));
+            } else if (!wanted.containsKey(CHARSET_CONNECTION)) {
+                collations.add(COLLATION_CONNECTION + " = " + restored(COLLATION_CONNECTION, login));
             }
         }
         if (lastInsertId != 0) {
@@ -74,6 +92,24 @@ final class StateSync {
             }
         }
         return "SET " + String.join(", ", all);
+    }
+
+    private static final String CHARSET_CONNECTION = "character_set_connection";
+    private static final String COLLATION_CONNECTION = "collation_connection";
+
+    /** What a variable the session never changed is set back to: its login value, or DEFAULT (the global value). */
+    private static String restored(String name, Map<String, String> login) {
+        String v = login.get(name);
+        return v == null ? "DEFAULT" : literal(name, v);
+    }
+
+    private static boolean startsWith(List<String> assignments, String name) {
+        for (String a : assignments) {
+            if (a.startsWith(name + " =")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static List<String> bucket(String name, List<String> charsets, List<String> collations, List<String> others) {

@@ -17,8 +17,8 @@ class StateSyncTest {
 
     @Test
     void nothingToDoWhenTheBackendMatches() {
-        assertNull(StateSync.setStatement(Map.of("sql_mode", "ANSI"), Map.of("sql_mode", "ANSI"), 0));
-        assertNull(StateSync.setStatement(Map.of(), Map.of(), 0));
+        assertNull(StateSync.setStatement(Map.of("sql_mode", "ANSI"), Map.of("sql_mode", "ANSI"), LOGIN, 0));
+        assertNull(StateSync.setStatement(Map.of(), Map.of(), LOGIN, 0));
     }
 
     @Test
@@ -28,14 +28,49 @@ class StateSyncTest {
         wanted.put("collation_connection", "latin1_swedish_ci");
         wanted.put("character_set_client", "latin1");
         wanted.put("max_statement_time", "5.000000");
-        String set = StateSync.setStatement(wanted, Map.of("time_zone", "+02:00", "sql_mode", "ANSI"), 0);
+        String set = StateSync.setStatement(wanted, Map.of("time_zone", "+02:00", "sql_mode", "ANSI"), LOGIN, 0);
         assertEquals("SET SESSION character_set_client = 'latin1', SESSION collation_connection = 'latin1_swedish_ci', "
                 + "SESSION max_statement_time = 5.000000, SESSION sql_mode = DEFAULT", set);
     }
 
+    /** What a utf8mb4 login gave the backend (BackendConnection.LOGIN_VARIABLES). */
+    private static final Map<String, String> LOGIN = Map.of("character_set_client", "utf8mb4", "character_set_connection",
+            "utf8mb4", "character_set_results", "utf8mb4", "collation_connection", "utf8mb4_general_ci", "wait_timeout", "28800");
+
+    /** Issue #24: DEFAULT is the server's global character set, not the one the backend logged in with. */
+    @Test
+    void charsetsTheSessionNeverChangedGoBackToTheLoginValuesNotToDefault() {
+        Map<String, String> latin1 = Map.of("character_set_client", "latin1", "character_set_connection", "latin1",
+                "character_set_results", "latin1", "collation_connection", "latin1_swedish_ci", "time_zone", "+01:00");
+        String set = StateSync.setStatement(Map.of(), latin1, LOGIN, 0);
+        assertTrue(set.startsWith("SET SESSION character_set_"), set);
+        assertTrue(set.contains("SESSION character_set_client = 'utf8mb4'"), set);
+        assertTrue(set.contains("SESSION character_set_connection = 'utf8mb4'"), set);
+        assertTrue(set.contains("SESSION character_set_results = 'utf8mb4'"), set);
+        assertTrue(set.contains("SESSION time_zone = DEFAULT"), set);
+        assertTrue(set.indexOf("collation_connection = 'utf8mb4_general_ci'") > set.lastIndexOf("character_set_"), set);
+        // without login values (not read): DEFAULT, as before
+        assertEquals("SET SESSION wait_timeout = DEFAULT", StateSync.setStatement(Map.of(), Map.of("wait_timeout", "5"), Map.of(), 0));
+        assertEquals("SET SESSION wait_timeout = 28800", StateSync.setStatement(Map.of(), Map.of("wait_timeout", "5"), LOGIN, 0));
+        // character_set_results = NULL at login reads back as ""
+        assertEquals("SET SESSION character_set_results = NULL", StateSync.setStatement(Map.of(),
+                Map.of("character_set_results", "latin1"), Map.of("character_set_results", ""), 0));
+    }
+
+    /** SET character_set_connection resets collation_connection: the collation is set after it even when it looked equal. */
+    @Test
+    void collationFollowsACharsetConnectionChange() {
+        Map<String, String> applied = Map.of("character_set_connection", "latin1", "collation_connection", "utf8mb4_bin");
+        Map<String, String> wanted = Map.of("collation_connection", "utf8mb4_bin");
+        assertEquals("SET SESSION character_set_connection = 'utf8mb4', SESSION collation_connection = 'utf8mb4_bin'",
+                StateSync.setStatement(wanted, applied, LOGIN, 0));
+        assertEquals("SET SESSION character_set_connection = 'utf8mb4', SESSION collation_connection = 'utf8mb4_general_ci'",
+                StateSync.setStatement(Map.of(), Map.of("character_set_connection", "latin1"), LOGIN, 0));
+    }
+
     @Test
     void userVariablesAndLastInsertId() {
-        String set = StateSync.setStatement(Map.of(), Map.of(), Map.of("a", "'x'"), Map.of("b", "1"), 42);
+        String set = StateSync.setStatement(Map.of(), Map.of(), LOGIN, Map.of("a", "'x'"), Map.of("b", "1"), 42);
         assertEquals("SET @a = 'x', @b = NULL, SESSION last_insert_id = 42", set);
         assertEquals("NULL", StateSync.literal("character_set_results", ""));
         assertEquals("'it''s'", StateSync.literal("it's"));
