@@ -92,8 +92,12 @@ public final class ClientSession implements BackendConnection.Listener {
     private CommandType pendingType;
     /** The next client packet continues a command of 16 MiB or more. */
     private boolean clientContinuation;
-    /** Sequence id of the last server packet forwarded to the client. */
-    private int lastSeqToClient;
+    /**
+     * Sequence id of the last packet of the current command in either direction: the command
+     * packet itself (0) when it starts, then each client data packet and each server packet
+     * forwarded. An ERR Sluice writes mid-command carries this + 1, what the client expects next.
+     */
+    private int lastSeq;
     private volatile State state = State.IDLE;
     private volatile long commandStartNanos;
     private volatile CommandType currentCommand;
@@ -394,6 +398,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         commandArrived();
         int seq = Packets.sequenceId(packet);
+        lastSeq = seq;
         if (seq != 0) {
             packet.release();
             frontend.fail(SluiceError.PROTOCOL_ERROR, seq + 1, "Sluice: got packets out of order: a command "
@@ -530,6 +535,7 @@ public final class ClientSession implements BackendConnection.Listener {
             packet.release();
             return;
         }
+        lastSeq = Packets.sequenceId(packet);
         if (clientContinuation) {
             clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
         } else {
@@ -1238,7 +1244,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void serverBrokeProtocol(BackendConnection b, MalformedPacketException e) {
         log.warn("{}: server broke the protocol on {}: {}", this, b, e.getMessage());
         unlink(BackendPools.Release.DISCARD);
-        frontend.fail(SluiceError.BACKEND_LOST, lastSeqToClient + 1, "Sluice: the server sent an unexpected packet: "
+        frontend.fail(SluiceError.BACKEND_LOST, lastSeq + 1, "Sluice: the server sent an unexpected packet: "
                 + e.getMessage());
     }
 
@@ -1260,7 +1266,7 @@ public final class ClientSession implements BackendConnection.Listener {
             serverBrokeProtocol(b, e);
             return;
         }
-        lastSeqToClient = (Packets.sequenceId(rows) + n - 1) & 0xff;
+        lastSeq = (Packets.sequenceId(rows) + n - 1) & 0xff;
         client.write(rows, client.voidPromise());
     }
 
@@ -1286,7 +1292,7 @@ public final class ClientSession implements BackendConnection.Listener {
             serverBrokeProtocol(b, e);
             return;
         }
-        lastSeqToClient = Packets.sequenceId(packet);
+        lastSeq = Packets.sequenceId(packet);
         client.write(packet, client.voidPromise());
         if (r == ResponseTracker.DONE) {
             if (multiplexed()) {
@@ -1472,10 +1478,10 @@ public final class ClientSession implements BackendConnection.Listener {
             if (b != backend || closed) {
                 return;
             }
-            boolean inFlight = !b.tracker().idle();
+            boolean inFlight = midCommand();
             backend = null;
             log.warn("{}: backend {} closed{}: {}", this, b, inFlight ? " mid-response" : "", reason);
-            frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeqToClient + 1 : 0,
+            frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeq + 1 : 0,
                     "Sluice: the server connection serving this session was lost (" + reason + "); session state is gone, reconnect");
         });
     }
@@ -1626,7 +1632,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (running) {
             pools.killQuery(b, () -> { });
         }
-        frontend.fail(SluiceError.TRANSACTION_TIMEOUT, running ? lastSeqToClient + 1 : 0, "Sluice: closing a session whose "
+        frontend.fail(SluiceError.TRANSACTION_TIMEOUT, midCommand() ? lastSeq + 1 : 0, "Sluice: closing a session whose "
                 + "transaction was open for " + age / 1_000_000 + " ms, longer than sluice.frontend.max-transaction-time ("
                 + maxNanos / 1_000_000 + " ms); its transaction is rolled back");
     }
@@ -1690,6 +1696,15 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     // ---------------------------------------------------------------- errors and close
+
+    /**
+     * Whether the client is waiting for the reply to a command (or still sending it): an ERR
+     * Sluice writes now answers that command, with sequence id {@link #lastSeq} + 1; otherwise it
+     * is unsolicited and starts at 0.
+     */
+    private boolean midCommand() {
+        return pendingCommand != null || clientContinuation || backend != null && !backend.tracker().idle();
+    }
 
     private void sendError(int seq, SluiceError error, String message) {
         client.writeAndFlush(Packets.err(client.alloc(), seq, error.code(), error.sqlState(), message));
