@@ -131,6 +131,7 @@ final class ConfigRenderer {
         m.put("host", admin.host());
         m.put("port", admin.port());
         m.put("token", admin.token().isPresent() ? REDACTED : "");
+        m.put("allow-no-token", admin.allowNoToken());
         return m;
     }
 

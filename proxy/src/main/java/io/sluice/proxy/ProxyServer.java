@@ -273,7 +273,7 @@ public final class ProxyServer implements AutoCloseable {
         ServerConfig server = old.server().reloaded(next.server());
         pools.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive());
         AdminConfig admin = new AdminConfig(old.admin().enabled(), old.admin().host(), old.admin().port(),
-                next.admin().token());
+                next.admin().token(), next.admin().allowNoToken());
         SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin);
         connector.reload(server);
         users = new UserDirectory(applied.users().values());
