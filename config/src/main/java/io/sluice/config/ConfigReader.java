@@ -334,6 +334,7 @@ final class ConfigReader {
         Duration validateAfterIdle = duration("sluice.pool.validate-after-idle", true);
         Duration validationTimeout = duration("sluice.pool.validation-timeout", false);
         Duration acquireTimeout = duration("sluice.pool.acquire-timeout", false);
+        Duration resetTimeout = duration("sluice.pool.reset-timeout", false);
         Integer maxWaiters = integer("sluice.pool.max-waiters", 0, Integer.MAX_VALUE);
         Integer statementCache = integer("sluice.pool.statement-cache", 1, 65535);
         Integer maxClientStatements = integer("sluice.pool.max-client-statements", 1, 1_000_000);
@@ -354,11 +355,11 @@ final class ConfigReader {
                     "must be less than sluice.pool.max-lifetime (" + ConfigRenderer.duration(maxLifetime) + ")");
         }
         if (!allSet(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve)) {
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, resetTimeout)) {
             return null;
         }
         return new PoolConfig(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve);
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, resetTimeout);
     }
 
     private AdminConfig readAdmin(ListenConfig listen) {

@@ -102,6 +102,7 @@ final class ConfigRenderer {
         m.put("max-lifetime", duration(pool.maxLifetime()));
         m.put("validate-after-idle", duration(pool.validateAfterIdle()));
         m.put("validation-timeout", duration(pool.validationTimeout()));
+        m.put("reset-timeout", duration(pool.resetTimeout()));
         m.put("acquire-timeout", duration(pool.acquireTimeout()));
         m.put("max-waiters", pool.maxWaiters());
         m.put("statement-cache", pool.statementCache());

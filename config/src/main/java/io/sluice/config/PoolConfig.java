@@ -20,6 +20,7 @@ import java.util.Objects;
  *                          (transaction mode); the least recently used is closed beyond it
  * @param maxClientStatements prepared statements one client may hold open at once (transaction mode)
  * @param reserve           backend connections of the global cap only pools of priority users may use
+ * @param resetTimeout      how long a backend reset (COM_CHANGE_USER) or a session-state restore may take
  */
 public record PoolConfig(
         PoolMode mode,
@@ -34,7 +35,19 @@ public record PoolConfig(
         int maxWaiters,
         int statementCache,
         int maxClientStatements,
-        int reserve) {
+        int reserve,
+        Duration resetTimeout) {
+
+    /** The reference default reset timeout: no longer than the default connect and acquire timeouts. */
+    public static final Duration DEFAULT_RESET_TIMEOUT = Duration.ofSeconds(5);
+
+    /** A pool config with the default reset timeout. */
+    public PoolConfig(PoolMode mode, int maxPerUser, int minIdle, int globalMax, Duration idleTimeout, Duration maxLifetime,
+            Duration validateAfterIdle, Duration validationTimeout, Duration acquireTimeout, int maxWaiters,
+            int statementCache, int maxClientStatements, int reserve) {
+        this(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle, validationTimeout,
+                acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, DEFAULT_RESET_TIMEOUT);
+    }
 
     public PoolConfig {
         Objects.requireNonNull(mode, "mode");
@@ -43,5 +56,6 @@ public record PoolConfig(
         Objects.requireNonNull(validateAfterIdle, "validateAfterIdle");
         Objects.requireNonNull(validationTimeout, "validationTimeout");
         Objects.requireNonNull(acquireTimeout, "acquireTimeout");
+        Objects.requireNonNull(resetTimeout, "resetTimeout");
     }
 }

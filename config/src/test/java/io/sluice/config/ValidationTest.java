@@ -171,6 +171,12 @@ class ValidationTest {
     }
 
     @Test
+    void resetTimeoutDefaultsToFiveSecondsAndMustBePositive() {
+        assertEquals(Duration.ofSeconds(5), ConfigLoader.parse(USER).pool().resetTimeout());
+        assertProblem("sluice.pool.reset-timeout = 0s", "sluice.pool.reset-timeout: must be greater than 0s (got \"0s\")");
+    }
+
+    @Test
     void durationNegative() {
         assertProblem("sluice.server.connect-timeout = -5s",
                 "sluice.server.connect-timeout: must not be negative (got \"-5s\")");
@@ -435,7 +441,7 @@ class ValidationTest {
     void sectionOfWrongType() {
         assertProblem("sluice.pool = 5",
                 "sluice.pool: must be an object with keys acquire-timeout, global-max, idle-timeout, max-client-statements,"
-                        + " max-lifetime, max-per-user, max-waiters, min-idle, mode, reserve, statement-cache, validate-after-idle,"
+                        + " max-lifetime, max-per-user, max-waiters, min-idle, mode, reserve, reset-timeout, statement-cache, validate-after-idle,"
                         + " validation-timeout (got 5)");
     }
 

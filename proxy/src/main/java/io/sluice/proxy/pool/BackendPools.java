@@ -590,7 +590,7 @@ public final class BackendPools implements AutoCloseable {
             return;
         }
         if (how == Release.RESET) {
-            c.reset(config.validationTimeout().plus(Duration.ofSeconds(1))).addListener(f -> {
+            c.reset(config.resetTimeout()).addListener(f -> {
                 if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
                     returnIdle(c);
                 } else {

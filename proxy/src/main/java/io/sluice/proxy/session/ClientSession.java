@@ -56,7 +56,6 @@ import java.util.Map;
  */
 public final class ClientSession implements BackendConnection.Listener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-    private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
 
     /** What a session is doing, as the admin endpoint shows it. */
     public enum State { IDLE, WAITING, QUERY, CLOSED }
@@ -841,7 +840,7 @@ public final class ClientSession implements BackendConnection.Listener {
             addInitDb(steps, b, s.key.schema());
         }
         steps.add(new Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE, s.key.sql().bytes()),
-                CommandType.COM_STMT_PREPARE, SYNC_TIMEOUT), r -> {
+                CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
             pools.metrics().reprepared();
             keepServerStatement(b, s.key, r.statementId());
         }));
@@ -861,7 +860,7 @@ public final class ClientSession implements BackendConnection.Listener {
         steps.add(new Step(() -> {
             String set = StateSync.setStatement(wanted, b.variables(), 0);
             return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
-                    : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT);
+                    : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
         }, r -> {
             b.variables().clear();
             b.variables().putAll(wanted);
@@ -870,7 +869,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     private void addInitDb(List<Step> steps, BackendConnection b, String db) {
         steps.add(new Step(() -> db == null || db.equals(b.schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
-                : b.initDb(db, SYNC_TIMEOUT), r -> {
+                : b.initDb(db, syncTimeout()), r -> {
             if (db != null) {
                 b.schema(db);
             }
@@ -894,8 +893,8 @@ public final class ClientSession implements BackendConnection.Listener {
             }
             if (!f.isSuccess()) {
                 unlink(BackendPools.Release.DISCARD);
-                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: the backend connection failed while preparing "
-                        + "a statement on it: " + f.cause().getMessage()), 1);
+                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: backend connection " + b + " failed while "
+                        + "preparing a statement on it: " + f.cause().getMessage()), 1);
                 return;
             }
             BackendConnection.Reply r = (BackendConnection.Reply) f.getNow();
@@ -1085,6 +1084,11 @@ public final class ClientSession implements BackendConnection.Listener {
         });
     }
 
+    /** How long a reset or a state restore on a linked backend may take (sluice.pool.reset-timeout). */
+    private Duration syncTimeout() {
+        return pools.config().resetTimeout();
+    }
+
     private void refused(Throwable cause, int errSeq) {
         Runnable after = afterResponse;
         afterResponse = null;
@@ -1092,8 +1096,13 @@ public final class ClientSession implements BackendConnection.Listener {
             after.run();
         }
         SluiceError err = cause instanceof SluiceException se ? se.error() : SluiceError.SERVER_UNAVAILABLE;
-        // Refusals are counted in metrics; under overload a WARN per refusal would add load to the log.
-        log.debug("{}: {}", this, cause.getMessage());
+        if (err == SluiceError.BACKEND_LOST) {
+            // A backend failed under this session (reset, state restore): rare, and the client sees 9405.
+            log.warn("{}: error 9405 to client {}: {}", this, clientAddress(), cause.getMessage());
+        } else {
+            // Refusals are counted in metrics; under overload a WARN per refusal would add load to the log.
+            log.debug("{}: {}", this, cause.getMessage());
+        }
         failPending(new ErrPacket(err.code(), err.sqlState(), cause.getMessage()), errSeq);
     }
 
@@ -1107,7 +1116,7 @@ public final class ClientSession implements BackendConnection.Listener {
         BackendConnection b = backend;
         if (multiplexed()) {
             if (schema == null && b.schema() != null) {
-                b.reset(SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
+                b.reset(syncTimeout()).addListener(f -> loop.execute(() -> {
                     if (closed || backend != b) {
                         return;
                     }
@@ -1115,8 +1124,8 @@ public final class ClientSession implements BackendConnection.Listener {
                         syncState(then, errSeq);
                     } else {
                         unlink(BackendPools.Release.DISCARD);
-                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not reset a backend connection: "
-                                + f.cause().getMessage()), errSeq);
+                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not reset backend connection " + b
+                                + " (sluice.pool.reset-timeout = " + syncTimeout().toMillis() + " ms): " + f.cause().getMessage()), errSeq);
                     }
                 }));
                 return;
@@ -1125,7 +1134,7 @@ public final class ClientSession implements BackendConnection.Listener {
                     && b.lastInsertId() != lastInsertId ? lastInsertId : 0;
             String set = StateSync.setStatement(variables, b.variables(), userVariables, b.userVariables(), insertId);
             if (set != null) {
-                b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
+                b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout()).addListener(f -> loop.execute(() -> {
                     if (closed || backend != b) {
                         return;
                     }
@@ -1143,7 +1152,7 @@ public final class ClientSession implements BackendConnection.Listener {
                         String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
                         unlink(BackendPools.Release.DISCARD);
                         refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not restore this session's "
-                                + "variables on a backend connection (" + why + ")"), errSeq);
+                                + "variables on backend connection " + b + " (" + why + ")"), errSeq);
                     }
                 }));
                 return;
@@ -1159,7 +1168,7 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         String want = schema;
-        b.initDb(want, SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
+        b.initDb(want, syncTimeout()).addListener(f -> loop.execute(() -> {
             if (closed || backend != b) {
                 return;
             }
@@ -1173,7 +1182,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 failPending(((BackendConnection.Reply) f.getNow()).error(), errSeq);
             } else {
                 unlink(BackendPools.Release.DISCARD);
-                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: the backend connection failed while "
+                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: backend connection " + b + " failed while "
                         + "selecting schema '" + want + "': " + f.cause().getMessage()), errSeq);
             }
         }));
