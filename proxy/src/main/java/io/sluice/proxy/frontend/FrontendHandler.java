@@ -318,6 +318,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        boolean closedBySluice = phase == Phase.CLOSED; // fail() sent an ERR and closed
         phase = Phase.CLOSED;
         if (authTimer != null) {
             authTimer.cancel(false);
@@ -335,7 +336,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             countedUser = null;
         }
         if (session != null) {
-            session.close("client disconnected");
+            session.close(closedBySluice ? "closed by Sluice" : ClientSession.CLIENT_DISCONNECTED);
         }
     }
 

@@ -57,6 +57,9 @@ import java.util.Map;
 public final class ClientSession implements BackendConnection.Listener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
 
+    /** The close reason when the client's socket closed without Sluice closing it (COM_QUIT or not). */
+    public static final String CLIENT_DISCONNECTED = "client disconnected";
+
     /** What a session is doing, as the admin endpoint shows it. */
     public enum State { IDLE, WAITING, QUERY, CLOSED }
 
@@ -104,6 +107,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final byte[] statementHead = new byte[128];
     private volatile int statementHeadLength;
     private boolean closed;
+    /** The client said COM_QUIT, or Sluice closes it (shutdown, admin kill): not a client that vanished. */
+    private volatile boolean closeRequested;
 
     // ---- leak detection: written on this loop, read by LeakDetector's scan and the admin view
     /** No transaction open: the value of {@link #transactionStartNanos} then. */
@@ -408,6 +413,7 @@ public final class ClientSession implements BackendConnection.Listener {
         switch (type) {
             case COM_QUIT -> {
                 packet.release();
+                closeRequested = true;
                 client.close();
             }
             case COM_PING -> {
@@ -1721,6 +1727,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Closes the client connection (shutdown, admin kill); {@link #close} follows from the channel. */
     public void closeClient() {
+        closeRequested = true;
         client.close();
     }
 
@@ -1728,6 +1735,16 @@ public final class ClientSession implements BackendConnection.Listener {
     public void close(String reason) {
         if (closed) {
             return;
+        }
+        if (CLIENT_DISCONNECTED.equals(reason) && !closeRequested && midCommand()) {
+            // Gone mid-command without COM_QUIT (killed, crashed, network cut): the server runs the
+            // statement, holding its locks, until it notices, as for a direct client.
+            CommandType inFlight = pendingCommand != null ? pendingType : currentCommand;
+            log.info("{}: client {} vanished mid-command ({}{}{}); discarding backend {}", this, clientAddress(),
+                    pendingCommand != null ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
+                            ? "'" + statementHead() + "'" : String.valueOf(inFlight),
+                    transactionStartNanos != NO_TRANSACTION ? ", in a transaction" : "", backend);
+            pools.metrics().sessionVanished();
         }
         closed = true;
         state = State.CLOSED;
