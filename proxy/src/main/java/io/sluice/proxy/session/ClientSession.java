@@ -57,6 +57,8 @@ import java.util.Map;
 public final class ClientSession implements BackendConnection.Listener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
 
+    private static final String SHUTTING_DOWN = "Sluice is shutting down; reconnect (to another instance)";
+
     /** The close reason when the client's socket closed without Sluice closing it (COM_QUIT or not). */
     public static final String CLIENT_DISCONNECTED = "client disconnected";
 
@@ -410,6 +412,13 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
+        if (registry.draining() && type != CommandType.COM_QUIT && transactionStartNanos == NO_TRANSACTION) {
+            // Graceful shutdown: only open transactions may go on; anyone else learns why, and goes.
+            packet.release();
+            closeRequested = true;
+            frontend.fail(SluiceError.UNAVAILABLE, 1, SHUTTING_DOWN);
+            return;
+        }
         switch (type) {
             case COM_QUIT -> {
                 packet.release();
@@ -1729,6 +1738,23 @@ public final class ClientSession implements BackendConnection.Listener {
     public void closeClient() {
         closeRequested = true;
         client.close();
+    }
+
+    /**
+     * Shutdown, after the drain: the client gets ERR 9409 (as the answer to the command in flight,
+     * or unsolicited with sequence id 0 when idle) and is closed; {@link #close} follows. Any thread.
+     */
+    public void closeForShutdown() {
+        closeRequested = true;
+        if (loop.isShuttingDown()) {
+            client.close(); // a second close of the proxy: nothing left to tell
+            return;
+        }
+        loop.execute(() -> {
+            if (!closed) {
+                frontend.fail(SluiceError.UNAVAILABLE, midCommand() ? lastSeq + 1 : 0, SHUTTING_DOWN);
+            }
+        });
     }
 
     /** Ends the session: withdraws a pending acquire, gives the backend back (reset, or discarded mid-response). */
