@@ -234,7 +234,7 @@ public final class AdminServer implements AutoCloseable {
                 ? "no token" : loopbackOnly ? "token needed for actions" : "token needed for every route");
         if (!loopbackOnly && token.isEmpty()) {
             log.warn("admin endpoint bound to {} without sluice.admin.token: anyone who can reach it can read "
-                    + "sessions, pause Sluice and kill sessions", config.host());
+                    + "sessions, pause Sluice and kill sessions (sluice.admin.allow-no-token = true)", config.host());
         }
         return this;
     }
@@ -367,9 +367,9 @@ public final class AdminServer implements AutoCloseable {
     /** The browser guards and the token check; null when the request may proceed. */
     private Response guard(FullHttpRequest req, Route route) {
         String host = req.headers().get(HttpHeaderNames.HOST);
-        if (loopbackOnly && host != null && !isLoopbackName(hostName(host))) {
+        if (loopbackOnly && host != null && !isLoopbackHost(host)) {
             return Response.error(mapper, 403, "forbidden", "this endpoint listens on loopback and answers only "
-                    + "requests addressed to a loopback name, not '" + host + "'");
+                    + "requests addressed to localhost or a loopback IP address (127.0.0.1, [::1]), not '" + host + "'");
         }
         String origin = req.headers().get(HttpHeaderNames.ORIGIN);
         if (route.action() && origin != null && (host == null
@@ -393,18 +393,46 @@ public final class AdminServer implements AutoCloseable {
                 .withHeader("WWW-Authenticate", "Bearer realm=\"sluice\"");
     }
 
-    private static String hostName(String hostHeader) {
+    private static final Pattern IPV4_LOOPBACK = Pattern.compile(
+            "127(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+    private static final Pattern IPV6_LITERAL = Pattern.compile("[0-9A-Fa-f:.]+");
+    private static final Pattern PORT = Pattern.compile("\\d{1,5}");
+
+    /**
+     * Whether a Host header names this machine literally: {@code localhost}, an IPv4 literal in
+     * 127.0.0.0/8 or a bracketed IPv6 loopback literal ({@code [::1]}), each with an optional
+     * {@code :port}. Nothing is resolved: any other name is someone's DNS name, which can point at
+     * 127.0.0.1 (DNS rebinding), so "127.attacker.example" and "x.localhost" are foreign.
+     */
+    static boolean isLoopbackHost(String hostHeader) {
+        String name;
+        String rest;
         if (hostHeader.startsWith("[")) {
             int end = hostHeader.indexOf(']');
-            return end < 0 ? hostHeader : hostHeader.substring(1, end);
+            if (end < 0) {
+                return false;
+            }
+            name = hostHeader.substring(1, end);
+            rest = hostHeader.substring(end + 1);
+        } else {
+            int colon = hostHeader.indexOf(':');
+            name = colon < 0 ? hostHeader : hostHeader.substring(0, colon);
+            rest = colon < 0 ? "" : hostHeader.substring(colon);
         }
-        int colon = hostHeader.lastIndexOf(':');
-        return colon < 0 || hostHeader.indexOf(':') != colon ? hostHeader : hostHeader.substring(0, colon);
-    }
-
-    private static boolean isLoopbackName(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        return n.equals("localhost") || n.endsWith(".localhost") || n.startsWith("127.") || n.equals("::1");
+        if (!rest.isEmpty() && !(rest.charAt(0) == ':' && PORT.matcher(rest.substring(1)).matches())) {
+            return false;
+        }
+        if (hostHeader.startsWith("[")) {
+            if (!IPV6_LITERAL.matcher(name).matches() || name.indexOf(':') < 0) {
+                return false;
+            }
+            try {
+                return InetAddress.getByName(name).isLoopbackAddress(); // a literal: parsed, never looked up
+            } catch (UnknownHostException e) {
+                return false;
+            }
+        }
+        return name.equalsIgnoreCase("localhost") || IPV4_LOOPBACK.matcher(name).matches();
     }
 
     private List<String> routeList() {

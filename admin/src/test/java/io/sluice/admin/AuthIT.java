@@ -117,12 +117,44 @@ class AuthIT {
         }
     }
 
+    @Test
+    void onLoopbackOnlyLoopbackIpLiteralsAndLocalhostAreHostNames() throws IOException {
+        try (AdminFixture f = AdminFixture.start(server, "sluice.users." + USER + ".password = \"" + PASSWORD + "\"\n")) {
+            int port = f.admin.port();
+            // Issue #25: a name that merely starts with "127." is anyone's DNS name.
+            String attacker = "127.attacker.example:" + port;
+            String pause = raw(port, "POST", "/pause", attacker, "http://" + attacker);
+            assertTrue(pause.startsWith("HTTP/1.1 403"), pause);
+            assertTrue(!f.proxy.pools().paused(), "a refused action must not act");
+            for (String foreign : new String[] {attacker, "127.0.0.1.attacker.example", "127.0.0.1.:" + port, "a.localhost:" + port,
+                    "localhost.attacker.example", "127.0.0.256:" + port, "127.1:" + port, "[::2]:" + port, "[::1]x",
+                    "127.0.0.1:" + port + "x", "10.0.0.1:" + port, ""}) {
+                String r = raw(port, "GET", "/stats", foreign, null);
+                assertTrue(r.startsWith("HTTP/1.1 403"), "Host '" + foreign + "': " + r);
+            }
+            for (String loopback : new String[] {"127.0.0.1:" + port, "127.0.0.1", "127.8.9.10:" + port, "LOCALHOST:" + port,
+                    "localhost", "[::1]:" + port, "[::1]", "[0:0:0:0:0:0:0:1]:" + port}) {
+                String r = raw(port, "GET", "/stats", loopback, null);
+                assertTrue(r.startsWith("HTTP/1.1 200"), "Host '" + loopback + "': " + r);
+            }
+            String sameOrigin = raw(port, "POST", "/pause", "localhost:" + port, "http://localhost:" + port);
+            assertTrue(sameOrigin.startsWith("HTTP/1.1 200"), sameOrigin);
+            assertTrue(f.proxy.pools().paused());
+            assertEquals(200, f.post("/resume").status());
+        }
+    }
+
     /** java.net.http will not send a Host header of our choosing; a socket will. */
     private static String rawGet(int port, String path, String host) throws IOException {
+        return raw(port, "GET", path, host, null);
+    }
+
+    private static String raw(int port, String method, String path, String host, String origin) throws IOException {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
-            out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write((method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n" + (origin == null ? "" : "Origin: " + origin + "\r\n")
+                    + "Content-Length: 0\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = s.getInputStream();
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

@@ -42,7 +42,8 @@ class DrainIT {
     @Test
     void drainLetsAnOpenTransactionCommitThenEnds() throws Exception {
         try (AdminFixture f = AdminFixture.start(server, "sluice.users." + USER + ".password = \"" + PASSWORD + "\"\n");
-             Connection tx = f.connect(USER, PASSWORD, "drain-it-tx")) {
+             Connection tx = f.connect(USER, PASSWORD, "drain-it-tx");
+             Connection idle = f.connect(USER, PASSWORD, "drain-it-idle")) {
             tx.setAutoCommit(false);
             try (Statement s = tx.createStatement()) {
                 s.executeUpdate("INSERT INTO adm_drain.orders VALUES (1)");
@@ -55,8 +56,18 @@ class DrainIT {
             assertFalse(ready.path("ready").asBoolean());
             assertTrue(ready.path("reasons").get(0).asText().startsWith("draining"), ready.toPrettyString());
             assertEquals(503, f.get("/ready").status());
-            assertThrows(SQLException.class, () -> f.connect(USER, PASSWORD, "drain-it-late").close(),
+            SQLException late = assertThrows(SQLException.class, () -> f.connect(USER, PASSWORD, "drain-it-late").close(),
                     "a draining Sluice accepts no new client");
+            assertEquals(9409, late.getErrorCode(), "a new client reads the documented error: " + late);
+            assertTrue(late.getMessage().contains("Sluice is shutting down"), late.getMessage());
+            // A session with nothing in flight and no transaction gets 9409 for its next command, and is closed.
+            SQLException next = assertThrows(SQLException.class, () -> {
+                try (Statement s = idle.createStatement()) {
+                    s.executeQuery("SELECT 1").close();
+                }
+            });
+            assertEquals(9409, next.getErrorCode(), next.toString());
+            assertTrue(idle.isClosed() || !idle.isValid(2), "closed after 9409");
 
             Thread.sleep(300);
             assertFalse(drain.isDone(), "the drain waits for the open transaction");
@@ -71,19 +82,22 @@ class DrainIT {
                 rs.next();
                 assertEquals(1, rs.getInt(1), "the transaction finished during the drain was committed");
             }
+            // Its transaction over, the session's next command (Connector/J's rollback on close) is refused.
+            assertThrows(SQLException.class, tx::close);
         }
     }
 
     @Test
     void drainTimeoutEndsTheWaitWithBusySessionsLeft() throws Exception {
-        CompletableFuture<Void> query;
+        CompletableFuture<SQLException> query;
         try (AdminFixture f = AdminFixture.start(server, "sluice.users." + USER + ".password = \"" + PASSWORD + "\"\n");
              Connection busy = f.connect(USER, PASSWORD, "drain-it-busy")) {
-            query = CompletableFuture.runAsync(() -> {
+            query = CompletableFuture.supplyAsync(() -> {
                 try (Statement s = busy.createStatement()) {
                     s.executeQuery("SELECT SLEEP(10)").close();
+                    return null;
                 } catch (SQLException e) {
-                    // cut at close, as expected when the drain timed out
+                    return e; // cut at close, as expected when the drain timed out
                 }
             });
             f.await("/sessions", ss -> !sessions(ss, USER, "query").isEmpty(), Duration.ofSeconds(10));
@@ -91,7 +105,10 @@ class DrainIT {
             assertFalse(result.drained());
             assertEquals(1, result.busyLeft());
             assertTrue(result.waitedMillis() >= 300 && result.waitedMillis() < 8000, result.toString());
+            f.proxy.close(); // what the launcher does next
+            SQLException cut = query.get(10, TimeUnit.SECONDS); // the proxy closed: the cut query ended too
+            assertTrue(cut != null && cut.getErrorCode() == 9409 && cut.getMessage().contains("Sluice is shutting down"),
+                    "the statement cut at the drain timeout reads 9409, not a lost connection: " + cut);
         }
-        query.get(10, TimeUnit.SECONDS); // the proxy closed: the cut query ended too
     }
 }

@@ -52,6 +52,7 @@ public final class ConfigLoader {
             "SLUICE_ADMIN_HOST", "sluice.admin.host",
             "SLUICE_ADMIN_PORT", "sluice.admin.port",
             "SLUICE_ADMIN_TOKEN", "sluice.admin.token",
+            "SLUICE_ADMIN_ALLOW_NO_TOKEN", "sluice.admin.allow-no-token",
             "SLUICE_MAX_CLIENTS", "sluice.frontend.max-clients");
 
     /**

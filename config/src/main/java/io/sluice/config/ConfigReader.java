@@ -335,6 +335,7 @@ final class ConfigReader {
         Duration validateAfterIdle = duration("sluice.pool.validate-after-idle", true);
         Duration validationTimeout = duration("sluice.pool.validation-timeout", false);
         Duration acquireTimeout = duration("sluice.pool.acquire-timeout", false);
+        Duration resetTimeout = duration("sluice.pool.reset-timeout", false);
         Integer maxWaiters = integer("sluice.pool.max-waiters", 0, Integer.MAX_VALUE);
         Integer statementCache = integer("sluice.pool.statement-cache", 1, 65535);
         Integer maxClientStatements = integer("sluice.pool.max-client-statements", 1, 1_000_000);
@@ -355,13 +356,13 @@ final class ConfigReader {
                     "must be less than sluice.pool.max-lifetime (" + ConfigRenderer.duration(maxLifetime) + ")");
         }
         if (!allSet(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve)) {
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, resetTimeout)) {
             return null;
         }
         // Values from reference.conf carry its resource as origin; a file, env var or override does not.
         boolean globalMaxSet = config.getValue("sluice.pool.global-max").origin().resource() == null;
         return new PoolConfig(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, globalMaxSet);
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, resetTimeout, globalMaxSet);
     }
 
     private AdminConfig readAdmin(ListenConfig listen) {
@@ -370,6 +371,7 @@ final class ConfigReader {
         Integer port = integer("sluice.admin.port", 0, 65535);
         String token = string("sluice.admin.token");
         String tokenEnv = string("sluice.admin.token-env");
+        Boolean allowNoToken = bool("sluice.admin.allow-no-token");
         Optional<String> resolvedToken = null; // null: not known yet, or bad
         if (token != null && tokenEnv != null) {
             if (!token.isEmpty() && !tokenEnv.isEmpty()) {
@@ -385,10 +387,22 @@ final class ConfigReader {
                 && port != 0 && port == listen.port() && sameInterface(host, listen.host())) {
             problems.add("sluice.admin.port", "must differ from sluice.listen.port on the same address");
         }
-        if (!allSet(enabled, host, port, resolvedToken)) {
+        if (Boolean.TRUE.equals(enabled) && host != null && resolvedToken != null && resolvedToken.isEmpty()
+                && Boolean.FALSE.equals(allowNoToken) && !isLoopbackLiteral(host)) {
+            problems.add("sluice.admin.token", "must be set when sluice.admin.host (" + host + ") is beyond loopback: anyone "
+                    + "who can reach the port could read sessions, pause Sluice and kill sessions; set a token (or token-env), "
+                    + "bind to 127.0.0.1, or set sluice.admin.allow-no-token = true to accept that");
+        }
+        if (!allSet(enabled, host, port, resolvedToken, allowNoToken)) {
             return null;
         }
-        return new AdminConfig(enabled, host, port, resolvedToken);
+        return new AdminConfig(enabled, host, port, resolvedToken, allowNoToken);
+    }
+
+    /** localhost, an IPv4 literal in 127.0.0.0/8 or ::1; a name is not resolved here, so any other counts as beyond loopback. */
+    private static boolean isLoopbackLiteral(String host) {
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        return h.equalsIgnoreCase("localhost") || h.equals("::1") || h.matches("127(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
     }
 
     private static boolean sameInterface(String a, String b) {
@@ -631,6 +645,11 @@ final class ConfigReader {
         if (problems.covers(path)) {
             return null;
         }
+        if (isBareNumber(path)) {
+            // HOCON reads a number without a unit as milliseconds: "acquire-timeout = 5" would be 5 ms.
+            problems.add(path, "needs a unit, e.g. 5s or 500ms; a bare number is ambiguous");
+            return null;
+        }
         Duration value;
         try {
             value = config.getDuration(path);
@@ -647,6 +666,20 @@ final class ConfigReader {
             return null;
         }
         return value;
+    }
+
+    /**
+     * A number other than 0, or a string that is only one (flags and environment variables arrive as
+     * strings); 0 means the same in every unit.
+     */
+    private boolean isBareNumber(String path) {
+        try {
+            Object raw = config.getValue(path).unwrapped();
+            String text = raw instanceof Number || raw instanceof String ? raw.toString().trim() : "";
+            return text.matches("[-+]?[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?") && !text.matches("[-+]?0+(\\.0*)?");
+        } catch (com.typesafe.config.ConfigException e) {
+            return false;
+        }
     }
 
     private Integer bytes(String path) {

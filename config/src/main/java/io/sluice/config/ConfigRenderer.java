@@ -103,6 +103,7 @@ final class ConfigRenderer {
         m.put("max-lifetime", duration(pool.maxLifetime()));
         m.put("validate-after-idle", duration(pool.validateAfterIdle()));
         m.put("validation-timeout", duration(pool.validationTimeout()));
+        m.put("reset-timeout", duration(pool.resetTimeout()));
         m.put("acquire-timeout", duration(pool.acquireTimeout()));
         m.put("max-waiters", pool.maxWaiters());
         m.put("statement-cache", pool.statementCache());
@@ -132,6 +133,7 @@ final class ConfigRenderer {
         m.put("host", admin.host());
         m.put("port", admin.port());
         m.put("token", admin.token().isPresent() ? REDACTED : "");
+        m.put("allow-no-token", admin.allowNoToken());
         return m;
     }
 

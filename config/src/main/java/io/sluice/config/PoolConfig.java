@@ -20,6 +20,7 @@ import java.util.Objects;
  *                          (transaction mode); the least recently used is closed beyond it
  * @param maxClientStatements prepared statements one client may hold open at once (transaction mode)
  * @param reserve           backend connections of the global cap only pools of priority users may use
+ * @param resetTimeout      how long a backend reset (COM_CHANGE_USER) or a session-state restore may take
  * @param globalMaxSet      global-max was set (file, environment, override or code), not reference.conf's
  *                          default: only then is a global-max above what the server allows worth a warning
  */
@@ -37,14 +38,18 @@ public record PoolConfig(
         int statementCache,
         int maxClientStatements,
         int reserve,
+        Duration resetTimeout,
         boolean globalMaxSet) {
 
-    /** A pool config built in code: its global-max counts as set. */
+    /** The reference default reset timeout: no longer than the default connect and acquire timeouts. */
+    public static final Duration DEFAULT_RESET_TIMEOUT = Duration.ofSeconds(5);
+
+    /** A pool config built in code: the default reset timeout, and its global-max counts as set. */
     public PoolConfig(PoolMode mode, int maxPerUser, int minIdle, int globalMax, Duration idleTimeout, Duration maxLifetime,
                       Duration validateAfterIdle, Duration validationTimeout, Duration acquireTimeout, int maxWaiters,
                       int statementCache, int maxClientStatements, int reserve) {
         this(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle, validationTimeout,
-                acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, true);
+                acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, DEFAULT_RESET_TIMEOUT, true);
     }
 
     /**
@@ -57,13 +62,13 @@ public record PoolConfig(
                 && globalMax == p.globalMax && idleTimeout.equals(p.idleTimeout) && maxLifetime.equals(p.maxLifetime)
                 && validateAfterIdle.equals(p.validateAfterIdle) && validationTimeout.equals(p.validationTimeout)
                 && acquireTimeout.equals(p.acquireTimeout) && maxWaiters == p.maxWaiters && statementCache == p.statementCache
-                && maxClientStatements == p.maxClientStatements && reserve == p.reserve;
+                && maxClientStatements == p.maxClientStatements && reserve == p.reserve && resetTimeout.equals(p.resetTimeout);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(mode, maxPerUser, minIdle, globalMax, idleTimeout, maxLifetime, validateAfterIdle,
-                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve);
+                validationTimeout, acquireTimeout, maxWaiters, statementCache, maxClientStatements, reserve, resetTimeout);
     }
 
     public PoolConfig {
@@ -73,5 +78,6 @@ public record PoolConfig(
         Objects.requireNonNull(validateAfterIdle, "validateAfterIdle");
         Objects.requireNonNull(validationTimeout, "validationTimeout");
         Objects.requireNonNull(acquireTimeout, "acquireTimeout");
+        Objects.requireNonNull(resetTimeout, "resetTimeout");
     }
 }

@@ -42,7 +42,7 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(60), Duration.ZERO),
                 config.frontend());
         assertEquals(new PoolConfig(PoolMode.TRANSACTION, 10, 0, 100, Duration.ofMinutes(10), Duration.ofMinutes(30),
-                Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(5), 1000, 256, 1024, 0, false), config.pool());
+                Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(5), 1000, 256, 1024, 0, Duration.ofSeconds(5), false), config.pool());
         assertEquals(new AdminConfig(true, "127.0.0.1", 6034, Optional.empty()), config.admin());
         assertEquals(new UserConfig("app", Optional.of("s3cret-pw"), Optional.empty(), "app", "s3cret-pw",
                 Optional.empty(), OptionalInt.empty(), false), config.users().get("app"));

@@ -177,6 +177,12 @@ class ValidationTest {
     }
 
     @Test
+    void resetTimeoutDefaultsToFiveSecondsAndMustBePositive() {
+        assertEquals(Duration.ofSeconds(5), ConfigLoader.parse(USER).pool().resetTimeout());
+        assertProblem("sluice.pool.reset-timeout = 0s", "sluice.pool.reset-timeout: must be greater than 0s (got \"0s\")");
+    }
+
+    @Test
     void durationNegative() {
         assertProblem("sluice.server.connect-timeout = -5s",
                 "sluice.server.connect-timeout: must not be negative (got \"-5s\")");
@@ -192,6 +198,52 @@ class ValidationTest {
     void durationOfWrongType() {
         assertProblem("sluice.pool.max-lifetime = [1, 2]",
                 "sluice.pool.max-lifetime: must be a duration such as 500ms, 5s or 10m (got [1,2])");
+    }
+
+    @Test
+    void durationWithoutAUnitIsRefused() {
+        // HOCON would read a bare 5 as 5 ms: --acquire-timeout 5 meant 5 s to whoever typed it.
+        assertProblem("sluice.pool.acquire-timeout = 5",
+                "sluice.pool.acquire-timeout: needs a unit, e.g. 5s or 500ms; a bare number is ambiguous (got 5)");
+        assertProblem("sluice.frontend.idle-timeout = \"30\"",
+                "sluice.frontend.idle-timeout: needs a unit, e.g. 5s or 500ms; a bare number is ambiguous (got \"30\")");
+        assertProblem("sluice.listen.busy-poll = 50",
+                "sluice.listen.busy-poll: needs a unit, e.g. 5s or 500ms; a bare number is ambiguous (got 50)");
+    }
+
+    @Test
+    void durationWithoutAUnitIsRefusedFromFlagsAndEnvironmentToo() {
+        ConfigException flag = assertThrows(ConfigException.class, () -> ConfigLoader.load(java.util.Optional.empty(),
+                java.util.Map.of("sluice.pool.acquire-timeout", "5", "sluice.users.app.password", "pw"), java.util.Map.of()));
+        assertContains(flag, "sluice.pool.acquire-timeout: needs a unit, e.g. 5s or 500ms; a bare number is ambiguous");
+        ConfigException env = assertThrows(ConfigException.class, () -> ConfigLoader.load(java.util.Optional.empty(),
+                java.util.Map.of("sluice.users.app.password", "pw"), java.util.Map.of("SLUICE_ACQUIRE_TIMEOUT", "5")));
+        assertContains(env, "sluice.pool.acquire-timeout: needs a unit, e.g. 5s or 500ms; a bare number is ambiguous");
+    }
+
+    @Test
+    void everyDurationInTheReferenceHasAUnit() {
+        SluiceConfig defaults = ConfigLoader.parse(USER);
+        assertEquals(Duration.ofSeconds(5), defaults.pool().acquireTimeout());
+    }
+
+    @Test
+    void adminBeyondLoopbackWithoutATokenIsRefused() {
+        assertProblem("sluice.admin.host = \"0.0.0.0\"", "sluice.admin.token: must be set when sluice.admin.host (0.0.0.0) "
+                + "is beyond loopback: anyone who can reach the port could read sessions, pause Sluice and kill sessions; set a "
+                + "token (or token-env), bind to 127.0.0.1, or set sluice.admin.allow-no-token = true to accept that");
+        assertProblem("sluice.admin.host = \"db-proxy.internal\"", "sluice.admin.token: must be set when sluice.admin.host");
+    }
+
+    @Test
+    void adminBeyondLoopbackWithATokenOrAnExplicitOptOutOrOnLoopback() {
+        assertTrue(ConfigLoader.parse(USER + "sluice.admin { host = \"0.0.0.0\", token = \"t\" }").admin().token().isPresent());
+        AdminConfig optOut = ConfigLoader.parse(USER + "sluice.admin { host = \"0.0.0.0\", allow-no-token = true }").admin();
+        assertTrue(optOut.allowNoToken() && optOut.token().isEmpty());
+        for (String loopback : new String[] {"127.0.0.1", "127.0.1.1", "localhost", "::1", "[::1]"}) {
+            assertFalse(ConfigLoader.parse(USER + "sluice.admin.host = \"" + loopback + "\"").admin().allowNoToken(), loopback);
+        }
+        assertFalse(ConfigLoader.parse(USER + "sluice.admin { host = \"0.0.0.0\", enabled = false }").admin().enabled());
     }
 
     @Test
@@ -395,7 +447,7 @@ class ValidationTest {
     void sectionOfWrongType() {
         assertProblem("sluice.pool = 5",
                 "sluice.pool: must be an object with keys acquire-timeout, global-max, idle-timeout, max-client-statements,"
-                        + " max-lifetime, max-per-user, max-waiters, min-idle, mode, reserve, statement-cache, validate-after-idle,"
+                        + " max-lifetime, max-per-user, max-waiters, min-idle, mode, reserve, reset-timeout, statement-cache, validate-after-idle,"
                         + " validation-timeout (got 5)");
     }
 

@@ -154,20 +154,27 @@ public final class Main implements Callable<Integer> {
         new ProcessorMetrics().bindTo(registry);
         ProxyServer proxy;
         try {
-            proxy = new ProxyServer(config, registry).start();
+            proxy = new ProxyServer(config, registry);
         } catch (StartupException e) {
             return cannotStart(e);
         }
+        // The admin port is bound before the client port, so a taken admin port stops start-up
+        // before any client is accepted; until the client port is open, /ready answers 503.
         // POST /reload re-reads the same sources: the file, the environment, these flags.
         Map<String, String> overrides = overrides();
-        AdminServer admin;
+        AdminServer admin = null;
         try {
             admin = config.admin().enabled() ? new AdminServer(proxy, config.admin(), registry,
                     () -> ConfigLoader.load(Optional.ofNullable(configFile), overrides)).start() : null;
+            proxy.start();
         } catch (StartupException e) {
+            if (admin != null) {
+                admin.close();
+            }
             proxy.close();
             return cannotStart(e);
         }
+        AdminServer adminServer = admin;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // SIGTERM: stop accepting (so /ready answers 503), let busy sessions and open
@@ -178,8 +185,8 @@ public final class Main implements Callable<Integer> {
                     drain.toMillis());
             Drain.Result result = Drain.run(proxy, drain);
             proxy.close();
-            if (admin != null) {
-                admin.close();
+            if (adminServer != null) {
+                adminServer.close();
             }
             log.info("Sluice stopped ({})", result.drained() ? "drained in " + result.waitedMillis() + " ms"
                     : result.busyLeft() + " sessions were still busy and were closed");

@@ -143,4 +143,23 @@ class MainTest {
             assertTrue(!r.getValue().contains("\tat "), "a stack trace was printed:\n" + r.getValue());
         }
     }
+
+    /** Issue #25: with the admin port taken, Sluice opened the client port first, then exited 2; no client may get in. */
+    @Test
+    void aTakenAdminPortStopsStartupBeforeTheClientPortOpens() throws Exception {
+        ch.qos.logback.classic.Logger proxyLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                io.sluice.proxy.ProxyServer.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> events = new ch.qos.logback.core.read.ListAppender<>();
+        events.start();
+        proxyLog.addAppender(events);
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            var r = run("--user", "app", "--password", "x", "--server", "127.0.0.1:1", "--listen", "127.0.0.1:0",
+                    "--admin-port", Integer.toString(taken.getLocalPort()));
+            assertEquals(2, r.getKey(), r.getValue());
+        } finally {
+            proxyLog.detachAppender(events);
+        }
+        assertTrue(events.list.stream().noneMatch(e -> e.getFormattedMessage().startsWith("Sluice listening on")),
+                "the client port was opened: " + events.list);
+    }
 }

@@ -512,6 +512,32 @@ public final class LocalServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Kills the server outright (SIGKILL: no clean InnoDB shutdown, connections vanish without a
+   * goodbye, as in a crash or an OOM kill), leaves it down for {@code down}, and starts it again
+   * on the same port and data; InnoDB recovers committed transactions on start. Waits until root
+   * can log in.
+   */
+  public synchronized void crash(java.time.Duration down) {
+    if (stopped.get()) {
+      throw new IllegalStateException(this + " is stopped");
+    }
+    Process old = process;
+    try {
+      old.descendants().forEach(ProcessHandle::destroyForcibly);
+      old.destroyForcibly();
+      old.waitFor(5, TimeUnit.SECONDS);
+      Thread.sleep(down.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while crashing " + this, e);
+    }
+    process = launch(binary, mariaDb, baseDir, port, options);
+    if (!awaitReady(false)) {
+      throw new IllegalStateException(this + " did not come back on port " + port + " after a crash");
+    }
+  }
+
   /** Whether {@link #stop()} has run (or started). */
   public boolean isStopped() {
     return stopped.get();

@@ -58,6 +58,7 @@ public final class ProxyServer implements AutoCloseable {
     private final KeyPair rsaKeys;
     private volatile Channel serverChannel;
     private volatile boolean accepting;
+    private boolean closed;
     /** The bound port, kept after the socket closes. */
     private volatile int port;
 
@@ -226,7 +227,7 @@ public final class ProxyServer implements AutoCloseable {
 
     // ---- lifecycle and reload (admin actions) --------------------------------------------------
 
-    /** Whether the listening socket is open: from {@link #start} until {@link #stopAccepting} or {@link #close}. */
+    /** Whether new clients are taken: from {@link #start} until {@link #stopAccepting} or {@link #close}. */
     public boolean accepting() {
         return accepting;
     }
@@ -242,16 +243,20 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * Closes the listening socket (new clients are refused by the OS) and leaves every existing
-     * session running: the first step of a graceful shutdown. Idempotent; blocks until closed.
+     * The first step of a graceful shutdown: a client that connects from now on gets ERR 9409 instead
+     * of the handshake, and a session outside a transaction gets 9409 for its next command; open
+     * transactions and commands in flight go on. The listening socket stays open until {@link #close},
+     * so clients read why rather than a TCP refusal. Idempotent.
      */
     public void stopAccepting() {
-        accepting = false;
-        Channel ch = serverChannel;
-        if (ch != null && ch.isOpen()) {
-            ch.close().syncUninterruptibly();
-            log.info("stopped accepting clients on {}", ch.localAddress());
+        if (!accepting && sessions.draining()) {
+            return;
         }
+        accepting = false;
+        sessions.drain();
+        Channel ch = serverChannel;
+        log.info("stopped accepting clients on {}: new clients and the next command outside a transaction get error 9409",
+                ch == null ? "(not bound)" : ch.localAddress());
     }
 
     /**
@@ -274,7 +279,7 @@ public final class ProxyServer implements AutoCloseable {
         ServerConfig server = old.server().reloaded(next.server());
         pools.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive(), server.limitsRefresh());
         AdminConfig admin = new AdminConfig(old.admin().enabled(), old.admin().host(), old.admin().port(),
-                next.admin().token());
+                next.admin().token(), next.admin().allowNoToken());
         SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin);
         connector.reload(server);
         users = new UserDirectory(applied.users().values());
@@ -283,16 +288,25 @@ public final class ProxyServer implements AutoCloseable {
         return applied;
     }
 
-    /** Stops accepting, closes every client and backend connection, and stops the event loops. */
+    /**
+     * Stops accepting, closes every client (each gets ERR 9409 first) and backend connection, and
+     * stops the event loops. Idempotent.
+     */
     @Override
     public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
         accepting = false;
         if (serverChannel != null) {
             serverChannel.close().syncUninterruptibly();
         }
         leakDetector.stop();
         for (var s : sessions.all()) {
-            s.closeClient();
+            s.closeForShutdown();
         }
         pools.close();
         // Backends were asked to quit; give the server a moment to close them, then close what is

@@ -97,4 +97,9 @@ final class LocalServerInstance implements ServerInstance {
   public void restart(java.time.Duration down) {
     server.restart(down);
   }
+
+  @Override
+  public void crash(java.time.Duration down) {
+    server.crash(down);
+  }
 }

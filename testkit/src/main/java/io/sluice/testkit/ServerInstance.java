@@ -36,6 +36,15 @@ interface ServerInstance {
     throw new UnsupportedOperationException("restarting a " + kind() + " test server is not supported");
   }
 
+  /**
+   * Kills the server (SIGKILL), keeps its data, waits {@code down}, starts it again on the same port.
+   *
+   * @throws UnsupportedOperationException where the kind of server cannot do that
+   */
+  default void crash(java.time.Duration down) {
+    throw new UnsupportedOperationException("crashing a " + kind() + " test server is not supported");
+  }
+
   /** Stops the server and removes its data; idempotent; never throws. */
   void stop();
 }

@@ -436,7 +436,20 @@ public final class TestServer implements AutoCloseable {
     instance.restart(down);
   }
 
-  /** Whether {@link #restart} works for this kind of server (local ones). */
+  /**
+   * Crashes the server: SIGKILL (every connection vanishes, InnoDB recovers on start), down for
+   * {@code down}, then up again on the same port. Local servers only ({@link #canRestart()}).
+   *
+   * @throws IllegalStateException on the {@link #shared()} server, which other tests still use
+   */
+  public void crash(java.time.Duration down) {
+    if (isShared) {
+      throw new IllegalStateException("The shared test server cannot be crashed; start your own");
+    }
+    instance.crash(down);
+  }
+
+  /** Whether {@link #restart} and {@link #crash} work for this kind of server (local ones). */
   public boolean canRestart() {
     return instance.kind() == Kind.LOCAL;
   }

@@ -76,6 +76,7 @@ class DockerfileTest {
         Map<String, String> env = new java.util.HashMap<>(docker.env());
         env.put("SLUICE_USER", "app"); // what docker run -e adds; the default config names no user
         env.put("SLUICE_PASSWORD", "pw");
+        env.put("SLUICE_ADMIN_TOKEN", "tok"); // beyond loopback, the image wants a token (or SLUICE_ADMIN_ALLOW_NO_TOKEN)
         SluiceConfig image = ConfigLoader.load(Optional.of(Repo.path(source)), Map.of(), env);
         SluiceConfig reference = ConfigLoader.parse("sluice.users.app.password = \"pw\"");
 

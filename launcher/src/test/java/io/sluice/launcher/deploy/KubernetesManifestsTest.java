@@ -128,6 +128,7 @@ class KubernetesManifestsTest {
         assertEquals("0.0.0.0", config.admin().host(), "the kubelet and Prometheus come in on the pod IP");
         assertTrue(config.admin().token().isEmpty(),
                 "no admin token while the kubelet's HTTP probes cannot send one (see the comment in deployment.yaml)");
+        assertTrue(config.admin().allowNoToken(), "without a token beyond loopback, Sluice starts only when told to");
     }
 
     @Test

@@ -73,6 +73,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
         this.ctx = ctx;
         counted = true;
         int clients = server.metrics().clients().incrementAndGet();
+        if (server.sessions().draining()) {
+            fail(SluiceError.UNAVAILABLE, 0, "Sluice is shutting down; connect to another instance");
+            return;
+        }
         if (clients > server.config().frontend().maxClients()) {
             server.metrics().clientRejected();
             fail(SluiceError.TOO_MANY_CLIENTS, 0, "Sluice: too many client connections (" + (clients - 1) + " open, limit "
@@ -345,6 +349,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        boolean closedBySluice = phase == Phase.CLOSED; // fail() sent an ERR and closed
         phase = Phase.CLOSED;
         if (authTimer != null) {
             authTimer.cancel(false);
@@ -362,7 +367,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             countedUser = null;
         }
         if (session != null) {
-            session.close("client disconnected");
+            session.close(closedBySluice ? "closed by Sluice" : ClientSession.CLIENT_DISCONNECTED);
         }
     }
 

@@ -118,6 +118,7 @@ public final class ProxyMetrics {
     private final Counter leaksInTransaction;
     private final Counter leaksPinned;
     private final Counter idleInTransactionCloses;
+    private final Counter vanishedCloses;
     private final Counter clientPrepares;
     private final Counter reprepares;
     private final Counter statementEvictions;
@@ -141,6 +142,8 @@ public final class ProxyMetrics {
         leaksInTransaction = Counter.builder(SESSION_LEAKS).tag("reason", "in_transaction").description(leaks).register(registry);
         leaksPinned = Counter.builder(SESSION_LEAKS).tag("reason", "pinned").description(leaks).register(registry);
         idleInTransactionCloses = Counter.builder(SESSION_CLOSES).tag("reason", "idle_in_transaction_timeout")
+                .description("Client sessions Sluice closed, by reason").register(registry);
+        vanishedCloses = Counter.builder(SESSION_CLOSES).tag("reason", "client_vanished")
                 .description("Client sessions Sluice closed, by reason").register(registry);
         String prepares = "Server-side statements prepared on backends (transaction mode), for a client's prepare or again on another backend";
         clientPrepares = Counter.builder(STATEMENT_PREPARES).tag("reason", "client").description(prepares).register(registry);
@@ -197,6 +200,16 @@ public final class ProxyMetrics {
     /** A session was closed for idling in a transaction past sluice.frontend.idle-in-transaction-timeout. */
     public void idleInTransactionClosed() {
         idleInTransactionCloses.increment();
+    }
+
+    /** A client's socket closed mid-command without COM_QUIT; its backend was discarded. */
+    public void sessionVanished() {
+        vanishedCloses.increment();
+    }
+
+    /** How many clients vanished mid-command. */
+    public double sessionsVanished() {
+        return vanishedCloses.count();
     }
 
     /** A client's COM_STMT_PREPARE was prepared on a backend (transaction mode). */

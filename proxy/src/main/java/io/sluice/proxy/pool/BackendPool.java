@@ -51,6 +51,8 @@ final class BackendPool {
     long lastConnectFailureMillis;
     /** Consecutive failed opens, for backoff. */
     int failuresInARow;
+    /** At most one WARN per 10 s for failed opens; sluice_backend_connects_total{result="failed"} counts each. */
+    final LogLimiter connectFailureLog = new LogLimiter(java.time.Duration.ofSeconds(10));
     boolean retryScheduled;
     /**
      * Connections to close when they are next free, each to be replaced by a new one on the event

@@ -399,6 +399,11 @@ public final class BackendPools implements AutoCloseable {
             if (f.isSuccess()) {
                 BackendConnection c = (BackendConnection) f.getNow();
                 p.connects++;
+                if (p.failuresInARow > 0) {
+                    int held = p.connectFailureLog.drain();
+                    log.info("pool '{}': a backend connection opened again after {} failed opens{}", p.name, p.failuresInARow,
+                            held > 0 ? " (" + held + " of their WARN lines were held back)" : "");
+                }
                 p.failuresInARow = 0;
                 p.meters.connectOk.increment();
                 long life = config.maxLifetime().toNanos();
@@ -428,7 +433,11 @@ public final class BackendPools implements AutoCloseable {
                 p.lastConnectError = cause.getMessage();
                 p.lastConnectFailureMillis = System.currentTimeMillis();
                 boolean full = cause instanceof BackendException be && be.isServerFull();
-                log.warn("pool '{}': opening a backend connection failed ({} in a row): {}", p.name, p.failuresInARow, cause.getMessage());
+                int held = p.connectFailureLog.admit(System.nanoTime());
+                if (held >= 0) {
+                    log.warn("pool '{}': opening a backend connection failed ({} in a row): {}{}", p.name, p.failuresInARow,
+                            cause.getMessage(), p.connectFailureLog.suffix(held));
+                }
                 if (!full) {
                     // Unreachable server or refused login: fail fast the waiters this open was for.
                     Waiter w;
@@ -632,7 +641,7 @@ public final class BackendPools implements AutoCloseable {
             return;
         }
         if (how == Release.RESET) {
-            c.reset(config.validationTimeout().plus(Duration.ofSeconds(1))).addListener(f -> {
+            c.reset(config.resetTimeout()).addListener(f -> {
                 if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
                     returnIdle(c);
                 } else {

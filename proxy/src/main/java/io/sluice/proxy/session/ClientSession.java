@@ -56,7 +56,11 @@ import java.util.Map;
  */
 public final class ClientSession implements BackendConnection.Listener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-    private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
+
+    private static final String SHUTTING_DOWN = "Sluice is shutting down; reconnect (to another instance)";
+
+    /** The close reason when the client's socket closed without Sluice closing it (COM_QUIT or not). */
+    public static final String CLIENT_DISCONNECTED = "client disconnected";
 
     /** What a session is doing, as the admin endpoint shows it. */
     public enum State { IDLE, WAITING, QUERY, CLOSED }
@@ -92,8 +96,12 @@ public final class ClientSession implements BackendConnection.Listener {
     private CommandType pendingType;
     /** The next client packet continues a command of 16 MiB or more. */
     private boolean clientContinuation;
-    /** Sequence id of the last server packet forwarded to the client. */
-    private int lastSeqToClient;
+    /**
+     * Sequence id of the last packet of the current command in either direction: the command
+     * packet itself (0) when it starts, then each client data packet and each server packet
+     * forwarded. An ERR Sluice writes mid-command carries this + 1, what the client expects next.
+     */
+    private int lastSeq;
     private volatile State state = State.IDLE;
     private volatile long commandStartNanos;
     private volatile CommandType currentCommand;
@@ -101,6 +109,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final byte[] statementHead = new byte[128];
     private volatile int statementHeadLength;
     private boolean closed;
+    /** The client said COM_QUIT, or Sluice closes it (shutdown, admin kill): not a client that vanished. */
+    private volatile boolean closeRequested;
 
     // ---- leak detection: written on this loop, read by LeakDetector's scan and the admin view
     /** No transaction open: the value of {@link #transactionStartNanos} then. */
@@ -411,6 +421,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         commandArrived();
         int seq = Packets.sequenceId(packet);
+        lastSeq = seq;
         if (seq != 0) {
             packet.release();
             frontend.fail(SluiceError.PROTOCOL_ERROR, seq + 1, "Sluice: got packets out of order: a command "
@@ -418,9 +429,17 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
+        if (registry.draining() && type != CommandType.COM_QUIT && transactionStartNanos == NO_TRANSACTION) {
+            // Graceful shutdown: only open transactions may go on; anyone else learns why, and goes.
+            packet.release();
+            closeRequested = true;
+            frontend.fail(SluiceError.UNAVAILABLE, 1, SHUTTING_DOWN);
+            return;
+        }
         switch (type) {
             case COM_QUIT -> {
                 packet.release();
+                closeRequested = true;
                 client.close();
             }
             case COM_PING -> {
@@ -548,6 +567,7 @@ public final class ClientSession implements BackendConnection.Listener {
             packet.release();
             return;
         }
+        lastSeq = Packets.sequenceId(packet);
         if (clientContinuation) {
             clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
         } else {
@@ -914,7 +934,7 @@ public final class ClientSession implements BackendConnection.Listener {
             addInitDb(steps, b, s.key.schema());
         }
         steps.add(new Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE, s.key.sql().bytes()),
-                CommandType.COM_STMT_PREPARE, SYNC_TIMEOUT), r -> {
+                CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
             pools.metrics().reprepared();
             keepServerStatement(b, s.key, r.statementId());
         }));
@@ -934,7 +954,7 @@ public final class ClientSession implements BackendConnection.Listener {
         steps.add(new Step(() -> {
             String set = StateSync.setStatement(wanted, b.variables(), b.loginVariables(), 0);
             return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
-                    : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT);
+                    : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
         }, r -> {
             b.variables().clear();
             b.variables().putAll(wanted);
@@ -943,7 +963,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     private void addInitDb(List<Step> steps, BackendConnection b, String db) {
         steps.add(new Step(() -> db == null || db.equals(b.schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
-                : b.initDb(db, SYNC_TIMEOUT), r -> {
+                : b.initDb(db, syncTimeout()), r -> {
             if (db != null) {
                 b.schema(db);
             }
@@ -967,8 +987,8 @@ public final class ClientSession implements BackendConnection.Listener {
             }
             if (!f.isSuccess()) {
                 unlink(BackendPools.Release.DISCARD);
-                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: the backend connection failed while preparing "
-                        + "a statement on it: " + f.cause().getMessage()), 1);
+                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: backend connection " + b + " failed while "
+                        + "preparing a statement on it: " + f.cause().getMessage()), 1);
                 return;
             }
             BackendConnection.Reply r = (BackendConnection.Reply) f.getNow();
@@ -1217,6 +1237,11 @@ public final class ClientSession implements BackendConnection.Listener {
         });
     }
 
+    /** How long a reset or a state restore on a linked backend may take (sluice.pool.reset-timeout). */
+    private Duration syncTimeout() {
+        return pools.config().resetTimeout();
+    }
+
     private void refused(Throwable cause, int errSeq) {
         Runnable after = afterResponse;
         afterResponse = null;
@@ -1224,8 +1249,13 @@ public final class ClientSession implements BackendConnection.Listener {
             after.run();
         }
         SluiceError err = cause instanceof SluiceException se ? se.error() : SluiceError.SERVER_UNAVAILABLE;
-        // Refusals are counted in metrics; under overload a WARN per refusal would add load to the log.
-        log.debug("{}: {}", this, cause.getMessage());
+        if (err == SluiceError.BACKEND_LOST) {
+            // A backend failed under this session (reset, state restore): rare, and the client sees 9405.
+            log.warn("{}: error 9405 to client {}: {}", this, clientAddress(), cause.getMessage());
+        } else {
+            // Refusals are counted in metrics; under overload a WARN per refusal would add load to the log.
+            log.debug("{}: {}", this, cause.getMessage());
+        }
         failPending(new ErrPacket(err.code(), err.sqlState(), cause.getMessage()), errSeq);
     }
 
@@ -1239,7 +1269,7 @@ public final class ClientSession implements BackendConnection.Listener {
         BackendConnection b = backend;
         if (multiplexed()) {
             if (schema == null && b.schema() != null) {
-                b.reset(SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
+                b.reset(syncTimeout()).addListener(f -> loop.execute(() -> {
                     if (closed || backend != b) {
                         return;
                     }
@@ -1247,8 +1277,8 @@ public final class ClientSession implements BackendConnection.Listener {
                         syncState(then, errSeq);
                     } else {
                         unlink(BackendPools.Release.DISCARD);
-                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not reset a backend connection: "
-                                + f.cause().getMessage()), errSeq);
+                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not reset backend connection " + b
+                                + " (sluice.pool.reset-timeout = " + syncTimeout().toMillis() + " ms): " + f.cause().getMessage()), errSeq);
                     }
                 }));
                 return;
@@ -1258,7 +1288,7 @@ public final class ClientSession implements BackendConnection.Listener {
             String set = StateSync.setStatement(variables, b.variables(), b.loginVariables(), userVariables,
                     b.userVariables(), insertId);
             if (set != null) {
-                b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
+                b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout()).addListener(f -> loop.execute(() -> {
                     if (closed || backend != b) {
                         return;
                     }
@@ -1276,7 +1306,7 @@ public final class ClientSession implements BackendConnection.Listener {
                         String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
                         unlink(BackendPools.Release.DISCARD);
                         refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not restore this session's "
-                                + "variables on a backend connection (" + why + ")"), errSeq);
+                                + "variables on backend connection " + b + " (" + why + ")"), errSeq);
                     }
                 }));
                 return;
@@ -1292,7 +1322,7 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         String want = schema;
-        b.initDb(want, SYNC_TIMEOUT).addListener(f -> loop.execute(() -> {
+        b.initDb(want, syncTimeout()).addListener(f -> loop.execute(() -> {
             if (closed || backend != b) {
                 return;
             }
@@ -1306,7 +1336,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 failPending(((BackendConnection.Reply) f.getNow()).error(), errSeq);
             } else {
                 unlink(BackendPools.Release.DISCARD);
-                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: the backend connection failed while "
+                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: backend connection " + b + " failed while "
                         + "selecting schema '" + want + "': " + f.cause().getMessage()), errSeq);
             }
         }));
@@ -1377,7 +1407,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void serverBrokeProtocol(BackendConnection b, MalformedPacketException e) {
         log.warn("{}: server broke the protocol on {}: {}", this, b, e.getMessage());
         unlink(BackendPools.Release.DISCARD);
-        frontend.fail(SluiceError.BACKEND_LOST, lastSeqToClient + 1, "Sluice: the server sent an unexpected packet: "
+        frontend.fail(SluiceError.BACKEND_LOST, lastSeq + 1, "Sluice: the server sent an unexpected packet: "
                 + e.getMessage());
     }
 
@@ -1399,7 +1429,7 @@ public final class ClientSession implements BackendConnection.Listener {
             serverBrokeProtocol(b, e);
             return;
         }
-        lastSeqToClient = (Packets.sequenceId(rows) + n - 1) & 0xff;
+        lastSeq = (Packets.sequenceId(rows) + n - 1) & 0xff;
         client.write(rows, client.voidPromise());
     }
 
@@ -1425,7 +1455,7 @@ public final class ClientSession implements BackendConnection.Listener {
             serverBrokeProtocol(b, e);
             return;
         }
-        lastSeqToClient = Packets.sequenceId(packet);
+        lastSeq = Packets.sequenceId(packet);
         client.write(packet, client.voidPromise());
         if (r == ResponseTracker.DONE) {
             if (multiplexed()) {
@@ -1611,10 +1641,10 @@ public final class ClientSession implements BackendConnection.Listener {
             if (b != backend || closed) {
                 return;
             }
-            boolean inFlight = !b.tracker().idle();
+            boolean inFlight = midCommand();
             backend = null;
             log.warn("{}: backend {} closed{}: {}", this, b, inFlight ? " mid-response" : "", reason);
-            frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeqToClient + 1 : 0,
+            frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeq + 1 : 0,
                     "Sluice: the server connection serving this session was lost (" + reason + "); session state is gone, reconnect");
         });
     }
@@ -1765,7 +1795,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (running) {
             pools.killQuery(b, () -> { });
         }
-        frontend.fail(SluiceError.TRANSACTION_TIMEOUT, running ? lastSeqToClient + 1 : 0, "Sluice: closing a session whose "
+        frontend.fail(SluiceError.TRANSACTION_TIMEOUT, midCommand() ? lastSeq + 1 : 0, "Sluice: closing a session whose "
                 + "transaction was open for " + age / 1_000_000 + " ms, longer than sluice.frontend.max-transaction-time ("
                 + maxNanos / 1_000_000 + " ms); its transaction is rolled back");
     }
@@ -1830,19 +1860,56 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // ---------------------------------------------------------------- errors and close
 
+    /**
+     * Whether the client is waiting for the reply to a command (or still sending it): an ERR
+     * Sluice writes now answers that command, with sequence id {@link #lastSeq} + 1; otherwise it
+     * is unsolicited and starts at 0.
+     */
+    private boolean midCommand() {
+        return pendingCommand != null || clientContinuation || backend != null && !backend.tracker().idle();
+    }
+
     private void sendError(int seq, SluiceError error, String message) {
         client.writeAndFlush(Packets.err(client.alloc(), seq, error.code(), error.sqlState(), message));
     }
 
     /** Closes the client connection (shutdown, admin kill); {@link #close} follows from the channel. */
     public void closeClient() {
+        closeRequested = true;
         client.close();
+    }
+
+    /**
+     * Shutdown, after the drain: the client gets ERR 9409 (as the answer to the command in flight,
+     * or unsolicited with sequence id 0 when idle) and is closed; {@link #close} follows. Any thread.
+     */
+    public void closeForShutdown() {
+        closeRequested = true;
+        if (loop.isShuttingDown()) {
+            client.close(); // a second close of the proxy: nothing left to tell
+            return;
+        }
+        loop.execute(() -> {
+            if (!closed) {
+                frontend.fail(SluiceError.UNAVAILABLE, midCommand() ? lastSeq + 1 : 0, SHUTTING_DOWN);
+            }
+        });
     }
 
     /** Ends the session: withdraws a pending acquire, gives the backend back (reset, or discarded mid-response). */
     public void close(String reason) {
         if (closed) {
             return;
+        }
+        if (CLIENT_DISCONNECTED.equals(reason) && !closeRequested && midCommand()) {
+            // Gone mid-command without COM_QUIT (killed, crashed, network cut): the server runs the
+            // statement, holding its locks, until it notices, as for a direct client.
+            CommandType inFlight = pendingCommand != null ? pendingType : currentCommand;
+            log.info("{}: client {} vanished mid-command ({}{}{}); discarding backend {}", this, clientAddress(),
+                    pendingCommand != null ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
+                            ? "'" + statementHead() + "'" : String.valueOf(inFlight),
+                    transactionStartNanos != NO_TRANSACTION ? ", in a transaction" : "", backend);
+            pools.metrics().sessionVanished();
         }
         closed = true;
         state = State.CLOSED;

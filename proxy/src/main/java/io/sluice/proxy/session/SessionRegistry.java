@@ -11,6 +11,17 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class SessionRegistry {
     private final AtomicLong ids = new AtomicLong();
     private final ConcurrentHashMap<Long, ClientSession> sessions = new ConcurrentHashMap<>();
+    /** Set once on SIGTERM: new clients and the next command of a session outside a transaction get 9409. */
+    private volatile boolean draining;
+
+    /** Graceful shutdown began: from now on sessions outside a transaction end at their next command. */
+    public void drain() {
+        draining = true;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
 
     /** A new connection id: 32-bit, never 0, as the handshake carries it in four bytes. */
     public long nextId() {
