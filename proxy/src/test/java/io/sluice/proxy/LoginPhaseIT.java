@@ -236,9 +236,9 @@ class LoginPhaseIT {
             try (Socket s = new Socket("127.0.0.1", sluice.port())) {
                 s.setSoTimeout(10_000);
                 DataInputStream in = new DataInputStream(s.getInputStream());
-                read(in);
-                write(s.getOutputStream(), 2, Arrays.copyOf(handshakeResponse(sslCaps, "", new byte[0], ""), 32));
-                byte[] err = read(in);
+                RawClient.readPacket(in);
+                RawClient.writePacket(s.getOutputStream(), 2, Arrays.copyOf(handshakeResponse(sslCaps, "", new byte[0], ""), 32));
+                byte[] err = RawClient.readPacket(in);
                 assertEquals(0xff, err[0] & 0xff, "accepted an SSLRequest with sequence id 2");
                 assertEquals(9406, RawClient.errCode(err));
                 assertEquals(-1, s.getInputStream().read(), "the connection stayed open");
@@ -246,20 +246,20 @@ class LoginPhaseIT {
             // SSLRequest 1, then the handshake response over TLS with 1 instead of 2
             try (Socket s = new Socket("127.0.0.1", sluice.port())) {
                 s.setSoTimeout(10_000);
-                read(new DataInputStream(s.getInputStream()));
-                write(s.getOutputStream(), 1, Arrays.copyOf(handshakeResponse(sslCaps, "", new byte[0], ""), 32));
+                RawClient.readPacket(new DataInputStream(s.getInputStream()));
+                RawClient.writePacket(s.getOutputStream(), 1, Arrays.copyOf(handshakeResponse(sslCaps, "", new byte[0], ""), 32));
                 SSLContext ctx = SSLContext.getInstance("TLS");
                 ctx.init(null, new TrustManager[] {new TrustAll()}, null);
                 try (SSLSocket t = (SSLSocket) ctx.getSocketFactory().createSocket(s, "127.0.0.1", sluice.port(), true)) {
                     t.startHandshake();
-                    write(t.getOutputStream(), 1, handshakeResponse(sslCaps, "lp", new byte[20], "mysql_native_password"));
+                    RawClient.writePacket(t.getOutputStream(), 1, handshakeResponse(sslCaps, "lp", new byte[20], "mysql_native_password"));
                     DataInputStream in = new DataInputStream(t.getInputStream());
-                    byte[] err = read(in);
+                    byte[] err = RawClient.readPacket(in);
                     assertEquals(0xff, err[0] & 0xff, "accepted a handshake response over TLS with sequence id 1");
                     assertEquals(9406, RawClient.errCode(err));
                     assertTrue(RawClient.errMessage(err).contains("expected sequence id 2, got 1"), RawClient.errMessage(err));
                     try {
-                        read(in);
+                        RawClient.readPacket(in);
                         throw new AssertionError("the connection stayed open");
                     } catch (EOFException | java.net.SocketException closed) {
                         // expected
@@ -271,25 +271,6 @@ class LoginPhaseIT {
                     "-P" + sluice.port(), "-ulp", "--ssl", "--skip-ssl-verify-server-cert", "-N", "-e",
                     "SELECT 'TLS'").ok().out());
         }
-    }
-
-    static byte[] read(DataInputStream in) throws IOException {
-        int len = in.readUnsignedByte() | in.readUnsignedByte() << 8 | in.readUnsignedByte() << 16;
-        in.readUnsignedByte();
-        byte[] p = new byte[len];
-        in.readFully(p);
-        return p;
-    }
-
-    static void write(OutputStream out, int seq, byte[] payload) throws IOException {
-        byte[] frame = new byte[4 + payload.length];
-        frame[0] = (byte) payload.length;
-        frame[1] = (byte) (payload.length >> 8);
-        frame[2] = (byte) (payload.length >> 16);
-        frame[3] = (byte) seq;
-        System.arraycopy(payload, 0, frame, 4, payload.length);
-        out.write(frame);
-        out.flush();
     }
 
     /** Trusts Sluice's throwaway self-signed test certificate. */

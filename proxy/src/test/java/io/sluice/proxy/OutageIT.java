@@ -349,24 +349,12 @@ class OutageIT {
                         errors.merge(e.getErrorCode() + " " + e.getSQLState(), 1, Integer::sum);
                     }
                     slowestFailureMs.accumulateAndGet((now - t0) / 1_000_000, Math::max);
-                    try {
-                        if (c != null) {
-                            c.close();
-                        }
-                    } catch (SQLException ignored) {
-                        // already broken
-                    }
+                    closeQuietly(c);
                     c = null;
                     sleep(50);
                 }
             }
-            if (c != null) {
-                try {
-                    c.close();
-                } catch (SQLException ignored) {
-                    // already broken
-                }
-            }
+            closeQuietly(c);
         }
 
         @Override
@@ -402,23 +390,22 @@ class OutageIT {
             } catch (SQLException e) {
                 slowestFailureMs.accumulateAndGet((System.nanoTime() - t0) / 1_000_000, Math::max);
                 errors.add(e.getErrorCode() + " " + e.getMessage());
-                try {
-                    if (c != null) {
-                        c.close();
-                    }
-                } catch (SQLException ignored) {
-                    // already broken
-                }
+                closeQuietly(c);
                 c = null;
                 sleep(50);
             }
         }
-        if (c != null) {
-            try {
+        closeQuietly(c);
+    }
+
+    /** Closes a client connection that may be broken or null. */
+    private static void closeQuietly(Connection c) {
+        try {
+            if (c != null) {
                 c.close();
-            } catch (SQLException ignored) {
-                // already broken
             }
+        } catch (SQLException ignored) {
+            // already broken
         }
     }
 

@@ -117,6 +117,11 @@ public final class RawClient implements AutoCloseable {
 
     /** Sends one packet with the given sequence id. */
     public void send(int seq, byte[] payload) throws IOException {
+        writePacket(out, seq, payload);
+    }
+
+    /** Writes one packet (header with {@code seq}, then {@code payload}) to any stream, e.g. one over TLS. */
+    static void writePacket(OutputStream out, int seq, byte[] payload) throws IOException {
         byte[] frame = new byte[4 + payload.length];
         frame[0] = (byte) payload.length;
         frame[1] = (byte) (payload.length >> 8);
@@ -148,6 +153,17 @@ public final class RawClient implements AutoCloseable {
     public byte[] read() throws IOException {
         int len = in.readUnsignedByte() | in.readUnsignedByte() << 8 | in.readUnsignedByte() << 16;
         lastSeq = in.readUnsignedByte();
+        return readPayload(in, len);
+    }
+
+    /** Reads one packet's payload from any stream, e.g. one over TLS; its sequence id is dropped. */
+    static byte[] readPacket(DataInputStream in) throws IOException {
+        int len = in.readUnsignedByte() | in.readUnsignedByte() << 8 | in.readUnsignedByte() << 16;
+        in.readUnsignedByte();
+        return readPayload(in, len);
+    }
+
+    private static byte[] readPayload(DataInputStream in, int len) throws IOException {
         byte[] p = new byte[len];
         in.readFully(p);
         return p;
