@@ -13,11 +13,23 @@ const c = mysql.createConnection({
 const q = (sql, params) => new Promise((resolve, reject) =>
   c.query(sql, params, (err, res) => (err ? reject(err) : resolve(res))));
 const one = async (sql, params) => Object.values((await q(sql, params))[0])[0];
+// A step that gets no answer within 10 s (a protocol desync; a session-mode client may first queue
+// for a backend) ends the run: what follows would hang too.
 async function step(k, fn) {
+  let timer;
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('no answer within 10 s'), { code: 'TIMEOUT' })), 10000);
+  });
   try {
-    await fn();
+    await Promise.race([fn(), timeout]);
   } catch (e) {
+    if (e.code === 'TIMEOUT') {
+      out(k, 'ERROR timeout no answer within 10 s');
+      process.exit(3);
+    }
     out(k, `ERROR ${e.errno ?? e.code ?? '?'} ${String(e.message).replace(/\n/g, ' ')}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
