@@ -173,6 +173,47 @@ public final class ExternalClient {
     }
   }
 
+  /**
+   * Runs {@code command} for at most {@code timeout}; {@code env} adds to the environment and
+   * {@code stdin} (or null) is written to its standard input. Unlike {@link #runWithInput}, a run
+   * that overstays is killed and returned, not thrown: exit code -1, with what it printed until then
+   * and a last stderr line saying so, so a conformance test can tell at which step a client hung.
+   */
+  public static Result runFor(Duration timeout, Map<String, String> env, String stdin, String... command) {
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().putAll(env);
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      throw new AssertionError("cannot run " + String.join(" ", command) + ": " + e.getMessage(), e);
+    }
+    CompletableFuture<String> out = drain(p.getInputStream());
+    CompletableFuture<String> err = drain(p.getErrorStream());
+    try (var in = p.getOutputStream()) {
+      if (stdin != null) {
+        in.write(stdin.getBytes(StandardCharsets.UTF_8));
+      }
+    } catch (IOException e) {
+      // the process may have exited without reading its input; its exit code tells
+    }
+    try {
+      if (p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        return new Result(p.exitValue(), out.join(), err.join());
+      }
+      p.destroyForcibly();
+      p.waitFor(5, TimeUnit.SECONDS);
+      String killed = "\n[killed by the test after " + timeout.toMillis() + " ms]\n";
+      return new Result(-1, out.get(5, TimeUnit.SECONDS), err.get(5, TimeUnit.SECONDS) + killed);
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted while waiting for " + command[0], e);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new AssertionError("cannot read the output of " + command[0] + " after killing it", e);
+    }
+  }
+
   /** Environment for a client script: where Sluice (or the server) listens and who logs in. */
   public static Map<String, String> env(int port, String user, String password) {
     return Map.of("SLUICE_HOST", "127.0.0.1", "SLUICE_PORT", String.valueOf(port), "SLUICE_USER", user,
