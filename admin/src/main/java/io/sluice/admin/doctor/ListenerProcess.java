@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * What can be told about a server without logging in to it: the process listening on its port on
@@ -97,19 +96,15 @@ public record ListenerProcess(int port, long pid, String command, long softLimit
         long hard = -1;
         List<String> unknown = new ArrayList<>();
         try {
-            for (String line : Files.readAllLines(dir.resolve("limits"), StandardCharsets.UTF_8)) {
-                if (line.startsWith("Max open files")) {
-                    String[] parts = line.substring("Max open files".length()).trim().split("\\s+");
-                    soft = limit(parts[0]);
-                    hard = limit(parts[1]);
-                }
-            }
+            long[] limits = ProcFiles.openFilesLimit(dir);
+            soft = limits[0];
+            hard = limits[1];
         } catch (IOException | RuntimeException e) {
             unknown.add("cannot read /proc/" + pid + "/limits");
         }
         long open = -1;
-        try (Stream<Path> fds = Files.list(dir.resolve("fd"))) {
-            open = fds.count();
+        try {
+            open = ProcFiles.openDescriptors(dir);
         } catch (IOException | RuntimeException e) {
             unknown.add("cannot read /proc/" + pid + "/fd");
         }
@@ -118,10 +113,6 @@ public record ListenerProcess(int port, long pid, String command, long softLimit
 
     private static ListenerProcess unknown(int port, String reason) {
         return new ListenerProcess(port, -1, null, -1, -1, -1, reason);
-    }
-
-    private static long limit(String v) {
-        return v.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(v);
     }
 
     /** Whether the process has (nearly) every descriptor its soft limit allows in use. */

@@ -23,7 +23,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Reads one {@link ServerSnapshot} over a JDBC connection, with whatever privileges the account
@@ -247,22 +246,18 @@ final class SnapshotCollector {
         } catch (IOException e) {
             return noteUnknown(notes, "pid " + pid + " from " + pidFile + " is not running here");
         }
-        long soft = -1;
-        long hard = -1;
+        long soft;
+        long hard;
         try {
-            for (String line : Files.readAllLines(proc.resolve("limits"), StandardCharsets.UTF_8)) {
-                if (line.startsWith("Max open files")) {
-                    String[] parts = line.substring("Max open files".length()).trim().split("\\s+");
-                    soft = limit(parts[0]);
-                    hard = limit(parts[1]);
-                }
-            }
+            long[] limits = ProcFiles.openFilesLimit(proc);
+            soft = limits[0];
+            hard = limits[1];
         } catch (IOException | RuntimeException e) {
             return noteUnknown(notes, "cannot read /proc/" + pid + "/limits (" + e.getClass().getSimpleName() + ")");
         }
         long open = -1;
-        try (Stream<Path> fds = Files.list(proc.resolve("fd"))) {
-            open = fds.count();
+        try {
+            open = ProcFiles.openDescriptors(proc);
         } catch (IOException | RuntimeException e) {
             notes.add("descriptors open by pid " + pid + " unknown: /proc/" + pid + "/fd is not readable");
         }
@@ -272,10 +267,6 @@ final class SnapshotCollector {
     private static ProcessFiles noteUnknown(List<String> notes, String reason) {
         notes.add("process fd limit unknown: " + reason);
         return ProcessFiles.unknown(reason);
-    }
-
-    private static long limit(String v) {
-        return v.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(v);
     }
 
     static boolean isLoopback(String host) {
