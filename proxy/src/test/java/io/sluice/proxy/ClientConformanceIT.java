@@ -365,7 +365,7 @@ class ClientConformanceIT {
         expect(got, "after_error", "1", problems);
         expect(got, "rows", expectedRows(), problems);
         // CONNECTION_ID() stable within a session and equal to the handshake's connection id (what
-        // KILL takes): through Sluice this holds once the CONNECTION_ID fix of issue #24 is in.
+        // KILL takes): through Sluice, CONNECTION_ID() is answered with the session's Sluice id.
         expect(got, "connid_stable", "yes", problems);
         if (client.threadId) {
             expect(got, "connid_thread", "yes", problems);
