@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * normally or on a signal it handles (Ctrl-C, TERM) also stops every server it started and deletes
  * every directory it made, from a shutdown hook.
  *
- * <p>Startup is tuned for small machines: 32 MiB buffer pool, 8 MiB redo log, no binary log, no
+ * <p>Startup is tuned for small machines: 32 MiB buffer pool, 8 MiB redo log, no binary log (unless
+ * {@link Options#replication()} asks for one), no
  * doublewrite, no fsync per commit, synchronous I/O. Durability does not matter: the data is thrown
  * away. Root logs in over TCP on 127.0.0.1 with mysql_native_password and
  * {@link Options#rootPassword()}.
@@ -109,9 +110,11 @@ public final class LocalServer implements AutoCloseable {
    * @param binary         the server binary; empty = {@link #findServerBinary()}
    * @param rootPassword   the password root gets (mysql_native_password)
    * @param dirPrefix      name prefix of the temporary directories, so that a user can tell whose they are
+   * @param replication    empty (the default): no binary log, the fastest start; else the server can
+   *                       be a replication primary or replica ({@link Replication})
    */
   public record Options(int maxConnections, List<String> serverArgs, Optional<Path> binary, String rootPassword,
-      String dirPrefix) {
+      String dirPrefix, Optional<Replication> replication) {
 
     public Options {
       serverArgs = checked(maxConnections, serverArgs);
@@ -120,6 +123,7 @@ public final class LocalServer implements AutoCloseable {
       if (dirPrefix.isEmpty() || dirPrefix.contains("/") || dirPrefix.contains(File.separator)) {
         throw new IllegalArgumentException("dirPrefix must be a plain, non-empty file name prefix, got " + dirPrefix);
       }
+      Objects.requireNonNull(replication, "replication");
     }
 
     /**
@@ -140,30 +144,90 @@ public final class LocalServer implements AutoCloseable {
 
     /** max_connections 200, no extra options, the binary found on this machine, prefix {@code sluice-localdb-}. */
     public static Options defaults() {
-      return new Options(200, List.of(), Optional.empty(), "sluice-localdb-root", "sluice-localdb-");
+      return new Options(200, List.of(), Optional.empty(), "sluice-localdb-root", "sluice-localdb-", Optional.empty());
     }
 
     public Options withMaxConnections(int maxConnections) {
-      return new Options(maxConnections, serverArgs, binary, rootPassword, dirPrefix);
+      return new Options(maxConnections, serverArgs, binary, rootPassword, dirPrefix, replication);
     }
 
     /** Adds server options such as {@code --wait-timeout=5}. */
     public Options withServerArgs(String... args) {
       List<String> all = new ArrayList<>(serverArgs);
       all.addAll(List.of(args));
-      return new Options(maxConnections, all, binary, rootPassword, dirPrefix);
+      return new Options(maxConnections, all, binary, rootPassword, dirPrefix, replication);
     }
 
     public Options withBinary(Path binary) {
-      return new Options(maxConnections, serverArgs, Optional.of(binary), rootPassword, dirPrefix);
+      return new Options(maxConnections, serverArgs, Optional.of(binary), rootPassword, dirPrefix, replication);
     }
 
     public Options withRootPassword(String rootPassword) {
-      return new Options(maxConnections, serverArgs, binary, rootPassword, dirPrefix);
+      return new Options(maxConnections, serverArgs, binary, rootPassword, dirPrefix, replication);
     }
 
     public Options withDirPrefix(String dirPrefix) {
-      return new Options(maxConnections, serverArgs, binary, rootPassword, dirPrefix);
+      return new Options(maxConnections, serverArgs, binary, rootPassword, dirPrefix, replication);
+    }
+
+    /** {@link Replication#of(int)}: binary log on, this server_id, the default replication account. */
+    public Options withReplication(int serverId) {
+      return withReplication(Replication.of(serverId));
+    }
+
+    public Options withReplication(Replication replication) {
+      return new Options(maxConnections, serverArgs, binary, rootPassword, dirPrefix,
+          Optional.of(replication));
+    }
+  }
+
+  /**
+   * What a server needs to take part in MariaDB GTID replication, as primary or replica (MariaDB
+   * only: {@link #start} refuses it for MySQL). The server runs with {@code --server-id=serverId},
+   * the binary log on ({@code log_bin} in the data directory, {@code binlog_format=ROW},
+   * {@code log_slave_updates=ON}, so a replica can become a primary), {@code gtid_strict_mode=ON},
+   * and fixed relay log names; a replica that was attached replicates again after
+   * {@link #restart}/{@link #crash}, as a real one does. GTID domain 0 for all servers. At every start the init file creates
+   * {@code user} with {@code REPLICATION SLAVE} and the binary log off for those statements, so every
+   * server has the account and no server has transactions of its own before the first write: copies
+   * of one template data directory start with empty binary logs and an empty {@code gtid_slave_pos},
+   * and MariaDB has no per-server UUID, so only server_id has to differ.
+   *
+   * @param serverId the server's {@code server_id}, 1 to 4294967295, unique among the servers that replicate together
+   * @param user     the replication account ({@code 'user'@'127.0.0.1'} and {@code 'user'@'%'}, mysql_native_password)
+   * @param password its password
+   */
+  public record Replication(long serverId, String user, String password) {
+
+    public static final String DEFAULT_USER = "sluice_repl";
+    public static final String DEFAULT_PASSWORD = "sluice-repl";
+
+    public Replication {
+      if (serverId < 1 || serverId > 4_294_967_295L) {
+        throw new IllegalArgumentException("serverId must be 1 to 4294967295, got " + serverId);
+      }
+      if (!user.matches("[A-Za-z0-9_]{1,32}")) {
+        throw new IllegalArgumentException("replication user must be 1 to 32 letters, digits or _, got " + user);
+      }
+      Objects.requireNonNull(password, "password");
+    }
+
+    /** {@code serverId} with {@link #DEFAULT_USER} / {@link #DEFAULT_PASSWORD}. */
+    public static Replication of(long serverId) {
+      return new Replication(serverId, DEFAULT_USER, DEFAULT_PASSWORD);
+    }
+
+    /** The server options that turn replication on; they come before {@link Options#serverArgs()}. */
+    List<String> serverArgs() {
+      return List.of(
+          "--server-id=" + serverId,
+          "--log-bin=binlog",
+          "--log-bin-index=binlog.index",
+          "--relay-log=relay-bin",
+          "--relay-log-index=relay-bin.index",
+          "--binlog-format=ROW",
+          "--log-slave-updates=ON",
+          "--gtid-strict-mode=ON");
     }
   }
 
@@ -223,6 +287,10 @@ public final class LocalServer implements AutoCloseable {
       throw new IllegalStateException(binary + " is not an executable file");
     }
     boolean mariaDb = flavours.computeIfAbsent(binary, LocalServer::isMariaDb);
+    if (options.replication().isPresent() && !mariaDb) {
+      throw new IllegalStateException("Options.replication is for MariaDB GTID replication; " + binary
+          + " is MySQL. Install MariaDB or name its mariadbd");
+    }
     if (reaped.add(options.dirPrefix())) {
       reapStaleDirs(options.dirPrefix());
     }
@@ -232,7 +300,7 @@ public final class LocalServer implements AutoCloseable {
       ownedDirs.add(baseDir);
       Files.writeString(baseDir.resolve("owner.pid"), Long.toString(ProcessHandle.current().pid()));
       Files.createDirectories(baseDir.resolve("tmp"));
-      Files.write(baseDir.resolve("init.sql"), rootPasswordSql(mariaDb, options.rootPassword()), StandardCharsets.UTF_8);
+      Files.write(baseDir.resolve("init.sql"), initSql(mariaDb, options), StandardCharsets.UTF_8);
       try (InputStream script = LocalServer.class.getResourceAsStream("run-server.sh")) {
         Files.copy(Objects.requireNonNull(script, "run-server.sh missing from the localdb jar"),
             baseDir.resolve("run-server.sh"));
@@ -370,6 +438,7 @@ public final class LocalServer implements AutoCloseable {
         "--max-allowed-packet=64M",
         "--character-set-server=utf8mb4"));
     command.addAll(INNODB_OPTIONS);
+    options.replication().ifPresent(replication -> command.addAll(replication.serverArgs())); // after --skip-log-bin
     if (!mariaDb) {
       command.add("--mysqlx=OFF"); // else a second server fails on X Protocol's fixed port 33060
     }
@@ -538,6 +607,30 @@ public final class LocalServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Kills the server outright (SIGKILL, as {@link #crash} does) and leaves it down: a primary that
+   * is gone for good until {@link #crash}{@code (Duration.ZERO)} starts it again on the same data, or
+   * {@link #stop()} deletes it. Returns at once if it is down already.
+   */
+  public synchronized void kill() {
+    if (stopped.get()) {
+      throw new IllegalStateException(this + " is stopped");
+    }
+    Process old = process;
+    try {
+      // The server first, so that the wrapper reaps it (no zombie left to init) and exits by itself.
+      old.children().forEach(ProcessHandle::destroyForcibly);
+      if (!old.waitFor(5, TimeUnit.SECONDS)) {
+        old.descendants().forEach(ProcessHandle::destroyForcibly);
+        old.destroyForcibly();
+        old.waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while killing " + this, e);
+    }
+  }
+
   /** Whether {@link #stop()} has run (or started). */
   public boolean isStopped() {
     return stopped.get();
@@ -628,11 +721,16 @@ public final class LocalServer implements AutoCloseable {
   /**
    * Statements run by the server at every start (--init-file): root gets a password and
    * mysql_native_password, as in the MySQL container, and an account for 127.0.0.1, where TCP
-   * logins come from under --skip-name-resolve. One statement per line, as init files require.
+   * logins come from under --skip-name-resolve; with replication, the replication account, all
+   * outside the binary log. One statement per line, as init files require.
    */
-  private static List<String> rootPasswordSql(boolean mariaDb, String rootPassword) {
-    String password = sqlString(rootPassword);
+  private static List<String> initSql(boolean mariaDb, Options options) {
+    String password = sqlString(options.rootPassword());
     List<String> sql = new ArrayList<>();
+    if (options.replication().isPresent()) {
+      // Not in the binary log: else every replica would have transactions of its own (errant GTIDs).
+      sql.add("SET SESSION sql_log_bin = 0;");
+    }
     for (String host : List.of("localhost", "127.0.0.1", "::1")) {
       String account = "'root'@'" + host + "'";
       String auth = mariaDb
@@ -642,6 +740,15 @@ public final class LocalServer implements AutoCloseable {
       sql.add("ALTER USER " + account + " " + auth + ";");
       sql.add("GRANT ALL PRIVILEGES ON *.* TO " + account + " WITH GRANT OPTION;");
     }
+    options.replication().ifPresent(replication -> {
+      for (String host : List.of("127.0.0.1", "%")) {
+        String account = "'" + replication.user() + "'@'" + host + "'";
+        String auth = "IDENTIFIED VIA mysql_native_password USING PASSWORD('" + sqlString(replication.password()) + "')";
+        sql.add("CREATE USER IF NOT EXISTS " + account + " " + auth + ";");
+        sql.add("ALTER USER " + account + " " + auth + ";");
+        sql.add("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO " + account + ";");
+      }
+    });
     return sql;
   }
 

@@ -27,6 +27,8 @@ class OptionsTest {
     assertEquals("sluice-demo-", o.dirPrefix());
     assertEquals(Optional.of(Path.of("/usr/sbin/mariadbd")), o.binary());
     assertEquals(Optional.empty(), LocalServer.Options.defaults().binary());
+    assertEquals(Optional.empty(), o.replication());
+    assertEquals(Optional.of(LocalServer.Replication.of(3)), o.withReplication(3).replication());
   }
 
   @Test
@@ -36,6 +38,8 @@ class OptionsTest {
     assertThrows(IllegalArgumentException.class, () -> d.withServerArgs("wait-timeout=5"));
     assertThrows(IllegalArgumentException.class, () -> d.withDirPrefix(""));
     assertThrows(IllegalArgumentException.class, () -> d.withDirPrefix("a/b"));
+    assertThrows(IllegalArgumentException.class, () -> d.withReplication(0));
+    assertThrows(IllegalArgumentException.class, () -> d.withReplication(new LocalServer.Replication(1, "a'b", "pw")));
   }
 
   @Test
