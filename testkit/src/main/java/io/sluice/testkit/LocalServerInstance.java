@@ -32,15 +32,21 @@ final class LocalServerInstance implements ServerInstance {
   }
 
   static LocalServerInstance start(TestServer.Options options) {
+    return start(options, Optional.empty());
+  }
+
+  /** With {@code replication}: a server that can be a MariaDB GTID primary or replica (TestCluster). */
+  static LocalServerInstance start(TestServer.Options options, Optional<LocalServer.Replication> replication) {
     Path binary = findServerBinary().orElseThrow(() -> new IllegalStateException(
         "No mariadbd or mysqld on " + LocalServer.searchedPlaces() + ". Install MariaDB or MySQL, set -D"
             + BINARY_PROPERTY + "=/path/to/mysqld, or use -Dsluice.test.server=docker"));
-    return new LocalServerInstance(LocalServer.start(LocalServer.Options.defaults()
+    LocalServer.Options local = LocalServer.Options.defaults()
         .withBinary(binary)
         .withMaxConnections(options.maxConnections())
         .withServerArgs(options.serverArgs().toArray(String[]::new))
         .withRootPassword(TestServer.ROOT_PASSWORD)
-        .withDirPrefix(DIR_PREFIX)));
+        .withDirPrefix(DIR_PREFIX);
+    return new LocalServerInstance(LocalServer.start(replication.map(local::withReplication).orElse(local)));
   }
 
   @Override
@@ -101,5 +107,10 @@ final class LocalServerInstance implements ServerInstance {
   @Override
   public void crash(java.time.Duration down) {
     server.crash(down);
+  }
+
+  @Override
+  public void kill() {
+    server.kill();
   }
 }

@@ -45,6 +45,15 @@ interface ServerInstance {
     throw new UnsupportedOperationException("crashing a " + kind() + " test server is not supported");
   }
 
+  /**
+   * Kills the server (SIGKILL) and leaves it down, data kept, until {@link #stop()}.
+   *
+   * @throws UnsupportedOperationException where the kind of server cannot do that
+   */
+  default void kill() {
+    throw new UnsupportedOperationException("killing a " + kind() + " test server is not supported");
+  }
+
   /** Stops the server and removes its data; idempotent; never throws. */
   void stop();
 }

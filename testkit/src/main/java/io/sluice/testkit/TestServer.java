@@ -155,12 +155,24 @@ public final class TestServer implements AutoCloseable {
   }
 
   private static TestServer start(Options options, boolean isShared) {
+    return start(options, isShared, Optional.empty());
+  }
+
+  /**
+   * A local MariaDB server that can replicate ({@link LocalServer.Replication}), whatever
+   * {@code options.kind()} says: what {@link TestCluster} starts. The caller closes it.
+   */
+  static TestServer startReplicating(Options options, LocalServer.Replication replication) {
+    return start(options.withKind(Kind.LOCAL), false, Optional.of(replication));
+  }
+
+  private static TestServer start(Options options, boolean isShared, Optional<LocalServer.Replication> replication) {
     installShutdownHook();
     long started = System.nanoTime();
     Kind kind = resolve(options.kind());
     ServerInstance instance = kind == Kind.DOCKER
         ? DockerServerInstance.start(options)
-        : LocalServerInstance.start(options);
+        : LocalServerInstance.start(options, replication);
     TestServer server;
     try {
       server = new TestServer(instance, options, isShared);
@@ -274,6 +286,20 @@ public final class TestServer implements AutoCloseable {
       }
     } catch (SQLException e) {
       throw new IllegalStateException("SQL failed on test server " + this + ": " + current, e);
+    }
+  }
+
+  /**
+   * Runs {@code sql} as root and returns the first column of its first row as a string (null for
+   * SQL NULL or no row), e.g. {@code queryString("SELECT @@gtid_binlog_pos")}.
+   */
+  public String queryString(String sql) {
+    try (Connection connection = rootConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery(sql)) {
+      return rs.next() ? rs.getString(1) : null;
+    } catch (SQLException e) {
+      throw new IllegalStateException("SQL failed on test server " + this + ": " + sql, e);
     }
   }
 
@@ -447,6 +473,19 @@ public final class TestServer implements AutoCloseable {
       throw new IllegalStateException("The shared test server cannot be crashed; start your own");
     }
     instance.crash(down);
+  }
+
+  /**
+   * Kills the server (SIGKILL) and leaves it down, data kept, until {@link #close()}; {@link #crash}
+   * with {@code Duration.ZERO} starts it again. Local servers only; what {@link TestCluster#crashPrimary()} does.
+   *
+   * @throws IllegalStateException on the {@link #shared()} server, which other tests still use
+   */
+  public void kill() {
+    if (isShared) {
+      throw new IllegalStateException("The shared test server cannot be killed; start your own");
+    }
+    instance.kill();
   }
 
   /** Whether {@link #restart} and {@link #crash} work for this kind of server (local ones). */
