@@ -4,6 +4,8 @@ import io.netty.channel.EventLoop;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
 import io.sluice.proxy.gate.Gate;
+import io.sluice.proxy.gate.GateRejection;
+import io.sluice.proxy.gate.Waiter;
 import io.sluice.proxy.metrics.ProxyMetrics;
 
 import java.util.ArrayDeque;
@@ -15,7 +17,7 @@ import java.util.Set;
  * The connections of one backend user, and its gate. All fields are guarded by the owning
  * {@link BackendPools}' lock. {@code busy = all - idle}: a connection being reset or validated is busy.
  */
-final class BackendPool {
+final class BackendPool implements Gate.Owner {
     final String name;
     /** Volatile: a reload may change it while an open (run outside the lock) reads it. */
     volatile String password;
@@ -62,13 +64,22 @@ final class BackendPool {
     /** When this pool last swapped a connection onto another event loop ({@code BackendPools.rebalances}). */
     long rebalancedNanos = System.nanoTime() - BackendPools.REBALANCE_INTERVAL_NANOS;
     final ProxyMetrics.PoolMeters meters;
+    /** The registry whose lock guards this pool and its gate. */
+    private final BackendPools owner;
 
-    BackendPool(String name, String password, int max, int maxWaiters, ProxyMetrics.PoolMeters meters) {
+    BackendPool(String name, String password, int max, int maxWaiters, ProxyMetrics.PoolMeters meters, BackendPools owner) {
         this.name = name;
         this.password = password;
         this.max = max;
-        this.gate = new Gate(maxWaiters);
+        this.owner = owner;
+        this.gate = new Gate(maxWaiters, owner, this);
         this.meters = meters;
+    }
+
+    /** The gate removed {@code w} at its deadline (the lock is held): the registry counts it and describes the pool. */
+    @Override
+    public GateRejection.Usage timedOut(Waiter w) {
+        return owner.timedOut(this);
     }
 
     int size() {

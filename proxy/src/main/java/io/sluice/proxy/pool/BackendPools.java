@@ -6,7 +6,6 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.PoolConfig;
 import io.sluice.config.UserConfig;
-import io.sluice.proxy.SluiceError;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendConnector;
 import io.sluice.proxy.backend.BackendException;
@@ -94,7 +93,7 @@ public final class BackendPools implements AutoCloseable {
     }
 
     private BackendPool addPool(String name, String password, int max, int maxWaiters) {
-        BackendPool p = new BackendPool(name, password, max, maxWaiters, metrics.pool(name));
+        BackendPool p = new BackendPool(name, password, max, maxWaiters, metrics.pool(name), this);
         p.meters.gauges(p, x -> snap(x).idle(), x -> snap(x).busy(), x -> snap(x).opening(),
                 x -> snap(x).waiting(), x -> snap(x).max());
         pools.put(name, p);
@@ -138,13 +137,12 @@ public final class BackendPools implements AutoCloseable {
         synchronized (this) {
             BackendPool p = pools.get(key.backendUser());
             if (p == null) {
-                w.promise().tryFailure(new GateRejection(SluiceError.SERVER_UNAVAILABLE,
-                        "Sluice has no pool for backend user '" + key.backendUser() + "'"));
+                w.promise().tryFailure(GateRejection.noPool(key.backendUser()));
                 return w.promise();
             }
             p.lastKey = key;
             if (closed) {
-                w.promise().tryFailure(new GateRejection(SluiceError.UNAVAILABLE, "Sluice is shutting down"));
+                w.promise().tryFailure(GateRejection.shuttingDown());
                 return w.promise();
             }
             boolean first = !paused && p.gate.isEmpty();
@@ -160,27 +158,15 @@ public final class BackendPools implements AutoCloseable {
                     p.grantedAtOnce++;
                 }
                 after.add(() -> handOut(p, c, w, atOnce));
-            } else if (!p.gate.offer(w)) {
+            } else if (!p.gate.offer(w, config.acquireTimeout().toNanos())) {
                 p.queueFull++;
                 p.meters.acquireQueueFull.increment();
-                w.promise().tryFailure(new GateRejection(SluiceError.QUEUE_FULL, "Sluice: the wait queue of pool '" + p.name
-                        + "' is full (" + p.gate.size() + " requests waiting, busy " + p.busy() + "/" + p.max
-                        + "); raise sluice.pool.max-waiters, give the pool more connections (sluice.pool.max-per-user), "
-                        + "or send fewer concurrent requests"));
+                w.promise().tryFailure(GateRejection.queueFull(p.name, p.gate.size(), p.busy(), p.max));
                 return w.promise();
+            } else if (ownLoop) {
+                open(p, key, loop, after); // not dispatch: it would lend this waiter an idle one from another loop
             } else {
-                long timeoutNanos = config.acquireTimeout().toNanos();
-                w.timeout(loop.schedule(() -> timedOut(p, w), timeoutNanos, TimeUnit.NANOSECONDS));
-                w.promise().addListener(f -> {
-                    if (f.isCancelled()) {
-                        withdraw(p, w);
-                    }
-                });
-                if (ownLoop) {
-                    open(p, key, loop, after); // not dispatch: it would lend this waiter an idle one from another loop
-                } else {
-                    dispatch(p, after);
-                }
+                dispatch(p, after);
             }
         }
         after.forEach(Runnable::run);
@@ -207,31 +193,13 @@ public final class BackendPools implements AutoCloseable {
         return p.size() < p.max && total < capFor(p) && !yieldsTo(p, 0);
     }
 
-    private void withdraw(BackendPool p, Waiter w) {
-        synchronized (this) {
-            p.gate.remove(w);
-        }
-        w.cancelTimeout();
-    }
-
-    private void timedOut(BackendPool p, Waiter w) {
-        String msg;
-        synchronized (this) {
-            if (!p.gate.remove(w)) {
-                return;
-            }
-            p.timeouts++;
-            p.meters.acquireTimeout.increment();
-            msg = "Sluice: no backend connection free in pool '" + p.name + "' after waiting " + w.waitedMillis()
-                    + " ms (busy " + p.busy() + "/" + p.max + ", " + p.gate.size() + " more waiting, "
-                    + total + "/" + globalCap() + " server connections from Sluice"
-                    + (!p.priority && config.reserve() > 0 ? ", of which sluice.pool.reserve keeps " + config.reserve() + " for priority users" : "")
-                    + (p.lastConnectError != null && p.failuresInARow > 0 ? "; last connect error: " + p.lastConnectError : "")
-                    + (paused ? "; Sluice is paused by an operator and hands out no backends until resumed" : "")
-                    + "); raise sluice.pool.max-per-user if the server has room, raise sluice.pool.acquire-timeout ("
-                    + config.acquireTimeout().toMillis() + " ms), or shorten the transactions that hold connections";
-        }
-        w.promise().tryFailure(new GateRejection(SluiceError.POOL_TIMEOUT, msg));
+    /** The deadline of a waiter of {@code p} passed (the gate removed it): counts it, describes the pool. Lock held. */
+    GateRejection.Usage timedOut(BackendPool p) {
+        p.timeouts++;
+        p.meters.acquireTimeout.increment();
+        return new GateRejection.Usage(p.name, p.busy(), p.max, p.gate.size(), total, globalCap(),
+                p.priority ? 0 : config.reserve(), p.failuresInARow > 0 ? p.lastConnectError : null, paused,
+                config.acquireTimeout().toMillis());
     }
 
     /** Serves waiters from idle connections, then opens (or frees room for) connections for the rest. */
@@ -440,18 +408,12 @@ public final class BackendPools implements AutoCloseable {
                 }
                 if (!full) {
                     // Unreachable server or refused login: fail fast the waiters this open was for.
-                    Waiter w;
-                    while ((w = p.gate.pollMatching(key::equals)) != null) {
+                    String address = String.valueOf(connector.address());
+                    int failed = p.gate.rejectAll(key, () -> GateRejection.serverUnreachable(address, p.name,
+                            cause.getMessage()), after);
+                    for (int i = 0; i < failed; i++) {
                         p.unavailable++;
                         p.meters.acquireUnavailable.increment();
-                        Waiter served = w;
-                        String msg = "Sluice cannot open a connection to the server " + connector.address() + " for pool '"
-                                + p.name + "': " + cause.getMessage() + " (check sluice.server.host/port and the backend "
-                                + "credentials of users on pool '" + p.name + "')";
-                        after.add(() -> {
-                            served.cancelTimeout();
-                            served.promise().tryFailure(new GateRejection(SluiceError.SERVER_UNAVAILABLE, msg));
-                        });
                     }
                 }
                 scheduleRetry(p);
@@ -1228,14 +1190,7 @@ public final class BackendPools implements AutoCloseable {
                 housekeeper.cancel(false);
             }
             for (BackendPool p : pools.values()) {
-                Waiter w;
-                while ((w = p.gate.pollMatching(k -> true)) != null) {
-                    Waiter x = w;
-                    after.add(() -> {
-                        x.cancelTimeout();
-                        x.promise().tryFailure(new GateRejection(SluiceError.UNAVAILABLE, "Sluice is shutting down"));
-                    });
-                }
+                p.gate.rejectAll(GateRejection::shuttingDown, after);
                 for (BackendConnection c : new ArrayList<>(p.all)) {
                     after.add(() -> c.quit("shutdown"));
                 }
