@@ -4,19 +4,46 @@ import io.sluice.proxy.backend.BackendKey;
 
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * The bounded FIFO of requests waiting for one pool's backend connections. The oldest waiter whose
- * key a connection fits is served first; a waiter leaves by being served, by its deadline, or by
- * its client going away. Guarded by the owning pool's lock; not thread-safe on its own.
+ * key a connection fits is served first; a waiter leaves by being served, by its deadline
+ * ({@link #offer(Waiter, long)} schedules it; the 9401 rejection is written here), or by its client
+ * going away (cancelling its promise withdraws it). Guarded by the owning pool's lock, which the
+ * gate takes itself only for the deadline and the withdrawal (they fire on the waiter's event loop);
+ * every other method expects the caller to hold it.
  */
 public final class Gate {
+    /** What the gate asks its pool when a waiter's deadline passes. */
+    public interface Owner {
+        /**
+         * Called with the owner's lock held, after {@code w} has left the line at its deadline:
+         * counts the timeout and describes the pool for the client's message.
+         */
+        GateRejection.Usage timedOut(Waiter w);
+    }
+
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final Object lock;
+    private final Owner owner;
     private int capacity;
 
+    /** A gate without deadlines (tests of its order). */
     public Gate(int capacity) {
+        this(capacity, new Object(), w -> {
+            throw new IllegalStateException("a gate without an owner has no deadlines");
+        });
+    }
+
+    /** A gate guarded by {@code lock} (the owning pool's), which tells {@code owner} of every deadline that passes. */
+    public Gate(int capacity, Object lock, Owner owner) {
         this.capacity = capacity;
+        this.lock = lock;
+        this.owner = owner;
     }
 
     public void capacity(int capacity) {
@@ -34,6 +61,78 @@ public final class Gate {
         }
         waiters.addLast(w);
         return true;
+    }
+
+    /**
+     * Adds a waiter at the tail with a deadline {@code timeoutNanos} from now, on its own event loop:
+     * then it leaves the line and its promise fails with a 9401 {@link GateRejection}. Cancelling its
+     * promise withdraws it. False when the queue is full (nothing is scheduled then). Caller holds
+     * the lock.
+     */
+    public boolean offer(Waiter w, long timeoutNanos) {
+        if (!offer(w)) {
+            return false;
+        }
+        w.timeout(w.loop().schedule(() -> expire(w), timeoutNanos, TimeUnit.NANOSECONDS));
+        w.promise().addListener(f -> {
+            if (f.isCancelled()) {
+                withdraw(w);
+            }
+        });
+        return true;
+    }
+
+    /** The deadline of {@code w} has passed: unless it was served meanwhile, it leaves with a 9401. Takes the lock. */
+    private void expire(Waiter w) {
+        GateRejection rejection;
+        synchronized (lock) {
+            if (!waiters.remove(w)) {
+                return;
+            }
+            rejection = GateRejection.timedOut(owner.timedOut(w), w.waitedMillis());
+        }
+        w.promise().tryFailure(rejection);
+    }
+
+    /** The client of {@code w} went away (its promise was cancelled): it leaves the line. Takes the lock. */
+    private void withdraw(Waiter w) {
+        synchronized (lock) {
+            waiters.remove(w);
+        }
+        w.cancelTimeout();
+    }
+
+    /**
+     * Removes every waiter, cancels its deadline and fails it with a {@code rejection} each (shutdown).
+     * Caller holds the lock; {@code failLater} collects the failures so that the caller completes
+     * the promises after releasing it.
+     */
+    public void rejectAll(Supplier<GateRejection> rejection, List<Runnable> failLater) {
+        Waiter w;
+        while ((w = waiters.pollFirst()) != null) {
+            reject(w, rejection, failLater);
+        }
+    }
+
+    /**
+     * Removes every waiter of {@code key}, and has each fail with a {@code rejection} after the
+     * caller has released the lock (collected in {@code failLater}). Returns how many.
+     */
+    public int rejectAll(BackendKey key, Supplier<GateRejection> rejection, List<Runnable> failLater) {
+        int n = 0;
+        Waiter w;
+        while ((w = pollMatching(key::equals)) != null) {
+            n++;
+            reject(w, rejection, failLater);
+        }
+        return n;
+    }
+
+    private static void reject(Waiter w, Supplier<GateRejection> rejection, List<Runnable> failLater) {
+        failLater.add(() -> {
+            w.cancelTimeout();
+            w.promise().tryFailure(rejection.get());
+        });
     }
 
     /**

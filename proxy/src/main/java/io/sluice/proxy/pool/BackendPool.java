@@ -4,7 +4,11 @@ import io.netty.channel.EventLoop;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
 import io.sluice.proxy.gate.Gate;
+import io.sluice.proxy.gate.GateRejection;
+import io.sluice.proxy.gate.Waiter;
 import io.sluice.proxy.metrics.ProxyMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.HashSet;
@@ -12,10 +16,15 @@ import java.util.Iterator;
 import java.util.Set;
 
 /**
- * The connections of one backend user, and its gate. All fields are guarded by the owning
- * {@link BackendPools}' lock. {@code busy = all - idle}: a connection being reset or validated is busy.
+ * The connections of one backend user, its gate, where its connections live
+ * ({@link LoopAffinity}), and what it counts: acquires, timeouts, opens and failed opens (with the
+ * rate-limited WARN). All fields are guarded by the owning {@link BackendPools}' lock.
+ * {@code busy = all - idle}: a connection being reset or validated is busy.
  */
-final class BackendPool {
+final class BackendPool implements CapPolicy.Load, Gate.Owner {
+    /** The pools' one log category (operators and tests filter on it). */
+    private static final Logger log = LoggerFactory.getLogger(BackendPools.class);
+
     final String name;
     /** Volatile: a reload may change it while an open (run outside the lock) reads it. */
     volatile String password;
@@ -29,8 +38,6 @@ final class BackendPool {
     final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
     /** Connections being opened (count against max and the global cap). */
     int opening;
-    /** The event loop of each connection being opened (one entry per {@link #opening}). */
-    final java.util.List<EventLoop> openingOn = new java.util.ArrayList<>();
     /**
      * Idle connections closed to make room and not yet gone: they still count (they are in
      * {@code all}) until the server has closed them, so the cap holds on the server's side too.
@@ -54,25 +61,113 @@ final class BackendPool {
     /** At most one WARN per 10 s for failed opens; sluice_backend_connects_total{result="failed"} counts each. */
     final LogLimiter connectFailureLog = new LogLimiter(java.time.Duration.ofSeconds(10));
     boolean retryScheduled;
-    /**
-     * Connections to close when they are next free, each to be replaced by a new one on the event
-     * loop it maps to ({@code BackendPools.rebalances}); an entry stays until the connection closes.
-     */
-    final java.util.Map<BackendConnection, EventLoop> swaps = new java.util.IdentityHashMap<>();
-    /** When this pool last swapped a connection onto another event loop ({@code BackendPools.rebalances}). */
-    long rebalancedNanos = System.nanoTime() - BackendPools.REBALANCE_INTERVAL_NANOS;
+    /** Where this pool's connections live and which are to move ({@link LoopAffinity}). */
+    final LoopAffinity affinity = new LoopAffinity();
     final ProxyMetrics.PoolMeters meters;
+    /** The registry whose lock guards this pool and its gate. */
+    private final BackendPools owner;
 
-    BackendPool(String name, String password, int max, int maxWaiters, ProxyMetrics.PoolMeters meters) {
+    BackendPool(String name, String password, int max, int maxWaiters, ProxyMetrics.PoolMeters meters, BackendPools owner) {
         this.name = name;
         this.password = password;
         this.max = max;
-        this.gate = new Gate(maxWaiters);
+        this.owner = owner;
+        this.gate = new Gate(maxWaiters, owner, this);
         this.meters = meters;
     }
 
-    int size() {
+    /** The gate removed {@code w} at its deadline (the lock is held): the registry counts it and describes the pool. */
+    @Override
+    public GateRejection.Usage timedOut(Waiter w) {
+        return owner.timedOut(this);
+    }
+
+    @Override
+    public int size() {
         return all.size() + opening;
+    }
+
+    @Override
+    public int max() {
+        return max;
+    }
+
+    @Override
+    public int evicting() {
+        return evicting;
+    }
+
+    @Override
+    public int opening() {
+        return opening;
+    }
+
+    @Override
+    public int waiting() {
+        return gate.size();
+    }
+
+    /** A connection is being opened on {@code loop}: it counts against the caps from now. */
+    void opening(EventLoop loop) {
+        opening++;
+        affinity.opening(loop);
+    }
+
+    /** An open on {@code loop} has ended, opened or failed. */
+    void openEnded(EventLoop loop) {
+        opening--;
+        affinity.openEnded(loop);
+    }
+
+    /** An open worked: counts it, and says so once at INFO if opens had been failing. */
+    void openSucceeded() {
+        connects++;
+        if (failuresInARow > 0) {
+            int held = connectFailureLog.drain();
+            log.info("pool '{}': a backend connection opened again after {} failed opens{}", name, failuresInARow,
+                    held > 0 ? " (" + held + " of their WARN lines were held back)" : "");
+        }
+        failuresInARow = 0;
+        meters.connectOk.increment();
+    }
+
+    /** An open failed: counts it, keeps its error for /stats and the 9401 text, and WARNs at most once per 10 s. */
+    void openFailed(Throwable cause) {
+        connectFailures++;
+        failuresInARow++;
+        meters.connectFailed.increment();
+        lastConnectError = cause.getMessage();
+        lastConnectFailureMillis = System.currentTimeMillis();
+        int held = connectFailureLog.admit(System.nanoTime());
+        if (held >= 0) {
+            log.warn("pool '{}': opening a backend connection failed ({} in a row): {}{}", name, failuresInARow,
+                    cause.getMessage(), connectFailureLog.suffix(held));
+        }
+    }
+
+    /**
+     * Takes idle {@code c} out to be closed to make room: it keeps counting (in {@link #all}) until
+     * the server has closed it ({@link #forget}), so the server never sees the new connection and
+     * the old one at the same time.
+     */
+    void evict(BackendConnection c) {
+        idle.remove(c);
+        evicting++;
+        c.markEvicting();
+    }
+
+    /** {@code c} has closed: false when it was forgotten already. */
+    boolean forget(BackendConnection c) {
+        if (!all.remove(c)) {
+            return false;
+        }
+        idle.remove(c);
+        if (c.evicting()) {
+            evicting--;
+        }
+        meters.backendClosed(c.closeReason());
+        log.debug("pool '{}': {} closed: {}", name, c, c.closeReason());
+        return true;
     }
 
     int busy() {

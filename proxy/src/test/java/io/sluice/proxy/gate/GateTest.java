@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
@@ -94,5 +96,99 @@ class GateTest {
         assertSame(k2, g.pollFair(K, a, 1_000_000_000L, 1), "covered by an open under way: the next of the key is served");
         assertSame(other, g.pollFair(OTHER, b, 0, 0));
         assertNull(g.pollFair(K, a, 0, 0));
+    }
+
+    static boolean sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    static GateRejection.Usage usage(String pool, int moreWaiting) {
+        return new GateRejection.Usage(pool, 2, 2, moreWaiting, 5, 10, 0, null, false, 50);
+    }
+
+    /** A deadline removes the waiter under the owner's lock, asks it for the pool's usage, and fails the waiter with 9401. */
+    @Test
+    void aDeadlineRemovesTheWaiterAndFailsItWithTheTimeoutText() throws Exception {
+        Object lock = new Object();
+        java.util.List<Waiter> told = new java.util.ArrayList<>();
+        Gate[] gate = new Gate[1];
+        gate[0] = new Gate(10, lock, w -> {
+            assertTrue(Thread.holdsLock(lock), "the owner counts the timeout under its lock");
+            told.add(w);
+            return usage("app", gate[0].size());
+        });
+        Waiter late = new Waiter(K, a);
+        Waiter patient = new Waiter(K, a);
+        synchronized (lock) {
+            assertTrue(gate[0].offer(late, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50)));
+            assertTrue(gate[0].offer(patient, java.util.concurrent.TimeUnit.SECONDS.toNanos(30)));
+        }
+        Throwable cause = late.promise().await(5, java.util.concurrent.TimeUnit.SECONDS) ? late.promise().cause() : null;
+        GateRejection r = assertInstanceOf(GateRejection.class, cause);
+        assertEquals(io.sluice.proxy.SluiceError.POOL_TIMEOUT, r.error());
+        assertTrue(r.getMessage().startsWith("Sluice: no backend connection free in pool 'app' after waiting "), r.getMessage());
+        assertTrue(r.getMessage().contains("(busy 2/2, 1 more waiting, 5/10 server connections from Sluice); raise "
+                + "sluice.pool.max-per-user if the server has room, raise sluice.pool.acquire-timeout (50 ms)"), r.getMessage());
+        assertEquals(java.util.List.of(late), told);
+        synchronized (lock) {
+            assertEquals(1, gate[0].size());
+            assertSame(patient, gate[0].peek());
+        }
+        patient.cancelTimeout();
+    }
+
+    /** A client that goes away (its promise cancelled) leaves the line, and its deadline is stopped. */
+    @Test
+    void aCancelledWaiterLeavesTheLine() throws Exception {
+        Object lock = new Object();
+        Gate g = new Gate(10, lock, w -> {
+            throw new AssertionError("a withdrawn waiter has no deadline left");
+        });
+        Waiter w = new Waiter(K, a);
+        synchronized (lock) {
+            assertTrue(g.offer(w, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100)));
+        }
+        assertTrue(w.promise().cancel(false)); // the listener runs on the waiter's loop
+        long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        int left;
+        do {
+            synchronized (lock) {
+                left = g.size();
+            }
+        } while (left > 0 && System.nanoTime() < until && sleep(5));
+        assertEquals(0, left);
+        Thread.sleep(200); // past the deadline: the owner must not be asked
+        Gate full = new Gate(1, lock, x -> usage("app", 0));
+        synchronized (lock) {
+            assertTrue(full.offer(new Waiter(K, a), java.util.concurrent.TimeUnit.SECONDS.toNanos(30)));
+            Waiter refused = new Waiter(K, a);
+            assertFalse(full.offer(refused, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1)), "a full gate refuses");
+            assertFalse(refused.promise().isDone(), "the pool writes the 9402 refusal, not the gate's deadline");
+            full.rejectAll(GateRejection::shuttingDown, new java.util.ArrayList<>());
+        }
+    }
+
+    /** The rejection texts name what is full and the key to change. */
+    @Test
+    void rejectionTextsNameTheKeyToChange() {
+        GateRejection full = GateRejection.queueFull("app", 8, 4, 4);
+        assertEquals(io.sluice.proxy.SluiceError.QUEUE_FULL, full.error());
+        assertEquals("Sluice: the wait queue of pool 'app' is full (8 requests waiting, busy 4/4); raise "
+                + "sluice.pool.max-waiters, give the pool more connections (sluice.pool.max-per-user), or send fewer "
+                + "concurrent requests", full.getMessage());
+        String reserved = GateRejection.timedOut(new GateRejection.Usage("app", 3, 4, 0, 9, 10, 2, "Connection refused",
+                true, 1000), 1001).getMessage();
+        assertTrue(reserved.contains(", of which sluice.pool.reserve keeps 2 for priority users; last connect error: "
+                + "Connection refused; Sluice is paused by an operator and hands out no backends until resumed); "), reserved);
+        GateRejection down = GateRejection.serverUnreachable("db:3306", "app", "Connection refused");
+        assertEquals(io.sluice.proxy.SluiceError.SERVER_UNAVAILABLE, down.error());
+        assertEquals("Sluice cannot open a connection to the server db:3306 for pool 'app': Connection refused (check "
+                + "sluice.server.host/port and the backend credentials of users on pool 'app')", down.getMessage());
     }
 }
