@@ -128,8 +128,8 @@ public final class ClientSession implements BackendConnection.Listener {
     // ---- transaction pool mode: movable state and pins
     /** Session system variables the client changed, as the server reported them (name -> value). */
     private final Map<String, String> variables = new java.util.HashMap<>();
-    /** Count per {@link Pin}; the session keeps its backend while any is positive. */
-    private final int[] pins = new int[Pin.values().length];
+    /** Why the session keeps its backend between statements; it does while any pin holds. */
+    private final PinTable pins = new PinTable();
     /** User variables set by replayable SETs (name -> literal), restored on whichever backend serves. */
     private final Map<String, String> userVariables = new java.util.HashMap<>();
     /** Replayable user-variable assignments of the statement in flight, applied when it succeeds. */
@@ -181,7 +181,7 @@ public final class ClientSession implements BackendConnection.Listener {
         public void systemVariable(String name, String value) {
             stateChangeExplained = true;
             if (name.startsWith("session_track_")) {
-                pin(Pin.SESSION_TRACKING);
+                pins.pin(Pin.SESSION_TRACKING);
                 return;
             }
             variables.put(name, value);
@@ -298,13 +298,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Why this session keeps its backend between statements (transaction mode), empty when it does not. */
     public java.util.List<Pin> pins() {
-        java.util.List<Pin> out = new java.util.ArrayList<>();
-        for (Pin p : Pin.values()) {
-            if (pins[p.ordinal()] > 0) {
-                out.add(p);
-            }
-        }
-        return out;
+        return pins.list();
     }
 
     /** Whether this session shares backends between its statements (transaction pool mode). */
@@ -312,29 +306,10 @@ public final class ClientSession implements BackendConnection.Listener {
         return mode == PoolMode.TRANSACTION;
     }
 
-    private boolean pinned() {
-        for (int n : pins) {
-            if (n > 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private void pin(Pin p) {
-        pins[p.ordinal()]++;
-    }
-
-    private void unpin(Pin p) {
-        if (pins[p.ordinal()] > 0) {
-            pins[p.ordinal()]--;
-        }
-    }
-
     private void forgetState() {
         variables.clear();
         userVariables.clear();
-        java.util.Arrays.fill(pins, 0);
+        pins.clear();
         lastInsertId = 0;
         statementFlags = 0;
         transactionStartNanos = NO_TRANSACTION;
@@ -462,7 +437,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 if (multiplexed() && !busy()) {
                     // The session's state lives in Sluice (and maybe on a pinned backend): wipe both.
                     packet.release();
-                    boolean dirty = pinned();
+                    boolean dirty = pins.pinned();
                     forgetState();
                     if (backend != null) {
                         unlink(dirty ? BackendPools.Release.RESET : BackendPools.Release.CLEAN);
@@ -498,7 +473,7 @@ public final class ClientSession implements BackendConnection.Listener {
                         }
                         statementFlags |= flags;
                         if ((flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                            pin(Pin.SESSION_TRACKING);
+                            pins.pin(Pin.SESSION_TRACKING);
                         }
                     }
                     forward(packet, type);
@@ -529,7 +504,7 @@ public final class ClientSession implements BackendConnection.Listener {
             }
             case COM_SET_OPTION -> {
                 if (multiplexed()) {
-                    pin(Pin.SET_OPTION);
+                    pins.pin(Pin.SET_OPTION);
                 }
                 forward(packet, type);
             }
@@ -754,7 +729,7 @@ public final class ClientSession implements BackendConnection.Listener {
             // What the statement's SQL does to the session, as for COM_QUERY (pins, LAST_INSERT_ID).
             statementFlags |= s.flags;
             if ((s.flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                pin(Pin.SESSION_TRACKING);
+                pins.pin(Pin.SESSION_TRACKING);
             }
         }
         forward(packet, type);
@@ -777,7 +752,7 @@ public final class ClientSession implements BackendConnection.Listener {
             case COM_STMT_EXECUTE -> {
                 statementFlags |= s.flags;
                 if ((s.flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                    pin(Pin.SESSION_TRACKING);
+                    pins.pin(Pin.SESSION_TRACKING);
                 }
                 if (s.firstExecute == null && Packets.payloadLength(packet) <= FIRST_EXECUTE_COPY) {
                     s.firstExecute = io.netty.buffer.ByteBufUtil.getBytes(packet);
@@ -786,7 +761,7 @@ public final class ClientSession implements BackendConnection.Listener {
             case COM_STMT_SEND_LONG_DATA -> {
                 if (!s.longData) {
                     s.longData = true;
-                    pin(Pin.LONG_DATA);
+                    pins.pin(Pin.LONG_DATA);
                 }
             }
             default -> {
@@ -836,7 +811,7 @@ public final class ClientSession implements BackendConnection.Listener {
         write(packet, type);
         if (type == CommandType.COM_STMT_SEND_LONG_DATA && !s.longData) {
             s.longData = true;
-            pin(Pin.LONG_DATA);
+            pins.pin(Pin.LONG_DATA);
         }
     }
 
@@ -1145,9 +1120,9 @@ public final class ClientSession implements BackendConnection.Listener {
         if (cursor != s.cursor) {
             s.cursor = cursor;
             if (cursor) {
-                pin(Pin.CURSOR);
+                pins.pin(Pin.CURSOR);
             } else {
-                unpin(Pin.CURSOR);
+                pins.unpin(Pin.CURSOR);
             }
         }
     }
@@ -1155,7 +1130,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void clearLongData(ClientStatement s) {
         if (s.longData) {
             s.longData = false;
-            unpin(Pin.LONG_DATA);
+            pins.unpin(Pin.LONG_DATA);
         }
     }
 
@@ -1180,7 +1155,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         if (s.cursor) {
             s.cursor = false;
-            unpin(Pin.CURSOR);
+            pins.unpin(Pin.CURSOR);
         }
         clearLongData(s);
         releaseIfUnpinned();
@@ -1485,13 +1460,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void onOkPacket(BackendConnection b, ByteBuf packet) {
         int status = OkPacket.status(packet);
         boolean inTransaction = ServerStatus.has(status, ServerStatus.SERVER_STATUS_IN_TRANS);
-        int tx = pins[Pin.TRANSACTION.ordinal()];
-        if (inTransaction && tx == 0) {
-            pin(Pin.TRANSACTION);
-        } else if (!inTransaction && tx > 0) {
-            pins[Pin.TRANSACTION.ordinal()] = 0;
-            pins[Pin.NEXT_TRANSACTION.ordinal()] = 0;
-        }
+        pins.transactionStatus(inTransaction);
         long insertId = OkPacket.lastInsertId(packet);
         if (insertId != 0) {
             lastInsertId = insertId;
@@ -1500,21 +1469,6 @@ public final class ClientSession implements BackendConnection.Listener {
         OkPacket.visitSessionState(packet, stateVisitor);
         if (!capabilities.isSessionTracked()) {
             OkPacket.stripSessionTracking(packet);
-        }
-    }
-
-    /**
-     * With autocommit off, every statement belongs to a transaction that lasts until COMMIT or
-     * ROLLBACK, even when the server has not started one yet (statements that touch no table leave
-     * SERVER_STATUS_IN_TRANS clear): the session keeps its backend for that whole stretch.
-     */
-    private void autocommitTransaction(int flags, boolean error) {
-        boolean ended = (flags & StatementClassifier.TRANSACTION_END) != 0 && !error;
-        if (ended) {
-            pins[Pin.TRANSACTION.ordinal()] = 0;
-            pins[Pin.NEXT_TRANSACTION.ordinal()] = 0;
-        } else if ("OFF".equalsIgnoreCase(variables.get("autocommit")) && pins[Pin.TRANSACTION.ordinal()] == 0) {
-            pin(Pin.TRANSACTION);
         }
     }
 
@@ -1531,7 +1485,6 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         int f = statementFlags;
         statementFlags = 0;
-        autocommitTransaction(f, error);
         Map<String, String> setUser = pendingUserVariables;
         pendingUserVariables = null;
         if (setUser != null && !error) {
@@ -1540,67 +1493,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 backend.userVariables().putAll(setUser);
             }
         }
-        if (pins[Pin.FOUND_ROWS.ordinal()] > 0) {
-            pins[Pin.FOUND_ROWS.ordinal()] = 0; // FOUND_ROWS() had its one statement
-        }
-        if ((f & StatementClassifier.CALC_FOUND_ROWS) != 0) {
-            pin(Pin.FOUND_ROWS);
-        }
-        if ((f & StatementClassifier.USER_VARIABLE) != 0) {
-            pin(Pin.USER_VARIABLES);
-        }
-        if ((f & StatementClassifier.CREATE_TEMPORARY) != 0) {
-            pin(Pin.TEMPORARY_TABLES);
-        }
-        if ((f & StatementClassifier.SQL_PREPARE) != 0) {
-            pin(Pin.SQL_PREPARED);
-        }
-        if ((f & StatementClassifier.GET_LOCK) != 0) {
-            pin(Pin.NAMED_LOCKS);
-        }
-        if ((f & StatementClassifier.LOCK_TABLES) != 0) {
-            pin(Pin.TABLE_LOCKS);
-        }
-        if ((f & StatementClassifier.XA_START) != 0) {
-            pin(Pin.XA);
-        }
-        if ((f & StatementClassifier.HANDLER_OPEN) != 0) {
-            pin(Pin.HANDLER);
-        }
-        if ((f & StatementClassifier.SET_TRANSACTION) != 0) {
-            pin(Pin.NEXT_TRANSACTION);
-        }
-        if (!error) {
-            if ((f & StatementClassifier.DROP_TEMPORARY) != 0) {
-                unpin(Pin.TEMPORARY_TABLES);
-            }
-            if ((f & StatementClassifier.SQL_DEALLOCATE) != 0) {
-                unpin(Pin.SQL_PREPARED);
-            }
-            if ((f & StatementClassifier.RELEASE_LOCK) != 0) {
-                unpin(Pin.NAMED_LOCKS);
-            }
-            if ((f & StatementClassifier.RELEASE_ALL_LOCKS) != 0) {
-                pins[Pin.NAMED_LOCKS.ordinal()] = 0;
-            }
-            if ((f & StatementClassifier.UNLOCK_TABLES) != 0) {
-                pins[Pin.TABLE_LOCKS.ordinal()] = 0;
-            }
-            if ((f & StatementClassifier.XA_END) != 0) {
-                pins[Pin.XA.ordinal()] = 0;
-            }
-            if ((f & StatementClassifier.HANDLER_CLOSE) != 0) {
-                unpin(Pin.HANDLER);
-            }
-        }
-        int explaining = StatementClassifier.USER_VARIABLE | StatementClassifier.USER_VARIABLE_SET | StatementClassifier.CREATE_TEMPORARY
-                | StatementClassifier.DROP_TEMPORARY | StatementClassifier.SQL_PREPARE | StatementClassifier.SQL_DEALLOCATE
-                | StatementClassifier.SET_TRANSACTION | StatementClassifier.XA_START | StatementClassifier.XA_END
-                | StatementClassifier.HANDLER_OPEN | StatementClassifier.HANDLER_CLOSE | StatementClassifier.LOCK_TABLES
-                | StatementClassifier.UNLOCK_TABLES;
-        if (sawStateChange && !stateChangeExplained && (f & explaining) == 0) {
-            pins[Pin.UNTRACKED_STATE.ordinal()] = 1;
-        }
+        pins.statementDone(f, error, "OFF".equalsIgnoreCase(variables.get("autocommit")), sawStateChange && !stateChangeExplained);
         sawStateChange = false;
         stateChangeExplained = false;
     }
@@ -1625,7 +1518,7 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
     private void releaseIfUnpinned() {
         if (multiplexed() && backend != null && backend.tracker().idle() && pendingCommand == null
-                && acquiring == null && !clientContinuation && !pinned()) {
+                && acquiring == null && !clientContinuation && !pins.pinned()) {
             unlink(BackendPools.Release.CLEAN);
         }
     }
@@ -1706,7 +1599,7 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         boolean inTransaction = transactionStartNanos != NO_TRANSACTION;
-        if (!inTransaction && !(multiplexed() && pinned())) {
+        if (!inTransaction && !(multiplexed() && pins.pinned())) {
             return;
         }
         long now = System.nanoTime();
@@ -1766,9 +1659,9 @@ public final class ClientSession implements BackendConnection.Listener {
                         + "KILL QUERY {} on the server; client {}, program_name '{}', statement '{}'", this,
                 (System.nanoTime() - start) / 1_000_000, maxNanos / 1_000_000, b.threadId(), clientAddress(), programName(),
                 currentCommand == CommandType.COM_QUERY ? statementHead() : String.valueOf(currentCommand));
-        pin(Pin.KILL_PENDING);
+        pins.pin(Pin.KILL_PENDING);
         pools.killQuery(b, () -> loop.execute(() -> {
-            unpin(Pin.KILL_PENDING);
+            pins.unpin(Pin.KILL_PENDING);
             releaseIfUnpinned();
         }));
     }
@@ -1831,9 +1724,9 @@ public final class ClientSession implements BackendConnection.Listener {
         long thread = running ? b.threadId() : -1;
         if (running) {
             // Until the KILL has been delivered, this backend must not serve anyone else.
-            pin(Pin.KILL_PENDING);
+            pins.pin(Pin.KILL_PENDING);
             killer.loop.execute(() -> killer.afterResponse = () -> loop.execute(() -> {
-                unpin(Pin.KILL_PENDING);
+                pins.unpin(Pin.KILL_PENDING);
                 releaseIfUnpinned();
             }));
         }
@@ -1929,7 +1822,7 @@ public final class ClientSession implements BackendConnection.Listener {
             // Transaction mode: an unpinned backend holds only movable state, which the next user
             // diffs away; anything else is reset, and a backend cut off mid-response is discarded.
             BackendPools.Release how = !idle ? BackendPools.Release.DISCARD
-                    : multiplexed() && !pinned() ? BackendPools.Release.CLEAN : BackendPools.Release.RESET;
+                    : multiplexed() && !pins.pinned() ? BackendPools.Release.CLEAN : BackendPools.Release.RESET;
             unlink(how);
         }
         log.debug("{}: closed: {}", this, reason);
