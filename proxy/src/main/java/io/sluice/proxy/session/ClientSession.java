@@ -404,114 +404,48 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
-        if (registry.draining() && type != CommandType.COM_QUIT && transactionStartNanos == NO_TRANSACTION) {
-            // Graceful shutdown: only open transactions may go on; anyone else learns why, and goes.
-            packet.release();
-            closeRequested = true;
-            frontend.fail(SluiceError.UNAVAILABLE, 1, SHUTTING_DOWN);
-            return;
-        }
-        switch (type) {
-            case COM_QUIT -> {
+        boolean responding = backend != null && !backend.tracker().idle();
+        switch (CommandRouter.route(type, multiplexed(), registry.draining(), transactionStartNanos != NO_TRANSACTION,
+                backend != null, responding)) {
+            case SHUT_DOWN -> {
+                packet.release();
+                closeRequested = true;
+                frontend.fail(SluiceError.UNAVAILABLE, 1, SHUTTING_DOWN);
+            }
+            case QUIT -> {
                 packet.release();
                 closeRequested = true;
                 client.close();
             }
-            case COM_PING -> {
-                if (backend == null || backend.tracker().idle()) {
-                    packet.release();
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-                } else {
-                    forward(packet, type);
-                }
+            case ANSWER_OK -> {
+                packet.release();
+                client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
             }
-            case COM_CHANGE_USER -> {
-                if (busy()) {
-                    packet.release();
-                    frontend.fail(SluiceError.PROTOCOL_ERROR, 1, "Sluice: COM_CHANGE_USER sent while a previous command was still running");
-                } else {
-                    frontend.changeUser(packet);
-                }
+            case CHANGE_USER -> frontend.changeUser(packet);
+            case REFUSE_CHANGE_USER -> {
+                packet.release();
+                frontend.fail(SluiceError.PROTOCOL_ERROR, 1, "Sluice: COM_CHANGE_USER sent while a previous command was still running");
             }
-            case COM_RESET_CONNECTION -> {
-                if (multiplexed() && !busy()) {
-                    // The session's state lives in Sluice (and maybe on a pinned backend): wipe both.
-                    packet.release();
-                    boolean dirty = pins.pinned();
-                    forgetState();
-                    if (backend != null) {
-                        unlink(dirty ? BackendPools.Release.RESET : BackendPools.Release.CLEAN);
-                    }
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
-                } else if (backend == null) {
-                    packet.release();
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
-                } else {
-                    forward(packet, type);
-                }
+            case RESET_LOCALLY -> resetLocally(packet);
+            case ANSWER_RESET -> {
+                packet.release();
+                client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
             }
-            case COM_PROCESS_KILL -> {
+            case KILL -> {
                 long target = Packets.payloadLength(packet) >= 5 ? packet.getUnsignedIntLE(packet.readerIndex() + 5) : -1;
                 packet.release();
                 kill(new KillStatement(false, target));
             }
-            case COM_QUERY -> {
-                rememberStatement(packet);
-                int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
-                int end = Packets.payloadEnd(packet);
-                KillStatement kill = KillStatement.parse(packet, from, end);
-                if (kill == null) {
-                    if (multiplexed()) {
-                        int flags = StatementClassifier.classify(packet, from, end);
-                        if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
-                            Map<String, String> set = UserVariables.parseSimpleSet(packet, from, end);
-                            if (set == null) {
-                                flags |= StatementClassifier.USER_VARIABLE;
-                            } else {
-                                pendingUserVariables = set;
-                            }
-                        }
-                        statementFlags |= flags;
-                        if ((flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                            pins.pin(Pin.SESSION_TRACKING);
-                        }
-                    }
-                    forward(packet, type);
-                } else {
-                    packet.release();
-                    kill(kill);
-                }
-            }
-            case COM_STMT_PREPARE -> {
-                int max = pools.config().maxClientStatements();
-                if (multiplexed() && statements.size() + preparing.size() >= max) {
-                    dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-                    packet.release();
-                    lastPrepared = null; // a failed prepare: id 0xFFFFFFFF names nothing now
-                    client.writeAndFlush(Packets.err(client.alloc(), 1, 1461, "42000", "Sluice: this client already has "
-                            + max + " prepared statements open (sluice.pool.max-client-statements); close the ones it "
-                            + "no longer uses, or raise the limit"));
-                } else {
-                    forward(packet, type);
-                }
-            }
-            case COM_STMT_EXECUTE, COM_STMT_FETCH, COM_STMT_RESET, COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA -> {
-                if (multiplexed()) {
-                    statementCommand(packet, type);
-                } else {
-                    forward(packet, type);
-                }
-            }
-            case COM_SET_OPTION -> {
-                if (multiplexed()) {
-                    pins.pin(Pin.SET_OPTION);
-                }
+            case QUERY -> query(packet, false);
+            case TRACKED_QUERY -> query(packet, true);
+            case VIRTUAL_PREPARE -> prepare(packet);
+            case VIRTUAL_STATEMENT -> statementCommand(packet, type);
+            case PIN_AND_FORWARD -> {
+                pins.pin(Pin.SET_OPTION);
                 forward(packet, type);
             }
-            case COM_INIT_DB, COM_FIELD_LIST, COM_STATISTICS, COM_DEBUG, COM_REFRESH, COM_PROCESS_INFO, COM_CREATE_DB,
-                 COM_DROP_DB -> forward(packet, type);
-            case COM_SLEEP, COM_CONNECT, COM_TIME, COM_DELAYED_INSERT, COM_BINLOG_DUMP, COM_TABLE_DUMP,
-                 COM_CONNECT_OUT, COM_REGISTER_SLAVE, COM_DAEMON, COM_BINLOG_DUMP_GTID, COM_SHUTDOWN -> {
+            case FORWARD -> forward(packet, type);
+            case UNSUPPORTED -> {
                 packet.release();
                 sendError(1, SluiceError.UNSUPPORTED_COMMAND, "Sluice does not relay " + type
                         + "; connect to the server directly for replication or administration");
@@ -522,6 +456,61 @@ public final class ClientSession implements BackendConnection.Listener {
                 client.writeAndFlush(Packets.err(client.alloc(), 1, 1047, "08S01", "Unknown command (0x"
                         + Integer.toHexString(b & 0xff) + ")"));
             }
+        }
+    }
+
+    /** COM_RESET_CONNECTION of an idle transaction-mode session: its state lives in Sluice (and maybe on a pinned backend): wipe both. */
+    private void resetLocally(ByteBuf packet) {
+        packet.release();
+        boolean dirty = pins.pinned();
+        forgetState();
+        if (backend != null) {
+            unlink(dirty ? BackendPools.Release.RESET : BackendPools.Release.CLEAN);
+        }
+        client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
+    }
+
+    /** COM_QUERY: a KILL is Sluice's to deliver; in transaction mode the statement is classified for pins and movable state. */
+    private void query(ByteBuf packet, boolean tracked) {
+        rememberStatement(packet);
+        int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
+        int end = Packets.payloadEnd(packet);
+        KillStatement kill = KillStatement.parse(packet, from, end);
+        if (kill != null) {
+            packet.release();
+            kill(kill);
+            return;
+        }
+        if (tracked) {
+            int flags = StatementClassifier.classify(packet, from, end);
+            if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
+                Map<String, String> set = UserVariables.parseSimpleSet(packet, from, end);
+                if (set == null) {
+                    flags |= StatementClassifier.USER_VARIABLE;
+                } else {
+                    pendingUserVariables = set;
+                }
+            }
+            statementFlags |= flags;
+            if ((flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
+                pins.pin(Pin.SESSION_TRACKING);
+            }
+        }
+        forward(packet, CommandType.COM_QUERY);
+    }
+
+    /** COM_STMT_PREPARE in transaction mode: refused beyond sluice.pool.max-client-statements. */
+    private void prepare(ByteBuf packet) {
+        int max = pools.config().maxClientStatements();
+        if (statements.size() + preparing.size() >= max) {
+            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+            packet.release();
+            lastPrepared = null; // a failed prepare: id 0xFFFFFFFF names nothing now
+            client.writeAndFlush(Packets.err(client.alloc(), 1, 1461, "42000", "Sluice: this client already has "
+                    + max + " prepared statements open (sluice.pool.max-client-statements); close the ones it "
+                    + "no longer uses, or raise the limit"));
+        } else {
+            forward(packet, CommandType.COM_STMT_PREPARE);
         }
     }
 
