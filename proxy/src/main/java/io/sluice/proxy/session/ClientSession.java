@@ -1430,7 +1430,7 @@ public final class ClientSession implements BackendConnection.Listener {
                         rowCount = -1;
                         foundRows = b.tracker().lastResultRows();
                     } else if (Packets.header(packet) == Packets.OK) {
-                        rowCount = OkPacket.affectedRows(packet);
+                        rowCount = b.tracker().ok().affectedRows(); // an OK ending a QUERY/EXECUTE: decoded by the tracker
                     }
                 }
                 onCommandDone(answered, b.tracker().lastWasError());
@@ -1447,17 +1447,16 @@ public final class ClientSession implements BackendConnection.Listener {
      * the state changes, then hide the tracking data from a client that did not ask for it.
      */
     private void onOkPacket(BackendConnection b, ByteBuf packet) {
-        int status = OkPacket.status(packet);
-        boolean inTransaction = ServerStatus.has(status, ServerStatus.SERVER_STATUS_IN_TRANS);
-        pins.transactionStatus(inTransaction);
-        long insertId = OkPacket.lastInsertId(packet);
+        OkPacket ok = b.tracker().ok(); // decoded once, by the tracker, from this packet
+        pins.transactionStatus(ServerStatus.has(ok.status(), ServerStatus.SERVER_STATUS_IN_TRANS));
+        long insertId = ok.lastInsertId();
         if (insertId != 0) {
             lastInsertId = insertId;
             b.lastInsertId(insertId);
         }
-        OkPacket.visitSessionState(packet, stateVisitor);
+        ok.visitSessionStateOf(packet, stateVisitor);
         if (!capabilities.isSessionTracked()) {
-            OkPacket.stripSessionTracking(packet);
+            ok.stripSessionTrackingOf(packet);
         }
     }
 
