@@ -89,7 +89,20 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Schema the client has selected, as Sluice knows it; restored on a new backend. */
     private String schema;
 
+    /**
+     * The linked backend; written only by {@link #link}, {@link #unlink} and a backend's close, with
+     * a release store ({@link #BACKEND}) so that another thread ({@link #snapshot}) reads a whole one.
+     */
     private BackendConnection backend;
+    private static final java.lang.invoke.VarHandle BACKEND;
+
+    static {
+        try {
+            BACKEND = java.lang.invoke.MethodHandles.lookup().findVarHandle(ClientSession.class, "backend", BackendConnection.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private Future<BackendConnection> acquiring;
     /** The command waiting for a backend (retained; released when written or on close). */
     private ByteBuf pendingCommand;
@@ -265,9 +278,24 @@ public final class ClientSession implements BackendConnection.Listener {
         return connectedAtMillis;
     }
 
-    /** The backend connection this session holds now, or null. */
+    /** The backend connection this session holds now, or null (any thread: a recent value). */
     public BackendConnection backend() {
-        return backend;
+        return (BackendConnection) BACKEND.getAcquire(this);
+    }
+
+    /**
+     * This session for the admin endpoint, from any thread. The backend link is read once (it is
+     * published with release stores, free on x86); the rest are volatile fields, immutable values
+     * or int pin counts, each a recent value.
+     */
+    public SessionSnapshot snapshot() {
+        BackendConnection b = backend();
+        SessionSnapshot.Backend linked = b == null ? null : new SessionSnapshot.Backend(b.id(), b.threadId(),
+                b.key().backendUser(), ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS));
+        SocketAddress a = client.remoteAddress();
+        return new SessionSnapshot(id, user.name(), clientHost(), a instanceof InetSocketAddress i ? i.getPort() : null,
+                programName(), state, pins.list(), mode, schema, connectedAtMillis, linked, transactionNanos(),
+                currentCommand, commandNanos(), idleNanos(), statementHead());
     }
 
     public CommandType currentCommand() {
@@ -1321,7 +1349,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (backend != null) {
             throw new IllegalStateException(this + " already holds " + backend + ", cannot link " + b);
         }
-        backend = b;
+        BACKEND.setRelease(this, b);
         b.listener(this);
         autoRead(b.channel(), client.isWritable());
     }
@@ -1345,7 +1373,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (b == null) {
             return;
         }
-        backend = null;
+        BACKEND.setRelease(this, null);
         // The backend's read-complete event will no longer reach this session: flush what was
         // forwarded now (transaction mode unlinks on the last packet of a response).
         client.flush();
@@ -1523,7 +1551,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 return;
             }
             boolean inFlight = midCommand();
-            backend = null;
+            BACKEND.setRelease(this, null);
             log.warn("{}: backend {} closed{}: {}", this, b, inFlight ? " mid-response" : "", reason);
             frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeq + 1 : 0,
                     "Sluice: the server connection serving this session was lost (" + reason + "); session state is gone, reconnect");
