@@ -1730,7 +1730,17 @@ public final class ClientSession implements BackendConnection.Listener {
             frontend.fail(SluiceError.UNAVAILABLE, 1, "Sluice: connection killed by its own KILL");
             return;
         }
-        target.loop.execute(() -> target.killedBy(this, k));
+        target.killOnItsLoop(this, k);
+    }
+
+    /**
+     * KILL, delivered as messages between the two sessions' loops; each side changes only its own
+     * fields: the target pins its backend and answers with the server thread to kill
+     * ({@link #killedBy}), the killer sends the KILL and, once its response is complete, tells the
+     * target that the KILL was delivered ({@link #killDeliveredOnItsLoop}).
+     */
+    private void killOnItsLoop(ClientSession killer, KillStatement k) {
+        loop.execute(() -> killedBy(killer, k));
     }
 
     /** Runs on the target's loop: stops its running query (KILL QUERY) or ends it (KILL CONNECTION). */
@@ -1741,10 +1751,6 @@ public final class ClientSession implements BackendConnection.Listener {
         if (running) {
             // Until the KILL has been delivered, this backend must not serve anyone else.
             pins.pin(Pin.KILL_PENDING);
-            killer.loop.execute(() -> killer.afterResponse = () -> loop.execute(() -> {
-                pins.unpin(Pin.KILL_PENDING);
-                releaseIfUnpinned();
-            }));
         }
         if (!k.query()) {
             log.info("{}: killed by {}", this, killer);
@@ -1752,7 +1758,24 @@ public final class ClientSession implements BackendConnection.Listener {
                 frontend.fail(SluiceError.UNAVAILABLE, 0, "Sluice: connection killed by session " + killer.id);
             }
         }
-        killer.loop.execute(() -> killer.killThread(thread, k.query()));
+        killer.killTargetAnsweredOnItsLoop(this, running, thread, k.query());
+    }
+
+    private void killTargetAnsweredOnItsLoop(ClientSession target, boolean pinned, long thread, boolean query) {
+        loop.execute(() -> {
+            if (pinned) {
+                afterResponse = target::killDeliveredOnItsLoop;
+            }
+            killThread(thread, query);
+        });
+    }
+
+    /** Runs on the target's loop once the killer's KILL got its answer (or was refused): the backend may change hands again. */
+    private void killDeliveredOnItsLoop() {
+        loop.execute(() -> {
+            pins.unpin(Pin.KILL_PENDING);
+            releaseIfUnpinned();
+        });
     }
 
     /** Runs on the killer's loop: asks the server to kill a backend thread through this session's own backend. */
