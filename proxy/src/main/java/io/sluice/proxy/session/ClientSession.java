@@ -11,7 +11,6 @@ import io.sluice.proxy.SluiceError;
 import io.sluice.proxy.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
-import io.sluice.proxy.backend.ServerStatements;
 import io.sluice.proxy.backend.StatementKey;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.protocol.Capabilities;
@@ -24,6 +23,7 @@ import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.protocol.StatementPackets;
 import io.sluice.proxy.pool.BackendPools;
+import io.sluice.proxy.session.statements.StatementBook;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -160,23 +160,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private boolean sawStateChange;
     /** ...and reported what changed (variables or schema), so the change is accounted for. */
     private boolean stateChangeExplained;
-    // ---- transaction pool mode: virtualized prepared statements (see docs/multiplexing.md)
-    /** The client's prepared statements by the ids Sluice gave them. */
-    private final Map<Integer, ClientStatement> statements = new HashMap<>();
-    private int lastStatementId;
-    /** The statements of the COM_STMT_PREPAREs in flight, oldest first; each gets its id when the server's OK comes. */
-    private final ArrayDeque<ClientStatement> preparing = new ArrayDeque<>();
-    /**
-     * The client's last successful prepare: what MariaDB's statement id 0xFFFFFFFF names once no
-     * prepare is in flight (the server forgets it when a prepare fails or the statement is closed).
-     */
-    private ClientStatement lastPrepared;
-    /** The last COM_STMT_PREPARE on the linked backend was the client's own (not Sluice's re-prepare). */
-    private boolean lastPrepareByClient;
-    /** The statements of the COM_STMT_EXECUTE / _FETCH / _RESET in flight, oldest first. */
-    private final ArrayDeque<ClientStatement> statementsInFlight = new ArrayDeque<>();
-    /** Largest execution sent ahead of its prepare's answer that is copied to learn its parameter types. */
-    private static final int FIRST_EXECUTE_COPY = 64 * 1024;
+    /** Transaction pool mode: the client's prepared statements, virtualized (see docs/multiplexing.md). */
+    private final StatementBook statements;
     /** The rest of a refused command of 16 MiB or more is dropped. */
     private boolean dropContinuation;
     /** Client packets that arrived while a command waited ({@link #pendingCommand}); replayed in order. */
@@ -238,6 +223,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.key = BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION);
         this.schema = schema;
         this.attributes = attributes;
+        this.statements = new StatementBook(pools);
         registry.add(this);
     }
 
@@ -342,9 +328,6 @@ public final class ClientSession implements BackendConnection.Listener {
         statementFlags = 0;
         transactionStartNanos = NO_TRANSACTION;
         statements.clear();
-        preparing.clear();
-        lastPrepared = null;
-        statementsInFlight.clear();
         rowCount = -1;
         foundRows = 0;
         lastBackend = null;
@@ -530,10 +513,10 @@ public final class ClientSession implements BackendConnection.Listener {
     /** COM_STMT_PREPARE in transaction mode: refused beyond sluice.pool.max-client-statements. */
     private void prepare(ByteBuf packet) {
         int max = pools.config().maxClientStatements();
-        if (statements.size() + preparing.size() >= max) {
+        if (statements.open() >= max) {
             dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
             packet.release();
-            lastPrepared = null; // a failed prepare: id 0xFFFFFFFF names nothing now
+            statements.prepareFailed(); // a failed prepare: id 0xFFFFFFFF names nothing now
             client.writeAndFlush(Packets.err(client.alloc(), 1, 1461, "42000", "Sluice: this client already has "
                     + max + " prepared statements open (sluice.pool.max-client-statements); close the ones it "
                     + "no longer uses, or raise the limit"));
@@ -644,8 +627,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
                 flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
             }
-            preparing.addLast(new ClientStatement(0, StatementKey.of(schema, variables, sql), 0, flags));
-            lastPrepareByClient = true;
+            statements.prepareSent(StatementKey.of(schema, variables, sql), flags);
         }
         backend.tracker().expect(type);
         backend.write(packet);
@@ -668,167 +650,65 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // ---------------------------------------------------------------- prepared statements (transaction mode)
 
-    /**
-     * A statement command of a multiplexed session. The client's statement ids are Sluice's own: a
-     * statement lives in {@link #statements} with its SQL and context, and on each backend that ran it
-     * in that backend's {@link ServerStatements}; it is prepared there lazily ({@link #sendStatementCommand}).
-     * Commands that need no server answer them here, as the server would.
-     */
+    /** A statement command of a multiplexed session: the statement book decides, the session carries it out. */
     private void statementCommand(ByteBuf packet, CommandType type) {
-        if (!StatementPackets.hasStatementId(packet)) {
-            packet.release();
-            if (ResponseTracker.hasResponse(type)) {
-                client.writeAndFlush(Packets.err(client.alloc(), 1, 1835, "HY000", "Malformed communication packet."));
-            }
-            return;
-        }
-        int clientId = StatementPackets.statementId(packet);
-        if (clientId == StatementPackets.LAST_PREPARED_ID) {
-            ClientStatement inFlight = lastPrepareByClient && backend != null ? preparing.peekLast() : null;
-            if (inFlight != null) {
-                lastPreparedCommand(inFlight, packet, type);
-                return;
-            }
-            if (lastPrepared != null) {
-                clientId = lastPrepared.id;
-                StatementPackets.statementId(packet, clientId);
-            }
-        }
-        ClientStatement s = statements.get(clientId);
-        if (type == CommandType.COM_STMT_CLOSE) {
-            packet.release();
-            if (s != null) {
-                closeStatement(s);
-            }
-            return;
-        }
-        if (s == null) {
-            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            if (ResponseTracker.hasResponse(type)) {
-                client.writeAndFlush(Packets.err(client.alloc(), 1, 1243, "HY000", "Unknown prepared statement handler ("
-                        + Integer.toUnsignedString(clientId) + ") given to " + commandName(type)));
-            }
-            return;
-        }
-        switch (type) {
-            case COM_STMT_RESET -> {
-                s.deferredError = null;
-                if (!s.holdsServerState()) {
-                    // Nothing of this client's lives on a server statement: the reset is a no-op there.
-                    packet.release();
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-                    return;
-                }
-            }
-            case COM_STMT_FETCH -> {
-                if (!s.cursor) {
-                    packet.release();
-                    client.writeAndFlush(Packets.err(client.alloc(), 1, 1421, "HY000", "The statement (" + clientId
-                            + ") has no open cursor."));
-                    return;
-                }
-            }
-            case COM_STMT_EXECUTE -> {
-                ErrPacket e = s.deferredError;
-                if (e != null) {
-                    s.deferredError = null;
-                    dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-                    packet.release();
-                    client.writeAndFlush(Packets.err(client.alloc(), 1, e.code(), e.sqlState(), e.message()));
-                    return;
-                }
-            }
-            default -> {
-            }
-        }
-        if (type == CommandType.COM_STMT_EXECUTE) {
-            // What the statement's SQL does to the session, as for COM_QUERY (pins, LAST_INSERT_ID).
-            statementFlags |= s.flags;
-            if ((s.flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                pins.pin(Pin.SESSION_TRACKING);
-            }
-        }
-        forward(packet, type);
-    }
-
-    /**
-     * A statement command naming 0xFFFFFFFF (MariaDB's "the statement just prepared") while the
-     * client's COM_STMT_PREPARE is in flight on the linked backend, as pipelining drivers send it:
-     * the server resolves that id to the same prepare, or refuses it as it would directly when the
-     * prepare fails, so the command follows it unchanged. Sluice keeps its books on the statement it
-     * registers when the server's answer comes ({@link #onPrepareReply}); a close waits for that.
-     */
-    private void lastPreparedCommand(ClientStatement s, ByteBuf packet, CommandType type) {
-        switch (type) {
-            case COM_STMT_CLOSE -> {
-                packet.release();
-                s.closedEarly = true;
-                return;
-            }
-            case COM_STMT_EXECUTE -> {
-                statementFlags |= s.flags;
-                if ((s.flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
+        StatementBook.Outcome o = statements.onCommand(packet, type, backend);
+        syncStatementPins();
+        switch (o) {
+            case FORWARD, SEND_AHEAD -> {
+                int f = statements.flags();
+                statementFlags |= f;
+                if ((f & StatementClassifier.TRACKING_VARIABLE) != 0) {
                     pins.pin(Pin.SESSION_TRACKING);
                 }
-                if (s.firstExecute == null && Packets.payloadLength(packet) <= FIRST_EXECUTE_COPY) {
-                    s.firstExecute = io.netty.buffer.ByteBufUtil.getBytes(packet);
+                if (o == StatementBook.Outcome.FORWARD) {
+                    forward(packet, type);
+                } else {
+                    write(packet, type);
                 }
             }
-            case COM_STMT_SEND_LONG_DATA -> {
-                if (!s.longData) {
-                    s.longData = true;
-                    pins.pin(Pin.LONG_DATA);
+            case REPLY -> {
+                dropContinuation = statements.dropRest();
+                ErrPacket e = statements.error();
+                if (e != null) {
+                    client.writeAndFlush(Packets.err(client.alloc(), 1, e.code(), e.sqlState(), e.message()));
+                } else if (statements.okReply()) {
+                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
                 }
             }
+            case CLOSED -> releaseIfUnpinned();
             default -> {
             }
         }
-        s.sentAhead = true;
-        if (ResponseTracker.hasResponse(type)) {
-            statementsInFlight.addLast(s);
-        }
-        write(packet, type);
     }
 
-    private static String commandName(CommandType type) {
-        return switch (type) {
-            case COM_STMT_EXECUTE -> "mysqld_stmt_execute";
-            case COM_STMT_FETCH -> "mysqld_stmt_fetch";
-            default -> "mysqld_stmt_reset";
-        };
+    /** The statement book's cursors and long data are pins of this session. */
+    private void syncStatementPins() {
+        pins.set(Pin.CURSOR, statements.cursors());
+        pins.set(Pin.LONG_DATA, statements.longData());
     }
 
     /**
      * Sends a statement command on the linked backend under that backend's id for the statement,
-     * preparing it there first when it is not; a COM_STMT_EXECUTE that relies on parameter types
-     * the backend's statement does not have (flag 0) gets the client's types put in.
+     * preparing it there first when it is not (see {@link StatementBook#toServer}).
      */
     private void sendStatementCommand(ByteBuf packet, CommandType type) {
-        ClientStatement s = statements.get(StatementPackets.statementId(packet));
-        if (s == null) {
-            packet.release(); // closed while the command waited; it was answered then
+        ByteBuf out = statements.toServer(packet, type, backend, client.alloc());
+        if (out != null) {
+            write(out, type);
+            syncStatementPins();
             return;
         }
-        ServerStatements.Prepared p = backend.statements().get(s.key);
-        if (p == null) {
-            prepareOnBackend(s, packet, type);
-            return;
-        }
-        StatementPackets.statementId(packet, p.serverId());
-        if (type == CommandType.COM_STMT_EXECUTE && s.params > 0) {
-            packet = bindTypes(s, p, packet);
-            if (packet == null) {
-                return;
+        switch (statements.outcome()) {
+            case PREPARE_FIRST -> prepareOnBackend(statements.toPrepare(), packet, type);
+            case REFUSED -> {
+                dropContinuation = statements.dropRest();
+                state = State.IDLE;
+                sendError(1, SluiceError.UNSUPPORTED_COMMAND, statements.error().message());
+                releaseIfUnpinned();
             }
-        }
-        if (ResponseTracker.hasResponse(type)) {
-            statementsInFlight.addLast(s);
-        }
-        write(packet, type);
-        if (type == CommandType.COM_STMT_SEND_LONG_DATA && !s.longData) {
-            s.longData = true;
-            pins.pin(Pin.LONG_DATA);
+            default -> {
+            }
         }
     }
 
@@ -876,59 +756,27 @@ public final class ClientSession implements BackendConnection.Listener {
         autoRead(client, false);
     }
 
-    /** The execute packet to send, with the client's parameter types when the server statement needs them; null when refused. */
-    private ByteBuf bindTypes(ClientStatement s, ServerStatements.Prepared p, ByteBuf packet) {
-        int flag = StatementPackets.boundFlagIndex(packet, s.params);
-        if (flag < 0) {
-            return packet; // too short: the server says what is wrong with it
-        }
-        if (packet.getByte(flag) == 1) {
-            if (!StatementPackets.sameTypes(packet, flag, s.types)) {
-                s.types = StatementPackets.types(packet, flag, s.params);
-            }
-            p.boundTypes(s.types);
-            return packet;
-        }
-        if (s.types == null || StatementPackets.sameTypes(s.types, p.boundTypes())) {
-            return packet;
-        }
-        ByteBuf rebound = StatementPackets.withTypes(client.alloc(), packet, flag, s.types);
-        if (rebound == null) {
-            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            state = State.IDLE;
-            sendError(1, SluiceError.UNSUPPORTED_COMMAND, "Sluice: this execution of statement " + s.id + " is 16 MiB or "
-                    + "more and sends no parameter types, which the server connection serving it needs; send the types "
-                    + "with it (new-params-bound flag 1), or send large values with COM_STMT_SEND_LONG_DATA");
-            releaseIfUnpinned();
-            return null;
-        }
-        packet.release();
-        p.boundTypes(s.types);
-        return rebound;
-    }
-
     /**
-     * Prepares {@code s} on the linked backend, then sends the command parked meanwhile. The server
+     * Prepares {@code key} on the linked backend, then sends the command parked meanwhile. The server
      * parses the statement in the context it was prepared in (schema, sql_mode, character set):
      * when the session has changed it since, the backend is switched to that context for the
      * prepare and back afterwards.
      */
-    private void prepareOnBackend(ClientStatement s, ByteBuf packet, CommandType type) {
+    private void prepareOnBackend(StatementKey key, ByteBuf packet, CommandType type) {
         BackendConnection b = backend;
-        lastPrepareByClient = false; // the server's "last statement" is now Sluice's
+        statements.preparedBySluice(); // the server's "last statement" is now Sluice's
         park(packet, type);
         List<Step> steps = new java.util.ArrayList<>(5);
-        boolean switched = !s.key.matches(schema, variables);
+        boolean switched = !key.matches(schema, variables);
         if (switched) {
-            Map<String, String> context = s.key.contextOver(variables);
+            Map<String, String> context = key.contextOver(variables);
             addSet(steps, b, context);
-            addInitDb(steps, b, s.key.schema());
+            addInitDb(steps, b, key.schema());
         }
-        steps.add(new Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE, s.key.sql().bytes()),
+        steps.add(new Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE, key.sql().bytes()),
                 CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
             pools.metrics().reprepared();
-            keepServerStatement(b, s.key, r.statementId());
+            statements.keepServerStatement(b, key, r.statementId());
         }));
         if (switched) {
             addSet(steps, b, variables);
@@ -1002,7 +850,7 @@ public final class ClientSession implements BackendConnection.Listener {
         CommandType t = pendingType;
         pendingCommand = null;
         pendingType = null;
-        ClientStatement longData = t == CommandType.COM_STMT_SEND_LONG_DATA ? statements.get(StatementPackets.statementId(p)) : null;
+        int longDataId = t == CommandType.COM_STMT_SEND_LONG_DATA ? StatementPackets.statementId(p) : 0;
         if (p != null) {
             dropContinuation = Packets.payloadLength(p) == Packets.MAX_PAYLOAD;
             p.release();
@@ -1021,175 +869,15 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         if (t == CommandType.COM_STMT_PREPARE) {
-            lastPrepared = null; // a failed prepare: id 0xFFFFFFFF names nothing now
+            statements.prepareFailed(); // a failed prepare: id 0xFFFFFFFF names nothing now
         }
         if (t == CommandType.COM_STMT_SEND_LONG_DATA) {
-            if (longData != null) {
-                longData.deferredError = e;
-            }
+            statements.deferError(longDataId, e);
         } else {
             client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()));
         }
         resumeReading();
         releaseIfUnpinned();
-    }
-
-    /** The first packet of a COM_STMT_PREPARE reply: on OK the statement gets a Sluice id, and the backend's statement is kept for reuse. */
-    private void onPrepareReply(BackendConnection b, ByteBuf packet) {
-        ClientStatement s = preparing.pollFirst();
-        if (s == null) {
-            return;
-        }
-        byte[] firstExecute = s.firstExecute;
-        s.firstExecute = null;
-        if (Packets.header(packet) != Packets.OK) {
-            lastPrepared = null; // as the server, which forgets its last statement when a prepare fails
-            clearLongData(s);
-            return;
-        }
-        // The context the server prepared it in: what the session's pipelined commands before it set.
-        s.key = StatementKey.of(schema, variables, s.key.sql().bytes());
-        int serverId = StatementPackets.statementId(packet);
-        do {
-            lastStatementId++;
-        } while (lastStatementId == 0 || lastStatementId == StatementPackets.LAST_PREPARED_ID
-                || statements.containsKey(lastStatementId));
-        s.id = lastStatementId;
-        s.params = StatementPackets.preparedParams(packet);
-        statements.put(s.id, s);
-        lastPrepared = s;
-        StatementPackets.statementId(packet, s.id);
-        pools.metrics().clientPrepared();
-        ServerStatements.Prepared cached = b.statements().get(s.key);
-        if (cached != null && s.sentAhead && !otherStatementHoldsState(s)) {
-            // Commands sent ahead with id 0xFFFFFFFF went to this new server statement (long data,
-            // parameter types): keep it rather than the copy the backend had.
-            b.statements().remove(s.key);
-            closeServerStatement(b, cached.serverId());
-            cached = null;
-        }
-        if (cached != null) {
-            closeServerStatement(b, serverId); // the backend had it already: keep that one
-        } else {
-            keepServerStatement(b, s.key, serverId);
-            if (firstExecute != null && s.params > 0) {
-                learnTypes(s, b.statements().get(s.key), io.netty.buffer.Unpooled.wrappedBuffer(firstExecute));
-            }
-        }
-        if (s.closedEarly) {
-            closeStatement(s);
-        }
-    }
-
-    /** Whether another statement of this client has its cursor or long data on the backend statement for {@code s}'s key. */
-    private boolean otherStatementHoldsState(ClientStatement s) {
-        for (ClientStatement t : statements.values()) {
-            if (t != s && t.holdsServerState() && t.key.equals(s.key)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** The parameter types an execution sent ahead of the prepare's answer bound on the server statement {@code p}. */
-    private static void learnTypes(ClientStatement s, ServerStatements.Prepared p, ByteBuf execute) {
-        int flag = StatementPackets.boundFlagIndex(execute, s.params);
-        if (flag >= 0 && execute.getByte(flag) == 1) {
-            s.types = StatementPackets.types(execute, flag, s.params);
-            if (p != null && s.types != null) {
-                p.boundTypes(s.types);
-            }
-        }
-    }
-
-    /** Adds a statement to the backend's cache, closing the least recently used ones beyond its size. */
-    private void keepServerStatement(BackendConnection b, StatementKey key, int serverId) {
-        b.statements().put(key, new ServerStatements.Prepared(serverId), pools.config().statementCache(), this::statementInUse,
-                evicted -> {
-                    pools.metrics().statementEvicted();
-                    closeServerStatement(b, evicted);
-                });
-    }
-
-    /** A COM_STMT_EXECUTE / _FETCH / _RESET of {@code s} ended: what it did to the statement's cursor and long data. */
-    private void statementDone(ClientStatement s, CommandType type, boolean error) {
-        int status = backend == null ? 0 : backend.tracker().lastStatus();
-        boolean cursor = s.cursor;
-        switch (type) {
-            case COM_STMT_EXECUTE -> {
-                clearLongData(s);
-                cursor = !error && ServerStatus.has(status, ServerStatus.SERVER_STATUS_CURSOR_EXISTS);
-                if (error && backend != null) {
-                    ServerStatements.Prepared p = backend.statements().get(s.key);
-                    if (p != null) {
-                        p.boundTypes(null); // whether the server kept the types is unknown: send them next time
-                    }
-                }
-            }
-            case COM_STMT_FETCH -> cursor &= error || !ServerStatus.has(status, ServerStatus.SERVER_STATUS_LAST_ROW_SENT);
-            default -> {
-                if (!error) {
-                    clearLongData(s);
-                    cursor = false;
-                }
-            }
-        }
-        if (cursor != s.cursor) {
-            s.cursor = cursor;
-            if (cursor) {
-                pins.pin(Pin.CURSOR);
-            } else {
-                pins.unpin(Pin.CURSOR);
-            }
-        }
-    }
-
-    private void clearLongData(ClientStatement s) {
-        if (s.longData) {
-            s.longData = false;
-            pins.unpin(Pin.LONG_DATA);
-        }
-    }
-
-    /**
-     * COM_STMT_CLOSE: the client is done with {@code s}. The backend's statement stays for the next
-     * session that prepares the same SQL, unless this client's cursor or long data is on it; then it
-     * is closed on the server, so nobody else inherits them.
-     */
-    private void closeStatement(ClientStatement s) {
-        statements.remove(s.id);
-        if (s == lastPrepared) {
-            lastPrepared = null; // the server forgets its last statement when it is closed
-        }
-        if (!s.holdsServerState()) {
-            return;
-        }
-        if (backend != null) {
-            ServerStatements.Prepared p = backend.statements().remove(s.key);
-            if (p != null) {
-                closeServerStatement(backend, p.serverId());
-            }
-        }
-        if (s.cursor) {
-            s.cursor = false;
-            pins.unpin(Pin.CURSOR);
-        }
-        clearLongData(s);
-        releaseIfUnpinned();
-    }
-
-    /** Whether this session's cursor or long data lives on the backend statement for {@code key} (it must not be evicted). */
-    private boolean statementInUse(StatementKey key) {
-        for (ClientStatement s : statements.values()) {
-            if (s.holdsServerState() && s.key.equals(key)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static void closeServerStatement(BackendConnection b, int serverId) {
-        b.writeAndFlush(StatementPackets.command(b.channel().alloc(), CommandType.COM_STMT_CLOSE, serverId));
     }
 
     // ---------------------------------------------------------------- acquiring
@@ -1437,7 +1125,11 @@ public final class ClientSession implements BackendConnection.Listener {
         try {
             r = b.tracker().onServerPacket(packet);
             if (prepareReply) {
-                onPrepareReply(b, packet);
+                boolean closed = statements.prepareReply(b, packet, schema, variables);
+                syncStatementPins();
+                if (closed) {
+                    releaseIfUnpinned();
+                }
             }
             if (multiplexed() && b.tracker().wasOkPacket()) {
                 onOkPacket(b, packet);
@@ -1491,10 +1183,8 @@ public final class ClientSession implements BackendConnection.Listener {
     /** One command's response ended: apply what its statements did to the session's pins. */
     private void onCommandDone(CommandType type, boolean error) {
         if (type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH || type == CommandType.COM_STMT_RESET) {
-            ClientStatement s = statementsInFlight.pollFirst();
-            if (s != null) {
-                statementDone(s, type, error);
-            }
+            statements.commandDone(type, error, backend);
+            syncStatementPins();
         }
         if (type != CommandType.COM_QUERY && type != CommandType.COM_STMT_EXECUTE) {
             return;

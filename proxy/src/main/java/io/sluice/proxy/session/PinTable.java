@@ -92,6 +92,11 @@ final class PinTable {
         }
     }
 
+    /** Sets the count of {@code p}: for pins another unit counts (cursors and long data, in the statement book). */
+    void set(Pin p, int n) {
+        counts[p.ordinal()] = n;
+    }
+
     /** Drops {@code p} whatever its count. */
     void clear(Pin p) {
         counts[p.ordinal()] = 0;
