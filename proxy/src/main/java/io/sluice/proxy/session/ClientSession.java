@@ -125,18 +125,8 @@ public final class ClientSession implements BackendConnection.Listener {
     /** The client said COM_QUIT, or Sluice closes it (shutdown, admin kill): not a client that vanished. */
     private volatile boolean closeRequested;
 
-    // ---- leak detection: written on this loop, read by LeakDetector's scan and the admin view
-    /** No transaction open: the value of {@link #transactionStartNanos} then. */
-    private static final long NO_TRANSACTION = Long.MIN_VALUE;
-    /** When the last command arrived or its response ended (System.nanoTime): the start of an idle stretch. */
-    private volatile long idleSinceNanos = System.nanoTime();
-    /**
-     * When the command began that opened the transaction this session is in, by the server's
-     * SERVER_STATUS_IN_TRANS at the end of each response (both pool modes); {@link #NO_TRANSACTION} when none.
-     */
-    private volatile long transactionStartNanos = NO_TRANSACTION;
-    /** The current idle stretch was reported as a likely leak: logged and counted once. */
-    private volatile boolean leakReported;
+    /** Leak detection, idle-in-transaction, max query and transaction time: the clock and the verdicts. */
+    private final Watchdogs watchdogs = new Watchdogs();
 
     // ---- transaction pool mode: movable state and pins
     /** Session system variables the client changed, as the server reported them (name -> value). */
@@ -295,13 +285,12 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Nanoseconds since the open transaction began (the command that opened it), or -1 when none. */
     public long transactionNanos() {
-        long start = transactionStartNanos;
-        return start == NO_TRANSACTION ? -1 : System.nanoTime() - start;
+        return watchdogs.transactionNanos();
     }
 
     /** Nanoseconds since the session's last command ended (or arrived, when answered by Sluice), or -1 when not idle. */
     public long idleNanos() {
-        return state == State.IDLE ? System.nanoTime() - idleSinceNanos : -1;
+        return state == State.IDLE ? watchdogs.idleNanos(System.nanoTime()) : -1;
     }
 
     /** The first bytes of the current or last COM_QUERY. */
@@ -326,7 +315,7 @@ public final class ClientSession implements BackendConnection.Listener {
         pins.clear();
         lastInsertId = 0;
         statementFlags = 0;
-        transactionStartNanos = NO_TRANSACTION;
+        watchdogs.forgetTransaction();
         statements.clear();
         rowCount = -1;
         foundRows = 0;
@@ -416,7 +405,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
         boolean responding = backend != null && !backend.tracker().idle();
-        switch (CommandRouter.route(type, multiplexed(), registry.draining(), transactionStartNanos != NO_TRANSACTION,
+        switch (CommandRouter.route(type, multiplexed(), registry.draining(), watchdogs.inTransaction(),
                 backend != null, responding)) {
             case SHUT_DOWN -> {
                 packet.release();
@@ -1207,12 +1196,8 @@ public final class ClientSession implements BackendConnection.Listener {
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
     private void onResponseComplete(BackendConnection b) {
         // Leak detection: an idle stretch starts now, in a transaction or not by the server's word.
-        idleSinceNanos = System.nanoTime();
-        if (!ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS)) {
-            transactionStartNanos = NO_TRANSACTION;
-        } else if (transactionStartNanos == NO_TRANSACTION) {
-            transactionStartNanos = commandStartNanos;
-        }
+        watchdogs.responseComplete(ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS),
+                commandStartNanos);
         Runnable after = afterResponse;
         if (after != null) {
             afterResponse = null;
@@ -1252,11 +1237,9 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** A command arrived from the client: the idle stretch, if any, ends (leak detection). */
     private void commandArrived() {
-        idleSinceNanos = System.nanoTime();
-        if (leakReported) {
-            leakReported = false;
+        if (watchdogs.commandArrived()) {
             log.info("{}: active again after being reported idle{} (program_name '{}')", this,
-                    transactionStartNanos != NO_TRANSACTION ? " in a transaction" : " while pinned", programName());
+                    watchdogs.inTransaction() ? " in a transaction" : " while pinned", programName());
         }
     }
 
@@ -1275,17 +1258,8 @@ public final class ClientSession implements BackendConnection.Listener {
      * backend while idle in transaction mode means pinned (an unpinned session gives it back).
      */
     boolean mayBeIdleTooLong(long now, long warnAfterNanos, long closeAfterNanos) {
-        if (state != State.IDLE) {
-            return false;
-        }
-        boolean inTransaction = transactionStartNanos != NO_TRANSACTION;
-        if (!inTransaction && !(multiplexed() && backend != null)) {
-            return false;
-        }
-        long idle = now - idleSinceNanos;
-        boolean warn = warnAfterNanos > 0 && !leakReported && idle >= warnAfterNanos;
-        boolean close = closeAfterNanos > 0 && inTransaction && idle >= closeAfterNanos;
-        return warn || close;
+        return state == State.IDLE
+                && watchdogs.mayBeIdleTooLong(now, warnAfterNanos, closeAfterNanos, multiplexed() && backend != null);
     }
 
     /** Runs {@link #checkIdle} on this session's event loop, which owns its state. */
@@ -1304,15 +1278,16 @@ public final class ClientSession implements BackendConnection.Listener {
         if (closed || state != State.IDLE || backend == null || busy()) {
             return;
         }
-        boolean inTransaction = transactionStartNanos != NO_TRANSACTION;
+        boolean inTransaction = watchdogs.inTransaction();
         if (!inTransaction && !(multiplexed() && pins.pinned())) {
             return;
         }
         long now = System.nanoTime();
-        long idleMillis = (now - idleSinceNanos) / 1_000_000;
-        String transaction = inTransaction ? "in a transaction open for " + (now - transactionStartNanos) / 1_000_000 + " ms"
+        long idleMillis = watchdogs.idleNanos(now) / 1_000_000;
+        String transaction = inTransaction ? "in a transaction open for " + watchdogs.transactionAge(now) / 1_000_000 + " ms"
                 : "outside a transaction";
-        if (inTransaction && closeAfterNanos > 0 && now - idleSinceNanos >= closeAfterNanos) {
+        Watchdogs.IdleVerdict verdict = watchdogs.idleVerdict(now, warnAfterNanos, closeAfterNanos);
+        if (verdict == Watchdogs.IdleVerdict.CLOSE) {
             // Logged before it is counted: whoever sees the count (the admin endpoint, a test) finds the line.
             log.warn("{}: closing: idle for {} ms {} (sluice.frontend.idle-in-transaction-timeout = {} ms); client {}, "
                             + "program_name '{}', pins {}, backend {}; the server rolls the transaction back", this, idleMillis,
@@ -1323,8 +1298,7 @@ public final class ClientSession implements BackendConnection.Listener {
                     + " ms); its transaction is rolled back");
             return;
         }
-        if (!leakReported && warnAfterNanos > 0 && now - idleSinceNanos >= warnAfterNanos) {
-            leakReported = true;
+        if (verdict == Watchdogs.IdleVerdict.WARN) {
             log.warn("{}: idle for {} ms {}{}; client {}, program_name '{}', pins {}, backend {}: a likely leaked "
                             + "connection, holding a server connection (logged once; sluice.frontend.leak-warning-after = {} ms)",
                     this, idleMillis, transaction, inTransaction ? "" : " while pinned", clientAddress(), programName(),
@@ -1335,13 +1309,9 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // ---------------------------------------------------------------- max query time
 
-    /** commandStartNanos of the statement a KILL QUERY was sent for (so it is sent once). */
-    private volatile long stoppedCommandStart = Long.MIN_VALUE;
-
     /** Cheap, from any thread: a statement has run {@code maxNanos} or longer and was not stopped yet. */
     boolean mayRunTooLong(long now, long maxNanos) {
-        long start = commandStartNanos;
-        return state == State.QUERY && now - start >= maxNanos && stoppedCommandStart != start;
+        return state == State.QUERY && watchdogs.runsTooLong(now, maxNanos, commandStartNanos);
     }
 
     void stopLongQueryOnItsLoop(long maxNanos) {
@@ -1356,11 +1326,10 @@ public final class ClientSession implements BackendConnection.Listener {
     private void stopLongQuery(long maxNanos) {
         BackendConnection b = backend;
         long start = commandStartNanos;
-        if (closed || state != State.QUERY || b == null || b.tracker().idle() || stoppedCommandStart == start
-                || System.nanoTime() - start < maxNanos) {
+        if (closed || state != State.QUERY || b == null || b.tracker().idle() || !watchdogs.runsTooLong(System.nanoTime(), maxNanos, start)) {
             return;
         }
-        stoppedCommandStart = start;
+        watchdogs.stopping(start);
         log.warn("{}: stopping a statement running for {} ms, longer than sluice.frontend.max-query-time ({} ms): "
                         + "KILL QUERY {} on the server; client {}, program_name '{}', statement '{}'", this,
                 (System.nanoTime() - start) / 1_000_000, maxNanos / 1_000_000, b.threadId(), clientAddress(), programName(),
@@ -1530,7 +1499,7 @@ public final class ClientSession implements BackendConnection.Listener {
             log.info("{}: client {} vanished mid-command ({}{}{}); discarding backend {}", this, clientAddress(),
                     pendingCommand != null ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
                             ? "'" + statementHead() + "'" : String.valueOf(inFlight),
-                    transactionStartNanos != NO_TRANSACTION ? ", in a transaction" : "", backend);
+                    watchdogs.inTransaction() ? ", in a transaction" : "", backend);
             pools.metrics().sessionVanished();
         }
         closed = true;
