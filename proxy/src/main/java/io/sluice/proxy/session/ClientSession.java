@@ -31,8 +31,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -47,9 +45,9 @@ import java.util.Map;
  *
  * <p>Flow: the frontend handler passes each command-phase packet to {@link #onClientPacket}; one
  * {@code switch} over {@link CommandType} decides to forward, answer locally, translate or refuse.
- * Forwarding without a backend parks the packet in {@code pendingCommand} and asks the gate; on
+ * Forwarding without a backend parks the packet in the {@link CommandQueue} and asks the gate; on
  * grant the session links, restores the schema, writes the command. The client is read on while the
- * command waits, and stops being read as soon as it sends more (see {@link #holdBack}). Server
+ * command waits, and stops being read as soon as it sends more (see {@link CommandQueue#holdBack}). Server
  * packets are forwarded unchanged, frame by frame, or a run of plain rows as one buffer
  * ({@link #onBackendRows}; rows are never decoded), while the {@link ResponseTracker} watches for
  * the end of each response.
@@ -104,9 +102,8 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
     private Future<BackendConnection> acquiring;
-    /** The command waiting for a backend (retained; released when written or on close). */
-    private ByteBuf pendingCommand;
-    private CommandType pendingType;
+    /** The command waiting for a backend (or for Sluice's own commands on it) and the packets held back behind it. */
+    private final CommandQueue queue;
     /** The next client packet continues a command of 16 MiB or more. */
     private boolean clientContinuation;
     /**
@@ -154,8 +151,6 @@ public final class ClientSession implements BackendConnection.Listener {
     private final StatementBook statements;
     /** The rest of a refused command of 16 MiB or more is dropped. */
     private boolean dropContinuation;
-    /** Client packets that arrived while a command waited ({@link #pendingCommand}); replayed in order. */
-    private final ArrayDeque<ByteBuf> heldBack = new ArrayDeque<>(2);
 
     /**
      * The login (or COM_CHANGE_USER) is checking its schema on a backend: client packets wait, and
@@ -214,6 +209,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.schema = schema;
         this.attributes = attributes;
         this.statements = new StatementBook(pools);
+        this.queue = new CommandQueue(client);
         registry.add(this);
     }
 
@@ -324,7 +320,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** True while a server response is outstanding or a command waits for a backend. */
     public boolean busy() {
-        return pendingCommand != null || backend != null && !backend.tracker().idle();
+        return queue.waiting() || backend != null && !backend.tracker().idle();
     }
 
     @Override
@@ -381,8 +377,8 @@ public final class ClientSession implements BackendConnection.Listener {
             packet.release();
             return;
         }
-        if (pendingCommand != null || loggingIn) {
-            holdBack(packet);
+        if (queue.waiting() || loggingIn) {
+            queue.holdBack(packet);
             return;
         }
         if (dropContinuation) {
@@ -551,23 +547,20 @@ public final class ClientSession implements BackendConnection.Listener {
             packet.release();
             return;
         }
-        pendingCommand = packet;
-        pendingType = type;
+        queue.park(packet, type);
         acquire(this::sendPending, 1);
     }
 
     /** Sends the command that waited (for a backend, or for its statement to be prepared on it). */
     private void sendPending() {
-        ByteBuf p = pendingCommand;
-        CommandType t = pendingType;
-        pendingCommand = null;
-        pendingType = null;
+        CommandType t = queue.type();
+        ByteBuf p = queue.take();
         state = State.IDLE;
         send(p, t);
         if (backend != null) {
             backend.flush();
         }
-        if (pendingCommand == null) {
+        if (!queue.waiting()) {
             resumeReading();
         }
     }
@@ -633,7 +626,7 @@ public final class ClientSession implements BackendConnection.Listener {
     public void onClientWritabilityChanged(boolean writable) {
         BackendConnection b = backend;
         if (b != null) {
-            autoRead(b.channel(), writable);
+            CommandQueue.autoRead(b.channel(), writable);
         }
     }
 
@@ -708,41 +701,25 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private void resumeReading() {
         boolean replayed = false;
-        while (pendingCommand == null && !heldBack.isEmpty() && !closed) {
-            onClientPacket(heldBack.pollFirst());
+        for (ByteBuf next; !queue.waiting() && !closed && (next = queue.nextHeldBack()) != null; ) {
+            onClientPacket(next);
             replayed = true;
         }
-        if (pendingCommand != null || closed) {
+        if (queue.waiting() || closed) {
             return; // a held-back command waits in turn
         }
-        // Usually reading was never stopped (see holdBack): then there is nothing to hand over or
-        // flush, and the backend's pipeline is not walked for a flush per query.
-        boolean stopped = autoRead(client, true);
+        // Usually reading was never stopped (see CommandQueue#holdBack): then there is nothing to
+        // hand over or flush, and the backend's pipeline is not walked for a flush per query.
+        boolean stopped = queue.resumeClientReads();
         if ((stopped || replayed) && backend != null) {
             backend.flush();
         }
     }
 
-    /** Parks a command while Sluice runs its own commands on the backend first (see {@link #holdBack}). */
+    /** Parks a command while Sluice runs its own commands on the backend first (see {@link CommandQueue}). */
     private void park(ByteBuf packet, CommandType type) {
-        pendingCommand = packet;
-        pendingType = type;
+        queue.park(packet, type);
         state = State.WAITING;
-    }
-
-    /**
-     * A packet that came while a command waits (for a backend, or for Sluice's own commands on it):
-     * keep it, in order, until the waiting command has gone out, and stop reading the client until
-     * then; the flow-control handler keeps whatever a read already decoded. Reading is not stopped
-     * when the command starts to wait: a client of this request-response protocol sends nothing more
-     * until it has its answer, and turning reading off and on again costs two epoll_ctl calls per
-     * wait, about 5% of Sluice's CPU in transaction mode with more clients than backends (profile in
-     * docs/benchmarks.md). A client that sends ahead (pipelining, LOAD DATA, long data) is stopped
-     * after its first extra packet, as before; {@link #resumeReading} turns reading back on.
-     */
-    private void holdBack(ByteBuf packet) {
-        heldBack.addLast(packet);
-        autoRead(client, false);
     }
 
     /**
@@ -835,10 +812,8 @@ public final class ClientSession implements BackendConnection.Listener {
      * client reads; for a command without a reply, the statement's next execution reads it).
      */
     private void failPending(ErrPacket e, int errSeq) {
-        ByteBuf p = pendingCommand;
-        CommandType t = pendingType;
-        pendingCommand = null;
-        pendingType = null;
+        CommandType t = queue.type();
+        ByteBuf p = queue.take();
         int longDataId = t == CommandType.COM_STMT_SEND_LONG_DATA ? StatementPackets.statementId(p) : 0;
         if (p != null) {
             dropContinuation = Packets.payloadLength(p) == Packets.MAX_PAYLOAD;
@@ -872,7 +847,7 @@ public final class ClientSession implements BackendConnection.Listener {
     // ---------------------------------------------------------------- acquiring
 
     /**
-     * Borrows a backend (a client that sends more meanwhile is not read: {@link #holdBack}), links
+     * Borrows a backend (a client that sends more meanwhile is not read: {@link CommandQueue#holdBack}), links
      * it, restores the schema, then runs {@code then}. On refusal the client gets the gate's ERR with sequence id {@code errSeq}.
      */
     private void acquire(Runnable then, int errSeq) {
@@ -1014,7 +989,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void resume(Runnable then) {
         state = State.IDLE;
         then.run();
-        if (pendingCommand == null) {
+        if (!queue.waiting()) {
             resumeReading();
         }
     }
@@ -1028,20 +1003,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         BACKEND.setRelease(this, b);
         b.listener(this);
-        autoRead(b.channel(), client.isWritable());
-    }
-
-    /**
-     * Turns reading of {@code ch} on or off; returns whether that changed it. Netty's setAutoRead
-     * swaps the flag atomically even when it already has the value, and link, unlink and
-     * resumeReading ask for the value it already has on nearly every transaction-mode query.
-     */
-    private static boolean autoRead(Channel ch, boolean on) {
-        if (ch.config().isAutoRead() == on) {
-            return false;
-        }
-        ch.config().setAutoRead(on);
-        return true;
+        CommandQueue.autoRead(b.channel(), client.isWritable());
     }
 
     /** Gives the backend back to the pool and clears both sides of the link. */
@@ -1054,7 +1016,7 @@ public final class ClientSession implements BackendConnection.Listener {
         // The backend's read-complete event will no longer reach this session: flush what was
         // forwarded now (transaction mode unlinks on the last packet of a response).
         client.flush();
-        autoRead(b.channel(), true);
+        CommandQueue.autoRead(b.channel(), true);
         pools.release(b, how);
     }
 
@@ -1208,7 +1170,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
     private void releaseIfUnpinned() {
-        if (multiplexed() && backend != null && backend.tracker().idle() && pendingCommand == null
+        if (multiplexed() && backend != null && backend.tracker().idle() && !queue.waiting()
                 && acquiring == null && !clientContinuation && !pins.pinned()) {
             unlink(BackendPools.Release.CLEAN);
         }
@@ -1457,7 +1419,7 @@ public final class ClientSession implements BackendConnection.Listener {
      * is unsolicited and starts at 0.
      */
     private boolean midCommand() {
-        return pendingCommand != null || clientContinuation || backend != null && !backend.tracker().idle();
+        return queue.waiting() || clientContinuation || backend != null && !backend.tracker().idle();
     }
 
     private void sendError(int seq, SluiceError error, String message) {
@@ -1495,9 +1457,9 @@ public final class ClientSession implements BackendConnection.Listener {
         if (CLIENT_DISCONNECTED.equals(reason) && !closeRequested && midCommand()) {
             // Gone mid-command without COM_QUIT (killed, crashed, network cut): the server runs the
             // statement, holding its locks, until it notices, as for a direct client.
-            CommandType inFlight = pendingCommand != null ? pendingType : currentCommand;
+            CommandType inFlight = queue.waiting() ? queue.type() : currentCommand;
             log.info("{}: client {} vanished mid-command ({}{}{}); discarding backend {}", this, clientAddress(),
-                    pendingCommand != null ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
+                    queue.waiting() ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
                             ? "'" + statementHead() + "'" : String.valueOf(inFlight),
                     watchdogs.inTransaction() ? ", in a transaction" : "", backend);
             pools.metrics().sessionVanished();
@@ -1508,13 +1470,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (acquiring != null) {
             acquiring.cancel(false);
         }
-        if (pendingCommand != null) {
-            pendingCommand.release();
-            pendingCommand = null;
-        }
-        for (ByteBuf held; (held = heldBack.pollFirst()) != null; ) {
-            held.release();
-        }
+        queue.releaseAll();
         if (backend != null) {
             boolean idle = backend.tracker().idle() && !clientContinuation;
             // Transaction mode: an unpinned backend holds only movable state, which the next user
