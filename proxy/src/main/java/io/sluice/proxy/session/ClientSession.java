@@ -373,21 +373,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** A command-phase packet from the client; the session owns it. */
     public void onClientPacket(ByteBuf packet) {
-        if (closed) {
-            packet.release();
-            return;
-        }
-        if (queue.waiting() || loggingIn) {
-            queue.holdBack(packet);
-            return;
-        }
-        if (dropContinuation) {
-            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            return;
-        }
-        if (clientContinuation || backend != null && backend.tracker().awaitingClientData()) {
-            forwardContinuation(packet);
+        if (tookNonCommand(packet)) {
             return;
         }
         commandArrived();
@@ -399,6 +385,37 @@ public final class ClientSession implements BackendConnection.Listener {
                     + "must start with sequence id 0, got " + seq);
             return;
         }
+        route(packet);
+    }
+
+    /**
+     * Takes a client packet that does not start a command now: the session is closed, a command
+     * waits (held back), the rest of a refused command (dropped), or the continuation of a 16 MiB
+     * command or LOAD DATA content (forwarded). Returns false for a command to route.
+     */
+    private boolean tookNonCommand(ByteBuf packet) {
+        if (closed) {
+            packet.release();
+            return true;
+        }
+        if (queue.waiting() || loggingIn) {
+            queue.holdBack(packet);
+            return true;
+        }
+        if (dropContinuation) {
+            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+            packet.release();
+            return true;
+        }
+        if (clientContinuation || backend != null && backend.tracker().awaitingClientData()) {
+            forwardContinuation(packet);
+            return true;
+        }
+        return false;
+    }
+
+    /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
+    private void route(ByteBuf packet) {
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
         boolean responding = backend != null && !backend.tracker().idle();
         switch (CommandRouter.route(type, multiplexed(), registry.draining(), watchdogs.inTransaction(),
