@@ -11,6 +11,7 @@ import io.sluice.proxy.SluiceError;
 import io.sluice.proxy.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
+import io.sluice.proxy.backend.BackendSteps;
 import io.sluice.proxy.backend.StatementKey;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.protocol.Capabilities;
@@ -33,6 +34,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * One logged-in client and the sole owner of its link to a backend connection: it borrows a
@@ -749,79 +751,89 @@ public final class ClientSession implements BackendConnection.Listener {
         BackendConnection b = backend;
         statements.preparedBySluice(); // the server's "last statement" is now Sluice's
         park(packet, type);
-        List<Step> steps = new java.util.ArrayList<>(5);
+        Function<String, String> lost = cause -> "Sluice: backend connection " + b + " failed while preparing a statement on it: "
+                + cause;
+        List<BackendSteps.Step> steps = new java.util.ArrayList<>(5);
         boolean switched = !key.matches(schema, variables);
         if (switched) {
             Map<String, String> context = key.contextOver(variables);
-            addSet(steps, b, context);
-            addInitDb(steps, b, key.schema());
+            steps.add(setStep(b, context, lost));
+            steps.add(initDbStep(b, key.schema(), lost));
         }
-        steps.add(new Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE, key.sql().bytes()),
-                CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
+        steps.add(new BackendSteps.Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE,
+                key.sql().bytes()), CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
             pools.metrics().reprepared();
             statements.keepServerStatement(b, key, r.statementId());
-        }));
+        }, BackendSteps.OnError.REFUSE, lost));
         if (switched) {
-            addSet(steps, b, variables);
-            addInitDb(steps, b, schema);
+            steps.add(setStep(b, variables, lost));
+            steps.add(initDbStep(b, schema, lost));
         }
-        runSteps(b, steps, 0, this::sendPending);
+        BackendSteps.run(b, loop, steps, new OwnCommands(this::sendPending, 1));
     }
 
-    /** One of Sluice's own commands on a backend, and what its success means for Sluice's bookkeeping. */
-    private record Step(java.util.function.Supplier<Future<BackendConnection.Reply>> command,
-                        java.util.function.Consumer<BackendConnection.Reply> onOk) {
-    }
-
-    private void addSet(List<Step> steps, BackendConnection b, Map<String, String> wanted) {
-        steps.add(new Step(() -> {
+    /** Sets exactly {@code wanted} (the variables Sluice tracks) on {@code b}; an OK records it. */
+    private BackendSteps.Step setStep(BackendConnection b, Map<String, String> wanted, Function<String, String> lost) {
+        return new BackendSteps.Step(() -> {
             String set = StateSync.setStatement(wanted, b.variables(), b.loginVariables(), 0);
             return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
                     : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
         }, r -> {
             b.variables().clear();
             b.variables().putAll(wanted);
-        }));
+        }, BackendSteps.OnError.REFUSE, lost);
     }
 
-    private void addInitDb(List<Step> steps, BackendConnection b, String db) {
-        steps.add(new Step(() -> db == null || db.equals(b.schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
+    /** Selects {@code db} on {@code b} unless it is selected (or null); an OK records it. */
+    private BackendSteps.Step initDbStep(BackendConnection b, String db, Function<String, String> lost) {
+        return new BackendSteps.Step(() -> db == null || db.equals(b.schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
                 : b.initDb(db, syncTimeout()), r -> {
             if (db != null) {
                 b.schema(db);
             }
-        }));
+        }, BackendSteps.OnError.REFUSE, lost);
     }
 
     /**
-     * Runs {@code steps} one after the other on the linked backend {@code b}, then {@code done}. A
-     * step the server refuses ends the parked command with the server's error; a backend that fails
-     * is discarded and the command refused.
+     * How a run of Sluice's own commands on the linked backend ends for this session: the one stale
+     * check (closed, or the backend is no longer linked), then {@code done}, or the parked command
+     * fails with the server's ERR (sequence id {@code errSeq}), or the backend is discarded and the
+     * client reads 9405.
      */
-    private void runSteps(BackendConnection b, List<Step> steps, int i, Runnable done) {
-        if (i == steps.size()) {
-            done.run();
-            return;
+    private final class OwnCommands implements BackendSteps.Owner {
+        private final Runnable done;
+        private final int errSeq;
+
+        OwnCommands(Runnable done, int errSeq) {
+            this.done = done;
+            this.errSeq = errSeq;
         }
-        Step step = steps.get(i);
-        step.command().get().addListener(f -> loop.execute(() -> {
-            if (closed || backend != b) {
-                return;
+
+        @Override
+        public boolean owns(BackendConnection b) {
+            return !closed && backend == b;
+        }
+
+        @Override
+        public void stepsDone() {
+            done.run();
+        }
+
+        @Override
+        public void stepRefused(BackendSteps.Step step, ErrPacket error) {
+            if (step.onError() == BackendSteps.OnError.REFUSE_SCHEMA_GONE) {
+                // The schema is gone (or never existed): the client reads the server's own error.
+                schema = null;
+                unlink(BackendPools.Release.CLEAN);
             }
-            if (!f.isSuccess()) {
-                unlink(BackendPools.Release.DISCARD);
-                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: backend connection " + b + " failed while "
-                        + "preparing a statement on it: " + f.cause().getMessage()), 1);
-                return;
-            }
-            BackendConnection.Reply r = (BackendConnection.Reply) f.getNow();
-            if (!r.ok()) {
-                failPending(r.error(), 1);
-                return;
-            }
-            step.onOk().accept(r);
-            runSteps(b, steps, i + 1, done);
-        }));
+            failPending(error, errSeq);
+        }
+
+        @Override
+        public void backendLost(BackendConnection b, String message) {
+            unlink(BackendPools.Release.DISCARD);
+            refused(new SluiceException(SluiceError.BACKEND_LOST, message), errSeq);
+        }
     }
 
     /**
@@ -922,85 +934,91 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /**
      * Brings a freshly linked backend to the session's state in as few round trips as possible:
-     * nothing when it already matches; else one batched SET for the variables that differ (and
-     * LAST_INSERT_ID when the next statement reads it), and COM_INIT_DB for the schema. A backend
-     * with a schema selected cannot be brought back to "no schema" except by a reset.
+     * nothing when it already matches (the usual case, which allocates nothing); else one batched
+     * SET for the variables that differ (and LAST_INSERT_ID when the next statement reads it), and
+     * COM_INIT_DB for the schema. A backend with a schema selected cannot be brought back to "no
+     * schema" except by a reset, after which the SET is worked out again.
      */
     private void syncState(Runnable then, int errSeq) {
         BackendConnection b = backend;
-        if (multiplexed()) {
-            if (schema == null && b.schema() != null) {
-                b.reset(syncTimeout()).addListener(f -> loop.execute(() -> {
-                    if (closed || backend != b) {
-                        return;
-                    }
-                    if (f.isSuccess()) {
-                        syncState(then, errSeq);
-                    } else {
-                        unlink(BackendPools.Release.DISCARD);
-                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not reset backend connection " + b
-                                + " (sluice.pool.reset-timeout = " + syncTimeout().toMillis() + " ms): " + f.cause().getMessage()), errSeq);
-                    }
-                }));
-                return;
-            }
-            long insertId = (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
-                    && b.lastInsertId() != lastInsertId ? lastInsertId : 0;
-            String set = StateSync.setStatement(variables, b.variables(), b.loginVariables(), userVariables,
-                    b.userVariables(), insertId);
-            if (set != null) {
-                b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout()).addListener(f -> loop.execute(() -> {
-                    if (closed || backend != b) {
-                        return;
-                    }
-                    if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
-                        b.variables().clear();
-                        b.variables().putAll(variables);
-                        b.userVariables().clear();
-                        b.userVariables().putAll(userVariables);
-                        b.lastStatementBy(0); // the SET is now its last statement
-                        if (insertId != 0) {
-                            b.lastInsertId(insertId);
-                        }
-                        syncSchema(then, errSeq);
-                    } else {
-                        String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
-                        unlink(BackendPools.Release.DISCARD);
-                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not restore this session's "
-                                + "variables on backend connection " + b + " (" + why + ")"), errSeq);
-                    }
-                }));
-                return;
-            }
+        boolean reset = multiplexed() && schema == null && b.schema() != null;
+        long insertId = 0;
+        String set = null;
+        if (multiplexed() && !reset) {
+            insertId = insertIdToRestore(b);
+            set = StateSync.setStatement(variables, b.variables(), b.loginVariables(), userVariables, b.userVariables(), insertId);
         }
-        syncSchema(then, errSeq);
-    }
-
-    private void syncSchema(Runnable then, int errSeq) {
-        BackendConnection b = backend;
-        if (schema == null || schema.equals(b.schema())) {
+        String want = schema;
+        boolean initDb = want != null && !want.equals(b.schema());
+        if (!reset && set == null && !initDb) {
             resume(then);
             return;
         }
-        String want = schema;
-        b.initDb(want, syncTimeout()).addListener(f -> loop.execute(() -> {
-            if (closed || backend != b) {
-                return;
+        RestoreVariables restore = reset || set != null ? new RestoreVariables(b, reset, set, insertId) : null;
+        List<BackendSteps.Step> steps = new java.util.ArrayList<>(3);
+        if (reset) {
+            steps.add(new BackendSteps.Step(() -> b.reset(syncTimeout()), null, BackendSteps.OnError.IGNORE,
+                    cause -> "Sluice: could not reset backend connection " + b + " (sluice.pool.reset-timeout = "
+                            + syncTimeout().toMillis() + " ms): " + cause));
+        }
+        if (restore != null) {
+            steps.add(new BackendSteps.Step(restore, restore, BackendSteps.OnError.LOSE,
+                    why -> "Sluice: could not restore this session's variables on backend connection " + b + " (" + why + ")"));
+        }
+        if (initDb) {
+            steps.add(new BackendSteps.Step(() -> b.initDb(want, syncTimeout()), r -> b.schema(want),
+                    BackendSteps.OnError.REFUSE_SCHEMA_GONE,
+                    cause -> "Sluice: backend connection " + b + " failed while selecting schema '" + want + "': " + cause));
+        }
+        BackendSteps.run(b, loop, steps, new OwnCommands(() -> resume(then), errSeq));
+    }
+
+    /** LAST_INSERT_ID to restore on {@code b}: when the statement about to run reads it and {@code b} has another. */
+    private long insertIdToRestore(BackendConnection b) {
+        return (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
+                && b.lastInsertId() != lastInsertId ? lastInsertId : 0;
+    }
+
+    /**
+     * The batched SET that restores the session's variables, user variables and insert id on a
+     * backend; worked out before (given), or when it runs if a reset comes first.
+     */
+    private final class RestoreVariables implements java.util.function.Supplier<Future<BackendConnection.Reply>>,
+            java.util.function.Consumer<BackendConnection.Reply> {
+        private final BackendConnection b;
+        private String set;
+        private long insertId;
+        private boolean afterReset;
+
+        RestoreVariables(BackendConnection b, boolean afterReset, String set, long insertId) {
+            this.b = b;
+            this.afterReset = afterReset;
+            this.set = set;
+            this.insertId = insertId;
+        }
+
+        @Override
+        public Future<BackendConnection.Reply> get() {
+            if (afterReset) {
+                afterReset = false;
+                insertId = insertIdToRestore(b);
+                set = StateSync.setStatement(variables, b.variables(), b.loginVariables(), userVariables, b.userVariables(),
+                        insertId);
             }
-            if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
-                b.schema(want);
-                resume(then);
-            } else if (f.isSuccess()) {
-                // The schema is gone (or never existed): the client reads the server's own error.
-                schema = null;
-                unlink(BackendPools.Release.CLEAN);
-                failPending(((BackendConnection.Reply) f.getNow()).error(), errSeq);
-            } else {
-                unlink(BackendPools.Release.DISCARD);
-                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: backend connection " + b + " failed while "
-                        + "selecting schema '" + want + "': " + f.cause().getMessage()), errSeq);
+            return set == null ? null : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
+        }
+
+        @Override
+        public void accept(BackendConnection.Reply r) {
+            b.variables().clear();
+            b.variables().putAll(variables);
+            b.userVariables().clear();
+            b.userVariables().putAll(userVariables);
+            b.lastStatementBy(0); // the SET is now its last statement
+            if (insertId != 0) {
+                b.lastInsertId(insertId);
             }
-        }));
+        }
     }
 
     private void resume(Runnable then) {
