@@ -171,7 +171,7 @@ public final class ClientSession implements BackendConnection.Listener {
             }
             variables.put(name, value);
             if (backend != null) {
-                backend.variables().put(name, value);
+                backend.state().variableChanged(name, value);
             }
         }
 
@@ -180,7 +180,7 @@ public final class ClientSession implements BackendConnection.Listener {
             stateChangeExplained = true;
             schema = name.isEmpty() ? null : name;
             if (backend != null) {
-                backend.schema(schema);
+                backend.state().schemaSelected(schema);
             }
         }
 
@@ -595,7 +595,7 @@ public final class ClientSession implements BackendConnection.Listener {
             packet = ConnectionIdRewrite.rewrite(client.alloc(), packet, id);
         }
         if (type == CommandType.COM_QUERY && (statementFlags & StatementClassifier.PREVIOUS_RESULT) != 0 && multiplexed()
-                && !(backend == lastBackend && backend.lastStatementBy() == id)) {
+                && !(backend == lastBackend && backend.state().lastStatementBy() == id)) {
             // The server's ROW_COUNT()/FOUND_ROWS() here belong to another statement than this session's last.
             packet = PreviousResult.rewrite(client.alloc(), packet, rowCount, foundRows);
         }
@@ -618,7 +618,7 @@ public final class ClientSession implements BackendConnection.Listener {
         clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
         if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE) && multiplexed()) {
             lastBackend = backend;
-            backend.lastStatementBy(id);
+            backend.state().statementRanFor(id);
         }
         if (type == CommandType.COM_STMT_PREPARE && multiplexed()) {
             byte[] sql = new byte[Packets.payloadLength(packet) - 1];
@@ -775,21 +775,20 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Sets exactly {@code wanted} (the variables Sluice tracks) on {@code b}; an OK records it. */
     private BackendSteps.Step setStep(BackendConnection b, Map<String, String> wanted, Function<String, String> lost) {
         return new BackendSteps.Step(() -> {
-            String set = StateSync.setStatement(wanted, b.variables(), b.loginVariables(), 0);
+            String set = StateSync.setStatement(wanted, b.state().variables(), b.state().loginVariables(), 0);
             return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
                     : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
         }, r -> {
-            b.variables().clear();
-            b.variables().putAll(wanted);
+            b.state().variablesSet(wanted, null);
         }, BackendSteps.OnError.REFUSE, lost);
     }
 
     /** Selects {@code db} on {@code b} unless it is selected (or null); an OK records it. */
     private BackendSteps.Step initDbStep(BackendConnection b, String db, Function<String, String> lost) {
-        return new BackendSteps.Step(() -> db == null || db.equals(b.schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
+        return new BackendSteps.Step(() -> db == null || db.equals(b.state().schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
                 : b.initDb(db, syncTimeout()), r -> {
             if (db != null) {
-                b.schema(db);
+                b.state().schemaSelected(db);
             }
         }, BackendSteps.OnError.REFUSE, lost);
     }
@@ -941,15 +940,15 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private void syncState(Runnable then, int errSeq) {
         BackendConnection b = backend;
-        boolean reset = multiplexed() && schema == null && b.schema() != null;
+        boolean reset = multiplexed() && schema == null && b.state().schema() != null;
         long insertId = 0;
         String set = null;
         if (multiplexed() && !reset) {
             insertId = insertIdToRestore(b);
-            set = StateSync.setStatement(variables, b.variables(), b.loginVariables(), userVariables, b.userVariables(), insertId);
+            set = StateSync.setStatement(variables, b.state().variables(), b.state().loginVariables(), userVariables, b.state().userVariables(), insertId);
         }
         String want = schema;
-        boolean initDb = want != null && !want.equals(b.schema());
+        boolean initDb = want != null && !want.equals(b.state().schema());
         if (!reset && set == null && !initDb) {
             resume(then);
             return;
@@ -966,7 +965,7 @@ public final class ClientSession implements BackendConnection.Listener {
                     why -> "Sluice: could not restore this session's variables on backend connection " + b + " (" + why + ")"));
         }
         if (initDb) {
-            steps.add(new BackendSteps.Step(() -> b.initDb(want, syncTimeout()), r -> b.schema(want),
+            steps.add(new BackendSteps.Step(() -> b.initDb(want, syncTimeout()), r -> b.state().schemaSelected(want),
                     BackendSteps.OnError.REFUSE_SCHEMA_GONE,
                     cause -> "Sluice: backend connection " + b + " failed while selecting schema '" + want + "': " + cause));
         }
@@ -976,7 +975,7 @@ public final class ClientSession implements BackendConnection.Listener {
     /** LAST_INSERT_ID to restore on {@code b}: when the statement about to run reads it and {@code b} has another. */
     private long insertIdToRestore(BackendConnection b) {
         return (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
-                && b.lastInsertId() != lastInsertId ? lastInsertId : 0;
+                && b.state().lastInsertId() != lastInsertId ? lastInsertId : 0;
     }
 
     /**
@@ -1002,7 +1001,7 @@ public final class ClientSession implements BackendConnection.Listener {
             if (afterReset) {
                 afterReset = false;
                 insertId = insertIdToRestore(b);
-                set = StateSync.setStatement(variables, b.variables(), b.loginVariables(), userVariables, b.userVariables(),
+                set = StateSync.setStatement(variables, b.state().variables(), b.state().loginVariables(), userVariables, b.state().userVariables(),
                         insertId);
             }
             return set == null ? null : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
@@ -1010,13 +1009,10 @@ public final class ClientSession implements BackendConnection.Listener {
 
         @Override
         public void accept(BackendConnection.Reply r) {
-            b.variables().clear();
-            b.variables().putAll(variables);
-            b.userVariables().clear();
-            b.userVariables().putAll(userVariables);
-            b.lastStatementBy(0); // the SET is now its last statement
+            b.state().variablesSet(variables, userVariables);
+            b.state().statementRanFor(0); // the SET is now its last statement
             if (insertId != 0) {
-                b.lastInsertId(insertId);
+                b.state().insertId(insertId);
             }
         }
     }
@@ -1158,7 +1154,7 @@ public final class ClientSession implements BackendConnection.Listener {
         long insertId = ok.lastInsertId();
         if (insertId != 0) {
             lastInsertId = insertId;
-            b.lastInsertId(insertId);
+            b.state().insertId(insertId);
         }
         ok.visitSessionStateOf(packet, stateVisitor);
         if (!capabilities.isSessionTracked()) {
@@ -1182,7 +1178,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (setUser != null && !error) {
             userVariables.putAll(setUser);
             if (backend != null) {
-                backend.userVariables().putAll(setUser);
+                backend.state().userVariablesAssigned(setUser);
             }
         }
         pins.statementDone(f, error, "OFF".equalsIgnoreCase(variables.get("autocommit")), sawStateChange && !stateChangeExplained);

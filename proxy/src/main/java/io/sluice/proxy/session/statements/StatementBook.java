@@ -293,7 +293,7 @@ public final class StatementBook {
             outcome = Outcome.DROPPED;
             return null;
         }
-        ServerStatements.Prepared p = b.statements().get(s.key);
+        ServerStatements.Prepared p = b.state().statements().get(s.key);
         if (p == null) {
             toPrepare = s;
             outcome = Outcome.PREPARE_FIRST;
@@ -399,11 +399,11 @@ public final class StatementBook {
 
     /** The backend prepared {@code s} as {@code serverId}: keep that statement, or the copy the backend had. */
     private void keepOnBackend(BackendConnection b, ClientStatement s, int serverId, byte[] firstExecute) {
-        ServerStatements.Prepared cached = b.statements().get(s.key);
+        ServerStatements.Prepared cached = b.state().statements().get(s.key);
         if (cached != null && s.sentAhead && !otherStatementHoldsState(s)) {
             // Commands sent ahead with id 0xFFFFFFFF went to this new server statement (long data,
             // parameter types): keep it rather than the copy the backend had.
-            b.statements().remove(s.key);
+            b.state().statements().remove(s.key);
             closeServerStatement(b, cached.serverId());
             cached = null;
         }
@@ -412,7 +412,7 @@ public final class StatementBook {
         } else {
             keepServerStatement(b, s.key, serverId);
             if (firstExecute != null && s.params > 0) {
-                learnTypes(s, b.statements().get(s.key), Unpooled.wrappedBuffer(firstExecute));
+                learnTypes(s, b.state().statements().get(s.key), Unpooled.wrappedBuffer(firstExecute));
             }
         }
     }
@@ -440,7 +440,7 @@ public final class StatementBook {
 
     /** Adds a statement to the backend's cache, closing the least recently used ones beyond its size. */
     public void keepServerStatement(BackendConnection b, StatementKey key, int serverId) {
-        b.statements().put(key, new ServerStatements.Prepared(serverId), pools.config().statementCache(), this::statementInUse,
+        b.state().statements().put(key, new ServerStatements.Prepared(serverId), pools.config().statementCache(), this::statementInUse,
                 evicted -> {
                     pools.metrics().statementEvicted();
                     closeServerStatement(b, evicted);
@@ -466,7 +466,7 @@ public final class StatementBook {
                 clearLongData(s);
                 cursor = !failed && ServerStatus.has(status, ServerStatus.SERVER_STATUS_CURSOR_EXISTS);
                 if (failed && backend != null) {
-                    ServerStatements.Prepared p = backend.statements().get(s.key);
+                    ServerStatements.Prepared p = backend.state().statements().get(s.key);
                     if (p != null) {
                         p.boundTypes(null); // whether the server kept the types is unknown: send them next time
                     }
@@ -516,7 +516,7 @@ public final class StatementBook {
             return false;
         }
         if (backend != null) {
-            ServerStatements.Prepared p = backend.statements().remove(s.key);
+            ServerStatements.Prepared p = backend.state().statements().remove(s.key);
             if (p != null) {
                 closeServerStatement(backend, p.serverId());
             }
