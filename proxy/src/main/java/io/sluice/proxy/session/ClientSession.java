@@ -86,6 +86,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private UserConfig user;
     private BackendKey key;
     private PoolMode mode;
+    /** What the pool mode decides about the backend ({@link #mode}'s rules). */
+    private ModeRules rules;
     /** Schema the client has selected, as Sluice knows it; restored on a new backend. */
     private String schema;
 
@@ -206,6 +208,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.registry = registry;
         this.user = user;
         this.mode = mode;
+        this.rules = ModeRules.of(mode);
         this.capabilities = capabilities;
         this.key = BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION);
         this.schema = schema;
@@ -344,7 +347,7 @@ public final class ClientSession implements BackendConnection.Listener {
         loggingIn = true;
         acquire(() -> {
             loggingIn = false;
-            if (mode == PoolMode.TRANSACTION) {
+            if (!rules.keepsBackendAfterLogin()) {
                 unlink(BackendPools.Release.CLEAN);
             }
             writeOk(seq);
@@ -365,6 +368,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         this.user = newUser;
         this.mode = newMode;
+        this.rules = ModeRules.of(newMode);
         this.key = BackendKey.of(newUser.backendUser(), capabilities, collation, newMode == PoolMode.TRANSACTION);
         this.schema = newSchema;
         forgetState();
@@ -561,7 +565,7 @@ public final class ClientSession implements BackendConnection.Listener {
             send(packet, type);
             return;
         }
-        if (!ResponseTracker.hasResponse(type) && !(multiplexed() && type == CommandType.COM_STMT_SEND_LONG_DATA)) {
+        if (!ResponseTracker.hasResponse(type) && !(rules.needsBackendWithoutReply() && type == CommandType.COM_STMT_SEND_LONG_DATA)) {
             // Session mode, COM_STMT_CLOSE / SEND_LONG_DATA with no backend: no statement lives anywhere to act on.
             packet.release();
             return;
@@ -1201,7 +1205,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
     private void releaseIfUnpinned() {
-        if (multiplexed() && backend != null && backend.tracker().idle() && !queue.waiting()
+        if (rules.releasesBetweenTransactions() && backend != null && backend.tracker().idle() && !queue.waiting()
                 && acquiring == null && !clientContinuation && !pins.pinned()) {
             unlink(BackendPools.Release.CLEAN);
         }
@@ -1252,7 +1256,8 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     boolean mayBeIdleTooLong(long now, long warnAfterNanos, long closeAfterNanos) {
         return state == State.IDLE
-                && watchdogs.mayBeIdleTooLong(now, warnAfterNanos, closeAfterNanos, multiplexed() && backend != null);
+                && watchdogs.mayBeIdleTooLong(now, warnAfterNanos, closeAfterNanos,
+                rules.releasesBetweenTransactions() && backend != null);
     }
 
     /** Runs {@link #checkIdle} on this session's event loop, which owns its state. */
@@ -1272,7 +1277,7 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         boolean inTransaction = watchdogs.inTransaction();
-        if (!inTransaction && !(multiplexed() && pins.pinned())) {
+        if (!inTransaction && !(rules.releasesBetweenTransactions() && pins.pinned())) {
             return;
         }
         long now = System.nanoTime();
@@ -1504,10 +1509,8 @@ public final class ClientSession implements BackendConnection.Listener {
         queue.releaseAll();
         if (backend != null) {
             boolean idle = backend.tracker().idle() && !clientContinuation;
-            // Transaction mode: an unpinned backend holds only movable state, which the next user
-            // diffs away; anything else is reset, and a backend cut off mid-response is discarded.
-            BackendPools.Release how = !idle ? BackendPools.Release.DISCARD
-                    : multiplexed() && !pins.pinned() ? BackendPools.Release.CLEAN : BackendPools.Release.RESET;
+            // A backend cut off mid-response is discarded; the pool mode says how an idle one goes back.
+            BackendPools.Release how = !idle ? BackendPools.Release.DISCARD : rules.onIdleClose(pins.pinned());
             unlink(how);
         }
         log.debug("{}: closed: {}", this, reason);
