@@ -88,8 +88,6 @@ public final class ClientSession implements BackendConnection.Listener {
     private PoolMode mode;
     /** What the pool mode decides about the backend ({@link #mode}'s rules). */
     private ModeRules rules;
-    /** Schema the client has selected, as Sluice knows it; restored on a new backend. */
-    private String schema;
 
     /**
      * The linked backend; written only by {@link #link}, {@link #unlink} and a backend's close, with
@@ -129,28 +127,10 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Leak detection, idle-in-transaction, max query and transaction time: the clock and the verdicts. */
     private final Watchdogs watchdogs = new Watchdogs();
 
-    // ---- transaction pool mode: movable state and pins
-    /** Session system variables the client changed, as the server reported them (name -> value). */
-    private final Map<String, String> variables = new java.util.HashMap<>();
     /** Why the session keeps its backend between statements; it does while any pin holds. */
     private final PinTable pins = new PinTable();
-    /** User variables set by replayable SETs (name -> literal), restored on whichever backend serves. */
-    private final Map<String, String> userVariables = new java.util.HashMap<>();
-    /** Replayable user-variable assignments of the statement in flight, applied when it succeeds. */
-    private Map<String, String> pendingUserVariables;
-    /** Last non-zero insert id the server reported for this session (LAST_INSERT_ID()). */
-    private long lastInsertId;
-    /** What ROW_COUNT() and FOUND_ROWS() (without SQL_CALC_FOUND_ROWS) return after this session's last statement. */
-    private long rowCount = -1;
-    private long foundRows;
-    /** The backend that ran this session's last statement. */
-    private BackendConnection lastBackend;
-    /** {@link StatementClassifier} flags of the statements in flight. */
-    private int statementFlags;
-    /** The server reported a state change during the response in flight... */
-    private boolean sawStateChange;
-    /** ...and reported what changed (variables or schema), so the change is accounted for. */
-    private boolean stateChangeExplained;
+    /** The schema, and in transaction mode the movable state (variables, user variables, LAST_INSERT_ID, ...). */
+    private final SessionState sessionState;
     /** Transaction pool mode: the client's prepared statements, virtualized (see docs/multiplexing.md). */
     private final StatementBook statements;
     /** The rest of a refused command of 16 MiB or more is dropped. */
@@ -163,40 +143,6 @@ public final class ClientSession implements BackendConnection.Listener {
     private boolean loggingIn;
     /** Runs once when the responses in flight are complete (KILL bookkeeping). */
     private Runnable afterResponse;
-    private final OkPacket.StateVisitor stateVisitor = new OkPacket.StateVisitor() {
-        @Override
-        public void systemVariable(String name, String value) {
-            stateChangeExplained = true;
-            if (name.startsWith("session_track_")) {
-                pins.pin(Pin.SESSION_TRACKING);
-                return;
-            }
-            variables.put(name, value);
-            if (backend != null) {
-                backend.state().variableChanged(name, value);
-            }
-        }
-
-        @Override
-        public void schema(String name) {
-            stateChangeExplained = true;
-            schema = name.isEmpty() ? null : name;
-            if (backend != null) {
-                backend.state().schemaSelected(schema);
-            }
-        }
-
-        @Override
-        public void stateChanged() {
-            sawStateChange = true;
-        }
-
-        @Override
-        public void transactionCharacteristics(String statement) {
-            stateChangeExplained = true;
-        }
-    };
-
     public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
                          Map<String, String> attributes) {
@@ -211,7 +157,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.rules = ModeRules.of(mode);
         this.capabilities = capabilities;
         this.key = BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION);
-        this.schema = schema;
+        this.sessionState = new SessionState(pins, schema);
         this.attributes = attributes;
         this.statements = new StatementBook(pools);
         this.queue = new CommandQueue(client);
@@ -227,7 +173,7 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     public String schema() {
-        return schema;
+        return sessionState.schema();
     }
 
     public PoolMode mode() {
@@ -271,7 +217,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 b.key().backendUser(), ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS));
         SocketAddress a = client.remoteAddress();
         return new SessionSnapshot(id, user.name(), clientHost(), a instanceof InetSocketAddress i ? i.getPort() : null,
-                programName(), state, pins.list(), mode, schema, connectedAtMillis, linked, transactionNanos(),
+                programName(), state, pins.list(), mode, sessionState.schema(), connectedAtMillis, linked, transactionNanos(),
                 currentCommand, commandNanos(), idleNanos(), statementHead());
     }
 
@@ -311,16 +257,10 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     private void forgetState() {
-        variables.clear();
-        userVariables.clear();
+        sessionState.forget();
         pins.clear();
-        lastInsertId = 0;
-        statementFlags = 0;
         watchdogs.forgetTransaction();
         statements.clear();
-        rowCount = -1;
-        foundRows = 0;
-        lastBackend = null;
     }
 
     /** True while a server response is outstanding or a command waits for a backend. */
@@ -340,7 +280,7 @@ public final class ClientSession implements BackendConnection.Listener {
      * ERR, e.g. 1049 Unknown database, is what the client then reads); then OK with {@code seq}.
      */
     public void login(int seq) {
-        if (schema == null) {
+        if (sessionState.schema() == null) {
             writeOk(seq);
             return;
         }
@@ -370,7 +310,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.mode = newMode;
         this.rules = ModeRules.of(newMode);
         this.key = BackendKey.of(newUser.backendUser(), capabilities, collation, newMode == PoolMode.TRANSACTION);
-        this.schema = newSchema;
+        sessionState.selectSchema(newSchema);
         forgetState();
         login(seq);
     }
@@ -501,19 +441,7 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         if (tracked) {
-            int flags = StatementClassifier.classify(packet, from, end);
-            if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
-                Map<String, String> set = UserVariables.parseSimpleSet(packet, from, end);
-                if (set == null) {
-                    flags |= StatementClassifier.USER_VARIABLE;
-                } else {
-                    pendingUserVariables = set;
-                }
-            }
-            statementFlags |= flags;
-            if ((flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                pins.pin(Pin.SESSION_TRACKING);
-            }
+            sessionState.queryClassified(packet, from, end);
         }
         forward(packet, CommandType.COM_QUERY);
     }
@@ -598,10 +526,9 @@ public final class ClientSession implements BackendConnection.Listener {
             // CONNECTION_ID() is the session's id, the one the handshake gave and KILL takes (issue #24)
             packet = ConnectionIdRewrite.rewrite(client.alloc(), packet, id);
         }
-        if (type == CommandType.COM_QUERY && (statementFlags & StatementClassifier.PREVIOUS_RESULT) != 0 && multiplexed()
-                && !(backend == lastBackend && backend.state().lastStatementBy() == id)) {
+        if (type == CommandType.COM_QUERY && multiplexed() && sessionState.readsOthersPreviousResult(backend, id)) {
             // The server's ROW_COUNT()/FOUND_ROWS() here belong to another statement than this session's last.
-            packet = PreviousResult.rewrite(client.alloc(), packet, rowCount, foundRows);
+            packet = PreviousResult.rewrite(client.alloc(), packet, sessionState.rowCount(), sessionState.foundRows());
         }
         write(packet, type);
     }
@@ -621,8 +548,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
         if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE) && multiplexed()) {
-            lastBackend = backend;
-            backend.state().statementRanFor(id);
+            sessionState.statementSent(backend, id);
         }
         if (type == CommandType.COM_STMT_PREPARE && multiplexed()) {
             byte[] sql = new byte[Packets.payloadLength(packet) - 1];
@@ -632,7 +558,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
                 flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
             }
-            statements.prepareSent(StatementKey.of(schema, variables, sql), flags);
+            statements.prepareSent(StatementKey.of(sessionState.schema(), sessionState.variables(), sql), flags);
         }
         backend.tracker().expect(type);
         backend.write(packet);
@@ -661,11 +587,7 @@ public final class ClientSession implements BackendConnection.Listener {
         syncStatementPins();
         switch (o) {
             case FORWARD, SEND_AHEAD -> {
-                int f = statements.flags();
-                statementFlags |= f;
-                if ((f & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                    pins.pin(Pin.SESSION_TRACKING);
-                }
+                sessionState.statementRuns(statements.flags());
                 if (o == StatementBook.Outcome.FORWARD) {
                     forward(packet, type);
                 } else {
@@ -758,6 +680,8 @@ public final class ClientSession implements BackendConnection.Listener {
         Function<String, String> lost = cause -> "Sluice: backend connection " + b + " failed while preparing a statement on it: "
                 + cause;
         List<BackendSteps.Step> steps = new java.util.ArrayList<>(5);
+        String schema = sessionState.schema();
+        Map<String, String> variables = sessionState.variables();
         boolean switched = !key.matches(schema, variables);
         if (switched) {
             Map<String, String> context = key.contextOver(variables);
@@ -826,7 +750,7 @@ public final class ClientSession implements BackendConnection.Listener {
         public void stepRefused(BackendSteps.Step step, ErrPacket error) {
             if (step.onError() == BackendSteps.OnError.REFUSE_SCHEMA_GONE) {
                 // The schema is gone (or never existed): the client reads the server's own error.
-                schema = null;
+                sessionState.selectSchema(null);
                 unlink(BackendPools.Release.CLEAN);
             }
             failPending(error, errSeq);
@@ -944,14 +868,14 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private void syncState(Runnable then, int errSeq) {
         BackendConnection b = backend;
-        boolean reset = multiplexed() && schema == null && b.state().schema() != null;
+        String want = sessionState.schema();
+        boolean reset = multiplexed() && want == null && b.state().schema() != null;
         long insertId = 0;
         String set = null;
         if (multiplexed() && !reset) {
-            insertId = insertIdToRestore(b);
-            set = StateSync.setStatement(variables, b.state().variables(), b.state().loginVariables(), userVariables, b.state().userVariables(), insertId);
+            insertId = sessionState.insertIdToRestore(b);
+            set = sessionState.setStatementFor(b, insertId);
         }
-        String want = schema;
         boolean initDb = want != null && !want.equals(b.state().schema());
         if (!reset && set == null && !initDb) {
             resume(then);
@@ -976,12 +900,6 @@ public final class ClientSession implements BackendConnection.Listener {
         BackendSteps.run(b, loop, steps, new OwnCommands(() -> resume(then), errSeq));
     }
 
-    /** LAST_INSERT_ID to restore on {@code b}: when the statement about to run reads it and {@code b} has another. */
-    private long insertIdToRestore(BackendConnection b) {
-        return (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
-                && b.state().lastInsertId() != lastInsertId ? lastInsertId : 0;
-    }
-
     /**
      * The batched SET that restores the session's variables, user variables and insert id on a
      * backend; worked out before (given), or when it runs if a reset comes first.
@@ -1004,20 +922,15 @@ public final class ClientSession implements BackendConnection.Listener {
         public Future<BackendConnection.Reply> get() {
             if (afterReset) {
                 afterReset = false;
-                insertId = insertIdToRestore(b);
-                set = StateSync.setStatement(variables, b.state().variables(), b.state().loginVariables(), userVariables, b.state().userVariables(),
-                        insertId);
+                insertId = sessionState.insertIdToRestore(b);
+                set = sessionState.setStatementFor(b, insertId);
             }
             return set == null ? null : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
         }
 
         @Override
         public void accept(BackendConnection.Reply r) {
-            b.state().variablesSet(variables, userVariables);
-            b.state().statementRanFor(0); // the SET is now its last statement
-            if (insertId != 0) {
-                b.state().insertId(insertId);
-            }
+            sessionState.restoredOn(b, insertId);
         }
     }
 
@@ -1111,7 +1024,7 @@ public final class ClientSession implements BackendConnection.Listener {
         try {
             r = b.tracker().onServerPacket(packet);
             if (prepareReply) {
-                boolean closed = statements.prepareReply(b, packet, schema, variables);
+                boolean closed = statements.prepareReply(b, packet, sessionState.schema(), sessionState.variables());
                 syncStatementPins();
                 if (closed) {
                     releaseIfUnpinned();
@@ -1132,12 +1045,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 // A cursor's rows come with COM_STMT_FETCH; the tracker counts them on from the execute.
                 if ((answered == CommandType.COM_QUERY || answered == CommandType.COM_STMT_EXECUTE
                         || answered == CommandType.COM_STMT_FETCH) && !b.tracker().lastWasError()) {
-                    if (b.tracker().lastWasResultSet()) {
-                        rowCount = -1;
-                        foundRows = b.tracker().lastResultRows();
-                    } else if (Packets.header(packet) == Packets.OK) {
-                        rowCount = b.tracker().ok().affectedRows(); // an OK ending a QUERY/EXECUTE: decoded by the tracker
-                    }
+                    sessionState.resultEnded(b.tracker(), packet);
                 }
                 onCommandDone(answered, b.tracker().lastWasError());
             }
@@ -1154,13 +1062,7 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private void onOkPacket(BackendConnection b, ByteBuf packet) {
         OkPacket ok = b.tracker().ok(); // decoded once, by the tracker, from this packet
-        pins.transactionStatus(ServerStatus.has(ok.status(), ServerStatus.SERVER_STATUS_IN_TRANS));
-        long insertId = ok.lastInsertId();
-        if (insertId != 0) {
-            lastInsertId = insertId;
-            b.state().insertId(insertId);
-        }
-        ok.visitSessionStateOf(packet, stateVisitor);
+        sessionState.readOk(ok, packet, b);
         if (!capabilities.isSessionTracked()) {
             ok.stripSessionTrackingOf(packet);
         }
@@ -1175,19 +1077,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (type != CommandType.COM_QUERY && type != CommandType.COM_STMT_EXECUTE) {
             return;
         }
-        int f = statementFlags;
-        statementFlags = 0;
-        Map<String, String> setUser = pendingUserVariables;
-        pendingUserVariables = null;
-        if (setUser != null && !error) {
-            userVariables.putAll(setUser);
-            if (backend != null) {
-                backend.state().userVariablesAssigned(setUser);
-            }
-        }
-        pins.statementDone(f, error, "OFF".equalsIgnoreCase(variables.get("autocommit")), sawStateChange && !stateChangeExplained);
-        sawStateChange = false;
-        stateChangeExplained = false;
+        sessionState.statementDone(error, backend);
     }
 
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
