@@ -10,16 +10,16 @@
  *     {@code pool.BackendPools.acquire} (waiting in {@code gate.Gate}, bounded, with deadlines); a
  *     client that sends more meanwhile is not read until the command has gone out.
  * (4) On grant it links the backend and replays the session's state onto it when it differs
- *     (transaction mode: one batched SET, INIT_DB; see {@code StateSync}), writes the command and
- *     tells the backend's {@code protocol.ResponseTracker} what was asked.
+ *     (transaction mode: one batched SET, INIT_DB, run by {@code backend.BackendSteps}), writes
+ *     the command and tells the backend's {@code protocol.ResponseTracker} what was asked.
  * (5) {@code backend.BackendHandler} hands each server frame, or a run of plain rows as one buffer,
  *     to the session, which forwards it unchanged (rows are never decoded); the tracker finds the
  *     end of the response and decodes each OK once into {@code protocol.OkPacket}.
- * (6) On the final OK/EOF/ERR without SERVER_MORE_RESULTS_EXISTS the session updates its state and
- *     {@code PinTable} from that OK; then the pool mode decides: transaction mode releases the
- *     backend as soon as no pin holds ({@code releaseIfUnpinned} -> {@code BackendPools.release},
- *     which hands it straight to the oldest waiter); session mode keeps it linked until the client
- *     leaves, then gives it back reset.
+ * (6) On the final OK/EOF/ERR without SERVER_MORE_RESULTS_EXISTS the session updates its
+ *     {@code SessionState} and {@code PinTable} from that OK; then {@code ModeRules} decides:
+ *     transaction mode releases the backend as soon as no pin holds ({@code releaseIfUnpinned} ->
+ *     {@code BackendPools.release}, which hands it straight to the oldest waiter); session mode
+ *     keeps it linked until the client leaves, then gives it back reset.
  * Package dependencies point one way: protocol has none; backend uses protocol; pool and gate use
  * backend; session uses pool and backend (session.statements the same, never session); frontend
  * uses session through a {@code FrontendContext} that {@code ProxyServer} builds. Nothing here
