@@ -4,13 +4,11 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import io.sluice.proxy.ProxyServer;
-import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.pool.PoolSnapshot;
-import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.session.ClientSession;
+import io.sluice.proxy.session.SessionSnapshot;
 
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -23,8 +21,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * JSON views of Sluice's state, built from snapshots. Field names are snake_case, and state names
  * are the metric tag values ({@code idle}, {@code busy}, {@code waiting}, ...), as PgBouncer's SHOW
- * columns are its list names. Session fields are read from another thread than the session's own:
- * each is a recent value, not one consistent instant.
+ * columns are its list names. Sessions are read through their {@link SessionSnapshot}, taken from
+ * another thread than the session's own: each field a recent value, not one consistent instant.
  */
 final class Views {
     /** A failed backend open this recent, with none succeeding since, makes the server "unreachable". */
@@ -117,7 +115,8 @@ final class Views {
         Map<String, Integer> byUser = new TreeMap<>();
         Map<String, Integer> byHost = new TreeMap<>();
         Map<String, Integer> byState = new TreeMap<>();
-        for (ClientSession s : proxy.sessions().all()) {
+        for (ClientSession session : proxy.sessions().all()) {
+            SessionSnapshot s = session.snapshot();
             byUser.merge(s.user(), 1, Integer::sum);
             byHost.merge(s.clientHost(), 1, Integer::sum);
             byState.merge(stateName(s), 1, Integer::sum);
@@ -275,10 +274,11 @@ final class Views {
         List<ClientSession> all = new ArrayList<>(proxy.sessions().all());
         all.sort(Comparator.comparingLong(ClientSession::id));
         List<Map<String, Object>> out = new ArrayList<>(Math.min(all.size(), limit));
-        for (ClientSession s : all) {
+        for (ClientSession session : all) {
             if (out.size() >= limit) {
                 break;
             }
+            SessionSnapshot s = session.snapshot();
             if (state == null || stateName(s).equals(state)) {
                 out.add(session(s));
             }
@@ -287,12 +287,16 @@ final class Views {
     }
 
     Map<String, Object> session(ClientSession s) {
+        return session(s.snapshot());
+    }
+
+    Map<String, Object> session(SessionSnapshot s) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", s.id());
         m.put("user", s.user());
         m.put("client", s.clientHost());
-        m.put("client_port", s.clientAddress() instanceof InetSocketAddress a ? a.getPort() : null);
-        m.put("program_name", s.attributes().getOrDefault("program_name", ""));
+        m.put("client_port", s.clientPort());
+        m.put("program_name", s.programName());
         m.put("state", stateName(s));
         // Why a transaction-mode session keeps its backend between statements ("transaction",
         // "temporary_tables", ...); read from another thread, so a snapshot that may be a moment old.
@@ -300,7 +304,7 @@ final class Views {
         m.put("mode", s.mode().name().toLowerCase(Locale.ROOT));
         m.put("schema", s.schema());
         m.put("connected_s", (System.currentTimeMillis() - s.connectedAtMillis()) / 1000);
-        BackendConnection b = s.backend();
+        SessionSnapshot.Backend b = s.backend();
         if (b == null) {
             m.put("backend", null);
             m.put("in_transaction", false);
@@ -308,17 +312,17 @@ final class Views {
             Map<String, Object> backend = new LinkedHashMap<>();
             backend.put("id", b.id());
             backend.put("thread_id", b.threadId());
-            backend.put("pool", b.key().backendUser());
+            backend.put("pool", b.pool());
             m.put("backend", backend);
             // The server's own word, from the status flags of its last OK/EOF on this backend.
-            m.put("in_transaction", (b.tracker().lastStatus() & ServerStatus.SERVER_STATUS_IN_TRANS) != 0);
+            m.put("in_transaction", b.inTransaction());
         }
         // Since the command that opened the transaction (by the server's in-transaction flag at the
         // end of each response); null outside a transaction.
         long tx = s.transactionNanos();
         m.put("transaction_ms", tx < 0 ? null : tx / 1_000_000);
         long ns = s.commandNanos();
-        m.put("command", s.currentCommand() == null ? null : s.currentCommand().name());
+        m.put("command", s.command() == null ? null : s.command().name());
         m.put("command_ms", ns < 0 ? null : ns / 1_000_000);
         long idle = s.idleNanos();
         m.put("idle_ms", idle < 0 ? null : idle / 1_000_000);
@@ -331,7 +335,7 @@ final class Views {
     }
 
     /** The session state as a tag value: the enum's name in lower case, so new states need no change here. */
-    static String stateName(ClientSession s) {
+    static String stateName(SessionSnapshot s) {
         return s.state().name().toLowerCase(Locale.ROOT);
     }
 }

@@ -15,7 +15,7 @@ import io.sluice.config.ServerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.backend.BackendConnector;
 import io.sluice.proxy.frontend.FrontendInitializer;
-import io.sluice.proxy.frontend.UserDirectory;
+import io.sluice.proxy.frontend.FrontendContext;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.protocol.auth.RsaPassword;
@@ -46,16 +46,9 @@ public final class ProxyServer implements AutoCloseable {
     private final BackendConnector connector;
     private final BackendPools pools;
     private final SessionRegistry sessions = new SessionRegistry();
-    /** Client connections per front-end user and per client address, for the per-user/per-host limits. */
-    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicInteger> clientsByUser =
-            new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicInteger> clientsByHost =
-            new java.util.concurrent.ConcurrentHashMap<>();
     private final LeakDetector leakDetector;
-    /** Volatile: {@link #reload} swaps in a directory built from the reloaded users. */
-    private volatile UserDirectory users;
-    private final SslContext frontendSsl;
-    private final KeyPair rsaKeys;
+    /** What the client side needs (config, users, pools, TLS, client counts); {@link #reload} updates it. */
+    private final FrontendContext frontend;
     private volatile Channel serverChannel;
     private volatile boolean accepting;
     private boolean closed;
@@ -67,15 +60,15 @@ public final class ProxyServer implements AutoCloseable {
         this.config = config;
         // Files first, so that a bad one fails before any event loop thread exists.
         SslContext backendSsl = backendSsl(config.server().tls());
-        this.frontendSsl = frontendSsl(config);
-        this.rsaKeys = rsaKeys(config);
+        SslContext frontendSsl = frontendSsl(config);
+        KeyPair rsaKeys = rsaKeys(config);
         this.metrics = new ProxyMetrics(registry);
         this.transport = new Transport(config.listen(), metrics.busyPoll());
         this.connector = new BackendConnector(config.server(), transport, backendSsl);
         this.pools = new BackendPools(config.pool(), config.users().values(), connector, metrics, transport.group());
         pools.limitsPolicy(config.server().headroom(), config.server().fleetSize(), config.server().adaptive(),
                 config.server().limitsRefresh());
-        this.users = new UserDirectory(config.users().values());
+        this.frontend = new FrontendContext(config, metrics, connector, pools, sessions, frontendSsl, rsaKeys);
         this.leakDetector = new LeakDetector(sessions, () -> this.config.frontend(), metrics);
     }
 
@@ -145,7 +138,7 @@ public final class ProxyServer implements AutoCloseable {
                 .childOption(ChannelOption.ALLOCATOR, io.netty.buffer.PooledByteBufAllocator.DEFAULT)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childHandler(new FrontendInitializer(this));
+                .childHandler(new FrontendInitializer(frontend));
         ChannelFuture bound = b.bind(config.listen().host(), config.listen().port()).awaitUninterruptibly();
         if (!bound.isSuccess()) {
             close();
@@ -192,37 +185,8 @@ public final class ProxyServer implements AutoCloseable {
         return pools;
     }
 
-    /**
-     * Counts one more client for {@code key} and returns the new count; the caller gives it back
-     * with {@link #leaveClientCount}. {@code byUser} selects the per-user table, else per host.
-     */
-    public int joinClientCount(boolean byUser, String key) {
-        return (byUser ? clientsByUser : clientsByHost).computeIfAbsent(key, k -> new java.util.concurrent.atomic.AtomicInteger())
-                .incrementAndGet();
-    }
-
-    public void leaveClientCount(boolean byUser, String key) {
-        var map = byUser ? clientsByUser : clientsByHost;
-        var n = map.get(key);
-        if (n != null && n.decrementAndGet() <= 0) {
-            map.remove(key, n);
-        }
-    }
-
     public SessionRegistry sessions() {
         return sessions;
-    }
-
-    public UserDirectory users() {
-        return users;
-    }
-
-    public SslContext frontendSsl() {
-        return frontendSsl;
-    }
-
-    public KeyPair rsaKeys() {
-        return rsaKeys;
     }
 
     // ---- lifecycle and reload (admin actions) --------------------------------------------------
@@ -282,9 +246,10 @@ public final class ProxyServer implements AutoCloseable {
                 next.admin().token(), next.admin().allowNoToken());
         SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin);
         connector.reload(server);
-        users = new UserDirectory(applied.users().values());
+        this.frontend.reloadedUsers(applied);
         pools.reconfigure(applied.pool(), applied.users().values());
         config = applied;
+        this.frontend.reloadedConfig(applied);
         return applied;
     }
 

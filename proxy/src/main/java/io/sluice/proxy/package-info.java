@@ -1,21 +1,28 @@
 /**
- * Sluice's proxy core. One request, few hops:
- * (1) {@code protocol.PacketFrameDecoder} slices a packet;
- * (2) {@code frontend.FrontendHandler} logs the client in, then {@code session.ClientSession} reads
- *     the command byte and one {@code switch} over {@code CommandType} decides: forward, answer
- *     locally, translate (KILL) or refuse;
- * (3) the session writes to its linked backend, or parks the command and asks
- *     {@code pool.BackendPools} (the gate is {@code gate.Gate}, a bounded FIFO with deadlines); a
- *     client that sends more while its command waits is not read until the command has gone out;
- * (4) on grant it links the backend, restores the schema, writes the command, and the backend's
- *     {@code ResponseTracker} is told what was asked;
- * (5) the backend handler hands every server frame, or a run of plain rows as one buffer, to the
- *     session, which forwards it unchanged (rows are never decoded) while the tracker finds the end
- *     of the response;
- * (6) on the final OK/EOF/ERR without SERVER_MORE_RESULTS_EXISTS the pool mode decides: in
- *     session mode the backend stays linked until the client leaves, then goes back reset, and
- *     the pool hands it straight to the oldest waiter.
- * Package dependencies: protocol has none; backend uses protocol; pool and gate use backend;
- * session uses pool; frontend uses session. Nothing here imports the admin module.
+ * Sluice's proxy core. One request, both pool modes, in six hops:
+ * (1) {@code protocol.PacketFrameDecoder} slices a packet; {@code frontend.FrontendHandler} (after
+ *     login) hands it to the client's {@code session.ClientSession}.
+ * (2) {@code session.CommandRouter} — the one {@code switch} over {@code CommandType} — returns a
+ *     {@code Route}: forward, answer locally, KILL, refuse; in transaction mode a query is
+ *     classified ({@code StatementClassifier}) and statement commands go through
+ *     {@code session.statements.StatementBook} (Sluice's statement ids).
+ * (3) With a linked backend the session writes the command; without one it parks it and asks
+ *     {@code pool.BackendPools.acquire} (waiting in {@code gate.Gate}, bounded, with deadlines); a
+ *     client that sends more meanwhile is not read until the command has gone out.
+ * (4) On grant it links the backend and replays the session's state onto it when it differs
+ *     (transaction mode: one batched SET, INIT_DB, run by {@code backend.BackendSteps}), writes
+ *     the command and tells the backend's {@code protocol.ResponseTracker} what was asked.
+ * (5) {@code backend.BackendHandler} hands each server frame, or a run of plain rows as one buffer,
+ *     to the session, which forwards it unchanged (rows are never decoded); the tracker finds the
+ *     end of the response and decodes each OK once into {@code protocol.OkPacket}.
+ * (6) On the final OK/EOF/ERR without SERVER_MORE_RESULTS_EXISTS the session updates its
+ *     {@code SessionState} and {@code PinTable} from that OK; then {@code ModeRules} decides:
+ *     transaction mode releases the backend as soon as no pin holds ({@code releaseIfUnpinned} ->
+ *     {@code BackendPools.release}, which hands it straight to the oldest waiter); session mode
+ *     keeps it linked until the client leaves, then gives it back reset.
+ * Package dependencies point one way: protocol has none; backend uses protocol; pool and gate use
+ * backend; session uses pool and backend (session.statements the same, never session); frontend
+ * uses session through a {@code FrontendContext} that {@code ProxyServer} builds. Nothing here
+ * imports the admin module.
  */
 package io.sluice.proxy;

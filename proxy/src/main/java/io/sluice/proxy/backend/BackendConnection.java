@@ -100,36 +100,10 @@ public final class BackendConnection {
     private final ResponseTracker tracker;
     private volatile Listener listener;
     private volatile String closeReason;
-    /** Schema selected on the server, as far as Sluice knows; null = none selected. Owned by the current user. */
-    private String schema;
+    /** The server-side session state this connection carries, as far as Sluice knows; owned by the current user. */
+    private final ServerState state = new ServerState();
     /** Set by the pool: when this connection retires. */
     private volatile long retireAtNanos = Long.MAX_VALUE;
-    /**
-     * Session system variables that differ from the server's defaults on this connection, as the
-     * server reported them (multiplexed connections only). Owned by the current user of the connection.
-     */
-    private final java.util.Map<String, String> variables = new java.util.HashMap<>();
-    /**
-     * What the variables of {@link #LOGIN_VARIABLES} read right after login (name -> value, as the
-     * server reports them), read once per connection ({@link #readLoginVariables}; multiplexed
-     * connections only, empty otherwise). A variable a client changed is put back to this value,
-     * not to DEFAULT: DEFAULT is the server's global value, while the login set these from the
-     * handshake (the collation sets the character sets, CLIENT_INTERACTIVE the wait_timeout).
-     * A reset gives the same values again: COM_CHANGE_USER carries the same collation, and
-     * {@link #reset} sets the interactive wait_timeout again.
-     */
-    private volatile java.util.Map<String, String> loginVariables = java.util.Map.of();
-    /** User variables set here by replayable SETs (name -> literal); others pin their session. */
-    private final java.util.Map<String, String> userVariables = new java.util.HashMap<>();
-    /** Server-side prepared statements here, shared by the sessions that use this connection (transaction mode). */
-    private final ServerStatements statements = new ServerStatements();
-    /**
-     * What LAST_INSERT_ID() returns here, as far as Sluice saw (the insert id of the last OK packet
-     * that carried one, or a value Sluice set); 0 after login or a reset.
-     */
-    private long lastInsertId;
-    /** Sluice id of the session whose statement ran here last (0: none, or one of Sluice's own): ROW_COUNT() and FOUND_ROWS() are its. */
-    private long lastStatementBy;
     /** Set by the pool (under its lock): closed to make room, still counted until gone. */
     private boolean evicting;
     /** Set by the pool: when it was last returned idle. */
@@ -179,48 +153,9 @@ public final class BackendConnection {
         return createdNanos;
     }
 
-    public String schema() {
-        return schema;
-    }
-
-    public void schema(String schema) {
-        this.schema = schema;
-    }
-
-    /** Variables that differ from the server's defaults here (multiplexed connections). */
-    public java.util.Map<String, String> variables() {
-        return variables;
-    }
-
-    /** The values the variables of {@link #LOGIN_VARIABLES} had right after login; empty when not read. */
-    public java.util.Map<String, String> loginVariables() {
-        return loginVariables;
-    }
-
-    /** User variables set here by replayable SETs (name -> literal), owned by the current user. */
-    public java.util.Map<String, String> userVariables() {
-        return userVariables;
-    }
-
-    /** Prepared statements this connection holds for statement virtualization; owned by the current user. */
-    public ServerStatements statements() {
-        return statements;
-    }
-
-    public long lastStatementBy() {
-        return lastStatementBy;
-    }
-
-    public void lastStatementBy(long sessionId) {
-        this.lastStatementBy = sessionId;
-    }
-
-    public long lastInsertId() {
-        return lastInsertId;
-    }
-
-    public void lastInsertId(long id) {
-        this.lastInsertId = id;
+    /** The server-side session state this connection carries (schema, variables, statements, ...). */
+    public ServerState state() {
+        return state;
     }
 
     /** What multiplexed connections run after login and after a reset, so the server reports state changes. */
@@ -244,7 +179,7 @@ public final class BackendConnection {
             "character_set_connection", "character_set_results", "collation_connection", "wait_timeout");
 
     /**
-     * Reads the login values of {@link #LOGIN_VARIABLES} ({@link #loginVariables()}), one round
+     * Reads the login values of {@link #LOGIN_VARIABLES} ({@link ServerState#loginVariables()}), one round
      * trip per connection, on the backend's loop; the future fails (or carries the server's
      * error) when they could not be read.
      */
@@ -263,7 +198,7 @@ public final class BackendConnection {
                     String v = r.firstRow().get(i);
                     values.put(LOGIN_VARIABLES.get(i), v == null ? "" : v);
                 }
-                loginVariables = java.util.Map.copyOf(values);
+                state.loginVariables(values);
             }
         });
         return f;
@@ -475,12 +410,7 @@ public final class BackendConnection {
                     if (auth.onPacket(packet, channel.alloc(), BackendConnection.this::writeAndFlush) == BackendAuth.Step.SUCCESS) {
                         timer.cancel(false);
                         listener = previous;
-                        schema = null;
-                        variables.clear();
-                        userVariables.clear();
-                        statements.clear();
-                        lastInsertId = 0;
-                        lastStatementBy = 0;
+                        state.reset();
                         tracker.clear();
                         int status = Packets.okStatus(packet);
                         Runnable finish = () -> {

@@ -163,7 +163,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter implements Packe
             c.enableTracking(config.connectTimeout()).addListener(f -> {
                 if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
                     c.readLoginVariables(config.connectTimeout()).addListener(g -> {
-                        if (!c.loginVariables().isEmpty()) {
+                        if (!c.state().loginVariables().isEmpty()) {
                             if (!promise.trySuccess(c)) {
                                 c.close("login finished after the connect timeout");
                             }

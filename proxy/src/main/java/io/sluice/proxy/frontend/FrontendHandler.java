@@ -10,7 +10,6 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.PoolMode;
 import io.sluice.config.UserConfig;
-import io.sluice.proxy.ProxyServer;
 import io.sluice.proxy.SluiceError;
 import io.sluice.proxy.backend.ServerInfo;
 import io.sluice.proxy.protocol.Capabilities;
@@ -41,7 +40,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
 
     private enum Phase { HANDSHAKE, TLS, AUTH, COMMAND, CHANGE_USER, CLOSED }
 
-    private final ProxyServer server;
+    private final FrontendContext server;
     private ChannelHandlerContext ctx;
     private Phase phase = Phase.HANDSHAKE;
     private long id;
@@ -64,7 +63,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
     private int changeCollation;
     private String changeSchema;
 
-    FrontendHandler(ProxyServer server) {
+    FrontendHandler(FrontendContext server) {
         this.server = server;
     }
 
@@ -98,7 +97,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
         ServerInfo info = server.connector().serverInfo();
         int serverVisible = Capabilities.SUPPORTED & Capabilities.SERVER_VISIBLE & info.capabilities().bits();
         int caps = (Capabilities.SUPPORTED & ~Capabilities.SERVER_VISIBLE) | serverVisible;
-        if (server.frontendSsl() != null) {
+        if (server.ssl() != null) {
             caps |= Capabilities.CLIENT_SSL;
         }
         advertised = new Capabilities(caps);
@@ -178,11 +177,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
     }
 
     private void startTls(ChannelHandlerContext ctx) {
-        if (server.frontendSsl() == null) {
+        if (server.ssl() == null) {
             fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: client asked for TLS but sluice.frontend.tls.enabled is false");
             return;
         }
-        SslHandler ssl = server.frontendSsl().newHandler(ctx.alloc());
+        SslHandler ssl = server.ssl().newHandler(ctx.alloc());
         ctx.pipeline().addFirst("tls", ssl);
         phase = Phase.TLS;
         tls = true;

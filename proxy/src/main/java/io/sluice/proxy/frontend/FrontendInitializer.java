@@ -5,7 +5,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.sluice.proxy.ProxyServer;
 import io.sluice.proxy.protocol.PacketFrameDecoder;
 
 import java.util.concurrent.TimeUnit;
@@ -20,10 +19,10 @@ public final class FrontendInitializer extends ChannelInitializer<SocketChannel>
     /** Largest packet accepted before login: a handshake response with attributes fits easily. */
     static final int LOGIN_MAX_PAYLOAD = 64 * 1024;
 
-    private final ProxyServer server;
+    private final FrontendContext server;
     private final ClientBytesHandler bytes;
 
-    public FrontendInitializer(ProxyServer server) {
+    public FrontendInitializer(FrontendContext server) {
         this.server = server;
         this.bytes = new ClientBytesHandler(server.metrics());
     }

@@ -10,6 +10,13 @@ import java.nio.charset.StandardCharsets;
  * last insert id, status, warnings, info as a length-encoded string, then session-state changes
  * when SERVER_SESSION_STATE_CHANGED is set. Readers borrow the packet (absolute reads from
  * {@code readerIndex}); {@link #stripSessionTracking} edits it in place.
+ *
+ * <p>On the response path an OK is decoded once ({@link #decode}) into an instance that every
+ * later step reads: the response tracker (status), the session (insert id, affected rows,
+ * transaction status, session-state changes, stripping the tracking data). One instance is reused
+ * per backend connection ({@code ResponseTracker#ok}), so decoding allocates nothing; it is owned
+ * by the event loop that reads that connection's responses, and holds the last OK decoded until
+ * the next. The static readers remain for one-off questions (tests, logs).
  */
 public final class OkPacket {
     /** Session-state change types (SESSION_TRACK_*). */
@@ -33,7 +40,56 @@ public final class OkPacket {
         void transactionCharacteristics(String statement);
     }
 
-    private OkPacket() {
+    private long affectedRows;
+    private long lastInsertId;
+    private int status;
+    /** Where the status field is, relative to the packet's readerIndex at {@link #decode}. */
+    private int statusOffset;
+
+    /** An empty value, filled by {@link #decode}. */
+    public OkPacket() {
+    }
+
+    /**
+     * Reads the fixed fields of an OK packet (borrowed, not kept): affected rows, last insert id,
+     * status. The session-state changes and info are read on demand from the same packet with the
+     * offsets found here ({@link #visitSessionStateOf}, {@link #stripSessionTrackingOf}).
+     *
+     * @return this
+     */
+    public OkPacket decode(ByteBuf packet) {
+        int start = packet.readerIndex();
+        int i = afterHeader(packet);
+        affectedRows = lenencAt(packet, i);
+        i += Packets.lenencSize(packet.getUnsignedByte(i));
+        lastInsertId = lenencAt(packet, i);
+        i += Packets.lenencSize(packet.getUnsignedByte(i));
+        status = packet.getUnsignedShortLE(i);
+        statusOffset = i - start;
+        return this;
+    }
+
+    public long affectedRows() {
+        return affectedRows;
+    }
+
+    public long lastInsertId() {
+        return lastInsertId;
+    }
+
+    /** Server status flags (SERVER_STATUS_IN_TRANS, SERVER_SESSION_STATE_CHANGED, ...). */
+    public int status() {
+        return status;
+    }
+
+    /** {@link #visitSessionState(ByteBuf, StateVisitor)} for {@code packet}, the one decoded last. */
+    public void visitSessionStateOf(ByteBuf packet, StateVisitor visitor) {
+        visitSessionState(packet, status, packet.readerIndex() + statusOffset, visitor);
+    }
+
+    /** {@link #stripSessionTracking(ByteBuf)} for {@code packet}, the one decoded last (the value keeps its status). */
+    public void stripSessionTrackingOf(ByteBuf packet) {
+        stripSessionTracking(packet, packet.readerIndex() + statusOffset);
     }
 
     private static int afterHeader(ByteBuf packet) {
@@ -77,12 +133,15 @@ public final class OkPacket {
 
     /** Calls {@code visitor} for each session-state change the packet carries (none without SERVER_SESSION_STATE_CHANGED). */
     public static void visitSessionState(ByteBuf packet, StateVisitor visitor) {
-        int status = status(packet);
+        visitSessionState(packet, status(packet), statusIndex(packet), visitor);
+    }
+
+    private static void visitSessionState(ByteBuf packet, int status, int statusAt, StateVisitor visitor) {
         if (!ServerStatus.has(status, ServerStatus.SERVER_SESSION_STATE_CHANGED)) {
             return;
         }
         ByteBuf p = packet.duplicate();
-        p.readerIndex(statusIndex(packet) + 4);
+        p.readerIndex(statusAt + 4);
         p.writerIndex(Packets.payloadEnd(packet));
         if (!p.isReadable()) {
             return;
@@ -119,7 +178,10 @@ public final class OkPacket {
      * both write it so, whatever the protocol docs say), and is left out when it is.
      */
     public static void stripSessionTracking(ByteBuf packet) {
-        int statusAt = statusIndex(packet);
+        stripSessionTracking(packet, statusIndex(packet));
+    }
+
+    private static void stripSessionTracking(ByteBuf packet, int statusAt) {
         int status = packet.getUnsignedShortLE(statusAt);
         packet.setShortLE(statusAt, status & ~ServerStatus.SERVER_SESSION_STATE_CHANGED);
         int infoAt = statusAt + 4;

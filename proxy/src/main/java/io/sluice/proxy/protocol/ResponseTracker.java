@@ -38,8 +38,10 @@ public final class ResponseTracker {
     private boolean clientContinuation;
     private int lastStatus;
     private boolean lastWasError;
-    /** The packet just fed was an OK packet (not a classic EOF) whose status was read. */
+    /** The packet just fed was an OK packet (not a classic EOF), decoded into {@link #ok}. */
     private boolean okPacket;
+    /** The last OK packet fed, decoded once (reused: no allocation per packet). */
+    private final OkPacket ok = new OkPacket();
     /** The last result read was a result set (not an OK), with this many rows. */
     private boolean resultSet;
     private long resultRows;
@@ -98,6 +100,14 @@ public final class ResponseTracker {
      */
     public boolean wasOkPacket() {
         return okPacket;
+    }
+
+    /**
+     * The OK packet just fed, decoded: valid while {@link #wasOkPacket} is true, until the next
+     * packet is fed. Owned by the loop that feeds this tracker.
+     */
+    public OkPacket ok() {
+        return ok;
     }
 
     /** Whether the last result read was a result set (rows), rather than an OK. */
@@ -238,8 +248,13 @@ public final class ResponseTracker {
                     return error();
                 }
                 if (Packets.endsRows(packet, eofDeprecated)) {
-                    lastStatus = Packets.terminatorStatus(packet);
                     okPacket = eofDeprecated;
+                    if (okPacket) {
+                        ok.decode(packet);
+                        lastStatus = Packets.isEof(packet) ? Packets.eofStatus(packet) : ok.status();
+                    } else {
+                        lastStatus = Packets.terminatorStatus(packet);
+                    }
                     return done(cmd != CommandType.COM_STMT_FETCH);
                 }
                 resultRows++;
@@ -287,7 +302,7 @@ public final class ResponseTracker {
         switch (cmd) {
             case COM_QUERY, COM_STMT_EXECUTE, COM_PROCESS_INFO -> {
                 if (header == Packets.OK) {
-                    lastStatus = Packets.okStatus(packet);
+                    lastStatus = ok.decode(packet).status();
                     okPacket = true;
                     resultSet = false;
                     return done(true);
@@ -337,7 +352,7 @@ public final class ResponseTracker {
             }
             default -> {
                 if (header == Packets.OK && Packets.payloadLength(packet) >= 7) {
-                    lastStatus = Packets.okStatus(packet);
+                    lastStatus = ok.decode(packet).status();
                     okPacket = true;
                 } else if (Packets.isEof(packet)) {
                     lastStatus = Packets.eofStatus(packet);

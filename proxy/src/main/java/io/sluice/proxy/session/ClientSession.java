@@ -11,7 +11,7 @@ import io.sluice.proxy.SluiceError;
 import io.sluice.proxy.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
-import io.sluice.proxy.backend.ServerStatements;
+import io.sluice.proxy.backend.BackendSteps;
 import io.sluice.proxy.backend.StatementKey;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.protocol.Capabilities;
@@ -24,6 +24,7 @@ import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.protocol.StatementPackets;
 import io.sluice.proxy.pool.BackendPools;
+import io.sluice.proxy.session.statements.StatementBook;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,10 +32,9 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * One logged-in client and the sole owner of its link to a backend connection: it borrows a
@@ -47,9 +47,9 @@ import java.util.Map;
  *
  * <p>Flow: the frontend handler passes each command-phase packet to {@link #onClientPacket}; one
  * {@code switch} over {@link CommandType} decides to forward, answer locally, translate or refuse.
- * Forwarding without a backend parks the packet in {@code pendingCommand} and asks the gate; on
+ * Forwarding without a backend parks the packet in the {@link CommandQueue} and asks the gate; on
  * grant the session links, restores the schema, writes the command. The client is read on while the
- * command waits, and stops being read as soon as it sends more (see {@link #holdBack}). Server
+ * command waits, and stops being read as soon as it sends more (see {@link CommandQueue#holdBack}). Server
  * packets are forwarded unchanged, frame by frame, or a run of plain rows as one buffer
  * ({@link #onBackendRows}; rows are never decoded), while the {@link ResponseTracker} watches for
  * the end of each response.
@@ -86,14 +86,26 @@ public final class ClientSession implements BackendConnection.Listener {
     private UserConfig user;
     private BackendKey key;
     private PoolMode mode;
-    /** Schema the client has selected, as Sluice knows it; restored on a new backend. */
-    private String schema;
+    /** What the pool mode decides about the backend ({@link #mode}'s rules). */
+    private ModeRules rules;
 
+    /**
+     * The linked backend; written only by {@link #link}, {@link #unlink} and a backend's close, with
+     * a release store ({@link #BACKEND}) so that another thread ({@link #snapshot}) reads a whole one.
+     */
     private BackendConnection backend;
+    private static final java.lang.invoke.VarHandle BACKEND;
+
+    static {
+        try {
+            BACKEND = java.lang.invoke.MethodHandles.lookup().findVarHandle(ClientSession.class, "backend", BackendConnection.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private Future<BackendConnection> acquiring;
-    /** The command waiting for a backend (retained; released when written or on close). */
-    private ByteBuf pendingCommand;
-    private CommandType pendingType;
+    /** The command waiting for a backend (or for Sluice's own commands on it) and the packets held back behind it. */
+    private final CommandQueue queue;
     /** The next client packet continues a command of 16 MiB or more. */
     private boolean clientContinuation;
     /**
@@ -112,62 +124,17 @@ public final class ClientSession implements BackendConnection.Listener {
     /** The client said COM_QUIT, or Sluice closes it (shutdown, admin kill): not a client that vanished. */
     private volatile boolean closeRequested;
 
-    // ---- leak detection: written on this loop, read by LeakDetector's scan and the admin view
-    /** No transaction open: the value of {@link #transactionStartNanos} then. */
-    private static final long NO_TRANSACTION = Long.MIN_VALUE;
-    /** When the last command arrived or its response ended (System.nanoTime): the start of an idle stretch. */
-    private volatile long idleSinceNanos = System.nanoTime();
-    /**
-     * When the command began that opened the transaction this session is in, by the server's
-     * SERVER_STATUS_IN_TRANS at the end of each response (both pool modes); {@link #NO_TRANSACTION} when none.
-     */
-    private volatile long transactionStartNanos = NO_TRANSACTION;
-    /** The current idle stretch was reported as a likely leak: logged and counted once. */
-    private volatile boolean leakReported;
+    /** Leak detection, idle-in-transaction, max query and transaction time: the clock and the verdicts. */
+    private final Watchdogs watchdogs = new Watchdogs();
 
-    // ---- transaction pool mode: movable state and pins
-    /** Session system variables the client changed, as the server reported them (name -> value). */
-    private final Map<String, String> variables = new java.util.HashMap<>();
-    /** Count per {@link Pin}; the session keeps its backend while any is positive. */
-    private final int[] pins = new int[Pin.values().length];
-    /** User variables set by replayable SETs (name -> literal), restored on whichever backend serves. */
-    private final Map<String, String> userVariables = new java.util.HashMap<>();
-    /** Replayable user-variable assignments of the statement in flight, applied when it succeeds. */
-    private Map<String, String> pendingUserVariables;
-    /** Last non-zero insert id the server reported for this session (LAST_INSERT_ID()). */
-    private long lastInsertId;
-    /** What ROW_COUNT() and FOUND_ROWS() (without SQL_CALC_FOUND_ROWS) return after this session's last statement. */
-    private long rowCount = -1;
-    private long foundRows;
-    /** The backend that ran this session's last statement. */
-    private BackendConnection lastBackend;
-    /** {@link StatementClassifier} flags of the statements in flight. */
-    private int statementFlags;
-    /** The server reported a state change during the response in flight... */
-    private boolean sawStateChange;
-    /** ...and reported what changed (variables or schema), so the change is accounted for. */
-    private boolean stateChangeExplained;
-    // ---- transaction pool mode: virtualized prepared statements (see docs/multiplexing.md)
-    /** The client's prepared statements by the ids Sluice gave them. */
-    private final Map<Integer, ClientStatement> statements = new HashMap<>();
-    private int lastStatementId;
-    /** The statements of the COM_STMT_PREPAREs in flight, oldest first; each gets its id when the server's OK comes. */
-    private final ArrayDeque<ClientStatement> preparing = new ArrayDeque<>();
-    /**
-     * The client's last successful prepare: what MariaDB's statement id 0xFFFFFFFF names once no
-     * prepare is in flight (the server forgets it when a prepare fails or the statement is closed).
-     */
-    private ClientStatement lastPrepared;
-    /** The last COM_STMT_PREPARE on the linked backend was the client's own (not Sluice's re-prepare). */
-    private boolean lastPrepareByClient;
-    /** The statements of the COM_STMT_EXECUTE / _FETCH / _RESET in flight, oldest first. */
-    private final ArrayDeque<ClientStatement> statementsInFlight = new ArrayDeque<>();
-    /** Largest execution sent ahead of its prepare's answer that is copied to learn its parameter types. */
-    private static final int FIRST_EXECUTE_COPY = 64 * 1024;
+    /** Why the session keeps its backend between statements; it does while any pin holds. */
+    private final PinTable pins = new PinTable();
+    /** The schema, and in transaction mode the movable state (variables, user variables, LAST_INSERT_ID, ...). */
+    private final SessionState sessionState;
+    /** Transaction pool mode: the client's prepared statements, virtualized (see docs/multiplexing.md). */
+    private final StatementBook statements;
     /** The rest of a refused command of 16 MiB or more is dropped. */
     private boolean dropContinuation;
-    /** Client packets that arrived while a command waited ({@link #pendingCommand}); replayed in order. */
-    private final ArrayDeque<ByteBuf> heldBack = new ArrayDeque<>(2);
 
     /**
      * The login (or COM_CHANGE_USER) is checking its schema on a backend: client packets wait, and
@@ -176,40 +143,6 @@ public final class ClientSession implements BackendConnection.Listener {
     private boolean loggingIn;
     /** Runs once when the responses in flight are complete (KILL bookkeeping). */
     private Runnable afterResponse;
-    private final OkPacket.StateVisitor stateVisitor = new OkPacket.StateVisitor() {
-        @Override
-        public void systemVariable(String name, String value) {
-            stateChangeExplained = true;
-            if (name.startsWith("session_track_")) {
-                pin(Pin.SESSION_TRACKING);
-                return;
-            }
-            variables.put(name, value);
-            if (backend != null) {
-                backend.variables().put(name, value);
-            }
-        }
-
-        @Override
-        public void schema(String name) {
-            stateChangeExplained = true;
-            schema = name.isEmpty() ? null : name;
-            if (backend != null) {
-                backend.schema(schema);
-            }
-        }
-
-        @Override
-        public void stateChanged() {
-            sawStateChange = true;
-        }
-
-        @Override
-        public void transactionCharacteristics(String statement) {
-            stateChangeExplained = true;
-        }
-    };
-
     public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
                          Map<String, String> attributes) {
@@ -221,10 +154,13 @@ public final class ClientSession implements BackendConnection.Listener {
         this.registry = registry;
         this.user = user;
         this.mode = mode;
+        this.rules = ModeRules.of(mode);
         this.capabilities = capabilities;
         this.key = BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION);
-        this.schema = schema;
+        this.sessionState = new SessionState(pins, schema);
         this.attributes = attributes;
+        this.statements = new StatementBook(pools);
+        this.queue = new CommandQueue(client);
         registry.add(this);
     }
 
@@ -237,7 +173,7 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     public String schema() {
-        return schema;
+        return sessionState.schema();
     }
 
     public PoolMode mode() {
@@ -265,9 +201,24 @@ public final class ClientSession implements BackendConnection.Listener {
         return connectedAtMillis;
     }
 
-    /** The backend connection this session holds now, or null. */
+    /** The backend connection this session holds now, or null (any thread: a recent value). */
     public BackendConnection backend() {
-        return backend;
+        return (BackendConnection) BACKEND.getAcquire(this);
+    }
+
+    /**
+     * This session for the admin endpoint, from any thread. The backend link is read once (it is
+     * published with release stores, free on x86); the rest are volatile fields, immutable values
+     * or int pin counts, each a recent value.
+     */
+    public SessionSnapshot snapshot() {
+        BackendConnection b = backend();
+        SessionSnapshot.Backend linked = b == null ? null : new SessionSnapshot.Backend(b.id(), b.threadId(),
+                b.key().backendUser(), ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS));
+        SocketAddress a = client.remoteAddress();
+        return new SessionSnapshot(id, user.name(), clientHost(), a instanceof InetSocketAddress i ? i.getPort() : null,
+                programName(), state, pins.list(), mode, sessionState.schema(), connectedAtMillis, linked, transactionNanos(),
+                currentCommand, commandNanos(), idleNanos(), statementHead());
     }
 
     public CommandType currentCommand() {
@@ -281,13 +232,12 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Nanoseconds since the open transaction began (the command that opened it), or -1 when none. */
     public long transactionNanos() {
-        long start = transactionStartNanos;
-        return start == NO_TRANSACTION ? -1 : System.nanoTime() - start;
+        return watchdogs.transactionNanos();
     }
 
     /** Nanoseconds since the session's last command ended (or arrived, when answered by Sluice), or -1 when not idle. */
     public long idleNanos() {
-        return state == State.IDLE ? System.nanoTime() - idleSinceNanos : -1;
+        return state == State.IDLE ? watchdogs.idleNanos(System.nanoTime()) : -1;
     }
 
     /** The first bytes of the current or last COM_QUERY. */
@@ -298,13 +248,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Why this session keeps its backend between statements (transaction mode), empty when it does not. */
     public java.util.List<Pin> pins() {
-        java.util.List<Pin> out = new java.util.ArrayList<>();
-        for (Pin p : Pin.values()) {
-            if (pins[p.ordinal()] > 0) {
-                out.add(p);
-            }
-        }
-        return out;
+        return pins.list();
     }
 
     /** Whether this session shares backends between its statements (transaction pool mode). */
@@ -312,44 +256,16 @@ public final class ClientSession implements BackendConnection.Listener {
         return mode == PoolMode.TRANSACTION;
     }
 
-    private boolean pinned() {
-        for (int n : pins) {
-            if (n > 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private void pin(Pin p) {
-        pins[p.ordinal()]++;
-    }
-
-    private void unpin(Pin p) {
-        if (pins[p.ordinal()] > 0) {
-            pins[p.ordinal()]--;
-        }
-    }
-
     private void forgetState() {
-        variables.clear();
-        userVariables.clear();
-        java.util.Arrays.fill(pins, 0);
-        lastInsertId = 0;
-        statementFlags = 0;
-        transactionStartNanos = NO_TRANSACTION;
+        sessionState.forget();
+        pins.clear();
+        watchdogs.forgetTransaction();
         statements.clear();
-        preparing.clear();
-        lastPrepared = null;
-        statementsInFlight.clear();
-        rowCount = -1;
-        foundRows = 0;
-        lastBackend = null;
     }
 
     /** True while a server response is outstanding or a command waits for a backend. */
     public boolean busy() {
-        return pendingCommand != null || backend != null && !backend.tracker().idle();
+        return queue.waiting() || backend != null && !backend.tracker().idle();
     }
 
     @Override
@@ -364,14 +280,14 @@ public final class ClientSession implements BackendConnection.Listener {
      * ERR, e.g. 1049 Unknown database, is what the client then reads); then OK with {@code seq}.
      */
     public void login(int seq) {
-        if (schema == null) {
+        if (sessionState.schema() == null) {
             writeOk(seq);
             return;
         }
         loggingIn = true;
         acquire(() -> {
             loggingIn = false;
-            if (mode == PoolMode.TRANSACTION) {
+            if (!rules.keepsBackendAfterLogin()) {
                 unlink(BackendPools.Release.CLEAN);
             }
             writeOk(seq);
@@ -392,8 +308,9 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         this.user = newUser;
         this.mode = newMode;
+        this.rules = ModeRules.of(newMode);
         this.key = BackendKey.of(newUser.backendUser(), capabilities, collation, newMode == PoolMode.TRANSACTION);
-        this.schema = newSchema;
+        sessionState.selectSchema(newSchema);
         forgetState();
         login(seq);
     }
@@ -402,21 +319,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** A command-phase packet from the client; the session owns it. */
     public void onClientPacket(ByteBuf packet) {
-        if (closed) {
-            packet.release();
-            return;
-        }
-        if (pendingCommand != null || loggingIn) {
-            holdBack(packet);
-            return;
-        }
-        if (dropContinuation) {
-            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            return;
-        }
-        if (clientContinuation || backend != null && backend.tracker().awaitingClientData()) {
-            forwardContinuation(packet);
+        if (tookNonCommand(packet)) {
             return;
         }
         commandArrived();
@@ -428,115 +331,80 @@ public final class ClientSession implements BackendConnection.Listener {
                     + "must start with sequence id 0, got " + seq);
             return;
         }
-        CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
-        if (registry.draining() && type != CommandType.COM_QUIT && transactionStartNanos == NO_TRANSACTION) {
-            // Graceful shutdown: only open transactions may go on; anyone else learns why, and goes.
+        route(packet);
+    }
+
+    /**
+     * Takes a client packet that does not start a command now: the session is closed, a command
+     * waits (held back), the rest of a refused command (dropped), or the continuation of a 16 MiB
+     * command or LOAD DATA content (forwarded). Returns false for a command to route.
+     */
+    private boolean tookNonCommand(ByteBuf packet) {
+        if (closed) {
             packet.release();
-            closeRequested = true;
-            frontend.fail(SluiceError.UNAVAILABLE, 1, SHUTTING_DOWN);
-            return;
+            return true;
         }
-        switch (type) {
-            case COM_QUIT -> {
+        if (queue.waiting() || loggingIn) {
+            queue.holdBack(packet);
+            return true;
+        }
+        if (dropContinuation) {
+            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+            packet.release();
+            return true;
+        }
+        if (clientContinuation || backend != null && backend.tracker().awaitingClientData()) {
+            forwardContinuation(packet);
+            return true;
+        }
+        return false;
+    }
+
+    /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
+    private void route(ByteBuf packet) {
+        CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
+        boolean responding = backend != null && !backend.tracker().idle();
+        switch (CommandRouter.route(type, multiplexed(), registry.draining(), watchdogs.inTransaction(),
+                backend != null, responding)) {
+            case SHUT_DOWN -> {
+                packet.release();
+                closeRequested = true;
+                frontend.fail(SluiceError.UNAVAILABLE, 1, SHUTTING_DOWN);
+            }
+            case QUIT -> {
                 packet.release();
                 closeRequested = true;
                 client.close();
             }
-            case COM_PING -> {
-                if (backend == null || backend.tracker().idle()) {
-                    packet.release();
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-                } else {
-                    forward(packet, type);
-                }
+            case ANSWER_OK -> {
+                packet.release();
+                client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
             }
-            case COM_CHANGE_USER -> {
-                if (busy()) {
-                    packet.release();
-                    frontend.fail(SluiceError.PROTOCOL_ERROR, 1, "Sluice: COM_CHANGE_USER sent while a previous command was still running");
-                } else {
-                    frontend.changeUser(packet);
-                }
+            case CHANGE_USER -> frontend.changeUser(packet);
+            case REFUSE_CHANGE_USER -> {
+                packet.release();
+                frontend.fail(SluiceError.PROTOCOL_ERROR, 1, "Sluice: COM_CHANGE_USER sent while a previous command was still running");
             }
-            case COM_RESET_CONNECTION -> {
-                if (multiplexed() && !busy()) {
-                    // The session's state lives in Sluice (and maybe on a pinned backend): wipe both.
-                    packet.release();
-                    boolean dirty = pinned();
-                    forgetState();
-                    if (backend != null) {
-                        unlink(dirty ? BackendPools.Release.RESET : BackendPools.Release.CLEAN);
-                    }
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
-                } else if (backend == null) {
-                    packet.release();
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
-                } else {
-                    forward(packet, type);
-                }
+            case RESET_LOCALLY -> resetLocally(packet);
+            case ANSWER_RESET -> {
+                packet.release();
+                client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
             }
-            case COM_PROCESS_KILL -> {
+            case KILL -> {
                 long target = Packets.payloadLength(packet) >= 5 ? packet.getUnsignedIntLE(packet.readerIndex() + 5) : -1;
                 packet.release();
                 kill(new KillStatement(false, target));
             }
-            case COM_QUERY -> {
-                rememberStatement(packet);
-                int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
-                int end = Packets.payloadEnd(packet);
-                KillStatement kill = KillStatement.parse(packet, from, end);
-                if (kill == null) {
-                    if (multiplexed()) {
-                        int flags = StatementClassifier.classify(packet, from, end);
-                        if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
-                            Map<String, String> set = UserVariables.parseSimpleSet(packet, from, end);
-                            if (set == null) {
-                                flags |= StatementClassifier.USER_VARIABLE;
-                            } else {
-                                pendingUserVariables = set;
-                            }
-                        }
-                        statementFlags |= flags;
-                        if ((flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                            pin(Pin.SESSION_TRACKING);
-                        }
-                    }
-                    forward(packet, type);
-                } else {
-                    packet.release();
-                    kill(kill);
-                }
-            }
-            case COM_STMT_PREPARE -> {
-                int max = pools.config().maxClientStatements();
-                if (multiplexed() && statements.size() + preparing.size() >= max) {
-                    dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-                    packet.release();
-                    lastPrepared = null; // a failed prepare: id 0xFFFFFFFF names nothing now
-                    client.writeAndFlush(Packets.err(client.alloc(), 1, 1461, "42000", "Sluice: this client already has "
-                            + max + " prepared statements open (sluice.pool.max-client-statements); close the ones it "
-                            + "no longer uses, or raise the limit"));
-                } else {
-                    forward(packet, type);
-                }
-            }
-            case COM_STMT_EXECUTE, COM_STMT_FETCH, COM_STMT_RESET, COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA -> {
-                if (multiplexed()) {
-                    statementCommand(packet, type);
-                } else {
-                    forward(packet, type);
-                }
-            }
-            case COM_SET_OPTION -> {
-                if (multiplexed()) {
-                    pin(Pin.SET_OPTION);
-                }
+            case QUERY -> query(packet, false);
+            case TRACKED_QUERY -> query(packet, true);
+            case VIRTUAL_PREPARE -> prepare(packet);
+            case VIRTUAL_STATEMENT -> statementCommand(packet, type);
+            case PIN_AND_FORWARD -> {
+                pins.pin(Pin.SET_OPTION);
                 forward(packet, type);
             }
-            case COM_INIT_DB, COM_FIELD_LIST, COM_STATISTICS, COM_DEBUG, COM_REFRESH, COM_PROCESS_INFO, COM_CREATE_DB,
-                 COM_DROP_DB -> forward(packet, type);
-            case COM_SLEEP, COM_CONNECT, COM_TIME, COM_DELAYED_INSERT, COM_BINLOG_DUMP, COM_TABLE_DUMP,
-                 COM_CONNECT_OUT, COM_REGISTER_SLAVE, COM_DAEMON, COM_BINLOG_DUMP_GTID, COM_SHUTDOWN -> {
+            case FORWARD -> forward(packet, type);
+            case UNSUPPORTED -> {
                 packet.release();
                 sendError(1, SluiceError.UNSUPPORTED_COMMAND, "Sluice does not relay " + type
                         + "; connect to the server directly for replication or administration");
@@ -547,6 +415,49 @@ public final class ClientSession implements BackendConnection.Listener {
                 client.writeAndFlush(Packets.err(client.alloc(), 1, 1047, "08S01", "Unknown command (0x"
                         + Integer.toHexString(b & 0xff) + ")"));
             }
+        }
+    }
+
+    /** COM_RESET_CONNECTION of an idle transaction-mode session: its state lives in Sluice (and maybe on a pinned backend): wipe both. */
+    private void resetLocally(ByteBuf packet) {
+        packet.release();
+        boolean dirty = pins.pinned();
+        forgetState();
+        if (backend != null) {
+            unlink(dirty ? BackendPools.Release.RESET : BackendPools.Release.CLEAN);
+        }
+        client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
+    }
+
+    /** COM_QUERY: a KILL is Sluice's to deliver; in transaction mode the statement is classified for pins and movable state. */
+    private void query(ByteBuf packet, boolean tracked) {
+        rememberStatement(packet);
+        int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
+        int end = Packets.payloadEnd(packet);
+        KillStatement kill = KillStatement.parse(packet, from, end);
+        if (kill != null) {
+            packet.release();
+            kill(kill);
+            return;
+        }
+        if (tracked) {
+            sessionState.queryClassified(packet, from, end);
+        }
+        forward(packet, CommandType.COM_QUERY);
+    }
+
+    /** COM_STMT_PREPARE in transaction mode: refused beyond sluice.pool.max-client-statements. */
+    private void prepare(ByteBuf packet) {
+        int max = pools.config().maxClientStatements();
+        if (statements.open() >= max) {
+            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+            packet.release();
+            statements.prepareFailed(); // a failed prepare: id 0xFFFFFFFF names nothing now
+            client.writeAndFlush(Packets.err(client.alloc(), 1, 1461, "42000", "Sluice: this client already has "
+                    + max + " prepared statements open (sluice.pool.max-client-statements); close the ones it "
+                    + "no longer uses, or raise the limit"));
+        } else {
+            forward(packet, CommandType.COM_STMT_PREPARE);
         }
     }
 
@@ -582,28 +493,25 @@ public final class ClientSession implements BackendConnection.Listener {
             send(packet, type);
             return;
         }
-        if (!ResponseTracker.hasResponse(type) && !(multiplexed() && type == CommandType.COM_STMT_SEND_LONG_DATA)) {
+        if (!ResponseTracker.hasResponse(type) && !(rules.needsBackendWithoutReply() && type == CommandType.COM_STMT_SEND_LONG_DATA)) {
             // Session mode, COM_STMT_CLOSE / SEND_LONG_DATA with no backend: no statement lives anywhere to act on.
             packet.release();
             return;
         }
-        pendingCommand = packet;
-        pendingType = type;
+        queue.park(packet, type);
         acquire(this::sendPending, 1);
     }
 
     /** Sends the command that waited (for a backend, or for its statement to be prepared on it). */
     private void sendPending() {
-        ByteBuf p = pendingCommand;
-        CommandType t = pendingType;
-        pendingCommand = null;
-        pendingType = null;
+        CommandType t = queue.type();
+        ByteBuf p = queue.take();
         state = State.IDLE;
         send(p, t);
         if (backend != null) {
             backend.flush();
         }
-        if (pendingCommand == null) {
+        if (!queue.waiting()) {
             resumeReading();
         }
     }
@@ -618,10 +526,9 @@ public final class ClientSession implements BackendConnection.Listener {
             // CONNECTION_ID() is the session's id, the one the handshake gave and KILL takes (issue #24)
             packet = ConnectionIdRewrite.rewrite(client.alloc(), packet, id);
         }
-        if (type == CommandType.COM_QUERY && (statementFlags & StatementClassifier.PREVIOUS_RESULT) != 0 && multiplexed()
-                && !(backend == lastBackend && backend.lastStatementBy() == id)) {
+        if (type == CommandType.COM_QUERY && multiplexed() && sessionState.readsOthersPreviousResult(backend, id)) {
             // The server's ROW_COUNT()/FOUND_ROWS() here belong to another statement than this session's last.
-            packet = PreviousResult.rewrite(client.alloc(), packet, rowCount, foundRows);
+            packet = PreviousResult.rewrite(client.alloc(), packet, sessionState.rowCount(), sessionState.foundRows());
         }
         write(packet, type);
     }
@@ -641,8 +548,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
         if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE) && multiplexed()) {
-            lastBackend = backend;
-            backend.lastStatementBy(id);
+            sessionState.statementSent(backend, id);
         }
         if (type == CommandType.COM_STMT_PREPARE && multiplexed()) {
             byte[] sql = new byte[Packets.payloadLength(packet) - 1];
@@ -652,8 +558,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
                 flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
             }
-            preparing.addLast(new ClientStatement(0, StatementKey.of(schema, variables, sql), 0, flags));
-            lastPrepareByClient = true;
+            statements.prepareSent(StatementKey.of(sessionState.schema(), sessionState.variables(), sql), flags);
         }
         backend.tracker().expect(type);
         backend.write(packet);
@@ -670,173 +575,67 @@ public final class ClientSession implements BackendConnection.Listener {
     public void onClientWritabilityChanged(boolean writable) {
         BackendConnection b = backend;
         if (b != null) {
-            autoRead(b.channel(), writable);
+            CommandQueue.autoRead(b.channel(), writable);
         }
     }
 
     // ---------------------------------------------------------------- prepared statements (transaction mode)
 
-    /**
-     * A statement command of a multiplexed session. The client's statement ids are Sluice's own: a
-     * statement lives in {@link #statements} with its SQL and context, and on each backend that ran it
-     * in that backend's {@link ServerStatements}; it is prepared there lazily ({@link #sendStatementCommand}).
-     * Commands that need no server answer them here, as the server would.
-     */
+    /** A statement command of a multiplexed session: the statement book decides, the session carries it out. */
     private void statementCommand(ByteBuf packet, CommandType type) {
-        if (!StatementPackets.hasStatementId(packet)) {
-            packet.release();
-            if (ResponseTracker.hasResponse(type)) {
-                client.writeAndFlush(Packets.err(client.alloc(), 1, 1835, "HY000", "Malformed communication packet."));
-            }
-            return;
-        }
-        int clientId = StatementPackets.statementId(packet);
-        if (clientId == StatementPackets.LAST_PREPARED_ID) {
-            ClientStatement inFlight = lastPrepareByClient && backend != null ? preparing.peekLast() : null;
-            if (inFlight != null) {
-                lastPreparedCommand(inFlight, packet, type);
-                return;
-            }
-            if (lastPrepared != null) {
-                clientId = lastPrepared.id;
-                StatementPackets.statementId(packet, clientId);
-            }
-        }
-        ClientStatement s = statements.get(clientId);
-        if (type == CommandType.COM_STMT_CLOSE) {
-            packet.release();
-            if (s != null) {
-                closeStatement(s);
-            }
-            return;
-        }
-        if (s == null) {
-            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            if (ResponseTracker.hasResponse(type)) {
-                client.writeAndFlush(Packets.err(client.alloc(), 1, 1243, "HY000", "Unknown prepared statement handler ("
-                        + Integer.toUnsignedString(clientId) + ") given to " + commandName(type)));
-            }
-            return;
-        }
-        switch (type) {
-            case COM_STMT_RESET -> {
-                s.deferredError = null;
-                if (!s.holdsServerState()) {
-                    // Nothing of this client's lives on a server statement: the reset is a no-op there.
-                    packet.release();
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-                    return;
+        StatementBook.Outcome o = statements.onCommand(packet, type, backend);
+        syncStatementPins();
+        switch (o) {
+            case FORWARD, SEND_AHEAD -> {
+                sessionState.statementRuns(statements.flags());
+                if (o == StatementBook.Outcome.FORWARD) {
+                    forward(packet, type);
+                } else {
+                    write(packet, type);
                 }
             }
-            case COM_STMT_FETCH -> {
-                if (!s.cursor) {
-                    packet.release();
-                    client.writeAndFlush(Packets.err(client.alloc(), 1, 1421, "HY000", "The statement (" + clientId
-                            + ") has no open cursor."));
-                    return;
-                }
-            }
-            case COM_STMT_EXECUTE -> {
-                ErrPacket e = s.deferredError;
+            case REPLY -> {
+                dropContinuation = statements.dropRest();
+                ErrPacket e = statements.error();
                 if (e != null) {
-                    s.deferredError = null;
-                    dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-                    packet.release();
                     client.writeAndFlush(Packets.err(client.alloc(), 1, e.code(), e.sqlState(), e.message()));
-                    return;
+                } else if (statements.okReply()) {
+                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
                 }
             }
+            case CLOSED -> releaseIfUnpinned();
             default -> {
             }
         }
-        if (type == CommandType.COM_STMT_EXECUTE) {
-            // What the statement's SQL does to the session, as for COM_QUERY (pins, LAST_INSERT_ID).
-            statementFlags |= s.flags;
-            if ((s.flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                pin(Pin.SESSION_TRACKING);
-            }
-        }
-        forward(packet, type);
     }
 
-    /**
-     * A statement command naming 0xFFFFFFFF (MariaDB's "the statement just prepared") while the
-     * client's COM_STMT_PREPARE is in flight on the linked backend, as pipelining drivers send it:
-     * the server resolves that id to the same prepare, or refuses it as it would directly when the
-     * prepare fails, so the command follows it unchanged. Sluice keeps its books on the statement it
-     * registers when the server's answer comes ({@link #onPrepareReply}); a close waits for that.
-     */
-    private void lastPreparedCommand(ClientStatement s, ByteBuf packet, CommandType type) {
-        switch (type) {
-            case COM_STMT_CLOSE -> {
-                packet.release();
-                s.closedEarly = true;
-                return;
-            }
-            case COM_STMT_EXECUTE -> {
-                statementFlags |= s.flags;
-                if ((s.flags & StatementClassifier.TRACKING_VARIABLE) != 0) {
-                    pin(Pin.SESSION_TRACKING);
-                }
-                if (s.firstExecute == null && Packets.payloadLength(packet) <= FIRST_EXECUTE_COPY) {
-                    s.firstExecute = io.netty.buffer.ByteBufUtil.getBytes(packet);
-                }
-            }
-            case COM_STMT_SEND_LONG_DATA -> {
-                if (!s.longData) {
-                    s.longData = true;
-                    pin(Pin.LONG_DATA);
-                }
-            }
-            default -> {
-            }
-        }
-        s.sentAhead = true;
-        if (ResponseTracker.hasResponse(type)) {
-            statementsInFlight.addLast(s);
-        }
-        write(packet, type);
-    }
-
-    private static String commandName(CommandType type) {
-        return switch (type) {
-            case COM_STMT_EXECUTE -> "mysqld_stmt_execute";
-            case COM_STMT_FETCH -> "mysqld_stmt_fetch";
-            default -> "mysqld_stmt_reset";
-        };
+    /** The statement book's cursors and long data are pins of this session. */
+    private void syncStatementPins() {
+        pins.set(Pin.CURSOR, statements.cursors());
+        pins.set(Pin.LONG_DATA, statements.longData());
     }
 
     /**
      * Sends a statement command on the linked backend under that backend's id for the statement,
-     * preparing it there first when it is not; a COM_STMT_EXECUTE that relies on parameter types
-     * the backend's statement does not have (flag 0) gets the client's types put in.
+     * preparing it there first when it is not (see {@link StatementBook#toServer}).
      */
     private void sendStatementCommand(ByteBuf packet, CommandType type) {
-        ClientStatement s = statements.get(StatementPackets.statementId(packet));
-        if (s == null) {
-            packet.release(); // closed while the command waited; it was answered then
+        ByteBuf out = statements.toServer(packet, type, backend, client.alloc());
+        if (out != null) {
+            write(out, type);
+            syncStatementPins();
             return;
         }
-        ServerStatements.Prepared p = backend.statements().get(s.key);
-        if (p == null) {
-            prepareOnBackend(s, packet, type);
-            return;
-        }
-        StatementPackets.statementId(packet, p.serverId());
-        if (type == CommandType.COM_STMT_EXECUTE && s.params > 0) {
-            packet = bindTypes(s, p, packet);
-            if (packet == null) {
-                return;
+        switch (statements.outcome()) {
+            case PREPARE_FIRST -> prepareOnBackend(statements.toPrepare(), packet, type);
+            case REFUSED -> {
+                dropContinuation = statements.dropRest();
+                state = State.IDLE;
+                sendError(1, SluiceError.UNSUPPORTED_COMMAND, statements.error().message());
+                releaseIfUnpinned();
             }
-        }
-        if (ResponseTracker.hasResponse(type)) {
-            statementsInFlight.addLast(s);
-        }
-        write(packet, type);
-        if (type == CommandType.COM_STMT_SEND_LONG_DATA && !s.longData) {
-            s.longData = true;
-            pin(Pin.LONG_DATA);
+            default -> {
+            }
         }
     }
 
@@ -847,158 +646,121 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private void resumeReading() {
         boolean replayed = false;
-        while (pendingCommand == null && !heldBack.isEmpty() && !closed) {
-            onClientPacket(heldBack.pollFirst());
+        for (ByteBuf next; !queue.waiting() && !closed && (next = queue.nextHeldBack()) != null; ) {
+            onClientPacket(next);
             replayed = true;
         }
-        if (pendingCommand != null || closed) {
+        if (queue.waiting() || closed) {
             return; // a held-back command waits in turn
         }
-        // Usually reading was never stopped (see holdBack): then there is nothing to hand over or
-        // flush, and the backend's pipeline is not walked for a flush per query.
-        boolean stopped = autoRead(client, true);
+        // Usually reading was never stopped (see CommandQueue#holdBack): then there is nothing to
+        // hand over or flush, and the backend's pipeline is not walked for a flush per query.
+        boolean stopped = queue.resumeClientReads();
         if ((stopped || replayed) && backend != null) {
             backend.flush();
         }
     }
 
-    /** Parks a command while Sluice runs its own commands on the backend first (see {@link #holdBack}). */
+    /** Parks a command while Sluice runs its own commands on the backend first (see {@link CommandQueue}). */
     private void park(ByteBuf packet, CommandType type) {
-        pendingCommand = packet;
-        pendingType = type;
+        queue.park(packet, type);
         state = State.WAITING;
     }
 
     /**
-     * A packet that came while a command waits (for a backend, or for Sluice's own commands on it):
-     * keep it, in order, until the waiting command has gone out, and stop reading the client until
-     * then; the flow-control handler keeps whatever a read already decoded. Reading is not stopped
-     * when the command starts to wait: a client of this request-response protocol sends nothing more
-     * until it has its answer, and turning reading off and on again costs two epoll_ctl calls per
-     * wait, about 5% of Sluice's CPU in transaction mode with more clients than backends (profile in
-     * docs/benchmarks.md). A client that sends ahead (pipelining, LOAD DATA, long data) is stopped
-     * after its first extra packet, as before; {@link #resumeReading} turns reading back on.
-     */
-    private void holdBack(ByteBuf packet) {
-        heldBack.addLast(packet);
-        autoRead(client, false);
-    }
-
-    /** The execute packet to send, with the client's parameter types when the server statement needs them; null when refused. */
-    private ByteBuf bindTypes(ClientStatement s, ServerStatements.Prepared p, ByteBuf packet) {
-        int flag = StatementPackets.boundFlagIndex(packet, s.params);
-        if (flag < 0) {
-            return packet; // too short: the server says what is wrong with it
-        }
-        if (packet.getByte(flag) == 1) {
-            if (!StatementPackets.sameTypes(packet, flag, s.types)) {
-                s.types = StatementPackets.types(packet, flag, s.params);
-            }
-            p.boundTypes(s.types);
-            return packet;
-        }
-        if (s.types == null || StatementPackets.sameTypes(s.types, p.boundTypes())) {
-            return packet;
-        }
-        ByteBuf rebound = StatementPackets.withTypes(client.alloc(), packet, flag, s.types);
-        if (rebound == null) {
-            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            state = State.IDLE;
-            sendError(1, SluiceError.UNSUPPORTED_COMMAND, "Sluice: this execution of statement " + s.id + " is 16 MiB or "
-                    + "more and sends no parameter types, which the server connection serving it needs; send the types "
-                    + "with it (new-params-bound flag 1), or send large values with COM_STMT_SEND_LONG_DATA");
-            releaseIfUnpinned();
-            return null;
-        }
-        packet.release();
-        p.boundTypes(s.types);
-        return rebound;
-    }
-
-    /**
-     * Prepares {@code s} on the linked backend, then sends the command parked meanwhile. The server
+     * Prepares {@code key} on the linked backend, then sends the command parked meanwhile. The server
      * parses the statement in the context it was prepared in (schema, sql_mode, character set):
      * when the session has changed it since, the backend is switched to that context for the
      * prepare and back afterwards.
      */
-    private void prepareOnBackend(ClientStatement s, ByteBuf packet, CommandType type) {
+    private void prepareOnBackend(StatementKey key, ByteBuf packet, CommandType type) {
         BackendConnection b = backend;
-        lastPrepareByClient = false; // the server's "last statement" is now Sluice's
+        statements.preparedBySluice(); // the server's "last statement" is now Sluice's
         park(packet, type);
-        List<Step> steps = new java.util.ArrayList<>(5);
-        boolean switched = !s.key.matches(schema, variables);
+        Function<String, String> lost = cause -> "Sluice: backend connection " + b + " failed while preparing a statement on it: "
+                + cause;
+        List<BackendSteps.Step> steps = new java.util.ArrayList<>(5);
+        String schema = sessionState.schema();
+        Map<String, String> variables = sessionState.variables();
+        boolean switched = !key.matches(schema, variables);
         if (switched) {
-            Map<String, String> context = s.key.contextOver(variables);
-            addSet(steps, b, context);
-            addInitDb(steps, b, s.key.schema());
+            Map<String, String> context = key.contextOver(variables);
+            steps.add(setStep(b, context, lost));
+            steps.add(initDbStep(b, key.schema(), lost));
         }
-        steps.add(new Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE, s.key.sql().bytes()),
-                CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
+        steps.add(new BackendSteps.Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE,
+                key.sql().bytes()), CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
             pools.metrics().reprepared();
-            keepServerStatement(b, s.key, r.statementId());
-        }));
+            statements.keepServerStatement(b, key, r.statementId());
+        }, BackendSteps.OnError.REFUSE, lost));
         if (switched) {
-            addSet(steps, b, variables);
-            addInitDb(steps, b, schema);
+            steps.add(setStep(b, variables, lost));
+            steps.add(initDbStep(b, schema, lost));
         }
-        runSteps(b, steps, 0, this::sendPending);
+        BackendSteps.run(b, loop, steps, new OwnCommands(this::sendPending, 1));
     }
 
-    /** One of Sluice's own commands on a backend, and what its success means for Sluice's bookkeeping. */
-    private record Step(java.util.function.Supplier<Future<BackendConnection.Reply>> command,
-                        java.util.function.Consumer<BackendConnection.Reply> onOk) {
-    }
-
-    private void addSet(List<Step> steps, BackendConnection b, Map<String, String> wanted) {
-        steps.add(new Step(() -> {
-            String set = StateSync.setStatement(wanted, b.variables(), b.loginVariables(), 0);
+    /** Sets exactly {@code wanted} (the variables Sluice tracks) on {@code b}; an OK records it. */
+    private BackendSteps.Step setStep(BackendConnection b, Map<String, String> wanted, Function<String, String> lost) {
+        return new BackendSteps.Step(() -> {
+            String set = StateSync.setStatement(wanted, b.state().variables(), b.state().loginVariables(), 0);
             return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
                     : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
         }, r -> {
-            b.variables().clear();
-            b.variables().putAll(wanted);
-        }));
+            b.state().variablesSet(wanted, null);
+        }, BackendSteps.OnError.REFUSE, lost);
     }
 
-    private void addInitDb(List<Step> steps, BackendConnection b, String db) {
-        steps.add(new Step(() -> db == null || db.equals(b.schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
+    /** Selects {@code db} on {@code b} unless it is selected (or null); an OK records it. */
+    private BackendSteps.Step initDbStep(BackendConnection b, String db, Function<String, String> lost) {
+        return new BackendSteps.Step(() -> db == null || db.equals(b.state().schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
                 : b.initDb(db, syncTimeout()), r -> {
             if (db != null) {
-                b.schema(db);
+                b.state().schemaSelected(db);
             }
-        }));
+        }, BackendSteps.OnError.REFUSE, lost);
     }
 
     /**
-     * Runs {@code steps} one after the other on the linked backend {@code b}, then {@code done}. A
-     * step the server refuses ends the parked command with the server's error; a backend that fails
-     * is discarded and the command refused.
+     * How a run of Sluice's own commands on the linked backend ends for this session: the one stale
+     * check (closed, or the backend is no longer linked), then {@code done}, or the parked command
+     * fails with the server's ERR (sequence id {@code errSeq}), or the backend is discarded and the
+     * client reads 9405.
      */
-    private void runSteps(BackendConnection b, List<Step> steps, int i, Runnable done) {
-        if (i == steps.size()) {
-            done.run();
-            return;
+    private final class OwnCommands implements BackendSteps.Owner {
+        private final Runnable done;
+        private final int errSeq;
+
+        OwnCommands(Runnable done, int errSeq) {
+            this.done = done;
+            this.errSeq = errSeq;
         }
-        Step step = steps.get(i);
-        step.command().get().addListener(f -> loop.execute(() -> {
-            if (closed || backend != b) {
-                return;
+
+        @Override
+        public boolean owns(BackendConnection b) {
+            return !closed && backend == b;
+        }
+
+        @Override
+        public void stepsDone() {
+            done.run();
+        }
+
+        @Override
+        public void stepRefused(BackendSteps.Step step, ErrPacket error) {
+            if (step.onError() == BackendSteps.OnError.REFUSE_SCHEMA_GONE) {
+                // The schema is gone (or never existed): the client reads the server's own error.
+                sessionState.selectSchema(null);
+                unlink(BackendPools.Release.CLEAN);
             }
-            if (!f.isSuccess()) {
-                unlink(BackendPools.Release.DISCARD);
-                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: backend connection " + b + " failed while "
-                        + "preparing a statement on it: " + f.cause().getMessage()), 1);
-                return;
-            }
-            BackendConnection.Reply r = (BackendConnection.Reply) f.getNow();
-            if (!r.ok()) {
-                failPending(r.error(), 1);
-                return;
-            }
-            step.onOk().accept(r);
-            runSteps(b, steps, i + 1, done);
-        }));
+            failPending(error, errSeq);
+        }
+
+        @Override
+        public void backendLost(BackendConnection b, String message) {
+            unlink(BackendPools.Release.DISCARD);
+            refused(new SluiceException(SluiceError.BACKEND_LOST, message), errSeq);
+        }
     }
 
     /**
@@ -1006,11 +768,9 @@ public final class ClientSession implements BackendConnection.Listener {
      * client reads; for a command without a reply, the statement's next execution reads it).
      */
     private void failPending(ErrPacket e, int errSeq) {
-        ByteBuf p = pendingCommand;
-        CommandType t = pendingType;
-        pendingCommand = null;
-        pendingType = null;
-        ClientStatement longData = t == CommandType.COM_STMT_SEND_LONG_DATA ? statements.get(StatementPackets.statementId(p)) : null;
+        CommandType t = queue.type();
+        ByteBuf p = queue.take();
+        int longDataId = t == CommandType.COM_STMT_SEND_LONG_DATA ? StatementPackets.statementId(p) : 0;
         if (p != null) {
             dropContinuation = Packets.payloadLength(p) == Packets.MAX_PAYLOAD;
             p.release();
@@ -1029,12 +789,10 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         if (t == CommandType.COM_STMT_PREPARE) {
-            lastPrepared = null; // a failed prepare: id 0xFFFFFFFF names nothing now
+            statements.prepareFailed(); // a failed prepare: id 0xFFFFFFFF names nothing now
         }
         if (t == CommandType.COM_STMT_SEND_LONG_DATA) {
-            if (longData != null) {
-                longData.deferredError = e;
-            }
+            statements.deferError(longDataId, e);
         } else {
             client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()));
         }
@@ -1042,168 +800,10 @@ public final class ClientSession implements BackendConnection.Listener {
         releaseIfUnpinned();
     }
 
-    /** The first packet of a COM_STMT_PREPARE reply: on OK the statement gets a Sluice id, and the backend's statement is kept for reuse. */
-    private void onPrepareReply(BackendConnection b, ByteBuf packet) {
-        ClientStatement s = preparing.pollFirst();
-        if (s == null) {
-            return;
-        }
-        byte[] firstExecute = s.firstExecute;
-        s.firstExecute = null;
-        if (Packets.header(packet) != Packets.OK) {
-            lastPrepared = null; // as the server, which forgets its last statement when a prepare fails
-            clearLongData(s);
-            return;
-        }
-        // The context the server prepared it in: what the session's pipelined commands before it set.
-        s.key = StatementKey.of(schema, variables, s.key.sql().bytes());
-        int serverId = StatementPackets.statementId(packet);
-        do {
-            lastStatementId++;
-        } while (lastStatementId == 0 || lastStatementId == StatementPackets.LAST_PREPARED_ID
-                || statements.containsKey(lastStatementId));
-        s.id = lastStatementId;
-        s.params = StatementPackets.preparedParams(packet);
-        statements.put(s.id, s);
-        lastPrepared = s;
-        StatementPackets.statementId(packet, s.id);
-        pools.metrics().clientPrepared();
-        ServerStatements.Prepared cached = b.statements().get(s.key);
-        if (cached != null && s.sentAhead && !otherStatementHoldsState(s)) {
-            // Commands sent ahead with id 0xFFFFFFFF went to this new server statement (long data,
-            // parameter types): keep it rather than the copy the backend had.
-            b.statements().remove(s.key);
-            closeServerStatement(b, cached.serverId());
-            cached = null;
-        }
-        if (cached != null) {
-            closeServerStatement(b, serverId); // the backend had it already: keep that one
-        } else {
-            keepServerStatement(b, s.key, serverId);
-            if (firstExecute != null && s.params > 0) {
-                learnTypes(s, b.statements().get(s.key), io.netty.buffer.Unpooled.wrappedBuffer(firstExecute));
-            }
-        }
-        if (s.closedEarly) {
-            closeStatement(s);
-        }
-    }
-
-    /** Whether another statement of this client has its cursor or long data on the backend statement for {@code s}'s key. */
-    private boolean otherStatementHoldsState(ClientStatement s) {
-        for (ClientStatement t : statements.values()) {
-            if (t != s && t.holdsServerState() && t.key.equals(s.key)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** The parameter types an execution sent ahead of the prepare's answer bound on the server statement {@code p}. */
-    private static void learnTypes(ClientStatement s, ServerStatements.Prepared p, ByteBuf execute) {
-        int flag = StatementPackets.boundFlagIndex(execute, s.params);
-        if (flag >= 0 && execute.getByte(flag) == 1) {
-            s.types = StatementPackets.types(execute, flag, s.params);
-            if (p != null && s.types != null) {
-                p.boundTypes(s.types);
-            }
-        }
-    }
-
-    /** Adds a statement to the backend's cache, closing the least recently used ones beyond its size. */
-    private void keepServerStatement(BackendConnection b, StatementKey key, int serverId) {
-        b.statements().put(key, new ServerStatements.Prepared(serverId), pools.config().statementCache(), this::statementInUse,
-                evicted -> {
-                    pools.metrics().statementEvicted();
-                    closeServerStatement(b, evicted);
-                });
-    }
-
-    /** A COM_STMT_EXECUTE / _FETCH / _RESET of {@code s} ended: what it did to the statement's cursor and long data. */
-    private void statementDone(ClientStatement s, CommandType type, boolean error) {
-        int status = backend == null ? 0 : backend.tracker().lastStatus();
-        boolean cursor = s.cursor;
-        switch (type) {
-            case COM_STMT_EXECUTE -> {
-                clearLongData(s);
-                cursor = !error && ServerStatus.has(status, ServerStatus.SERVER_STATUS_CURSOR_EXISTS);
-                if (error && backend != null) {
-                    ServerStatements.Prepared p = backend.statements().get(s.key);
-                    if (p != null) {
-                        p.boundTypes(null); // whether the server kept the types is unknown: send them next time
-                    }
-                }
-            }
-            case COM_STMT_FETCH -> cursor &= error || !ServerStatus.has(status, ServerStatus.SERVER_STATUS_LAST_ROW_SENT);
-            default -> {
-                if (!error) {
-                    clearLongData(s);
-                    cursor = false;
-                }
-            }
-        }
-        if (cursor != s.cursor) {
-            s.cursor = cursor;
-            if (cursor) {
-                pin(Pin.CURSOR);
-            } else {
-                unpin(Pin.CURSOR);
-            }
-        }
-    }
-
-    private void clearLongData(ClientStatement s) {
-        if (s.longData) {
-            s.longData = false;
-            unpin(Pin.LONG_DATA);
-        }
-    }
-
-    /**
-     * COM_STMT_CLOSE: the client is done with {@code s}. The backend's statement stays for the next
-     * session that prepares the same SQL, unless this client's cursor or long data is on it; then it
-     * is closed on the server, so nobody else inherits them.
-     */
-    private void closeStatement(ClientStatement s) {
-        statements.remove(s.id);
-        if (s == lastPrepared) {
-            lastPrepared = null; // the server forgets its last statement when it is closed
-        }
-        if (!s.holdsServerState()) {
-            return;
-        }
-        if (backend != null) {
-            ServerStatements.Prepared p = backend.statements().remove(s.key);
-            if (p != null) {
-                closeServerStatement(backend, p.serverId());
-            }
-        }
-        if (s.cursor) {
-            s.cursor = false;
-            unpin(Pin.CURSOR);
-        }
-        clearLongData(s);
-        releaseIfUnpinned();
-    }
-
-    /** Whether this session's cursor or long data lives on the backend statement for {@code key} (it must not be evicted). */
-    private boolean statementInUse(StatementKey key) {
-        for (ClientStatement s : statements.values()) {
-            if (s.holdsServerState() && s.key.equals(key)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static void closeServerStatement(BackendConnection b, int serverId) {
-        b.writeAndFlush(StatementPackets.command(b.channel().alloc(), CommandType.COM_STMT_CLOSE, serverId));
-    }
-
     // ---------------------------------------------------------------- acquiring
 
     /**
-     * Borrows a backend (a client that sends more meanwhile is not read: {@link #holdBack}), links
+     * Borrows a backend (a client that sends more meanwhile is not read: {@link CommandQueue#holdBack}), links
      * it, restores the schema, then runs {@code then}. On refusal the client gets the gate's ERR with sequence id {@code errSeq}.
      */
     private void acquire(Runnable then, int errSeq) {
@@ -1261,91 +861,83 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /**
      * Brings a freshly linked backend to the session's state in as few round trips as possible:
-     * nothing when it already matches; else one batched SET for the variables that differ (and
-     * LAST_INSERT_ID when the next statement reads it), and COM_INIT_DB for the schema. A backend
-     * with a schema selected cannot be brought back to "no schema" except by a reset.
+     * nothing when it already matches (the usual case, which allocates nothing); else one batched
+     * SET for the variables that differ (and LAST_INSERT_ID when the next statement reads it), and
+     * COM_INIT_DB for the schema. A backend with a schema selected cannot be brought back to "no
+     * schema" except by a reset, after which the SET is worked out again.
      */
     private void syncState(Runnable then, int errSeq) {
         BackendConnection b = backend;
-        if (multiplexed()) {
-            if (schema == null && b.schema() != null) {
-                b.reset(syncTimeout()).addListener(f -> loop.execute(() -> {
-                    if (closed || backend != b) {
-                        return;
-                    }
-                    if (f.isSuccess()) {
-                        syncState(then, errSeq);
-                    } else {
-                        unlink(BackendPools.Release.DISCARD);
-                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not reset backend connection " + b
-                                + " (sluice.pool.reset-timeout = " + syncTimeout().toMillis() + " ms): " + f.cause().getMessage()), errSeq);
-                    }
-                }));
-                return;
-            }
-            long insertId = (statementFlags & StatementClassifier.LAST_INSERT_ID) != 0 && lastInsertId != 0
-                    && b.lastInsertId() != lastInsertId ? lastInsertId : 0;
-            String set = StateSync.setStatement(variables, b.variables(), b.loginVariables(), userVariables,
-                    b.userVariables(), insertId);
-            if (set != null) {
-                b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout()).addListener(f -> loop.execute(() -> {
-                    if (closed || backend != b) {
-                        return;
-                    }
-                    if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
-                        b.variables().clear();
-                        b.variables().putAll(variables);
-                        b.userVariables().clear();
-                        b.userVariables().putAll(userVariables);
-                        b.lastStatementBy(0); // the SET is now its last statement
-                        if (insertId != 0) {
-                            b.lastInsertId(insertId);
-                        }
-                        syncSchema(then, errSeq);
-                    } else {
-                        String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
-                        unlink(BackendPools.Release.DISCARD);
-                        refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: could not restore this session's "
-                                + "variables on backend connection " + b + " (" + why + ")"), errSeq);
-                    }
-                }));
-                return;
-            }
+        String want = sessionState.schema();
+        boolean reset = multiplexed() && want == null && b.state().schema() != null;
+        long insertId = 0;
+        String set = null;
+        if (multiplexed() && !reset) {
+            insertId = sessionState.insertIdToRestore(b);
+            set = sessionState.setStatementFor(b, insertId);
         }
-        syncSchema(then, errSeq);
-    }
-
-    private void syncSchema(Runnable then, int errSeq) {
-        BackendConnection b = backend;
-        if (schema == null || schema.equals(b.schema())) {
+        boolean initDb = want != null && !want.equals(b.state().schema());
+        if (!reset && set == null && !initDb) {
             resume(then);
             return;
         }
-        String want = schema;
-        b.initDb(want, syncTimeout()).addListener(f -> loop.execute(() -> {
-            if (closed || backend != b) {
-                return;
+        RestoreVariables restore = reset || set != null ? new RestoreVariables(b, reset, set, insertId) : null;
+        List<BackendSteps.Step> steps = new java.util.ArrayList<>(3);
+        if (reset) {
+            steps.add(new BackendSteps.Step(() -> b.reset(syncTimeout()), null, BackendSteps.OnError.IGNORE,
+                    cause -> "Sluice: could not reset backend connection " + b + " (sluice.pool.reset-timeout = "
+                            + syncTimeout().toMillis() + " ms): " + cause));
+        }
+        if (restore != null) {
+            steps.add(new BackendSteps.Step(restore, restore, BackendSteps.OnError.LOSE,
+                    why -> "Sluice: could not restore this session's variables on backend connection " + b + " (" + why + ")"));
+        }
+        if (initDb) {
+            steps.add(new BackendSteps.Step(() -> b.initDb(want, syncTimeout()), r -> b.state().schemaSelected(want),
+                    BackendSteps.OnError.REFUSE_SCHEMA_GONE,
+                    cause -> "Sluice: backend connection " + b + " failed while selecting schema '" + want + "': " + cause));
+        }
+        BackendSteps.run(b, loop, steps, new OwnCommands(() -> resume(then), errSeq));
+    }
+
+    /**
+     * The batched SET that restores the session's variables, user variables and insert id on a
+     * backend; worked out before (given), or when it runs if a reset comes first.
+     */
+    private final class RestoreVariables implements java.util.function.Supplier<Future<BackendConnection.Reply>>,
+            java.util.function.Consumer<BackendConnection.Reply> {
+        private final BackendConnection b;
+        private String set;
+        private long insertId;
+        private boolean afterReset;
+
+        RestoreVariables(BackendConnection b, boolean afterReset, String set, long insertId) {
+            this.b = b;
+            this.afterReset = afterReset;
+            this.set = set;
+            this.insertId = insertId;
+        }
+
+        @Override
+        public Future<BackendConnection.Reply> get() {
+            if (afterReset) {
+                afterReset = false;
+                insertId = sessionState.insertIdToRestore(b);
+                set = sessionState.setStatementFor(b, insertId);
             }
-            if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
-                b.schema(want);
-                resume(then);
-            } else if (f.isSuccess()) {
-                // The schema is gone (or never existed): the client reads the server's own error.
-                schema = null;
-                unlink(BackendPools.Release.CLEAN);
-                failPending(((BackendConnection.Reply) f.getNow()).error(), errSeq);
-            } else {
-                unlink(BackendPools.Release.DISCARD);
-                refused(new SluiceException(SluiceError.BACKEND_LOST, "Sluice: backend connection " + b + " failed while "
-                        + "selecting schema '" + want + "': " + f.cause().getMessage()), errSeq);
-            }
-        }));
+            return set == null ? null : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
+        }
+
+        @Override
+        public void accept(BackendConnection.Reply r) {
+            sessionState.restoredOn(b, insertId);
+        }
     }
 
     private void resume(Runnable then) {
         state = State.IDLE;
         then.run();
-        if (pendingCommand == null) {
+        if (!queue.waiting()) {
             resumeReading();
         }
     }
@@ -1357,22 +949,9 @@ public final class ClientSession implements BackendConnection.Listener {
         if (backend != null) {
             throw new IllegalStateException(this + " already holds " + backend + ", cannot link " + b);
         }
-        backend = b;
+        BACKEND.setRelease(this, b);
         b.listener(this);
-        autoRead(b.channel(), client.isWritable());
-    }
-
-    /**
-     * Turns reading of {@code ch} on or off; returns whether that changed it. Netty's setAutoRead
-     * swaps the flag atomically even when it already has the value, and link, unlink and
-     * resumeReading ask for the value it already has on nearly every transaction-mode query.
-     */
-    private static boolean autoRead(Channel ch, boolean on) {
-        if (ch.config().isAutoRead() == on) {
-            return false;
-        }
-        ch.config().setAutoRead(on);
-        return true;
+        CommandQueue.autoRead(b.channel(), client.isWritable());
     }
 
     /** Gives the backend back to the pool and clears both sides of the link. */
@@ -1381,11 +960,11 @@ public final class ClientSession implements BackendConnection.Listener {
         if (b == null) {
             return;
         }
-        backend = null;
+        BACKEND.setRelease(this, null);
         // The backend's read-complete event will no longer reach this session: flush what was
         // forwarded now (transaction mode unlinks on the last packet of a response).
         client.flush();
-        autoRead(b.channel(), true);
+        CommandQueue.autoRead(b.channel(), true);
         pools.release(b, how);
     }
 
@@ -1445,7 +1024,11 @@ public final class ClientSession implements BackendConnection.Listener {
         try {
             r = b.tracker().onServerPacket(packet);
             if (prepareReply) {
-                onPrepareReply(b, packet);
+                boolean closed = statements.prepareReply(b, packet, sessionState.schema(), sessionState.variables());
+                syncStatementPins();
+                if (closed) {
+                    releaseIfUnpinned();
+                }
             }
             if (multiplexed() && b.tracker().wasOkPacket()) {
                 onOkPacket(b, packet);
@@ -1462,12 +1045,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 // A cursor's rows come with COM_STMT_FETCH; the tracker counts them on from the execute.
                 if ((answered == CommandType.COM_QUERY || answered == CommandType.COM_STMT_EXECUTE
                         || answered == CommandType.COM_STMT_FETCH) && !b.tracker().lastWasError()) {
-                    if (b.tracker().lastWasResultSet()) {
-                        rowCount = -1;
-                        foundRows = b.tracker().lastResultRows();
-                    } else if (Packets.header(packet) == Packets.OK) {
-                        rowCount = OkPacket.affectedRows(packet);
-                    }
+                    sessionState.resultEnded(b.tracker(), packet);
                 }
                 onCommandDone(answered, b.tracker().lastWasError());
             }
@@ -1483,137 +1061,30 @@ public final class ClientSession implements BackendConnection.Listener {
      * the state changes, then hide the tracking data from a client that did not ask for it.
      */
     private void onOkPacket(BackendConnection b, ByteBuf packet) {
-        int status = OkPacket.status(packet);
-        boolean inTransaction = ServerStatus.has(status, ServerStatus.SERVER_STATUS_IN_TRANS);
-        int tx = pins[Pin.TRANSACTION.ordinal()];
-        if (inTransaction && tx == 0) {
-            pin(Pin.TRANSACTION);
-        } else if (!inTransaction && tx > 0) {
-            pins[Pin.TRANSACTION.ordinal()] = 0;
-            pins[Pin.NEXT_TRANSACTION.ordinal()] = 0;
-        }
-        long insertId = OkPacket.lastInsertId(packet);
-        if (insertId != 0) {
-            lastInsertId = insertId;
-            b.lastInsertId(insertId);
-        }
-        OkPacket.visitSessionState(packet, stateVisitor);
+        OkPacket ok = b.tracker().ok(); // decoded once, by the tracker, from this packet
+        sessionState.readOk(ok, packet, b);
         if (!capabilities.isSessionTracked()) {
-            OkPacket.stripSessionTracking(packet);
-        }
-    }
-
-    /**
-     * With autocommit off, every statement belongs to a transaction that lasts until COMMIT or
-     * ROLLBACK, even when the server has not started one yet (statements that touch no table leave
-     * SERVER_STATUS_IN_TRANS clear): the session keeps its backend for that whole stretch.
-     */
-    private void autocommitTransaction(int flags, boolean error) {
-        boolean ended = (flags & StatementClassifier.TRANSACTION_END) != 0 && !error;
-        if (ended) {
-            pins[Pin.TRANSACTION.ordinal()] = 0;
-            pins[Pin.NEXT_TRANSACTION.ordinal()] = 0;
-        } else if ("OFF".equalsIgnoreCase(variables.get("autocommit")) && pins[Pin.TRANSACTION.ordinal()] == 0) {
-            pin(Pin.TRANSACTION);
+            ok.stripSessionTrackingOf(packet);
         }
     }
 
     /** One command's response ended: apply what its statements did to the session's pins. */
     private void onCommandDone(CommandType type, boolean error) {
         if (type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH || type == CommandType.COM_STMT_RESET) {
-            ClientStatement s = statementsInFlight.pollFirst();
-            if (s != null) {
-                statementDone(s, type, error);
-            }
+            statements.commandDone(type, error, backend);
+            syncStatementPins();
         }
         if (type != CommandType.COM_QUERY && type != CommandType.COM_STMT_EXECUTE) {
             return;
         }
-        int f = statementFlags;
-        statementFlags = 0;
-        autocommitTransaction(f, error);
-        Map<String, String> setUser = pendingUserVariables;
-        pendingUserVariables = null;
-        if (setUser != null && !error) {
-            userVariables.putAll(setUser);
-            if (backend != null) {
-                backend.userVariables().putAll(setUser);
-            }
-        }
-        if (pins[Pin.FOUND_ROWS.ordinal()] > 0) {
-            pins[Pin.FOUND_ROWS.ordinal()] = 0; // FOUND_ROWS() had its one statement
-        }
-        if ((f & StatementClassifier.CALC_FOUND_ROWS) != 0) {
-            pin(Pin.FOUND_ROWS);
-        }
-        if ((f & StatementClassifier.USER_VARIABLE) != 0) {
-            pin(Pin.USER_VARIABLES);
-        }
-        if ((f & StatementClassifier.CREATE_TEMPORARY) != 0) {
-            pin(Pin.TEMPORARY_TABLES);
-        }
-        if ((f & StatementClassifier.SQL_PREPARE) != 0) {
-            pin(Pin.SQL_PREPARED);
-        }
-        if ((f & StatementClassifier.GET_LOCK) != 0) {
-            pin(Pin.NAMED_LOCKS);
-        }
-        if ((f & StatementClassifier.LOCK_TABLES) != 0) {
-            pin(Pin.TABLE_LOCKS);
-        }
-        if ((f & StatementClassifier.XA_START) != 0) {
-            pin(Pin.XA);
-        }
-        if ((f & StatementClassifier.HANDLER_OPEN) != 0) {
-            pin(Pin.HANDLER);
-        }
-        if ((f & StatementClassifier.SET_TRANSACTION) != 0) {
-            pin(Pin.NEXT_TRANSACTION);
-        }
-        if (!error) {
-            if ((f & StatementClassifier.DROP_TEMPORARY) != 0) {
-                unpin(Pin.TEMPORARY_TABLES);
-            }
-            if ((f & StatementClassifier.SQL_DEALLOCATE) != 0) {
-                unpin(Pin.SQL_PREPARED);
-            }
-            if ((f & StatementClassifier.RELEASE_LOCK) != 0) {
-                unpin(Pin.NAMED_LOCKS);
-            }
-            if ((f & StatementClassifier.RELEASE_ALL_LOCKS) != 0) {
-                pins[Pin.NAMED_LOCKS.ordinal()] = 0;
-            }
-            if ((f & StatementClassifier.UNLOCK_TABLES) != 0) {
-                pins[Pin.TABLE_LOCKS.ordinal()] = 0;
-            }
-            if ((f & StatementClassifier.XA_END) != 0) {
-                pins[Pin.XA.ordinal()] = 0;
-            }
-            if ((f & StatementClassifier.HANDLER_CLOSE) != 0) {
-                unpin(Pin.HANDLER);
-            }
-        }
-        int explaining = StatementClassifier.USER_VARIABLE | StatementClassifier.USER_VARIABLE_SET | StatementClassifier.CREATE_TEMPORARY
-                | StatementClassifier.DROP_TEMPORARY | StatementClassifier.SQL_PREPARE | StatementClassifier.SQL_DEALLOCATE
-                | StatementClassifier.SET_TRANSACTION | StatementClassifier.XA_START | StatementClassifier.XA_END
-                | StatementClassifier.HANDLER_OPEN | StatementClassifier.HANDLER_CLOSE | StatementClassifier.LOCK_TABLES
-                | StatementClassifier.UNLOCK_TABLES;
-        if (sawStateChange && !stateChangeExplained && (f & explaining) == 0) {
-            pins[Pin.UNTRACKED_STATE.ordinal()] = 1;
-        }
-        sawStateChange = false;
-        stateChangeExplained = false;
+        sessionState.statementDone(error, backend);
     }
 
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
     private void onResponseComplete(BackendConnection b) {
         // Leak detection: an idle stretch starts now, in a transaction or not by the server's word.
-        idleSinceNanos = System.nanoTime();
-        if (!ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS)) {
-            transactionStartNanos = NO_TRANSACTION;
-        } else if (transactionStartNanos == NO_TRANSACTION) {
-            transactionStartNanos = commandStartNanos;
-        }
+        watchdogs.responseComplete(ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS),
+                commandStartNanos);
         Runnable after = afterResponse;
         if (after != null) {
             afterResponse = null;
@@ -1624,8 +1095,8 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
     private void releaseIfUnpinned() {
-        if (multiplexed() && backend != null && backend.tracker().idle() && pendingCommand == null
-                && acquiring == null && !clientContinuation && !pinned()) {
+        if (rules.releasesBetweenTransactions() && backend != null && backend.tracker().idle() && !queue.waiting()
+                && acquiring == null && !clientContinuation && !pins.pinned()) {
             unlink(BackendPools.Release.CLEAN);
         }
     }
@@ -1642,7 +1113,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 return;
             }
             boolean inFlight = midCommand();
-            backend = null;
+            BACKEND.setRelease(this, null);
             log.warn("{}: backend {} closed{}: {}", this, b, inFlight ? " mid-response" : "", reason);
             frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeq + 1 : 0,
                     "Sluice: the server connection serving this session was lost (" + reason + "); session state is gone, reconnect");
@@ -1653,11 +1124,9 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** A command arrived from the client: the idle stretch, if any, ends (leak detection). */
     private void commandArrived() {
-        idleSinceNanos = System.nanoTime();
-        if (leakReported) {
-            leakReported = false;
+        if (watchdogs.commandArrived()) {
             log.info("{}: active again after being reported idle{} (program_name '{}')", this,
-                    transactionStartNanos != NO_TRANSACTION ? " in a transaction" : " while pinned", programName());
+                    watchdogs.inTransaction() ? " in a transaction" : " while pinned", programName());
         }
     }
 
@@ -1676,17 +1145,9 @@ public final class ClientSession implements BackendConnection.Listener {
      * backend while idle in transaction mode means pinned (an unpinned session gives it back).
      */
     boolean mayBeIdleTooLong(long now, long warnAfterNanos, long closeAfterNanos) {
-        if (state != State.IDLE) {
-            return false;
-        }
-        boolean inTransaction = transactionStartNanos != NO_TRANSACTION;
-        if (!inTransaction && !(multiplexed() && backend != null)) {
-            return false;
-        }
-        long idle = now - idleSinceNanos;
-        boolean warn = warnAfterNanos > 0 && !leakReported && idle >= warnAfterNanos;
-        boolean close = closeAfterNanos > 0 && inTransaction && idle >= closeAfterNanos;
-        return warn || close;
+        return state == State.IDLE
+                && watchdogs.mayBeIdleTooLong(now, warnAfterNanos, closeAfterNanos,
+                rules.releasesBetweenTransactions() && backend != null);
     }
 
     /** Runs {@link #checkIdle} on this session's event loop, which owns its state. */
@@ -1705,15 +1166,16 @@ public final class ClientSession implements BackendConnection.Listener {
         if (closed || state != State.IDLE || backend == null || busy()) {
             return;
         }
-        boolean inTransaction = transactionStartNanos != NO_TRANSACTION;
-        if (!inTransaction && !(multiplexed() && pinned())) {
+        boolean inTransaction = watchdogs.inTransaction();
+        if (!inTransaction && !(rules.releasesBetweenTransactions() && pins.pinned())) {
             return;
         }
         long now = System.nanoTime();
-        long idleMillis = (now - idleSinceNanos) / 1_000_000;
-        String transaction = inTransaction ? "in a transaction open for " + (now - transactionStartNanos) / 1_000_000 + " ms"
+        long idleMillis = watchdogs.idleNanos(now) / 1_000_000;
+        String transaction = inTransaction ? "in a transaction open for " + watchdogs.transactionAge(now) / 1_000_000 + " ms"
                 : "outside a transaction";
-        if (inTransaction && closeAfterNanos > 0 && now - idleSinceNanos >= closeAfterNanos) {
+        Watchdogs.IdleVerdict verdict = watchdogs.idleVerdict(now, warnAfterNanos, closeAfterNanos);
+        if (verdict == Watchdogs.IdleVerdict.CLOSE) {
             // Logged before it is counted: whoever sees the count (the admin endpoint, a test) finds the line.
             log.warn("{}: closing: idle for {} ms {} (sluice.frontend.idle-in-transaction-timeout = {} ms); client {}, "
                             + "program_name '{}', pins {}, backend {}; the server rolls the transaction back", this, idleMillis,
@@ -1724,8 +1186,7 @@ public final class ClientSession implements BackendConnection.Listener {
                     + " ms); its transaction is rolled back");
             return;
         }
-        if (!leakReported && warnAfterNanos > 0 && now - idleSinceNanos >= warnAfterNanos) {
-            leakReported = true;
+        if (verdict == Watchdogs.IdleVerdict.WARN) {
             log.warn("{}: idle for {} ms {}{}; client {}, program_name '{}', pins {}, backend {}: a likely leaked "
                             + "connection, holding a server connection (logged once; sluice.frontend.leak-warning-after = {} ms)",
                     this, idleMillis, transaction, inTransaction ? "" : " while pinned", clientAddress(), programName(),
@@ -1736,13 +1197,9 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // ---------------------------------------------------------------- max query time
 
-    /** commandStartNanos of the statement a KILL QUERY was sent for (so it is sent once). */
-    private volatile long stoppedCommandStart = Long.MIN_VALUE;
-
     /** Cheap, from any thread: a statement has run {@code maxNanos} or longer and was not stopped yet. */
     boolean mayRunTooLong(long now, long maxNanos) {
-        long start = commandStartNanos;
-        return state == State.QUERY && now - start >= maxNanos && stoppedCommandStart != start;
+        return state == State.QUERY && watchdogs.runsTooLong(now, maxNanos, commandStartNanos);
     }
 
     void stopLongQueryOnItsLoop(long maxNanos) {
@@ -1757,18 +1214,17 @@ public final class ClientSession implements BackendConnection.Listener {
     private void stopLongQuery(long maxNanos) {
         BackendConnection b = backend;
         long start = commandStartNanos;
-        if (closed || state != State.QUERY || b == null || b.tracker().idle() || stoppedCommandStart == start
-                || System.nanoTime() - start < maxNanos) {
+        if (closed || state != State.QUERY || b == null || b.tracker().idle() || !watchdogs.runsTooLong(System.nanoTime(), maxNanos, start)) {
             return;
         }
-        stoppedCommandStart = start;
+        watchdogs.stopping(start);
         log.warn("{}: stopping a statement running for {} ms, longer than sluice.frontend.max-query-time ({} ms): "
                         + "KILL QUERY {} on the server; client {}, program_name '{}', statement '{}'", this,
                 (System.nanoTime() - start) / 1_000_000, maxNanos / 1_000_000, b.threadId(), clientAddress(), programName(),
                 currentCommand == CommandType.COM_QUERY ? statementHead() : String.valueOf(currentCommand));
-        pin(Pin.KILL_PENDING);
+        pins.pin(Pin.KILL_PENDING);
         pools.killQuery(b, () -> loop.execute(() -> {
-            unpin(Pin.KILL_PENDING);
+            pins.unpin(Pin.KILL_PENDING);
             releaseIfUnpinned();
         }));
     }
@@ -1821,7 +1277,17 @@ public final class ClientSession implements BackendConnection.Listener {
             frontend.fail(SluiceError.UNAVAILABLE, 1, "Sluice: connection killed by its own KILL");
             return;
         }
-        target.loop.execute(() -> target.killedBy(this, k));
+        target.killOnItsLoop(this, k);
+    }
+
+    /**
+     * KILL, delivered as messages between the two sessions' loops; each side changes only its own
+     * fields: the target pins its backend and answers with the server thread to kill
+     * ({@link #killedBy}), the killer sends the KILL and, once its response is complete, tells the
+     * target that the KILL was delivered ({@link #killDeliveredOnItsLoop}).
+     */
+    private void killOnItsLoop(ClientSession killer, KillStatement k) {
+        loop.execute(() -> killedBy(killer, k));
     }
 
     /** Runs on the target's loop: stops its running query (KILL QUERY) or ends it (KILL CONNECTION). */
@@ -1831,11 +1297,7 @@ public final class ClientSession implements BackendConnection.Listener {
         long thread = running ? b.threadId() : -1;
         if (running) {
             // Until the KILL has been delivered, this backend must not serve anyone else.
-            pin(Pin.KILL_PENDING);
-            killer.loop.execute(() -> killer.afterResponse = () -> loop.execute(() -> {
-                unpin(Pin.KILL_PENDING);
-                releaseIfUnpinned();
-            }));
+            pins.pin(Pin.KILL_PENDING);
         }
         if (!k.query()) {
             log.info("{}: killed by {}", this, killer);
@@ -1843,7 +1305,24 @@ public final class ClientSession implements BackendConnection.Listener {
                 frontend.fail(SluiceError.UNAVAILABLE, 0, "Sluice: connection killed by session " + killer.id);
             }
         }
-        killer.loop.execute(() -> killer.killThread(thread, k.query()));
+        killer.killTargetAnsweredOnItsLoop(this, running, thread, k.query());
+    }
+
+    private void killTargetAnsweredOnItsLoop(ClientSession target, boolean pinned, long thread, boolean query) {
+        loop.execute(() -> {
+            if (pinned) {
+                afterResponse = target::killDeliveredOnItsLoop;
+            }
+            killThread(thread, query);
+        });
+    }
+
+    /** Runs on the target's loop once the killer's KILL got its answer (or was refused): the backend may change hands again. */
+    private void killDeliveredOnItsLoop() {
+        loop.execute(() -> {
+            pins.unpin(Pin.KILL_PENDING);
+            releaseIfUnpinned();
+        });
     }
 
     /** Runs on the killer's loop: asks the server to kill a backend thread through this session's own backend. */
@@ -1866,7 +1345,7 @@ public final class ClientSession implements BackendConnection.Listener {
      * is unsolicited and starts at 0.
      */
     private boolean midCommand() {
-        return pendingCommand != null || clientContinuation || backend != null && !backend.tracker().idle();
+        return queue.waiting() || clientContinuation || backend != null && !backend.tracker().idle();
     }
 
     private void sendError(int seq, SluiceError error, String message) {
@@ -1904,11 +1383,11 @@ public final class ClientSession implements BackendConnection.Listener {
         if (CLIENT_DISCONNECTED.equals(reason) && !closeRequested && midCommand()) {
             // Gone mid-command without COM_QUIT (killed, crashed, network cut): the server runs the
             // statement, holding its locks, until it notices, as for a direct client.
-            CommandType inFlight = pendingCommand != null ? pendingType : currentCommand;
+            CommandType inFlight = queue.waiting() ? queue.type() : currentCommand;
             log.info("{}: client {} vanished mid-command ({}{}{}); discarding backend {}", this, clientAddress(),
-                    pendingCommand != null ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
+                    queue.waiting() ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
                             ? "'" + statementHead() + "'" : String.valueOf(inFlight),
-                    transactionStartNanos != NO_TRANSACTION ? ", in a transaction" : "", backend);
+                    watchdogs.inTransaction() ? ", in a transaction" : "", backend);
             pools.metrics().sessionVanished();
         }
         closed = true;
@@ -1917,19 +1396,11 @@ public final class ClientSession implements BackendConnection.Listener {
         if (acquiring != null) {
             acquiring.cancel(false);
         }
-        if (pendingCommand != null) {
-            pendingCommand.release();
-            pendingCommand = null;
-        }
-        for (ByteBuf held; (held = heldBack.pollFirst()) != null; ) {
-            held.release();
-        }
+        queue.releaseAll();
         if (backend != null) {
             boolean idle = backend.tracker().idle() && !clientContinuation;
-            // Transaction mode: an unpinned backend holds only movable state, which the next user
-            // diffs away; anything else is reset, and a backend cut off mid-response is discarded.
-            BackendPools.Release how = !idle ? BackendPools.Release.DISCARD
-                    : multiplexed() && !pinned() ? BackendPools.Release.CLEAN : BackendPools.Release.RESET;
+            // A backend cut off mid-response is discarded; the pool mode says how an idle one goes back.
+            BackendPools.Release how = !idle ? BackendPools.Release.DISCARD : rules.onIdleClose(pins.pinned());
             unlink(how);
         }
         log.debug("{}: closed: {}", this, reason);

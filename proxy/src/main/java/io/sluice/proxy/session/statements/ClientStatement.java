@@ -1,4 +1,4 @@
-package io.sluice.proxy.session;
+package io.sluice.proxy.session.statements;
 
 import io.sluice.proxy.backend.StatementKey;
 import io.sluice.proxy.protocol.ErrPacket;
@@ -15,7 +15,7 @@ final class ClientStatement {
     StatementKey key;
     /** Parameter count, from the server's answer to the prepare. */
     int params;
-    /** {@link StatementClassifier} flags of its SQL: what each execution does to the session. */
+    /** The session's statement-classifier flags of its SQL: what each execution does to the session. */
     final int flags;
     /** Parameter types the client last sent with this statement (new-params-bound flag 1), or null. */
     byte[] types;
