@@ -30,6 +30,8 @@ import org.junit.jupiter.api.Assumptions;
 public final class ExternalClient {
   /** How long one client run may take before it is killed and the test fails. */
   public static final Duration TIMEOUT = Duration.ofSeconds(60);
+  /** The exit code {@link #runFor} reports for a run it killed at its timeout. */
+  public static final int KILLED = -1;
   /** Debian's interpreter: its dist-packages hold python3-pymysql and python3-mysqldb (a pyenv shim would not). */
   public static final String PYTHON = "/usr/bin/python3";
 
@@ -140,43 +142,23 @@ public final class ExternalClient {
     return runWithInput(env, null, command);
   }
 
-  /** As {@link #run(Map, String...)}, with {@code stdin} written to the process's standard input. */
+  /**
+   * As {@link #run(Map, String...)}, with {@code stdin} written to the process's standard input; a
+   * run that overstays {@link #TIMEOUT} fails the test with what it printed.
+   */
   public static Result runWithInput(Map<String, String> env, String stdin, String... command) {
-    ProcessBuilder pb = new ProcessBuilder(command);
-    pb.environment().putAll(env);
-    Process p;
-    try {
-      p = pb.start();
-    } catch (IOException e) {
-      throw new AssertionError("cannot run " + String.join(" ", command) + ": " + e.getMessage(), e);
+    Result r = runFor(TIMEOUT, env, stdin, command);
+    if (r.exit() == KILLED) {
+      throw new AssertionError(command[0] + " did not finish within " + TIMEOUT.toSeconds() + " s\nstdout: "
+          + r.stdout() + "\nstderr: " + r.stderr());
     }
-    CompletableFuture<String> out = drain(p.getInputStream());
-    CompletableFuture<String> err = drain(p.getErrorStream());
-    try (var in = p.getOutputStream()) {
-      if (stdin != null) {
-        in.write(stdin.getBytes(StandardCharsets.UTF_8));
-      }
-    } catch (IOException e) {
-      // the process may have exited without reading its input; its exit code tells
-    }
-    try {
-      if (!p.waitFor(TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new AssertionError(command[0] + " did not finish within " + TIMEOUT.toSeconds() + " s\nstdout: "
-            + out.getNow("") + "\nstderr: " + err.getNow(""));
-      }
-      return new Result(p.exitValue(), out.join(), err.join());
-    } catch (InterruptedException e) {
-      p.destroyForcibly();
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted while waiting for " + command[0], e);
-    }
+    return r;
   }
 
   /**
    * Runs {@code command} for at most {@code timeout}; {@code env} adds to the environment and
    * {@code stdin} (or null) is written to its standard input. Unlike {@link #runWithInput}, a run
-   * that overstays is killed and returned, not thrown: exit code -1, with what it printed until then
+   * that overstays is killed and returned, not thrown: exit code {@link #KILLED}, with what it printed until then
    * and a last stderr line saying so, so a conformance test can tell at which step a client hung.
    */
   public static Result runFor(Duration timeout, Map<String, String> env, String stdin, String... command) {
@@ -204,7 +186,7 @@ public final class ExternalClient {
       p.destroyForcibly();
       p.waitFor(5, TimeUnit.SECONDS);
       String killed = "\n[killed by the test after " + timeout.toMillis() + " ms]\n";
-      return new Result(-1, out.get(5, TimeUnit.SECONDS), err.get(5, TimeUnit.SECONDS) + killed);
+      return new Result(KILLED, out.get(5, TimeUnit.SECONDS), err.get(5, TimeUnit.SECONDS) + killed);
     } catch (InterruptedException e) {
       p.destroyForcibly();
       Thread.currentThread().interrupt();

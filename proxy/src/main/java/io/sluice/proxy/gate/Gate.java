@@ -136,58 +136,26 @@ public final class Gate {
     }
 
     /**
-     * Like {@link #pollMatching}, but prefers a waiter on {@code loop} (where the connection lives, so
-     * its session runs without cross-thread hops) over an older one elsewhere, as long as it arrived
-     * within {@code toleranceNanos}, or within half of what the oldest fitting waiter has waited so
-     * far if that is longer, of the oldest. The window bounds the unfairness: the oldest waiter can
-     * only be passed by requests that came soon after it, and the next connection freed on its own
-     * loop goes to it. It grows with the wait so that long holds (read-write transactions: ~25 ms
-     * each, few waiters within 2 ms of each other) still find a waiter on the connection's loop.
-     */
-    public Waiter pollMatchingPreferring(Predicate<BackendKey> fits, Object loop, long toleranceNanos) {
-        Waiter oldest = null;
-        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
-            Waiter w = it.next();
-            if (!fits.test(w.key())) {
-                continue;
-            }
-            if (oldest == null) {
-                oldest = w;
-                if (w.loop() == loop) {
-                    it.remove();
-                    return w;
-                }
-                toleranceNanos = Math.max(toleranceNanos, (System.nanoTime() - w.enqueuedNanos()) / 2);
-                continue;
-            }
-            if (w.enqueuedNanos() - oldest.enqueuedNanos() > toleranceNanos) {
-                break;
-            }
-            if (w.loop() == loop) {
-                it.remove();
-                return w;
-            }
-        }
-        if (oldest != null) {
-            waiters.remove(oldest);
-        }
-        return oldest;
-    }
-
-    /**
      * Fair hand-off across keys of a free connection of {@code key}: the line is served in arrival
      * order whatever the key. Walks the line passing over the first {@code covered} waiters of
      * other keys (connections being opened, or closed to be reopened, are meant for them). Returns
      * <ul>
      * <li>a waiter of {@code key}, removed from the line: the oldest one, or one on {@code loop}
-     * that arrived within the tolerance of {@link #pollMatchingPreferring} and before any waiter of
+     * that arrived within the tolerance (below) and before any waiter of
      * another key not passed over (so a later request of {@code key} never overtakes one of another key);</li>
      * <li>a waiter of another key, left in line, when it arrived before every waiter of
      * {@code key} and is not passed over: the caller serves it first (an idle connection of its
      * key, or the free one closed and reopened for its key);</li>
      * <li>null when no waiter is left for the connection.</li>
      * </ul>
-     * With one key in the line this is {@link #pollMatchingPreferring}, at the same cost.
+     * The tolerance: a waiter on {@code loop} (where the connection lives, so its session runs
+     * without cross-thread hops) is preferred over an older one elsewhere as long as it arrived
+     * within {@code toleranceNanos}, or within half of what the oldest waiter of {@code key} has
+     * waited so far if that is longer, of the oldest. The window bounds the unfairness: the oldest
+     * waiter can only be passed by requests that came soon after it, and the next connection freed
+     * on its own loop goes to it. It grows with the wait so that long holds (read-write
+     * transactions: ~25 ms each, few waiters within 2 ms of each other) still find a waiter on the
+     * connection's loop.
      */
     public Waiter pollFair(BackendKey key, Object loop, long toleranceNanos, int covered) {
         Waiter oldest = null;

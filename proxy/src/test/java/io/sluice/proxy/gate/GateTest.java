@@ -54,14 +54,14 @@ class GateTest {
         Waiter onA = new Waiter(K, a);
         g.offer(onB);
         g.offer(onA);
-        assertSame(onA, g.pollMatchingPreferring(K::equals, a, 1_000_000_000L), "same moment: the same-loop waiter");
+        assertSame(onA, g.pollFair(K, a, 1_000_000_000L, 0), "same moment: the same-loop waiter");
         Gate fair = new Gate(10);
         Waiter old = new Waiter(K, b);
         fair.offer(old);
         Thread.sleep(5);
         Waiter late = new Waiter(K, a);
         fair.offer(late);
-        assertSame(old, fair.pollMatchingPreferring(K::equals, a, 1_000_000L), "a waiter that came later does not pass the oldest");
+        assertSame(old, fair.pollFair(K, a, 1_000_000L, 0), "a waiter that came later does not pass the oldest");
         assertEquals(1, fair.size());
 
         Gate longWait = new Gate(10);
@@ -73,9 +73,9 @@ class GateTest {
         Thread.sleep(40);
         Waiter muchLater = new Waiter(K, a);
         longWait.offer(muchLater);
-        assertSame(soonAfter, longWait.pollMatchingPreferring(K::equals, a, 1_000_000L),
+        assertSame(soonAfter, longWait.pollFair(K, a, 1_000_000L, 0),
                 "after a long wait the window is half of it: a same-loop waiter 4 ms behind the oldest goes first");
-        assertSame(first, longWait.pollMatchingPreferring(K::equals, a, 1_000_000L),
+        assertSame(first, longWait.pollFair(K, a, 1_000_000L, 0),
                 "but not one that came more than half the oldest's wait after it");
     }
 
