@@ -70,7 +70,8 @@ final class StateSync {
         }
         // SET character_set_connection also sets collation_connection (to the character set's
         // default collation): when it is set, set the collation after it even if it looked equal.
-        if (startsWith(charsets, CHARSET_CONNECTION) && !startsWith(collations, COLLATION_CONNECTION)) {
+        // (isEmpty first: when nothing differs no iterator is made, and the lists stay allocation-free.)
+        if (!charsets.isEmpty() && startsWith(charsets, CHARSET_CONNECTION) && !startsWith(collations, COLLATION_CONNECTION)) {
             String v = wanted.get(COLLATION_CONNECTION);
             if (v != null) {
                 collations.add(COLLATION_CONNECTION + " = " + literal(COLLATION_CONNECTION, v));
