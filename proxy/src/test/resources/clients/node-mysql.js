@@ -2,9 +2,7 @@
 // a failing step prints key=ERROR <code> <message>. `mysql` has only client-side parameters (no
 // server-side prepared statements) and mysql_native_password.
 const mysql = require('mysql');
-const T = process.env.SLUICE_TABLE;
-const WORD = 'h\u00e9\u{1F42C}';
-const out = (k, v) => console.log(`${k}=${v}`);
+const { T, WORD, out, step } = require('./node-common.js');
 
 const c = mysql.createConnection({
   host: process.env.SLUICE_HOST, port: Number(process.env.SLUICE_PORT), user: process.env.SLUICE_USER,
@@ -13,25 +11,6 @@ const c = mysql.createConnection({
 const q = (sql, params) => new Promise((resolve, reject) =>
   c.query(sql, params, (err, res) => (err ? reject(err) : resolve(res))));
 const one = async (sql, params) => Object.values((await q(sql, params))[0])[0];
-// A step that gets no answer within 10 s (a protocol desync; a session-mode client may first queue
-// for a backend) ends the run: what follows would hang too.
-async function step(k, fn) {
-  let timer;
-  const timeout = new Promise((resolve, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('no answer within 10 s'), { code: 'TIMEOUT' })), 10000);
-  });
-  try {
-    await Promise.race([fn(), timeout]);
-  } catch (e) {
-    if (e.code === 'TIMEOUT') {
-      out(k, 'ERROR timeout no answer within 10 s');
-      process.exit(3);
-    }
-    out(k, `ERROR ${e.errno ?? e.code ?? '?'} ${String(e.message).replace(/\n/g, ' ')}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 (async () => {
   try {
