@@ -2,6 +2,7 @@ package io.sluice.proxy.session;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.sluice.proxy.protocol.Packets;
 
 import java.nio.charset.StandardCharsets;
@@ -100,15 +101,16 @@ final class ConnectionIdRewrite {
         boolean[] selectList = new boolean[MAX_DEPTH + 1];
         String prevWord = null; // the previous significant token when it was a word
         int prevChar = -1;      // ...or when it was punctuation
+        ByteBuf quoted = Unpooled.wrappedBuffer(sql); // for the quoting rules StatementClassifier knows
         int i = 0;
         while (i < n) {
             int c = sql[i] & 0xff;
             if (c == '\'' || c == '"') {
-                i = skipString(sql, i, c);
+                i = StatementClassifier.skipQuoted(quoted, i + 1, n, (byte) c);
                 prevWord = null;
                 prevChar = 'x';
             } else if (c == '`') {
-                i = skipQuoted(sql, i);
+                i = StatementClassifier.skipQuoted(quoted, i + 1, n, (byte) '`');
                 prevWord = "`";
                 prevChar = -1;
             } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
@@ -207,42 +209,6 @@ final class ConnectionIdRewrite {
 
     private static boolean contains(String[] words, String w) {
         return Arrays.asList(words).contains(w);
-    }
-
-    /** Past a '...' or "..." string: backslash escapes and doubled quotes. */
-    private static int skipString(byte[] sql, int i, int quote) {
-        i++;
-        while (i < sql.length) {
-            int c = sql[i] & 0xff;
-            if (c == '\\') {
-                i += 2;
-            } else if (c == quote) {
-                if (i + 1 < sql.length && (sql[i + 1] & 0xff) == quote) {
-                    i += 2;
-                } else {
-                    return i + 1;
-                }
-            } else {
-                i++;
-            }
-        }
-        return sql.length;
-    }
-
-    private static int skipQuoted(byte[] sql, int i) {
-        i++;
-        while (i < sql.length) {
-            if (sql[i] == '`') {
-                if (i + 1 < sql.length && sql[i + 1] == '`') {
-                    i += 2;
-                } else {
-                    return i + 1;
-                }
-            } else {
-                i++;
-            }
-        }
-        return sql.length;
     }
 
     private static int indexOf(byte[] sql, int from, String s) {

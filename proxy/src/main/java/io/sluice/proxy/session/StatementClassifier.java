@@ -174,7 +174,11 @@ final class StatementClassifier {
         return flags;
     }
 
-    private static int skipQuoted(ByteBuf buf, int i, int to, byte quote) {
+    /**
+     * Past a quoted string or name that opened just before {@code i}: doubled quotes, and (except in
+     * `names`) backslash escapes; {@code to} when it does not end. Also used by {@link ConnectionIdRewrite}.
+     */
+    static int skipQuoted(ByteBuf buf, int i, int to, byte quote) {
         while (i < to) {
             byte c = buf.getByte(i);
             if (c == '\\' && quote != '`') {
