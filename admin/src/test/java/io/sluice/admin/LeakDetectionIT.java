@@ -6,7 +6,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.proxy.RawClient;
-import io.sluice.proxy.SluiceError;
+import io.sluice.proxy.protocol.SluiceError;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.pool.PoolSnapshot;
 import io.sluice.proxy.session.ClientSession;

@@ -21,6 +21,7 @@ import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.protocol.auth.RsaPassword;
 import io.sluice.proxy.session.LeakDetector;
 import io.sluice.proxy.session.SessionRegistry;
+import io.sluice.proxy.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +64,11 @@ public final class ProxyServer implements AutoCloseable {
         SslContext frontendSsl = frontendSsl(config);
         KeyPair rsaKeys = rsaKeys(config);
         this.metrics = new ProxyMetrics(registry);
-        this.transport = new Transport(config.listen(), metrics.busyPoll());
+        try {
+            this.transport = new Transport(config.listen(), metrics.busyPoll());
+        } catch (Transport.Unavailable e) {
+            throw new StartupException(e.getMessage(), e.getCause());
+        }
         this.connector = new BackendConnector(config.server(), transport, backendSsl);
         this.pools = new BackendPools(config.pool(), config.users().values(), connector, metrics, transport.group());
         pools.limitsPolicy(config.server().headroom(), config.server().fleetSize(), config.server().adaptive(),

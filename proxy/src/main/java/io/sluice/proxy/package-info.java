@@ -20,7 +20,8 @@
  *     transaction mode releases the backend as soon as no pin holds ({@code releaseIfUnpinned} ->
  *     {@code BackendPools.release}, which hands it straight to the oldest waiter); session mode
  *     keeps it linked until the client leaves, then gives it back reset.
- * Package dependencies point one way: protocol has none; backend uses protocol; pool and gate use
+ * Package dependencies point one way: protocol has none (it also holds {@code SluiceError}, the
+ * errors Sluice writes itself); transport (event loops) uses only metrics; backend uses protocol; pool and gate use
  * backend; session uses pool and backend (session.statements the same, never session); frontend
  * uses session through a {@code FrontendContext} that {@code ProxyServer} builds. Nothing here
  * imports the admin module.

@@ -4,6 +4,7 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.uring.IoUring;
 import io.sluice.config.ListenConfig;
 import io.sluice.proxy.metrics.BusyPollMeters;
+import io.sluice.proxy.transport.RunQueueDelay;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.BeforeAll;

@@ -10,7 +10,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.sluice.config.ServerConfig;
-import io.sluice.proxy.Transport;
+import io.sluice.proxy.transport.Transport;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.PacketFrameDecoder;
 import org.slf4j.Logger;

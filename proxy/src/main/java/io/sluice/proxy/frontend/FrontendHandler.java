@@ -10,7 +10,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.PoolMode;
 import io.sluice.config.UserConfig;
-import io.sluice.proxy.SluiceError;
+import io.sluice.proxy.protocol.SluiceError;
 import io.sluice.proxy.backend.ServerInfo;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.HandshakeResponse41;

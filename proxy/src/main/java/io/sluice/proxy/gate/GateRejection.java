@@ -1,7 +1,7 @@
 package io.sluice.proxy.gate;
 
-import io.sluice.proxy.SluiceError;
-import io.sluice.proxy.SluiceException;
+import io.sluice.proxy.protocol.SluiceError;
+import io.sluice.proxy.protocol.SluiceException;
 
 /**
  * A request the gate could not serve: the pool stayed full for the whole acquire timeout, the queue

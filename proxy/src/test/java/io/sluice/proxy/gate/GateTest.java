@@ -131,7 +131,7 @@ class GateTest {
         }
         Throwable cause = late.promise().await(5, java.util.concurrent.TimeUnit.SECONDS) ? late.promise().cause() : null;
         GateRejection r = assertInstanceOf(GateRejection.class, cause);
-        assertEquals(io.sluice.proxy.SluiceError.POOL_TIMEOUT, r.error());
+        assertEquals(io.sluice.proxy.protocol.SluiceError.POOL_TIMEOUT, r.error());
         assertTrue(r.getMessage().startsWith("Sluice: no backend connection free in pool 'app' after waiting "), r.getMessage());
         assertTrue(r.getMessage().contains("(busy 2/2, 1 more waiting, 5/10 server connections from Sluice); raise "
                 + "sluice.pool.max-per-user if the server has room, raise sluice.pool.acquire-timeout (50 ms)"), r.getMessage());
@@ -178,7 +178,7 @@ class GateTest {
     @Test
     void rejectionTextsNameTheKeyToChange() {
         GateRejection full = GateRejection.queueFull("app", 8, 4, 4);
-        assertEquals(io.sluice.proxy.SluiceError.QUEUE_FULL, full.error());
+        assertEquals(io.sluice.proxy.protocol.SluiceError.QUEUE_FULL, full.error());
         assertEquals("Sluice: the wait queue of pool 'app' is full (8 requests waiting, busy 4/4); raise "
                 + "sluice.pool.max-waiters, give the pool more connections (sluice.pool.max-per-user), or send fewer "
                 + "concurrent requests", full.getMessage());
@@ -187,7 +187,7 @@ class GateTest {
         assertTrue(reserved.contains(", of which sluice.pool.reserve keeps 2 for priority users; last connect error: "
                 + "Connection refused; Sluice is paused by an operator and hands out no backends until resumed); "), reserved);
         GateRejection down = GateRejection.serverUnreachable("db:3306", "app", "Connection refused");
-        assertEquals(io.sluice.proxy.SluiceError.SERVER_UNAVAILABLE, down.error());
+        assertEquals(io.sluice.proxy.protocol.SluiceError.SERVER_UNAVAILABLE, down.error());
         assertEquals("Sluice cannot open a connection to the server db:3306 for pool 'app': Connection refused (check "
                 + "sluice.server.host/port and the backend credentials of users on pool 'app')", down.getMessage());
     }

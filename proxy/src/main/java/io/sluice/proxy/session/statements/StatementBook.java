@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.sluice.proxy.SluiceError;
+import io.sluice.proxy.protocol.SluiceError;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.ServerStatements;
 import io.sluice.proxy.backend.StatementKey;

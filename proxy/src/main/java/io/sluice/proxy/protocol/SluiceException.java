@@ -1,4 +1,4 @@
-package io.sluice.proxy;
+package io.sluice.proxy.protocol;
 
 /** A failure that reaches the client as an ERR packet with a {@link SluiceError} code and this message. */
 public class SluiceException extends RuntimeException {

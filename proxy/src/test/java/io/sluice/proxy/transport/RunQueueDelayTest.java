@@ -1,4 +1,4 @@
-package io.sluice.proxy;
+package io.sluice.proxy.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

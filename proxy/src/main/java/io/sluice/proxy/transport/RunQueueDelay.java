@@ -1,4 +1,4 @@
-package io.sluice.proxy;
+package io.sluice.proxy.transport;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,7 +20,7 @@ import java.nio.file.StandardOpenOption;
  *
  * <p>Cost: one {@code pread} of a file kept open, every {@link #WINDOW_NANOS}; no allocation.
  */
-final class RunQueueDelay {
+public final class RunQueueDelay {
     static final Path SCHEDSTAT = Path.of("/proc/thread-self/schedstat");
     /** How often the statistics are read. */
     static final long WINDOW_NANOS = 50_000_000L;
@@ -38,7 +38,7 @@ final class RunQueueDelay {
     private boolean contended;
 
     /** Whether this platform has the statistics; without them {@link #contended()} is always true. */
-    static boolean availableHere() {
+    public static boolean availableHere() {
         return Files.isReadable(SCHEDSTAT);
     }
 

@@ -1,4 +1,4 @@
-package io.sluice.proxy;
+package io.sluice.proxy.transport;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
@@ -51,7 +51,7 @@ public final class Transport {
     private final ChannelFactory<ServerSocketChannel> serverChannelFactory;
     private final ChannelFactory<? extends Channel> domainSocketChannelFactory;
 
-    /** @throws StartupException when the transport asked for by name does not work here, with the reason */
+    /** @throws Unavailable when the transport asked for by name does not work here, with the reason */
     public Transport(ListenConfig listen, BusyPollMeters busyPollMeters) {
         this.kind = choose(listen.transport());
         this.busyPoll = listen.busyPoll();
@@ -86,14 +86,14 @@ public final class Transport {
         return switch (asked) {
             case IO_URING -> {
                 if (!IoUring.isAvailable()) {
-                    throw new StartupException("sluice.listen.transport = io-uring, but io_uring does not work here: "
+                    throw new Unavailable("sluice.listen.transport = io-uring, but io_uring does not work here: "
                             + IoUring.unavailabilityCause() + "; use auto, epoll or nio", IoUring.unavailabilityCause());
                 }
                 yield asked;
             }
             case EPOLL -> {
                 if (!Epoll.isAvailable()) {
-                    throw new StartupException("sluice.listen.transport = epoll, but epoll does not work here: "
+                    throw new Unavailable("sluice.listen.transport = epoll, but epoll does not work here: "
                             + Epoll.unavailabilityCause() + "; use auto or nio", Epoll.unavailabilityCause());
                 }
                 yield asked;
@@ -153,5 +153,12 @@ public final class Transport {
 
     public void shutdown() {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** The transport asked for by name does not work on this machine; the message says why and what to use. */
+    public static final class Unavailable extends RuntimeException {
+        Unavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 }

@@ -1,4 +1,4 @@
-package io.sluice.proxy;
+package io.sluice.proxy.transport;
 
 import io.netty.channel.IoHandle;
 import io.netty.channel.IoHandler;

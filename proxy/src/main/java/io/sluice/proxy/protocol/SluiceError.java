@@ -1,4 +1,4 @@
-package io.sluice.proxy;
+package io.sluice.proxy.protocol;
 
 /**
  * Errors Sluice itself sends to clients, with their documented codes (README "Errors"). Codes are in
