@@ -46,10 +46,20 @@ final class SessionState implements OkPacket.StateVisitor {
     private boolean stateChangeExplained;
     /** The backend whose OK is being read ({@link #readOk}), to mirror the changes onto. */
     private BackendConnection reading;
+    /** The GTID of this session's last commit that wrote, as the server reported it (MariaDB {@code last_gtid}), or null. */
+    private String lastWriteGtid;
 
     SessionState(PinTable pins, String schema) {
         this.pins = pins;
         this.schema = schema;
+    }
+
+    /** MariaDB reports each committed write's GTID in this variable when the binary log is on. */
+    static final String LAST_GTID = "last_gtid";
+
+    /** The GTID of this session's last write the server reported, or null (none, or no binary log). */
+    String lastWriteGtid() {
+        return lastWriteGtid;
     }
 
     String schema() {
@@ -201,6 +211,14 @@ final class SessionState implements OkPacket.StateVisitor {
         stateChangeExplained = true;
         if (name.startsWith("session_track_")) {
             pins.pin(Pin.SESSION_TRACKING);
+            return;
+        }
+        if (name.equals(LAST_GTID)) {
+            // The server's answer about a commit (binary log on), not state the client set: it is
+            // read-only, so it is never replayed; it is where this session's last write stands.
+            if (!value.isEmpty()) {
+                lastWriteGtid = value;
+            }
             return;
         }
         variables.put(name, value);
