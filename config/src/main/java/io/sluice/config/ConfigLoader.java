@@ -44,6 +44,7 @@ public final class ConfigLoader {
             "SLUICE_SERVER_HOST", "sluice.server.host",
             "SLUICE_SERVER_PORT", "sluice.server.port",
             "SLUICE_SERVER_SOCKET", "sluice.server.socket",
+            "SLUICE_SERVERS", "sluice.servers",
             "SLUICE_FLEET_SIZE", "sluice.server.fleet-size",
             "SLUICE_POOL_MODE", "sluice.pool.mode",
             "SLUICE_POOL_SIZE", "sluice.pool.max-per-user",

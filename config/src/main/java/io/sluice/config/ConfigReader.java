@@ -49,7 +49,7 @@ final class ConfigReader {
     static {
         List<String> keys = new ArrayList<>(PASSWORD_KEYS);
         keys.addAll(BACKEND_PASSWORD_KEYS);
-        keys.addAll(List.of("backend-user", "pool-mode", "pool-max", "priority"));
+        keys.addAll(List.of("backend-user", "pool-mode", "pool-max", "priority", "read-write-split", "replicas-only"));
         USER_KEYS = List.copyOf(keys);
     }
 
@@ -89,11 +89,12 @@ final class ConfigReader {
         PoolConfig pool = readPool();
         Map<String, UserConfig> users = readUsers(pool);
         AdminConfig admin = readAdmin(listen);
+        ClusterConfig cluster = readCluster(server, users);
 
         if (!problems.isEmpty()) {
             return null;
         }
-        return new SluiceConfig(listen, server, frontend, pool, users, admin);
+        return new SluiceConfig(listen, server, frontend, pool, users, admin, cluster);
     }
 
     // ---- schema --------------------------------------------------------------------------------
@@ -105,6 +106,9 @@ final class ConfigReader {
         } catch (com.typesafe.config.ConfigException.ValidationFailed e) {
             for (com.typesafe.config.ConfigException.ValidationProblem problem : e.problems()) {
                 String path = problem.path();
+                if (path.equals(SERVERS)) {
+                    continue; // a list or a comma-separated string: readServers says what is wrong
+                }
                 if (!problems.covers(path)) {
                     problems.addShape(path, "must be " + expected(path));
                 }
@@ -263,6 +267,169 @@ final class ConfigReader {
         }
         return new ServerConfig(host, port, connectTimeout, new BackendTlsConfig(mode, caFile), headroom, fleetSize, adaptive,
                 socket, limitsRefresh);
+    }
+
+    static final String SERVERS = "sluice.servers";
+
+    /** {@code sluice.servers} and {@code sluice.cluster}; without servers, the one of {@code sluice.server}. */
+    private ClusterConfig readCluster(ServerConfig server, Map<String, UserConfig> users) {
+        Duration poll = duration("sluice.cluster.poll-interval", false);
+        if (poll != null && poll.compareTo(Duration.ofSeconds(1)) > 0) {
+            problems.add("sluice.cluster.poll-interval", "must be at most 1s, so a switchover or a lagging replica is seen "
+                    + "within a second");
+            poll = null;
+        }
+        Duration maxLag = duration("sluice.cluster.max-replica-lag", false);
+        ClusterConfig.ReadYourWrites ryw = enumValue("sluice.cluster.read-your-writes", ClusterConfig.ReadYourWrites.class);
+        Duration rywWait = duration("sluice.cluster.read-your-writes-wait", true);
+        ClusterConfig.NoReplica noReplica = enumValue("sluice.cluster.reads-without-replica", ClusterConfig.NoReplica.class);
+        String monitor = string("sluice.cluster.monitor-user");
+        if (monitor != null && !monitor.isBlank() && users != null && !users.containsKey(monitor.trim())) {
+            problems.add("sluice.cluster.monitor-user", "must name a user of sluice.users (" + String.join(", ", users.keySet())
+                    + "), whose server account then polls the servers");
+            monitor = null;
+        }
+        List<ClusterConfig.Member> members = readServers();
+        if (members != null && members.isEmpty() && server != null) {
+            members = ClusterConfig.single(server).servers();
+        } else if (members != null && !members.isEmpty()) {
+            for (String key : List.of("host", "port", "socket")) {
+                if (userSet("sluice.server." + key)) {
+                    problems.add("sluice.server." + key, "cannot be set together with sluice.servers, which names every "
+                            + "server; put this server in that list");
+                    members = null;
+                    break;
+                }
+            }
+        }
+        if (!allSet(poll, maxLag, ryw, rywWait, noReplica, monitor, members) || members.isEmpty()) {
+            return null;
+        }
+        return new ClusterConfig(members, poll, maxLag, ryw, rywWait, noReplica,
+                monitor.isBlank() ? Optional.empty() : Optional.of(monitor.trim()));
+    }
+
+    /** Set by the user (file, environment, flag), not a reference.conf default. */
+    private boolean userSet(String path) {
+        try {
+            return config.hasPath(path) && config.getValue(path).origin().resource() == null;
+        } catch (com.typesafe.config.ConfigException e) {
+            return false;
+        }
+    }
+
+    /** The entries of {@code sluice.servers}: a list, or a comma-separated string (flags, SLUICE_SERVERS); null after reporting. */
+    private List<ClusterConfig.Member> readServers() {
+        if (!config.hasPath(SERVERS)) {
+            return List.of();
+        }
+        ConfigValue value = config.getValue(SERVERS);
+        List<ConfigValue> entries = new ArrayList<>();
+        if (value.valueType() == ConfigValueType.LIST) {
+            entries.addAll((com.typesafe.config.ConfigList) value);
+        } else if (value.valueType() == ConfigValueType.STRING) {
+            for (String part : ((String) value.unwrapped()).split(",")) {
+                if (!part.isBlank()) {
+                    entries.add(com.typesafe.config.ConfigValueFactory.fromAnyRef(part.trim(), value.origin().description()));
+                }
+            }
+        } else {
+            problems.add(SERVERS, "must be a list of servers, e.g. [\"db1:3306\", \"db2:3306\"]");
+            return null;
+        }
+        List<ClusterConfig.Member> members = new ArrayList<>();
+        boolean ok = true;
+        for (int i = 0; i < entries.size(); i++) {
+            ClusterConfig.Member m = member(SERVERS + "[" + i + "]", entries.get(i));
+            ok &= m != null;
+            if (m != null) {
+                for (ClusterConfig.Member other : members) {
+                    if (other.address().equals(m.address())) {
+                        problems.add(SERVERS, "names " + m.address() + " twice");
+                        ok = false;
+                    }
+                }
+                members.add(m);
+            }
+        }
+        return ok ? members : null;
+    }
+
+    private static final Set<String> MEMBER_KEYS = Set.of("host", "port", "socket", "weight", "role");
+
+    /** One entry: "host[:port]", "/socket", or an object; null after reporting. */
+    private ClusterConfig.Member member(String at, ConfigValue entry) {
+        if (entry.valueType() == ConfigValueType.STRING) {
+            String text = ((String) entry.unwrapped()).trim();
+            if (text.startsWith("/")) {
+                return new ClusterConfig.Member("localhost", 3306, Optional.of(Path.of(text)), 1, ClusterConfig.Role.AUTO);
+            }
+            int colon = text.lastIndexOf(':');
+            String host = colon < 0 ? text : text.substring(0, colon);
+            Integer port = 3306;
+            if (colon >= 0) {
+                try {
+                    port = Integer.parseInt(text.substring(colon + 1));
+                } catch (NumberFormatException e) {
+                    port = null;
+                }
+            }
+            if (host.isBlank() || port == null || port < 1 || port > 65535) {
+                entryProblem(at, "must be \"host:port\" (port 1..65535), \"/path/to/socket\" or an object with keys "
+                        + String.join(", ", new TreeSet<>(MEMBER_KEYS)), entry);
+                return null;
+            }
+            return new ClusterConfig.Member(host, port, Optional.empty(), 1, ClusterConfig.Role.AUTO);
+        }
+        if (entry.valueType() != ConfigValueType.OBJECT) {
+            entryProblem(at, "must be \"host:port\", \"/path/to/socket\" or an object with keys "
+                    + String.join(", ", new TreeSet<>(MEMBER_KEYS)), entry);
+            return null;
+        }
+        Config c = ((ConfigObject) entry).toConfig();
+        for (String key : new TreeSet<>(((ConfigObject) entry).keySet())) {
+            if (!MEMBER_KEYS.contains(key)) {
+                entryProblem(at + "." + key, unknownKey(key, new TreeSet<>(MEMBER_KEYS)), entry);
+                return null;
+            }
+        }
+        try {
+            String host = c.hasPath("host") ? c.getString("host").trim() : "localhost";
+            int port = c.hasPath("port") ? c.getInt("port") : 3306;
+            int weight = c.hasPath("weight") ? c.getInt("weight") : 1;
+            Optional<Path> socket = c.hasPath("socket") && !c.getString("socket").isBlank()
+                    ? Optional.of(Path.of(c.getString("socket"))) : Optional.empty();
+            ClusterConfig.Role role = ClusterConfig.Role.AUTO;
+            if (c.hasPath("role")) {
+                String r = c.getString("role").trim().toUpperCase(Locale.ROOT);
+                try {
+                    role = ClusterConfig.Role.valueOf(r);
+                } catch (IllegalArgumentException e) {
+                    entryProblem(at + ".role", "must be one of auto, primary, replica", entry);
+                    return null;
+                }
+            }
+            if (host.isEmpty() || port < 1 || port > 65535 || weight < 1 || weight > 1000
+                    || socket.isPresent() && !socket.get().isAbsolute()) {
+                entryProblem(at, "needs a host, a port 1..65535, a weight 1..1000 and an absolute socket path when one is given", entry);
+                return null;
+            }
+            if (!c.hasPath("host") && socket.isEmpty()) {
+                entryProblem(at, "needs a host or a socket", entry);
+                return null;
+            }
+            return new ClusterConfig.Member(host, port, socket, weight, role);
+        } catch (com.typesafe.config.ConfigException | InvalidPathException e) {
+            entryProblem(at, "host, socket and role must be strings, port and weight whole numbers", entry);
+            return null;
+        }
+    }
+
+    /** A problem with one entry of the servers list, which has no config path of its own ({@code sluice.servers[1]}). */
+    private void entryProblem(String at, String what, ConfigValue entry) {
+        String line = entry.origin().lineNumber() > 0 && entry.origin().resource() == null
+                ? " [line " + entry.origin().lineNumber() + "]" : "";
+        problems.addRaw(at + ": " + what + " (got " + entry.render(com.typesafe.config.ConfigRenderOptions.concise()) + ")" + line);
     }
 
     private FrontendConfig readFrontend() {
@@ -504,10 +671,28 @@ final class ConfigReader {
             ok &= b != null;
             priority = Boolean.TRUE.equals(b);
         }
+        boolean readWriteSplit = true;
+        if (config.hasPath(key(base, "read-write-split"))) {
+            Boolean b = bool(key(base, "read-write-split"));
+            ok &= b != null;
+            readWriteSplit = !Boolean.FALSE.equals(b);
+        }
+        boolean replicasOnly = false;
+        if (config.hasPath(key(base, "replicas-only"))) {
+            Boolean b = bool(key(base, "replicas-only"));
+            ok &= b != null;
+            replicasOnly = Boolean.TRUE.equals(b);
+        }
+        if (replicasOnly && !readWriteSplit) {
+            problems.add(key(base, "replicas-only"), "cannot be true with read-write-split = false "
+                    + "(everything on the primary); drop one of the two");
+            ok = false;
+        }
         if (!ok || backendUser == null || backendPassword == null) {
             return null;
         }
-        return new UserConfig(name, password, passwordHash, backendUser, backendPassword, poolMode, poolMax, priority);
+        return new UserConfig(name, password, passwordHash, backendUser, backendPassword, poolMode, poolMax, priority,
+                readWriteSplit, replicasOnly);
     }
 
     private List<String> present(String base, List<String> keys) {

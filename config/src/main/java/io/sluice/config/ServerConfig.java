@@ -55,6 +55,12 @@ public record ServerConfig(String host, int port, Duration connectTimeout, Backe
                 next.limitsRefresh);
     }
 
+    /** These settings for another server of the cluster: its address, everything else the same. */
+    public ServerConfig at(ClusterConfig.Member member) {
+        return new ServerConfig(member.host(), member.port(), connectTimeout, tls, headroom, fleetSize, adaptive,
+                member.socket(), limitsRefresh);
+    }
+
     /** Where backend connections go, for messages: {@code unix:/path} or {@code host:port}. */
     public String address() {
         return socket.map(p -> "unix:" + p).orElse(host + ":" + port);

@@ -10,8 +10,9 @@ import java.util.Objects;
  * every other module receives these immutable records and never reads typesafe-config, system
  * properties or environment variables itself.
  *
- * @param users front-end users by name, immutable; iterated in name order (typesafe-config does not
- *              keep the order of the file)
+ * @param users   front-end users by name, immutable; iterated in name order (typesafe-config does not
+ *                keep the order of the file)
+ * @param cluster the servers (one, or a primary and its replicas) and how they are watched and routed
  */
 public record SluiceConfig(
         ListenConfig listen,
@@ -19,7 +20,8 @@ public record SluiceConfig(
         FrontendConfig frontend,
         PoolConfig pool,
         Map<String, UserConfig> users,
-        AdminConfig admin) {
+        AdminConfig admin,
+        ClusterConfig cluster) {
 
     /** Copies {@code users} into an unmodifiable map that keeps the given iteration order. */
     public SluiceConfig {
@@ -28,6 +30,13 @@ public record SluiceConfig(
         Objects.requireNonNull(frontend, "frontend");
         Objects.requireNonNull(pool, "pool");
         Objects.requireNonNull(admin, "admin");
+        Objects.requireNonNull(cluster, "cluster");
         users = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(users, "users")));
+    }
+
+    /** One server: {@code server}'s, nothing polled or routed. */
+    public SluiceConfig(ListenConfig listen, ServerConfig server, FrontendConfig frontend, PoolConfig pool,
+                        Map<String, UserConfig> users, AdminConfig admin) {
+        this(listen, server, frontend, pool, users, admin, ClusterConfig.single(server));
     }
 }

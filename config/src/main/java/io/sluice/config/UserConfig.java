@@ -18,6 +18,8 @@ import java.util.OptionalInt;
  * @param poolMax         overrides {@link PoolConfig#maxPerUser()} for this user's pool
  * @param priority        this user's backend pool may use the connections {@link PoolConfig#reserve()} keeps
  *                        back from everyone else (operators, migrations)
+ * @param readWriteSplit  with several servers: reads that may run anywhere go to replicas (else all on the primary)
+ * @param replicasOnly    with several servers: all of this user's work goes to replicas; writes are refused
  */
 public record UserConfig(
         String name,
@@ -27,7 +29,9 @@ public record UserConfig(
         String backendPassword,
         Optional<PoolMode> poolMode,
         OptionalInt poolMax,
-        boolean priority) {
+        boolean priority,
+        boolean readWriteSplit,
+        boolean replicasOnly) {
 
     public UserConfig {
         Objects.requireNonNull(name, "name");
@@ -39,10 +43,17 @@ public record UserConfig(
         Objects.requireNonNull(poolMax, "poolMax");
     }
 
+    /** Reads split to replicas, not replicas-only. */
+    public UserConfig(String name, Optional<String> password, Optional<String> passwordHash, String backendUser,
+                      String backendPassword, Optional<PoolMode> poolMode, OptionalInt poolMax, boolean priority) {
+        this(name, password, passwordHash, backendUser, backendPassword, poolMode, poolMax, priority, true, false);
+    }
+
     /** Redacts secrets so a record printed by mistake leaks nothing. */
     @Override
     public String toString() {
         return "UserConfig[name=" + name + ", backendUser=" + backendUser + ", poolMode=" + poolMode
-                + ", poolMax=" + poolMax + ", priority=" + priority + ", password=<redacted>]";
+                + ", poolMax=" + poolMax + ", priority=" + priority + ", readWriteSplit=" + readWriteSplit
+                + ", replicasOnly=" + replicasOnly + ", password=<redacted>]";
     }
 }

@@ -497,7 +497,7 @@ class ValidationTest {
     @Test
     void unknownSection() {
         assertProblem("sluice.metrics.enabled = true",
-                "sluice.metrics: unknown key; known keys here: admin, frontend, listen, pool, server, users (value hidden)");
+                "sluice.metrics: unknown key; known keys here: admin, cluster, frontend, listen, pool, server, servers, users (value hidden)");
     }
 
     @Test
@@ -548,7 +548,7 @@ class ValidationTest {
         assertProblem("sluice.users.bob = \"pw\"",
                 "sluice.users.bob: must be an object with keys password, password-env, password-file, password-hash,"
                         + " backend-password, backend-password-env, backend-password-file, backend-user, pool-mode,"
-                        + " pool-max, priority (value hidden)");
+                        + " pool-max, priority, read-write-split, replicas-only (value hidden)");
     }
 
     @Test

@@ -49,7 +49,8 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--listen", paramLabel = "[HOST:]PORT", description = "where clients connect (default 0.0.0.0:6033)")
     String listen;
 
-    @Option(names = "--server", paramLabel = "HOST[:PORT]|/SOCKET", description = "the MySQL server (default 127.0.0.1:3306), or the path of its Unix socket")
+    @Option(names = "--server", paramLabel = "HOST[:PORT]|/SOCKET", description = "the MySQL server (default 127.0.0.1:3306), or the path of its Unix socket; "
+            + "a comma-separated list names a primary and its replicas")
     String server;
 
     @Option(names = {"-u", "--user"}, description = "a front-end user (clients log in to Sluice as this user)")
@@ -88,7 +89,9 @@ public final class Main implements Callable<Integer> {
         if (listen != null) {
             hostPort(listen, "sluice.listen", o, true);
         }
-        if (server != null && server.startsWith("/")) {
+        if (server != null && server.contains(",")) {
+            o.put("sluice.servers", server); // a primary and its replicas
+        } else if (server != null && server.startsWith("/")) {
             o.put("sluice.server.socket", server);
         } else if (server != null) {
             hostPort(server, "sluice.server", o, false);
