@@ -55,7 +55,10 @@ public final class ClusterMonitor implements AutoCloseable {
                           EventLoop loop) {
         this.config = config;
         this.connectors = List.copyOf(connectors);
-        this.key = BackendKey.of(backendUser, new Capabilities(Capabilities.SUPPORTED), UTF8MB4_GENERAL_CI, false);
+        // A plain client's flags: SUPPORTED also holds what a client may ask for, such as CLIENT_NO_SCHEMA,
+        // which would make the server read information_schema.X as a table X of no database.
+        this.key = BackendKey.of(backendUser, new Capabilities(Capabilities.SUPPORTED & ~Capabilities.CLIENT_NO_SCHEMA
+                & ~Capabilities.CLIENT_IGNORE_SPACE & ~Capabilities.CLIENT_FOUND_ROWS), UTF8MB4_GENERAL_CI, false);
         this.password = password;
         this.loop = loop;
         this.rules = new TopologyRules(config);
