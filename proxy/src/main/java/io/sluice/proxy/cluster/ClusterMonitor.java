@@ -42,6 +42,7 @@ public final class ClusterMonitor implements AutoCloseable {
     private final TopologyRules rules;
     private final Probe[] probes;
     private final List<Consumer<Topology>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Topology>> roundListeners = new CopyOnWriteArrayList<>();
     private volatile Topology topology;
     private ScheduledFuture<?> timer;
     private boolean closed;
@@ -81,6 +82,11 @@ public final class ClusterMonitor implements AutoCloseable {
         listeners.add(listener);
     }
 
+    /** Called on the monitor's loop after every round of polls, changed or not (work waiting for a server retries then). */
+    public void onRound(Consumer<Topology> listener) {
+        roundListeners.add(listener);
+    }
+
     /** Starts polling; returns a future that completes after the first round (whatever it found). */
     public Future<Topology> start() {
         Promise<Topology> first = loop.newPromise();
@@ -116,6 +122,13 @@ public final class ClusterMonitor implements AutoCloseable {
                 results.add(f.getNow());
             }
             publish(rules.apply(results, System.nanoTime()));
+            for (Consumer<Topology> l : roundListeners) {
+                try {
+                    l.accept(topology);
+                } catch (RuntimeException e) {
+                    log.warn("cluster round listener failed", e);
+                }
+            }
             if (done != null) {
                 done.trySuccess(topology);
             }

@@ -92,6 +92,10 @@ final class TopologyRules {
         if (m.role() == ClusterConfig.Role.PRIMARY) {
             readable = false;
             why = "named primary in sluice.servers";
+        } else if (primary >= 0 && primaryPosition.isEmpty()) {
+            readable = false; // nothing to compare: neither lag nor read-your-writes can be known
+            why = "the primary reports no GTID position (binary log off, or gtid_mode off)";
+            heldForLag[i] = true;
         } else if (lag < 0) {
             readable = false;
             why = primary >= 0 ? "lag unknown" : "no primary to measure lag against";

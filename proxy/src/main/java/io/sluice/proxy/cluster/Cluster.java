@@ -1,0 +1,140 @@
+package io.sluice.proxy.cluster;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.concurrent.EventExecutor;
+import io.sluice.config.ClusterConfig;
+import io.sluice.config.UserConfig;
+import io.sluice.proxy.pool.BackendPools;
+
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A primary and its replicas behind one front: each server's own pools (with its own learned
+ * limits, cap and queue), the monitor that tells their roles, the router, and what
+ * read-your-writes remembers per front-end user. Sessions ask it where their next unit of work
+ * goes ({@link #route}), then acquire from that server's {@link #pools(int)}. Thread-safe.
+ */
+public final class Cluster implements AutoCloseable {
+    private final ClusterConfig config;
+    private final List<BackendPools> pools;
+    private final ClusterMonitor monitor;
+    private final Router router;
+    /** Read-your-writes per user: the position of the user's last write, when that mode is on. */
+    private final ConcurrentHashMap<String, GtidSet> userWrites = new ConcurrentHashMap<>();
+    /** Work waiting for a server to qualify (a primary after a switchover, a replica): run again after each poll. */
+    private final ConcurrentLinkedQueue<Runnable> waiting = new ConcurrentLinkedQueue<>();
+    private final Counter[][] routed;
+
+    public Cluster(ClusterConfig config, List<BackendPools> pools, ClusterMonitor monitor, MeterRegistry registry) {
+        this.config = config;
+        this.pools = List.copyOf(pools);
+        this.monitor = monitor;
+        this.router = new Router(config);
+        Router.Reason[] reasons = Router.Reason.values();
+        this.routed = new Counter[pools.size()][reasons.length];
+        for (int i = 0; i < pools.size(); i++) {
+            String server = config.servers().get(i).address();
+            for (Router.Reason r : reasons) {
+                routed[i][r.ordinal()] = Counter.builder("sluice_route").description("units of work routed to a server, by reason")
+                        .tag("server", server).tag("reason", r.label()).register(registry);
+            }
+            int index = i;
+            Gauge.builder("sluice_server_up", this, c -> c.topology().server(index).up() ? 1 : 0).tag("server", server)
+                    .description("1 when the server answered its last poll").register(registry);
+            Gauge.builder("sluice_server_primary", this, c -> c.topology().primary() == index ? 1 : 0).tag("server", server)
+                    .description("1 for the server that takes writes").register(registry);
+            Gauge.builder("sluice_server_readable", this, c -> c.topology().server(index).readable() ? 1 : 0).tag("server", server)
+                    .description("1 for a replica that takes reads").register(registry);
+            Gauge.builder("sluice_replica_lag_seconds", this, c -> c.lagSeconds(index)).tag("server", server)
+                    .description("how far the replica is behind the primary, from GTID positions; -1 unknown").register(registry);
+        }
+        monitor.onRound(t -> wakeWaiting());
+    }
+
+    private double lagSeconds(int index) {
+        long lag = topology().server(index).lagNanos();
+        return lag < 0 ? -1 : lag / 1e9;
+    }
+
+    public ClusterConfig config() {
+        return config;
+    }
+
+    public Topology topology() {
+        return monitor.topology();
+    }
+
+    public ClusterMonitor monitor() {
+        return monitor;
+    }
+
+    /** The pools of server {@code index} (its place in {@code sluice.servers}). */
+    public BackendPools pools(int index) {
+        return pools.get(index);
+    }
+
+    public List<BackendPools> allPools() {
+        return pools;
+    }
+
+    /**
+     * Where the next unit of work of a session of {@code user} goes.
+     *
+     * @param sessionWrite the position of the session's own last write, or {@link GtidSet#EMPTY}
+     */
+    public Router.Decision route(Router.Work work, Router.Reason why, UserConfig user, GtidSet sessionWrite) {
+        GtidSet mustCover = GtidSet.EMPTY;
+        if (config.readYourWrites() == ClusterConfig.ReadYourWrites.SESSION) {
+            mustCover = sessionWrite;
+        } else if (config.readYourWrites() == ClusterConfig.ReadYourWrites.USER) {
+            GtidSet u = userWrites.get(user.name());
+            mustCover = u == null ? sessionWrite : u.max(sessionWrite);
+        }
+        Router.Decision d = router.route(topology(), work, why, user.replicasOnly(), mustCover, 0);
+        if (d.server() >= 0) {
+            routed[d.server()][d.reason().ordinal()].increment();
+        }
+        return d;
+    }
+
+    /** A session of {@code user} committed a write at {@code position} (read-your-writes per user). */
+    public void wrote(String user, GtidSet position) {
+        if (config.readYourWrites() == ClusterConfig.ReadYourWrites.USER && !position.isEmpty()) {
+            userWrites.merge(user, position, GtidSet::max);
+        }
+    }
+
+    /**
+     * Runs {@code retry} on {@code loop} after the next round of polls, to route again (no primary
+     * or no replica now). The caller bounds the wait with its own deadline.
+     */
+    public void awaitNextPoll(EventExecutor loop, Runnable retry) {
+        waiting.add(() -> loop.execute(retry));
+    }
+
+    private void wakeWaiting() {
+        for (Runnable r; (r = waiting.poll()) != null; ) {
+            r.run();
+        }
+    }
+
+    /** How long a read may wait for a replica to apply its reader's write, in nanoseconds; 0 = never. */
+    public long readYourWritesWaitNanos() {
+        return config.readYourWritesWait().toNanos();
+    }
+
+    public static long nanos(long millis) {
+        return TimeUnit.MILLISECONDS.toNanos(millis);
+    }
+
+    @Override
+    public void close() {
+        monitor.close();
+        wakeWaiting();
+    }
+}
