@@ -10,10 +10,14 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.sluice.config.AdminConfig;
 import io.sluice.config.BackendTlsConfig;
+import io.sluice.config.ClusterConfig;
+import io.sluice.config.UserConfig;
 import io.sluice.config.FrontendConfig;
 import io.sluice.config.ServerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.backend.BackendConnector;
+import io.sluice.proxy.cluster.Cluster;
+import io.sluice.proxy.cluster.ClusterMonitor;
 import io.sluice.proxy.frontend.FrontendInitializer;
 import io.sluice.proxy.frontend.FrontendContext;
 import io.sluice.proxy.metrics.ProxyMetrics;
@@ -31,6 +35,8 @@ import java.nio.file.Files;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One running Sluice proxy: the listening socket, the shared event loops, the backend pools, the
@@ -46,6 +52,11 @@ public final class ProxyServer implements AutoCloseable {
     private final ProxyMetrics metrics;
     private final BackendConnector connector;
     private final BackendPools pools;
+    /** Every server's connector and pools, in the order of sluice.servers: the one server, or a cluster's. */
+    private final List<BackendConnector> connectors = new ArrayList<>();
+    private final List<BackendPools> allPools = new ArrayList<>();
+    /** The primary and its replicas, when sluice.servers names more than one server; else null. */
+    private final Cluster cluster;
     private final SessionRegistry sessions = new SessionRegistry();
     private final LeakDetector leakDetector;
     /** What the client side needs (config, users, pools, TLS, client counts); {@link #reload} updates it. */
@@ -69,12 +80,27 @@ public final class ProxyServer implements AutoCloseable {
         } catch (Transport.Unavailable e) {
             throw new StartupException(e.getMessage(), e.getCause());
         }
-        this.connector = new BackendConnector(config.server(), transport, backendSsl);
-        this.pools = new BackendPools(config.pool(), config.users().values(), connector, metrics, transport.group());
-        pools.limitsPolicy(config.server().headroom(), config.server().fleetSize(), config.server().adaptive(),
-                config.server().limitsRefresh());
-        this.frontend = new FrontendContext(config, metrics, connector, pools, sessions, frontendSsl, rsaKeys);
+        for (ClusterConfig.Member member : config.cluster().servers()) {
+            ServerConfig server = config.cluster().isCluster() ? config.server().at(member) : config.server();
+            BackendConnector c = new BackendConnector(server, transport, backendSsl);
+            BackendPools p = new BackendPools(config.pool(), config.users().values(), c, metrics, transport.group());
+            p.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive(), server.limitsRefresh());
+            connectors.add(c);
+            allPools.add(p);
+        }
+        this.connector = connectors.get(0);
+        this.pools = allPools.get(0);
+        this.cluster = config.cluster().isCluster() ? cluster(config, registry) : null;
+        this.frontend = new FrontendContext(config, metrics, connector, pools, sessions, frontendSsl, rsaKeys, cluster);
         this.leakDetector = new LeakDetector(sessions, () -> this.config.frontend(), metrics);
+    }
+
+    private Cluster cluster(SluiceConfig config, MeterRegistry registry) {
+        UserConfig monitorUser = config.cluster().monitorUser().map(config.users()::get)
+                .orElse(config.users().values().iterator().next());
+        ClusterMonitor monitor = new ClusterMonitor(config.cluster(), connectors, monitorUser.backendUser(),
+                monitorUser.backendPassword(), transport.group().next());
+        return new Cluster(config.cluster(), allPools, monitor, registry);
     }
 
     private static SslContext backendSsl(BackendTlsConfig tls) {
@@ -124,14 +150,25 @@ public final class ProxyServer implements AutoCloseable {
      */
     public ProxyServer start() {
         try {
-            connector.probe(transport.group().next()).await(config.server().connectTimeout().toMillis() + 500);
+            List<io.netty.util.concurrent.Future<Void>> probes = new ArrayList<>();
+            for (BackendConnector c : connectors) {
+                probes.add(c.probe(transport.group().next()));
+            }
+            for (io.netty.util.concurrent.Future<Void> p : probes) {
+                p.await(config.server().connectTimeout().toMillis() + 500);
+            }
+            if (cluster != null) { // the first round of polls, so the first clients find the primary
+                cluster.monitor().start().await(config.server().connectTimeout().toMillis() + 500);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (!connector.serverInfo().learned()) {
-            log.warn("server {} not reachable at startup; clients will be served once it is", connector.address());
+        for (BackendConnector c : connectors) {
+            if (!c.serverInfo().learned()) {
+                log.warn("server {} not reachable at startup; clients will be served once it is", c.address());
+            }
         }
-        pools.start();
+        allPools.forEach(BackendPools::start);
         leakDetector.start(transport.group().next());
         ServerBootstrap b = new ServerBootstrap()
                 .group(transport.group())
@@ -153,8 +190,10 @@ public final class ProxyServer implements AutoCloseable {
         serverChannel = bound.channel();
         port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
         accepting = true;
-        log.info("Sluice listening on {} ({} transport, busy-poll {}), server {}, pool mode {}, max {} per user, {} global",
-                serverChannel.localAddress(), transport.name(), transport.busyPollInEffect(), connector.address(), config.pool().mode().name().toLowerCase(),
+        log.info("Sluice listening on {} ({} transport, busy-poll {}), {} {}, pool mode {}, max {} per user, {} global",
+                serverChannel.localAddress(), transport.name(), transport.busyPollInEffect(),
+                cluster == null ? "server" : "servers", cluster == null ? connector.address()
+                        : cluster.topology().describe(), config.pool().mode().name().toLowerCase(),
                 config.pool().maxPerUser(), config.pool().globalMax());
         return this;
     }
@@ -186,8 +225,19 @@ public final class ProxyServer implements AutoCloseable {
         return connector;
     }
 
+    /** The pools of the one server; with a cluster, those of the first server of sluice.servers (see {@link #cluster()}). */
     public BackendPools pools() {
         return pools;
+    }
+
+    /** Every server's pools, in the order of sluice.servers. */
+    public List<BackendPools> allPools() {
+        return allPools;
+    }
+
+    /** The primary and its replicas when sluice.servers names several servers; null with one server. */
+    public Cluster cluster() {
+        return cluster;
     }
 
     public SessionRegistry sessions() {
@@ -208,7 +258,7 @@ public final class ProxyServer implements AutoCloseable {
      * Only for a server not yet reached: an unfinished handshake counts toward its max_connect_errors.
      */
     public io.netty.util.concurrent.Future<Void> probeServer() {
-        return connector.probe(transport.group().next());
+        return connector.probe(transport.group().next()); // with a cluster, the monitor polls every server
     }
 
     /**
@@ -246,13 +296,20 @@ public final class ProxyServer implements AutoCloseable {
                 nf.leakWarningAfter(), nf.idleInTransactionTimeout(), nf.maxClientsPerUser(), nf.maxClientsPerHost(),
                 nf.maxQueryTime(), nf.maxTransactionTime());
         ServerConfig server = old.server().reloaded(next.server());
-        pools.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive(), server.limitsRefresh());
+        for (BackendPools p : allPools) {
+            p.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive(), server.limitsRefresh());
+        }
         AdminConfig admin = new AdminConfig(old.admin().enabled(), old.admin().host(), old.admin().port(),
                 next.admin().token(), next.admin().allowNoToken());
-        SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin);
-        connector.reload(server);
+        // The servers and the monitor user stay; the cluster's other settings are read once at start for now.
+        SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin, old.cluster());
+        for (int i = 0; i < connectors.size(); i++) {
+            connectors.get(i).reload(old.cluster().isCluster() ? server.at(old.cluster().servers().get(i)) : server);
+        }
         this.frontend.reloadedUsers(applied);
-        pools.reconfigure(applied.pool(), applied.users().values());
+        for (BackendPools p : allPools) {
+            p.reconfigure(applied.pool(), applied.users().values());
+        }
         config = applied;
         this.frontend.reloadedConfig(applied);
         return applied;
@@ -278,11 +335,16 @@ public final class ProxyServer implements AutoCloseable {
         for (var s : sessions.all()) {
             s.closeForShutdown();
         }
-        pools.close();
+        if (cluster != null) {
+            cluster.close();
+        }
+        allPools.forEach(BackendPools::close);
         // Backends were asked to quit; give the server a moment to close them, then close what is
         // left (a connection still logging in, or one whose server does not answer) before the
         // event loops stop, so no socket outlives this ProxyServer.
-        connector.closeAll(java.time.Duration.ofSeconds(2));
+        for (BackendConnector c : connectors) {
+            c.closeAll(java.time.Duration.ofSeconds(2));
+        }
         transport.shutdown();
     }
 }

@@ -3,6 +3,7 @@ package io.sluice.proxy.frontend;
 import io.netty.handler.ssl.SslContext;
 import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.backend.BackendConnector;
+import io.sluice.proxy.cluster.Cluster;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.session.SessionRegistry;
@@ -28,15 +29,18 @@ public final class FrontendContext {
     private final SessionRegistry sessions;
     private final SslContext ssl;
     private final KeyPair rsaKeys;
+    private final Cluster cluster;
     /** Client connections per front-end user and per client address, for the per-user/per-host limits. */
     private final ConcurrentHashMap<String, AtomicInteger> clientsByUser = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicInteger> clientsByHost = new ConcurrentHashMap<>();
 
     /**
-     * @param ssl the server-side TLS context, or null when frontend TLS is off
+     * @param ssl     the server-side TLS context, or null when frontend TLS is off
+     * @param cluster the primary and its replicas, or null with one server
      */
     public FrontendContext(SluiceConfig config, ProxyMetrics metrics, BackendConnector connector, BackendPools pools,
-                           SessionRegistry sessions, SslContext ssl, KeyPair rsaKeys) {
+                           SessionRegistry sessions, SslContext ssl, KeyPair rsaKeys, Cluster cluster) {
+        this.cluster = cluster;
         this.config = config;
         this.users = new UserDirectory(config.users().values());
         this.metrics = metrics;
@@ -75,6 +79,11 @@ public final class FrontendContext {
 
     BackendPools pools() {
         return pools;
+    }
+
+    /** The primary and its replicas, or null with one server. */
+    Cluster cluster() {
+        return cluster;
     }
 
     SessionRegistry sessions() {
