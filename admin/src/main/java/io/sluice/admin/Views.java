@@ -4,7 +4,11 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import io.sluice.proxy.ProxyServer;
+import io.sluice.proxy.cluster.Cluster;
+import io.sluice.proxy.cluster.ServerView;
+import io.sluice.proxy.cluster.Topology;
 import io.sluice.proxy.metrics.ProxyMetrics;
+import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.pool.PoolSnapshot;
 import io.sluice.proxy.session.ClientSession;
 import io.sluice.proxy.session.SessionSnapshot;
@@ -56,12 +60,29 @@ final class Views {
         } else if (failing != null) {
             reasons.add("server " + proxy.connector().address() + " unreachable: " + failing);
         }
+        Cluster cluster = proxy.cluster();
+        if (cluster != null) {
+            Topology t = cluster.topology();
+            reached = t.servers().stream().anyMatch(ServerView::up);
+            reachable = reached;
+            reasons.removeIf(r -> r.startsWith("server "));
+            if (!reached) {
+                reasons.add("no server of sluice.servers answers: " + t.describe());
+            } else if (!t.hasPrimary()) {
+                // Still ready: reads are served, and writes wait in the queue for a primary to appear.
+                reasons.add("writes wait: " + t.why());
+            }
+        }
         boolean ready = accepting && !paused && reachable;
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("ready", ready);
         body.put("accepting", accepting);
         body.put("paused", paused);
         body.put("server_reachable", reachable);
+        if (cluster != null) {
+            Topology t = cluster.topology();
+            body.put("primary", t.hasPrimary() ? t.server(t.primary()).address() : null);
+        }
         body.put("reasons", reasons);
         return new Readiness(ready, reached, body);
     }
@@ -86,26 +107,9 @@ final class Views {
         server.put("version", info.version());
         server.put("reached", info.learned());
         out.put("server", server);
-        var limits = proxy.pools().limits();
-        if (limits != null) {
-            Map<String, Object> l = new LinkedHashMap<>();
-            l.put("max_connections", limits.maxConnections());
-            l.put("max_user_connections", limits.maxUserConnections());
-            l.put("account_max_user_connections", limits.accountLimit() < 0 ? null : limits.accountLimit());
-            l.put("open_files_limit", limits.openFilesLimit());
-            l.put("wait_timeout_s", limits.waitTimeoutSeconds());
-            l.put("read_at", java.time.Instant.ofEpochMilli(limits.readAtMillis()).toString());
-            l.put("backend_cap", limits.effectiveCap());
-            l.put("reasoning", limits.reasoning());
-            long threads = proxy.pools().threadsConnected();
-            long maxUsed = proxy.pools().maxUsedConnections();
-            l.put("threads_connected", threads < 0 ? null : threads);
-            l.put("max_used_connections", maxUsed < 0 ? null : maxUsed);
-            int adaptive = proxy.pools().adaptiveCap();
-            l.put("adaptive_cap", adaptive == Integer.MAX_VALUE ? null : adaptive);
-            out.put("server_limits", l);
-        } else {
-            out.put("server_limits", null); // read by the first backend connection
+        out.put("server_limits", limits(proxy.pools()));
+        if (proxy.cluster() != null) {
+            out.put("cluster", cluster(proxy.cluster()));
         }
         out.put("transport", proxy.transportName());
         out.put("busy_poll", proxy.busyPollInEffect());
@@ -135,6 +139,64 @@ final class Views {
         }
         out.put("pools", pools);
         out.put("errors", errors(snapshot));
+        return out;
+    }
+
+    /** What Sluice learned of a server's limits and load; null until a backend has read them. */
+    private static Map<String, Object> limits(BackendPools pools) {
+        var limits = pools.limits();
+        if (limits == null) {
+            return null; // read by the first backend connection
+        }
+        Map<String, Object> l = new LinkedHashMap<>();
+        l.put("max_connections", limits.maxConnections());
+        l.put("max_user_connections", limits.maxUserConnections());
+        l.put("account_max_user_connections", limits.accountLimit() < 0 ? null : limits.accountLimit());
+        l.put("open_files_limit", limits.openFilesLimit());
+        l.put("wait_timeout_s", limits.waitTimeoutSeconds());
+        l.put("read_at", java.time.Instant.ofEpochMilli(limits.readAtMillis()).toString());
+        l.put("backend_cap", limits.effectiveCap());
+        l.put("reasoning", limits.reasoning());
+        long threads = pools.threadsConnected();
+        long maxUsed = pools.maxUsedConnections();
+        l.put("threads_connected", threads < 0 ? null : threads);
+        l.put("max_used_connections", maxUsed < 0 ? null : maxUsed);
+        int adaptive = pools.adaptiveCap();
+        l.put("adaptive_cap", adaptive == Integer.MAX_VALUE ? null : adaptive);
+        return l;
+    }
+
+    /** Each server of the cluster: role, health, lag, position, why it takes no reads, its limits and pools. */
+    private Map<String, Object> cluster(Cluster cluster) {
+        Topology t = cluster.topology();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("primary", t.hasPrimary() ? t.server(t.primary()).address() : null);
+        out.put("why", t.why().isEmpty() ? null : t.why());
+        List<Map<String, Object>> servers = new ArrayList<>();
+        for (ServerView v : t.servers()) {
+            BackendPools pools = cluster.pools(v.index());
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("address", v.address());
+            s.put("role", v.role().name().toLowerCase(Locale.ROOT));
+            s.put("up", v.up());
+            s.put("readable", v.readable());
+            s.put("writable", v.writable());
+            s.put("replicating", v.replicating());
+            s.put("lag_ms", v.lagNanos() < 0 ? null : round(v.lagNanos() / 1e6));
+            s.put("gtid_position", v.position().toString());
+            s.put("weight", v.member().weight());
+            s.put("why", v.why().isEmpty() ? null : v.why());
+            s.put("backend_connections", pools.total());
+            s.put("server_limits", limits(pools));
+            pools.flushMeters();
+            List<Map<String, Object>> p = new ArrayList<>();
+            for (PoolSnapshot snap : pools.snapshot()) {
+                p.add(pool(snap));
+            }
+            s.put("pools", p);
+            servers.add(s);
+        }
+        out.put("servers", servers);
         return out;
     }
 
