@@ -35,6 +35,26 @@ public final class Sluice implements AutoCloseable {
         return new Sluice(server, new ProxyServer(config, new SimpleMeterRegistry()).start());
     }
 
+    /**
+     * Starts Sluice in front of every server of {@code cluster} ({@code sluice.servers}, each through
+     * the cluster's relay when {@code viaRelays}, so a test can cut one); {@code hocon} adds to the base.
+     * {@link #server} is the primary at start.
+     */
+    public static Sluice startCluster(io.sluice.testkit.TestCluster cluster, boolean viaRelays, String hocon) {
+        StringBuilder servers = new StringBuilder();
+        for (TestServer s : cluster.servers()) {
+            servers.append(servers.length() == 0 ? "" : ", ").append('"').append(s.host()).append(':')
+                    .append(viaRelays ? cluster.relayPort(s) : s.port()).append('"');
+        }
+        String base = "sluice.listen { host = \"127.0.0.1\", port = 0, io-threads = 2, transport = "
+                + System.getProperty("sluice.test.transport", "auto") + " }\n"
+                + "sluice.servers = [" + servers + "]\n"
+                + "sluice.cluster.poll-interval = 200ms\n"
+                + "sluice.admin.enabled = false\n";
+        SluiceConfig config = ConfigLoader.parse(base + hocon);
+        return new Sluice(cluster.primary(), new ProxyServer(config, new SimpleMeterRegistry()).start());
+    }
+
     public int port() {
         return proxy.port();
     }

@@ -19,7 +19,7 @@ public final class Router {
 
     /** Why work went where it went: the {@code reason} label of {@code sluice_route_total} and /sessions. */
     public enum Reason {
-        WRITE("write"), TRANSACTION("transaction"), PINNED("pinned"), HINT("hint"), SPLIT_OFF("split_off"),
+        WRITE("write"), COMMAND("command"), TRANSACTION("transaction"), PINNED("pinned"), HINT("hint"), SPLIT_OFF("split_off"),
         SESSION_MODE("session_mode"), READ("read"), READ_ONLY_TRANSACTION("read_only_transaction"),
         READ_YOUR_WRITES("read_your_writes"), NO_REPLICA("no_replica"), REPLICAS_ONLY("replicas_only"),
         NO_PRIMARY("no_primary"), SPLIT_BRAIN("split_brain");

@@ -1,0 +1,109 @@
+package io.sluice.proxy.session;
+
+import io.netty.buffer.ByteBuf;
+import io.sluice.config.UserConfig;
+import io.sluice.proxy.cluster.Cluster;
+import io.sluice.proxy.cluster.GtidSet;
+import io.sluice.proxy.cluster.ReadClassifier;
+import io.sluice.proxy.cluster.Router;
+import io.sluice.proxy.pool.BackendPools;
+import io.sluice.proxy.protocol.CommandType;
+import io.sluice.proxy.protocol.Packets;
+
+/**
+ * One session's side of a cluster: what kind of work the command about to acquire a backend is
+ * (rule 4 of the cluster issue, from the command, the session's state and the statement's text),
+ * where the router sends it, and the position of the session's own last write (read-your-writes).
+ * Used only on the session's event loop, and only when there are several servers.
+ */
+final class SessionRouting {
+    /** A StatementBook flag bit: the prepared statement's SQL is a read a replica may run. */
+    static final int REPLICA_READ = 1 << 30;
+
+    private final Cluster cluster;
+    private UserConfig user;
+    private String lastGtidText;
+    private GtidSet lastWrite = GtidSet.EMPTY;
+    private volatile Router.Decision last;
+
+    SessionRouting(Cluster cluster, UserConfig user) {
+        this.cluster = cluster;
+        this.user = user;
+    }
+
+    void user(UserConfig user) {
+        this.user = user;
+    }
+
+    /**
+     * Where the parked command goes.
+     *
+     * @param multiplexed    transaction mode (session mode keeps the whole session on the primary)
+     * @param stickToPrimary a pin holds, or autocommit is off: the next work opens or continues a transaction
+     * @param statementFlags the StatementBook flags of the statement a COM_STMT_EXECUTE runs
+     */
+    Router.Decision decide(CommandType type, ByteBuf parked, boolean multiplexed, boolean stickToPrimary,
+                           boolean autocommitOff, int statementFlags) {
+        Router.Work work = Router.Work.PRIMARY;
+        Router.Reason why;
+        if (!multiplexed) {
+            why = Router.Reason.SESSION_MODE;
+        } else if (!user.readWriteSplit()) {
+            why = Router.Reason.SPLIT_OFF;
+        } else if (autocommitOff) {
+            why = Router.Reason.TRANSACTION;
+        } else if (stickToPrimary) {
+            why = Router.Reason.PINNED;
+        } else if (type == CommandType.COM_QUERY || type == CommandType.COM_STMT_PREPARE) {
+            int flags = parked == null ? 0 : ReadClassifier.classify(parked, parked.readerIndex() + Packets.HEADER_SIZE + 1,
+                    Packets.payloadEnd(parked));
+            if ((flags & ReadClassifier.PRIMARY_HINT) != 0) {
+                why = Router.Reason.HINT;
+            } else if ((flags & ReadClassifier.READ_ONLY_TRANSACTION) != 0) {
+                work = Router.Work.READ;
+                why = Router.Reason.READ_ONLY_TRANSACTION;
+            } else if ((flags & ReadClassifier.READ) != 0) {
+                work = Router.Work.READ;
+                why = Router.Reason.READ;
+            } else {
+                why = Router.Reason.WRITE;
+            }
+        } else if (type == CommandType.COM_STMT_EXECUTE && (statementFlags & REPLICA_READ) != 0) {
+            work = Router.Work.READ;
+            why = Router.Reason.READ;
+        } else {
+            why = type == CommandType.COM_STMT_EXECUTE ? Router.Reason.WRITE : Router.Reason.COMMAND;
+        }
+        Router.Decision d = cluster.route(work, why, user, lastWrite);
+        last = d;
+        return d;
+    }
+
+    BackendPools pools(Router.Decision d) {
+        return cluster.pools(d.server());
+    }
+
+    /** The statement book's flags for a statement prepared with {@code sql}: plus {@link #REPLICA_READ} for a read. */
+    static int prepareFlags(int flags, ByteBuf sql, int from, int to) {
+        return (ReadClassifier.classify(sql, from, to) & (ReadClassifier.READ | ReadClassifier.PRIMARY_HINT)) == ReadClassifier.READ
+                ? flags | REPLICA_READ : flags;
+    }
+
+    /** After a response: a commit reported the write's GTID; remember it for this session and its user. */
+    void afterResponse(String lastWriteGtid) {
+        if (lastWriteGtid != null && !lastWriteGtid.equals(lastGtidText)) {
+            lastGtidText = lastWriteGtid;
+            lastWrite = lastWrite.max(GtidSet.parse(lastWriteGtid));
+            cluster.wrote(user.name(), lastWrite);
+        }
+    }
+
+    /** The last decision (for /sessions), or null before the first. */
+    Router.Decision last() {
+        return last;
+    }
+
+    Cluster cluster() {
+        return cluster;
+    }
+}
