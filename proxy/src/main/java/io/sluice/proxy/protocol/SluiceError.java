@@ -27,7 +27,12 @@ public enum SluiceError {
     /** Idle inside a transaction longer than sluice.frontend.idle-in-transaction-timeout; closed, rolled back. */
     IDLE_IN_TRANSACTION_TIMEOUT(9410, "08S01"),
     /** A transaction open longer than sluice.frontend.max-transaction-time; its statement killed, session closed, rolled back. */
-    TRANSACTION_TIMEOUT(9411, "08S01");
+    TRANSACTION_TIMEOUT(9411, "08S01"),
+    /**
+     * No server of the cluster can take this work within the acquire timeout: no primary (none
+     * writable, or split brain), or no replica where a read must have one. The session stays usable.
+     */
+    NO_SERVER(9412, "HY000");
 
     private final int code;
     private final String sqlState;
