@@ -2,8 +2,6 @@ package io.sluice.proxy.cluster;
 
 import io.netty.buffer.ByteBuf;
 
-import java.util.Locale;
-import java.util.Set;
 
 /**
  * Decides, from a statement's text alone, whether it may run on a replica: a plain read that
@@ -25,11 +23,8 @@ public final class ReadClassifier {
 
     private static final String HINT = "sluice:primary";
 
-    /** First words of a statement that only reads, when nothing else in it says otherwise. */
-    private static final Set<String> READ_STARTS = Set.of("SELECT", "WITH", "DESC", "DESCRIBE", "EXPLAIN");
-
-    /** Words that make any statement primary-only wherever they appear outside quotes and comments. */
-    private static final Set<String> PRIMARY_WORDS = Set.of(
+    /** Words that make any statement primary-only wherever they appear outside quotes and comments (hashes, sorted). */
+    private static final long[] PRIMARY_WORDS = hashes(
             // writes and DDL inside a CTE or EXPLAIN ANALYZE, and SELECT ... INTO
             "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "TRUNCATE", "RENAME", "GRANT",
             "REVOKE", "LOAD", "CALL", "HANDLER", "INTO", "ANALYZE", "OPTIMIZE",
@@ -42,6 +37,42 @@ public final class ReadClassifier {
             // server variables that describe this connection's own last write
             "@@LAST_INSERT_ID", "@@IDENTITY", "@@LAST_GTID", "@@INSERT_ID");
 
+    // First words of a statement that only reads, when nothing else in it says otherwise; and the
+    // words of START TRANSACTION READ ONLY / READ WRITE.
+    private static final long SELECT = hash("SELECT");
+    private static final long WITH = hash("WITH");
+    private static final long DESC = hash("DESC");
+    private static final long DESCRIBE = hash("DESCRIBE");
+    private static final long EXPLAIN = hash("EXPLAIN");
+    private static final long ANALYZE = hash("ANALYZE");
+    private static final long START = hash("START");
+    private static final long TRANSACTION = hash("TRANSACTION");
+    private static final long ONLY = hash("ONLY");
+    private static final long WRITE = hash("WRITE");
+    private static final long AT_AT = hash("@@");
+
+    /** Words are compared by a 64-bit hash of their upper-case bytes: no allocation per statement. */
+    static long hash(String upper) {
+        long h = 0;
+        for (int i = 0; i < upper.length(); i++) {
+            h = h * 31 + upper.charAt(i);
+        }
+        return h;
+    }
+
+    private static long[] hashes(String... words) {
+        long[] h = new long[words.length];
+        for (int i = 0; i < words.length; i++) {
+            h[i] = hash(words[i]);
+        }
+        java.util.Arrays.sort(h);
+        return h;
+    }
+
+    private static int upper(byte c) {
+        return c >= 'a' && c <= 'z' ? c - 32 : c & 0xff;
+    }
+
     private ReadClassifier() {
     }
 
@@ -51,8 +82,8 @@ public final class ReadClassifier {
         int words = 0;
         boolean read = false;
         boolean disqualified = false;
-        String first = null;
-        String second = null;
+        long first = 0;
+        long second = 0;
         boolean readOnlyTxn = false;
         boolean afterSemicolon = false;
         int i = from;
@@ -106,34 +137,33 @@ public final class ReadClassifier {
                 continue;
             }
             if (isWordStart(c)) {
-                int start = i;
-                while (i < to && isWordChar(buf.getByte(i))) {
+                boolean variable = c == '@' && i + 1 < to && buf.getByte(i + 1) == '@';
+                long h = 0;
+                while (i < to && isWordChar(c = buf.getByte(i))) {
+                    // @@session.x and @@local.x name the same variable as @@x
+                    h = c == '.' && variable ? AT_AT : h * 31 + upper(c);
                     i++;
                 }
                 if (afterSemicolon) {
                     disqualified = true; // a second statement: the primary runs the whole text
                 }
-                String word = buf.toString(start, i - start, java.nio.charset.StandardCharsets.US_ASCII).toUpperCase(Locale.ROOT);
                 words++;
                 if (words == 1) {
-                    first = word;
-                    read = READ_STARTS.contains(word);
+                    first = h;
+                    read = h == SELECT || h == WITH || h == DESC || h == DESCRIBE || h == EXPLAIN;
                 } else if (words == 2) {
-                    second = word;
-                    if ("EXPLAIN".equals(first) && "ANALYZE".equals(word)) {
+                    second = h;
+                    if (first == EXPLAIN && h == ANALYZE) {
                         disqualified = true;
                     }
                 }
-                if (word.startsWith("@@SESSION.") || word.startsWith("@@LOCAL.")) {
-                    word = "@@" + word.substring(word.indexOf('.') + 1);
-                }
-                if (PRIMARY_WORDS.contains(word)) {
+                if (java.util.Arrays.binarySearch(PRIMARY_WORDS, h) >= 0) {
                     disqualified = true;
                 }
-                if ("START".equals(first) && "TRANSACTION".equals(second) && "ONLY".equals(word)) {
+                if (first == START && second == TRANSACTION && h == ONLY) {
                     readOnlyTxn = true;
                 }
-                if ("START".equals(first) && "WRITE".equals(word)) {
+                if (first == START && h == WRITE) {
                     readOnlyTxn = false;
                     disqualified = true;
                 }
