@@ -2,6 +2,7 @@ package io.sluice.proxy.cluster;
 
 import io.sluice.config.ClusterConfig;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -115,7 +116,9 @@ public final class Router {
     /** A readable replica that has {@code mustCover}, spread by weight; -1 when none. */
     private int pickReplica(Topology t, GtidSet mustCover) {
         int total = 0;
-        for (ServerView s : t.servers()) {
+        List<ServerView> servers = t.servers();
+        for (int i = 0; i < servers.size(); i++) { // indexed: no iterator per decision
+            ServerView s = servers.get(i);
             if (s.readable() && s.position().covers(mustCover)) {
                 total += s.member().weight();
             }
@@ -124,7 +127,8 @@ public final class Router {
             return -1;
         }
         long ticket = Math.floorMod(spread.getAndIncrement(), (long) total);
-        for (ServerView s : t.servers()) {
+        for (int i = 0; i < servers.size(); i++) {
+            ServerView s = servers.get(i);
             if (s.readable() && s.position().covers(mustCover)) {
                 ticket -= s.member().weight();
                 if (ticket < 0) {
