@@ -13,9 +13,9 @@ import java.util.Map;
  * One server's pools, by backend user, with what they count together: the connections open or
  * being opened across them ({@link #total}, against the global cap), how many are being opened or
  * closed to make room, the settings in force, and whether the pools are paused or closed. The
- * units that act on them ({@link HandOff}, {@link ServerCaps}, {@link Housekeeper}) read and
- * change them here; a process fronting several servers would hold one set per server, so nothing
- * here is static.
+ * units that act on them ({@link BackendPools}, {@link HandOff}, {@link Opener},
+ * {@link ServerCaps}, {@link Housekeeper}) read and change them here; a process fronting several
+ * servers would hold one set per server, so nothing here is static.
  *
  * <p>Threading: this object is the pools' one lock. Every field here, every {@link BackendPool}
  * field and gate, and the state of {@link ServerCaps} and {@link Housekeeper} are guarded by it,
