@@ -18,7 +18,7 @@ import java.util.Set;
 /**
  * The connections of one backend user, its gate, where its connections live
  * ({@link LoopAffinity}), and what it counts: acquires, timeouts, opens and failed opens (with the
- * rate-limited WARN). All fields are guarded by the owning {@link BackendPools}' lock.
+ * rate-limited WARN). All fields are guarded by the {@link PoolSet} lock.
  * {@code busy = all - idle}: a connection being reset or validated is busy.
  */
 final class BackendPool implements CapPolicy.Load, Gate.Owner {
@@ -64,19 +64,19 @@ final class BackendPool implements CapPolicy.Load, Gate.Owner {
     /** Where this pool's connections live and which are to move ({@link LoopAffinity}). */
     final LoopAffinity affinity = new LoopAffinity();
     final ProxyMetrics.PoolMeters meters;
-    /** The registry whose lock guards this pool and its gate. */
-    private final BackendPools owner;
+    /** The hand-off that counts this pool's timeouts; its {@link PoolSet} is the lock guarding this pool and its gate. */
+    private final HandOff owner;
 
-    BackendPool(String name, String password, int max, int maxWaiters, ProxyMetrics.PoolMeters meters, BackendPools owner) {
+    BackendPool(String name, String password, int max, int maxWaiters, ProxyMetrics.PoolMeters meters, HandOff owner) {
         this.name = name;
         this.password = password;
         this.max = max;
         this.owner = owner;
-        this.gate = new Gate(maxWaiters, owner, this);
+        this.gate = new Gate(maxWaiters, owner == null ? null : owner.set, this); // null: tests of the books, no deadlines
         this.meters = meters;
     }
 
-    /** The gate removed {@code w} at its deadline (the lock is held): the registry counts it and describes the pool. */
+    /** The gate removed {@code w} at its deadline (the lock is held): the hand-off counts it and describes the pool. */
     @Override
     public GateRejection.Usage timedOut(Waiter w) {
         return owner.timedOut(this);

@@ -4,8 +4,8 @@ package io.sluice.proxy.pool;
  * The cap and fairness policy of the pools as pure functions of counts: which cap binds, each
  * pool's fair share of it, whether a pool may open one more connection, where room is taken from,
  * what a free connection does for the oldest waiter when that waiter wants another key, and how
- * adaptive sharing moves the cap. No state, no clock, no I/O: {@link BackendPools} holds its lock,
- * counts, and asks. Allocation-free: the per-release questions ({@link #overCap}, {@link #owesRoom})
+ * adaptive sharing moves the cap. No state, no clock, no I/O: {@link ServerCaps} asks it with the
+ * counts of the {@link PoolSet}, under its lock. Allocation-free: the per-release questions ({@link #overCap}, {@link #owesRoom})
  * run on every connection given back.
  */
 final class CapPolicy {

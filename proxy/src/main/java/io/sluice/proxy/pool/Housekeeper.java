@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * its lifetime with jitter, and when it must answer a ping before it is handed out.
  *
  * <p>Threading: the pass runs on one event loop of the group; its state is guarded by the
- * {@link BackendPools} lock, which it takes like any other caller; network work runs after.
+ * {@link PoolSet} lock, which it takes like any other caller; network work runs after.
  */
 final class Housekeeper {
     /** The pools' one log category (operators and tests filter on it). */
@@ -34,7 +34,10 @@ final class Housekeeper {
     /** The longest gap between passes (idle timeout, max lifetime, min-idle); idle-timeout / 4 if shorter. */
     static final long MAX_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    private final BackendPools pools;
+    private final HandOff handOff;
+    /** The pools and their counts; also the lock. */
+    private final PoolSet pools;
+    private final ServerCaps caps;
     private ScheduledFuture<?> task;
     /** sluice.server.limits-refresh: how often the limits are read again, whatever the pools' state. */
     private volatile long limitsRefreshNanos = ServerConfig.DEFAULT_LIMITS_REFRESH.toNanos();
@@ -43,12 +46,14 @@ final class Housekeeper {
     /** A refresh is due and every backend is busy at the cap: the next one given back reads the limits. */
     private boolean limitsOnRelease;
     /** The short-lived connection of {@link #refreshLimitsWithoutIdle} is open (counted in the pools' total). */
-    boolean limitsConnection;
+    private boolean limitsConnection;
     private boolean threadsReading;
     private long threadsReadNanos;
 
-    Housekeeper(BackendPools pools) {
-        this.pools = pools;
+    Housekeeper(HandOff handOff) {
+        this.handOff = handOff;
+        this.pools = handOff.set;
+        this.caps = handOff.caps;
     }
 
     /** Starts the passes on one loop of {@code group}. Caller holds the lock. */
@@ -68,16 +73,6 @@ final class Housekeeper {
         limitsRefreshNanos = every.toNanos();
     }
 
-    /** A read of the limits has ended (applied or not): the next refresh is due from now. Caller holds the lock. */
-    void limitsRead(long now) {
-        limitsReadNanos = now;
-    }
-
-    /** A read of Threads_connected has ended. Caller holds the lock. */
-    void threadsRead() {
-        threadsReading = false;
-    }
-
     /** One pass over every pool. */
     private void run() {
         List<Runnable> after = new ArrayList<>();
@@ -86,12 +81,12 @@ final class Housekeeper {
                 return;
             }
             long now = System.nanoTime();
-            long serverIdleLimit = pools.share.serverIdleLimitNanos(MAX_PERIOD_NANOS);
+            long serverIdleLimit = caps.share.serverIdleLimitNanos(MAX_PERIOD_NANOS);
             for (BackendPool p : pools.all()) {
                 closeExpired(p, now, serverIdleLimit, after);
                 readOnIdle(p, now, after);
                 openMinIdle(p, after);
-                pools.dispatch(p, after);
+                handOff.dispatch(p, after);
             }
             if (limitsRefreshDue(now)) {
                 refreshLimitsWithoutIdle(now, after); // every backend is busy (or none is open)
@@ -113,7 +108,7 @@ final class Housekeeper {
             // just as one is handed out; min-idle opens a fresh one.
             boolean idleTooLong = idle >= idleTimeout && p.all.size() > config.minIdle() || idle >= serverIdleLimit;
             if (retire || idleTooLong) {
-                // Counted until the server has closed it (see BackendPools.closed).
+                // Counted until the server has closed it (see HandOff.closed).
                 it.remove();
                 String reason = retire ? "max lifetime reached" : "idle timeout";
                 after.add(() -> c.quit(reason));
@@ -127,13 +122,13 @@ final class Housekeeper {
             BackendConnection c = p.idle.pollLast();
             limitsReadNanos = now; // one refresh in flight at a time
             limitsOnRelease = false;
-            after.add(() -> readLimits(c, () -> pools.returnIdle(c)));
+            after.add(() -> readLimits(c, () -> handOff.returnIdle(c)));
         }
         if (threadsReadDue(now) && !p.idle.isEmpty()) {
             BackendConnection c = p.idle.pollLast();
             threadsReading = true;
             threadsReadNanos = now;
-            after.add(() -> readThreadsConnected(c, () -> pools.returnIdle(c)));
+            after.add(() -> readThreadsConnected(c, () -> handOff.returnIdle(c)));
         }
     }
 
@@ -141,20 +136,20 @@ final class Housekeeper {
     private void openMinIdle(BackendPool p, List<Runnable> after) {
         if (p.lastKey != null && p.gate.isEmpty() && !pools.paused) {
             int minIdle = pools.config().minIdle();
-            while (p.idle.size() + p.opening < minIdle && p.size() < p.max && pools.total < pools.capFor(p)) {
-                pools.open(p, p.lastKey, pools.group.next(), after);
+            while (p.idle.size() + p.opening < minIdle && p.size() < p.max && pools.total < caps.capFor(p)) {
+                handOff.opener.open(p, p.lastKey, handOff.opener.group.next(), after);
             }
         }
     }
 
     /** Whether the server's limits are due to be read again (sluice.server.limits-refresh). Caller holds the lock. */
     private boolean limitsRefreshDue(long now) {
-        return pools.share.tried && !pools.paused && !pools.closed && now - limitsReadNanos > limitsRefreshNanos;
+        return caps.share.tried && !pools.paused && !pools.closed && now - limitsReadNanos > limitsRefreshNanos;
     }
 
     /** Whether adaptive sharing should read Threads_connected now. Caller holds the lock. */
     private boolean threadsReadDue(long now) {
-        return !threadsReading && !pools.paused && !pools.closed && pools.share.threadsReadDue(now, threadsReadNanos);
+        return !threadsReading && !pools.paused && !pools.closed && caps.share.threadsReadDue(now, threadsReadNanos);
     }
 
     /**
@@ -166,14 +161,14 @@ final class Housekeeper {
         if (threadsReadDue(System.nanoTime())) {
             threadsReading = true;
             threadsReadNanos = System.nanoTime();
-            after.add(() -> readThreadsConnected(c, () -> pools.returnIdle(c)));
+            after.add(() -> readThreadsConnected(c, () -> handOff.returnIdle(c)));
             return true;
         }
         if (limitsOnRelease) {
             // Limits refresh due while at the cap with nothing idle: read them on this one on its way back.
             limitsOnRelease = false;
             limitsReadNanos = System.nanoTime();
-            after.add(() -> readLimits(c, () -> pools.returnIdle(c)));
+            after.add(() -> readLimits(c, () -> handOff.returnIdle(c)));
             return true;
         }
         return false;
@@ -196,7 +191,7 @@ final class Housekeeper {
             return; // no client has asked for a backend yet, or the last refresh's connection is still at it
         }
         limitsReadNanos = now; // one refresh in flight at a time
-        if (pools.total - pools.totalEvicting() >= pools.globalCap()) {
+        if (pools.total - pools.totalEvicting() >= caps.globalCap()) {
             limitsOnRelease = true;
             return;
         }
@@ -204,8 +199,8 @@ final class Housekeeper {
         limitsConnection = true;
         BackendPool pool = p;
         BackendKey key = p.lastKey;
-        EventLoop loop = pools.group.next();
-        after.add(() -> pools.connector().connect(loop, key, pool.password).addListener(f -> {
+        EventLoop loop = handOff.opener.group.next();
+        after.add(() -> handOff.opener.connector().connect(loop, key, pool.password).addListener(f -> {
             if (!f.isSuccess()) {
                 // The server may be full of Sluice's busy backends (max_connections lowered below them):
                 // read on the next one given back instead, which then closes if it is over the new cap.
@@ -229,35 +224,62 @@ final class Housekeeper {
         synchronized (pools) {
             pools.total--;
             limitsConnection = false;
-            pools.dispatchAll(after);
+            handOff.dispatchAll(after);
         }
         after.forEach(Runnable::run);
     }
 
     /**
      * Reads the server's limits on connection {@code c} (fresh, or taken idle; nobody else uses it
-     * meanwhile), has the pools apply them, then runs {@code then}. Never fails: without an answer
+     * meanwhile), applies them, then runs {@code then}. Never fails: without an answer
      * the configured global-max stays.
      */
     void readLimits(BackendConnection c, Runnable then) {
         PoolConfig config = pools.config();
-        ServerShare share = pools.share;
+        ServerShare share = caps.share;
         ServerLimitsProbe.read(c, config.validationTimeout().plusSeconds(3), config.globalMax(), share.headroom(),
                 share.fleetSize()).addListener(f -> {
-            pools.applyReading((ServerLimitsProbe.Reading) f.getNow());
+            applyReading((ServerLimitsProbe.Reading) f.getNow());
             then.run();
         });
     }
 
     /**
+     * Applies a read of the server's limits ({@link ServerCaps#applyReading}), then serves waiters;
+     * the next refresh is due from now, whether or not the server told.
+     */
+    private void applyReading(ServerLimitsProbe.Reading r) {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (pools) {
+            limitsReadNanos = System.nanoTime();
+            if (caps.applyReading(r, limitsConnection ? 1 : 0, after)) {
+                handOff.dispatchAll(after);
+            }
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /**
      * Reads the server's Threads_connected on idle connection {@code c} (nobody else uses it
-     * meanwhile) for adaptive sharing, has the pools apply it, then runs {@code then}.
+     * meanwhile) for adaptive sharing, applies it, then runs {@code then}.
      */
     private void readThreadsConnected(BackendConnection c, Runnable then) {
         ServerLimitsProbe.threadsConnected(c, pools.config().validationTimeout()).addListener(f -> {
-            pools.adapt((Long) f.getNow());
+            adapt((Long) f.getNow());
             then.run();
         });
+    }
+
+    /** Applies a read of Threads_connected for adaptive sharing ({@link ServerCaps#adapt}); a changed cap serves waiters. */
+    private void adapt(long threads) {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (pools) {
+            threadsReading = false;
+            if (caps.adapt(threads, after)) {
+                handOff.dispatchAll(after);
+            }
+        }
+        after.forEach(Runnable::run);
     }
 
     /**

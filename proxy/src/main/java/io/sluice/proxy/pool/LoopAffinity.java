@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * command and every response; connections land on loops by chance (the loop of whoever first
  * asked), so a pool can sit lopsided while its clients are spread evenly.
  *
- * <p>One per {@link BackendPool}; guarded by the {@link BackendPools} lock like the rest of it.
+ * <p>One per {@link BackendPool}; guarded by the {@link PoolSet} lock like the rest of it.
  */
 final class LoopAffinity {
     /** The pools' one log category (operators and tests filter on it). */

@@ -11,10 +11,10 @@ import java.util.concurrent.TimeUnit;
  * How much of the server this Sluice takes: the server's limits as last read
  * ({@link ServerLimitsProbe}), the share settings (sluice.server.headroom, fleet-size, adaptive),
  * the cap adaptive sharing allows now, and the server's load figures for /stats. It decides and
- * logs; {@link BackendPools} closes or opens connections after it changed.
+ * logs; {@link ServerCaps} closes idle connections over a lowered cap after it changed.
  *
  * <p>Threading: the volatile fields are read from any thread (admin, the open path); the rest, and
- * every method that changes state, is guarded by the {@link BackendPools} lock.
+ * every method that changes state, is guarded by the {@link PoolSet} lock.
  */
 final class ServerShare {
     /** The pools' one log category (operators and tests filter on it). */

@@ -3,7 +3,6 @@ package io.sluice.proxy.session.statements;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.sluice.proxy.protocol.SluiceError;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.ServerStatements;
@@ -16,8 +15,6 @@ import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.protocol.StatementPackets;
 
-import java.util.ArrayDeque;
-import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -56,23 +53,10 @@ public final class StatementBook {
     private static final int FIRST_EXECUTE_COPY = 64 * 1024;
 
     private final BackendPools pools;
-    /** The client's prepared statements by the ids Sluice gave them. */
-    private final Map<Integer, ClientStatement> statements = new HashMap<>();
-    private int lastStatementId;
-    /** The statements of the COM_STMT_PREPAREs in flight, oldest first; each gets its id when the server's OK comes. */
-    private final ArrayDeque<ClientStatement> preparing = new ArrayDeque<>();
-    /**
-     * The client's last successful prepare: what MariaDB's statement id 0xFFFFFFFF names once no
-     * prepare is in flight (the server forgets it when a prepare fails or the statement is closed).
-     */
-    private ClientStatement lastPrepared;
-    /** The last COM_STMT_PREPARE on the linked backend was the client's own (not Sluice's re-prepare). */
-    private boolean lastPrepareByClient;
-    /** The statements of the COM_STMT_EXECUTE / _FETCH / _RESET in flight, oldest first. */
-    private final ArrayDeque<ClientStatement> inFlight = new ArrayDeque<>();
-    /** Statements with a cursor open, and with long data sent: the session's CURSOR and LONG_DATA pins. */
-    private int cursors;
-    private int longData;
+    /** The statements by id, what is in flight, the cursor and long-data counts. */
+    private final StatementTable table = new StatementTable();
+    /** The backends' copies of the statements. */
+    private final BackendCopies copies;
 
     // ---- what the last outcome means (valid until the next call)
     private ErrPacket error;
@@ -80,9 +64,11 @@ public final class StatementBook {
     private boolean dropRest;
     private int flags;
     private ClientStatement toPrepare;
+    private Outcome outcome;
 
     public StatementBook(BackendPools pools) {
         this.pools = pools;
+        this.copies = new BackendCopies(pools, table);
     }
 
     /** The ERR to answer with, or null. */
@@ -111,44 +97,41 @@ public final class StatementBook {
     }
 
     public int cursors() {
-        return cursors;
+        return table.cursors();
     }
 
     public int longData() {
-        return longData;
+        return table.longData();
+    }
+
+    /** Why {@link #toServer} returned null. */
+    public Outcome outcome() {
+        return outcome;
     }
 
     /** Statements open or being prepared (for sluice.pool.max-client-statements). */
     public int open() {
-        return statements.size() + preparing.size();
+        return table.open();
     }
 
     /** COM_RESET_CONNECTION, COM_CHANGE_USER: the client's statements are gone. */
     public void clear() {
-        statements.clear();
-        preparing.clear();
-        lastPrepared = null;
-        inFlight.clear();
-        cursors = 0;
-        longData = 0;
+        table.clear();
     }
 
     /** A COM_STMT_PREPARE failed or was refused: as the server, id 0xFFFFFFFF names nothing now. */
     public void prepareFailed() {
-        lastPrepared = null;
+        table.forgetLastPrepared();
     }
 
     /** Sluice prepares a statement on the linked backend: the server's "last statement" is now Sluice's. */
     public void preparedBySluice() {
-        lastPrepareByClient = false;
+        table.preparedBySluice();
     }
 
     /** A COM_SEND_LONG_DATA for {@code clientId} could not be sent: the statement's next execution reports {@code e}. */
     public void deferError(int clientId, ErrPacket e) {
-        ClientStatement s = statements.get(clientId);
-        if (s != null) {
-            s.deferredError = e;
-        }
+        table.deferError(clientId, e);
     }
 
     private Outcome reply(ErrPacket e, boolean ok, boolean drop) {
@@ -173,16 +156,17 @@ public final class StatementBook {
         }
         int clientId = StatementPackets.statementId(packet);
         if (clientId == StatementPackets.LAST_PREPARED_ID) {
-            ClientStatement sent = lastPrepareByClient && backend != null ? preparing.peekLast() : null;
+            ClientStatement sent = backend != null ? table.clientPrepareInFlight() : null;
             if (sent != null) {
                 return sendAhead(sent, packet, type);
             }
+            ClientStatement lastPrepared = table.lastPrepared();
             if (lastPrepared != null) {
                 clientId = lastPrepared.id;
                 StatementPackets.statementId(packet, clientId);
             }
         }
-        ClientStatement s = statements.get(clientId);
+        ClientStatement s = table.get(clientId);
         if (type == CommandType.COM_STMT_CLOSE) {
             packet.release();
             return s != null && close(s, backend) ? Outcome.CLOSED : reply(null, false, false);
@@ -255,18 +239,13 @@ public final class StatementBook {
                     s.firstExecute = ByteBufUtil.getBytes(packet);
                 }
             }
-            case COM_STMT_SEND_LONG_DATA -> {
-                if (!s.longData) {
-                    s.longData = true;
-                    longData++;
-                }
-            }
+            case COM_STMT_SEND_LONG_DATA -> table.longDataSent(s);
             default -> {
             }
         }
         s.sentAhead = true;
         if (ResponseTracker.hasResponse(type)) {
-            inFlight.addLast(s);
+            table.sent(s);
         }
         return Outcome.SEND_AHEAD;
     }
@@ -287,7 +266,7 @@ public final class StatementBook {
      * {@code outcome()}.
      */
     public ByteBuf toServer(ByteBuf packet, CommandType type, BackendConnection b, ByteBufAllocator alloc) {
-        ClientStatement s = statements.get(StatementPackets.statementId(packet));
+        ClientStatement s = table.get(StatementPackets.statementId(packet));
         if (s == null) {
             packet.release(); // closed while the command waited; it was answered then
             outcome = Outcome.DROPPED;
@@ -301,65 +280,37 @@ public final class StatementBook {
         }
         StatementPackets.statementId(packet, p.serverId());
         if (type == CommandType.COM_STMT_EXECUTE && s.params > 0) {
-            packet = bindTypes(s, p, packet, alloc);
-            if (packet == null) {
+            ByteBuf bound = BackendCopies.bindTypes(s, p, packet, alloc);
+            if (bound == null) {
+                refuseUnbound(s, packet);
                 outcome = Outcome.REFUSED;
                 return null;
             }
+            packet = bound;
         }
         if (ResponseTracker.hasResponse(type)) {
-            inFlight.addLast(s);
+            table.sent(s);
         }
-        if (type == CommandType.COM_STMT_SEND_LONG_DATA && !s.longData) {
-            s.longData = true;
-            longData++;
+        if (type == CommandType.COM_STMT_SEND_LONG_DATA) {
+            table.longDataSent(s);
         }
         outcome = Outcome.FORWARD;
         return packet;
     }
 
-    private Outcome outcome;
-
-    /** Why {@link #toServer} returned null. */
-    public Outcome outcome() {
-        return outcome;
-    }
-
-    /** The execute packet to send, with the client's parameter types when the server statement needs them; null when refused. */
-    private ByteBuf bindTypes(ClientStatement s, ServerStatements.Prepared p, ByteBuf packet, ByteBufAllocator alloc) {
-        int flag = StatementPackets.boundFlagIndex(packet, s.params);
-        if (flag < 0) {
-            return packet; // too short: the server says what is wrong with it
-        }
-        if (packet.getByte(flag) == 1) {
-            if (!StatementPackets.sameTypes(packet, flag, s.types)) {
-                s.types = StatementPackets.types(packet, flag, s.params);
-            }
-            p.boundTypes(s.types);
-            return packet;
-        }
-        if (s.types == null || StatementPackets.sameTypes(s.types, p.boundTypes())) {
-            return packet;
-        }
-        ByteBuf rebound = StatementPackets.withTypes(alloc, packet, flag, s.types);
-        if (rebound == null) {
-            dropRest = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            SluiceError e = SluiceError.UNSUPPORTED_COMMAND;
-            error = new ErrPacket(e.code(), e.sqlState(), "Sluice: this execution of statement " + s.id + " is 16 MiB or "
-                    + "more and sends no parameter types, which the server connection serving it needs; send the types "
-                    + "with it (new-params-bound flag 1), or send large values with COM_STMT_SEND_LONG_DATA");
-            return null;
-        }
+    /** An execution of 16 MiB or more without the parameter types the backend's statement needs: refused, {@code packet} released. */
+    private void refuseUnbound(ClientStatement s, ByteBuf packet) {
+        dropRest = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
         packet.release();
-        p.boundTypes(s.types);
-        return rebound;
+        SluiceError e = SluiceError.UNSUPPORTED_COMMAND;
+        error = new ErrPacket(e.code(), e.sqlState(), "Sluice: this execution of statement " + s.id + " is 16 MiB or "
+                + "more and sends no parameter types, which the server connection serving it needs; send the types "
+                + "with it (new-params-bound flag 1), or send large values with COM_STMT_SEND_LONG_DATA");
     }
 
     /** The client's COM_STMT_PREPARE for {@code key} is being written: its statement gets an id when the server's OK comes. */
     public void prepareSent(StatementKey key, int flags) {
-        preparing.addLast(new ClientStatement(0, key, 0, flags));
-        lastPrepareByClient = true;
+        table.prepareSent(key, flags);
     }
 
     /**
@@ -370,81 +321,29 @@ public final class StatementBook {
      * @return whether a statement the client closed early was closed now (the backend may be given back)
      */
     public boolean prepareReply(BackendConnection b, ByteBuf packet, String schema, Map<String, String> variables) {
-        ClientStatement s = preparing.pollFirst();
+        ClientStatement s = table.prepareAnswered();
         if (s == null) {
             return false;
         }
         byte[] firstExecute = s.firstExecute;
         s.firstExecute = null;
         if (Packets.header(packet) != Packets.OK) {
-            lastPrepared = null; // as the server, which forgets its last statement when a prepare fails
-            clearLongData(s);
+            table.forgetLastPrepared(); // as the server, which forgets its last statement when a prepare fails
+            table.clearLongData(s);
             return false;
         }
         s.key = StatementKey.of(schema, variables, s.key.sql().bytes());
         int serverId = StatementPackets.statementId(packet);
-        do {
-            lastStatementId++;
-        } while (lastStatementId == 0 || lastStatementId == StatementPackets.LAST_PREPARED_ID
-                || statements.containsKey(lastStatementId));
-        s.id = lastStatementId;
         s.params = StatementPackets.preparedParams(packet);
-        statements.put(s.id, s);
-        lastPrepared = s;
-        StatementPackets.statementId(packet, s.id);
+        StatementPackets.statementId(packet, table.register(s));
         pools.metrics().clientPrepared();
-        keepOnBackend(b, s, serverId, firstExecute);
+        copies.keep(b, s, serverId, firstExecute);
         return s.closedEarly && close(s, b);
-    }
-
-    /** The backend prepared {@code s} as {@code serverId}: keep that statement, or the copy the backend had. */
-    private void keepOnBackend(BackendConnection b, ClientStatement s, int serverId, byte[] firstExecute) {
-        ServerStatements.Prepared cached = b.state().statements().get(s.key);
-        if (cached != null && s.sentAhead && !otherStatementHoldsState(s)) {
-            // Commands sent ahead with id 0xFFFFFFFF went to this new server statement (long data,
-            // parameter types): keep it rather than the copy the backend had.
-            b.state().statements().remove(s.key);
-            closeServerStatement(b, cached.serverId());
-            cached = null;
-        }
-        if (cached != null) {
-            closeServerStatement(b, serverId); // the backend had it already: keep that one
-        } else {
-            keepServerStatement(b, s.key, serverId);
-            if (firstExecute != null && s.params > 0) {
-                learnTypes(s, b.state().statements().get(s.key), Unpooled.wrappedBuffer(firstExecute));
-            }
-        }
-    }
-
-    /** Whether another statement of this client has its cursor or long data on the backend statement for {@code s}'s key. */
-    private boolean otherStatementHoldsState(ClientStatement s) {
-        for (ClientStatement t : statements.values()) {
-            if (t != s && t.holdsServerState() && t.key.equals(s.key)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** The parameter types an execution sent ahead of the prepare's answer bound on the server statement {@code p}. */
-    private static void learnTypes(ClientStatement s, ServerStatements.Prepared p, ByteBuf execute) {
-        int flag = StatementPackets.boundFlagIndex(execute, s.params);
-        if (flag >= 0 && execute.getByte(flag) == 1) {
-            s.types = StatementPackets.types(execute, flag, s.params);
-            if (p != null && s.types != null) {
-                p.boundTypes(s.types);
-            }
-        }
     }
 
     /** Adds a statement to the backend's cache, closing the least recently used ones beyond its size. */
     public void keepServerStatement(BackendConnection b, StatementKey key, int serverId) {
-        b.state().statements().put(key, new ServerStatements.Prepared(serverId), pools.config().statementCache(), this::statementInUse,
-                evicted -> {
-                    pools.metrics().statementEvicted();
-                    closeServerStatement(b, evicted);
-                });
+        copies.keep(b, key, serverId);
     }
 
     /**
@@ -455,7 +354,7 @@ public final class StatementBook {
         if (type != CommandType.COM_STMT_EXECUTE && type != CommandType.COM_STMT_FETCH && type != CommandType.COM_STMT_RESET) {
             return;
         }
-        ClientStatement s = inFlight.pollFirst();
+        ClientStatement s = table.commandAnswered();
         if (s == null) {
             return;
         }
@@ -463,40 +362,21 @@ public final class StatementBook {
         boolean cursor = s.cursor;
         switch (type) {
             case COM_STMT_EXECUTE -> {
-                clearLongData(s);
+                table.clearLongData(s);
                 cursor = !failed && ServerStatus.has(status, ServerStatus.SERVER_STATUS_CURSOR_EXISTS);
                 if (failed && backend != null) {
-                    ServerStatements.Prepared p = backend.state().statements().get(s.key);
-                    if (p != null) {
-                        p.boundTypes(null); // whether the server kept the types is unknown: send them next time
-                    }
+                    BackendCopies.executeFailed(backend, s);
                 }
             }
             case COM_STMT_FETCH -> cursor &= failed || !ServerStatus.has(status, ServerStatus.SERVER_STATUS_LAST_ROW_SENT);
             default -> {
                 if (!failed) {
-                    clearLongData(s);
+                    table.clearLongData(s);
                     cursor = false;
                 }
             }
         }
-        if (cursor != s.cursor) {
-            s.cursor = cursor;
-            if (cursor) {
-                cursors++;
-            } else if (cursors > 0) {
-                cursors--;
-            }
-        }
-    }
-
-    private void clearLongData(ClientStatement s) {
-        if (s.longData) {
-            s.longData = false;
-            if (longData > 0) {
-                longData--;
-            }
-        }
+        table.cursor(s, cursor);
     }
 
     /**
@@ -508,40 +388,12 @@ public final class StatementBook {
      * @return whether server state of the client was dropped (the backend may be given back)
      */
     private boolean close(ClientStatement s, BackendConnection backend) {
-        statements.remove(s.id);
-        if (s == lastPrepared) {
-            lastPrepared = null; // the server forgets its last statement when it is closed
-        }
-        if (!s.holdsServerState()) {
+        if (!table.remove(s)) {
             return false;
         }
         if (backend != null) {
-            ServerStatements.Prepared p = backend.state().statements().remove(s.key);
-            if (p != null) {
-                closeServerStatement(backend, p.serverId());
-            }
+            copies.drop(backend, s);
         }
-        if (s.cursor) {
-            s.cursor = false;
-            if (cursors > 0) {
-                cursors--;
-            }
-        }
-        clearLongData(s);
         return true;
-    }
-
-    /** Whether this session's cursor or long data lives on the backend statement for {@code key} (it must not be evicted). */
-    private boolean statementInUse(StatementKey key) {
-        for (ClientStatement s : statements.values()) {
-            if (s.holdsServerState() && s.key.equals(key)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static void closeServerStatement(BackendConnection b, int serverId) {
-        b.writeAndFlush(StatementPackets.command(b.channel().alloc(), CommandType.COM_STMT_CLOSE, serverId));
     }
 }
