@@ -83,7 +83,8 @@ public final class ProxyServer implements AutoCloseable {
         for (ClusterConfig.Member member : config.cluster().servers()) {
             ServerConfig server = config.cluster().isCluster() ? config.server().at(member) : config.server();
             BackendConnector c = new BackendConnector(server, transport, backendSsl);
-            BackendPools p = new BackendPools(config.pool(), config.users().values(), c, metrics, transport.group());
+            BackendPools p = new BackendPools(config.pool(), config.users().values(), c, metrics, transport.group(),
+                    config.cluster().isCluster() ? member.address() : null);
             p.limitsPolicy(server.headroom(), server.fleetSize(), server.adaptive(), server.limitsRefresh());
             connectors.add(c);
             allPools.add(p);

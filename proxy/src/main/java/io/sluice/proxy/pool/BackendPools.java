@@ -54,10 +54,19 @@ public final class BackendPools implements AutoCloseable {
     /** The pools, their counts and settings; also the lock. */
     private final PoolSet set;
     private final HandOff handOff;
+    /** Appended to pool names in metrics ({@code app@db2:3306}) when one Sluice fronts several servers; null with one. */
+    private final String serverLabel;
 
     public BackendPools(PoolConfig config, Collection<UserConfig> users, BackendConnector connector,
                         ProxyMetrics metrics, EventLoopGroup group) {
+        this(config, users, connector, metrics, group, null);
+    }
+
+    /** @param serverLabel the server's address for the {@code pool} tag of its pools' metrics, or null with one server */
+    public BackendPools(PoolConfig config, Collection<UserConfig> users, BackendConnector connector,
+                        ProxyMetrics metrics, EventLoopGroup group, String serverLabel) {
         this.metrics = metrics;
+        this.serverLabel = serverLabel;
         this.set = new PoolSet(config);
         this.handOff = new HandOff(set, connector, group);
         for (UserConfig u : users) {
@@ -73,7 +82,7 @@ public final class BackendPools implements AutoCloseable {
     }
 
     private BackendPool addPool(String name, String password, int max, int maxWaiters) {
-        BackendPool p = new BackendPool(name, password, max, maxWaiters, metrics.pool(name), handOff);
+        BackendPool p = new BackendPool(name, password, max, maxWaiters, metrics.pool(serverLabel == null ? name : name + "@" + serverLabel), handOff);
         p.meters.gauges(p, x -> snap(x).idle(), x -> snap(x).busy(), x -> snap(x).opening(),
                 x -> snap(x).waiting(), x -> snap(x).max());
         set.add(p);
