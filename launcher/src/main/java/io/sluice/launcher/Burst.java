@@ -25,15 +25,63 @@ import java.util.concurrent.atomic.AtomicLong;
  * connection samples the server's processlist for the burst user's connections. Blocking JDBC on
  * plain threads: this is the client side, never an event loop.
  *
+ * <p>With {@code writers} 0 every query is {@code SELECT SLEEP(...)}. Else (the cluster demo) the
+ * burst mixes reads and writes: {@code writers} of the clients each run {@code queries} single-row
+ * {@link #INSERT}s, the others {@code queries} reads of one row of {@link #TABLE} that also sleep
+ * {@code queryMillis} on the server; the tables must exist and the user may read and insert.
+ *
  * @param clients  how many clients start at once
  * @param queries  queries per client
- * @param queryMillis how long each query takes on the server ({@code SELECT SLEEP(...)})
+ * @param queryMillis how long each query (each read, with writers) takes on the server ({@code SLEEP(...)})
+ * @param writers  how many of the clients insert instead of reading; 0 = every client runs {@code SELECT SLEEP}
  */
-record Burst(int clients, int queries, int queryMillis) {
+record Burst(int clients, int queries, int queryMillis, int writers) {
+    /** The rows the readers read (id 1 to {@link #ROWS}), with writers. */
+    static final String TABLE = "sluice_demo.items";
+    /** Where the writers insert, with writers. */
+    static final String INSERT_TABLE = "sluice_demo.events";
+    static final int ROWS = 10;
+    static final String INSERT = "INSERT INTO " + INSERT_TABLE + " (client, query) VALUES (%d, %d)";
     /** How long a client may wait for anything: far above the demo's acquire timeout, so Sluice's own errors show. */
     private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(120);
     private static final Duration SAMPLE_EVERY = Duration.ofMillis(5);
     static final int TOO_MANY_CONNECTIONS = 1040;
+
+    Burst {
+        if (writers < 0 || writers > clients) {
+            throw new IllegalArgumentException("writers must be 0.." + clients + ", got " + writers);
+        }
+    }
+
+    /** Every client runs {@code SELECT SLEEP}: the one-server demo. */
+    Burst(int clients, int queries, int queryMillis) {
+        this(clients, queries, queryMillis, 0);
+    }
+
+    /** Whether client {@code i} (0-based) inserts: every one in {@code clients / writers}, spread over the burst. */
+    boolean writes(int i) {
+        return writers > 0 && (i + 1) * (long) writers / clients != (long) i * writers / clients;
+    }
+
+    /** Reads the burst runs in all: {@code queries} per reading client. */
+    long reads() {
+        return (long) (writers == 0 ? clients : clients - writers) * queries;
+    }
+
+    /** Inserts the burst runs in all. */
+    long inserts() {
+        return (long) writers * queries;
+    }
+
+    /** Query {@code q} of client {@code i}. */
+    String sql(int i, int q) {
+        String sleep = "SLEEP(" + queryMillis / 1000.0 + ")";
+        if (writers == 0) {
+            return "SELECT " + sleep;
+        }
+        return writes(i) ? String.format(java.util.Locale.ROOT, INSERT, i, q)
+                : "SELECT v, " + sleep + " FROM " + TABLE + " WHERE id = " + (i % ROWS + 1);
+    }
 
     /**
      * Where the burst connects and as whom; {@code jdbcUrl} has no parameters. {@code direct}: the
@@ -81,7 +129,6 @@ record Burst(int clients, int queries, int queryMillis) {
         AtomicLong completedQueries = new AtomicLong();
         List<String> samples = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch go = new CountDownLatch(1);
-        String sql = "SELECT SLEEP(" + queryMillis / 1000.0 + ")";
         long loginsBefore = server.connectionAttempts();
 
         ExecutorService pool = Executors.newFixedThreadPool(clients, r -> {
@@ -91,14 +138,20 @@ record Burst(int clients, int queries, int queryMillis) {
         });
         List<Future<?>> futures = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
+            int client = i;
             futures.add(pool.submit(() -> {
                 go.await();
                 try (Connection c = DriverManager.getConnection(target.jdbcUrl(), properties(target));
                      Statement s = c.createStatement()) {
                     connected.incrementAndGet();
                     for (int q = 0; q < queries; q++) {
-                        try (ResultSet rs = s.executeQuery(sql)) {
-                            rs.next();
+                        String sql = sql(client, q);
+                        if (writes(client)) {
+                            s.executeUpdate(sql);
+                        } else {
+                            try (ResultSet rs = s.executeQuery(sql)) {
+                                rs.next();
+                            }
                         }
                         completedQueries.incrementAndGet();
                     }

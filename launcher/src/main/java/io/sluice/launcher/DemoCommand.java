@@ -24,7 +24,9 @@ import java.util.function.Supplier;
  * from this machine's binaries with a small max_connections, Sluice in-process in front of it, and
  * runs the same burst of short-lived clients twice, direct and through Sluice; prints both side by
  * side. Everything it starts is stopped and deleted when it ends, also on Ctrl-C (localdb's shutdown
- * hook; a watchdog kills the server even if the JVM is killed outright).
+ * hook; a watchdog kills the server even if the JVM is killed outright). With {@code --replicas N}: a
+ * MariaDB primary and N GTID replicas, Sluice in front of all of them, a burst of reads and inserts,
+ * and what each server ran by its own counters.
  *
  * <p>Exit codes: 0 the demo ran and no client failed through Sluice, 1 some did, 3 it could not
  * run (no server binary, bad options, the server did not start).
@@ -32,11 +34,18 @@ import java.util.function.Supplier;
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Shows what Sluice does, on this machine, in under a minute: starts a throwaway MariaDB/MySQL server",
                 "(from a local mariadbd or mysqld) with a small max_connections, starts Sluice in front of it, and runs",
-                "the same burst of clients twice, direct and through Sluice. Cleans up after itself, also on Ctrl-C."},
+                "the same burst of clients twice, direct and through Sluice. Cleans up after itself, also on Ctrl-C.",
+                "With --replicas N: a MariaDB primary and N GTID replicas instead, Sluice in front of all of them",
+                "(sluice.servers, transaction mode), a burst in which most clients read a row and some insert one, and",
+                "per server its role and the SELECTs and INSERTs it counted itself (Com_select, Com_insert) through Sluice."},
         footer = {"", "Exit codes: 0 done (no errors through Sluice), 1 errors through Sluice, 3 could not run",
                 "(no server binary, bad options, the server did not start)."})
 public final class DemoCommand implements Callable<Integer> {
     static final int EXIT_UNUSABLE = 3;
+    /** More servers than this would not start quickly on a small machine. */
+    static final int MAX_REPLICAS = 4;
+    /** With --replicas, one client in this many inserts; the others read. */
+    static final int WRITER_EVERY = 5;
 
     @Spec
     CommandSpec spec;
@@ -47,20 +56,27 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--queries", paramLabel = "N", defaultValue = "3", description = "queries per client (default ${DEFAULT-VALUE})")
     int queries;
 
-    @Option(names = "--query-ms", paramLabel = "MS", defaultValue = "50", description = "server time per query, SELECT SLEEP (default ${DEFAULT-VALUE})")
+    @Option(names = "--query-ms", paramLabel = "MS", defaultValue = "50", description = "server time per query (per read with --replicas), SLEEP (default ${DEFAULT-VALUE})")
     int queryMillis;
 
     @Option(names = "--max-connections", paramLabel = "N", defaultValue = "20",
-            description = "the throwaway server's max_connections (default ${DEFAULT-VALUE}; MariaDB's minimum is 10)")
+            description = "the throwaway server's max_connections, each server's with --replicas (default ${DEFAULT-VALUE};"
+                    + " MariaDB's minimum is 10)")
     int maxConnections;
 
     @Option(names = "--pool-size", paramLabel = "N", defaultValue = "10",
-            description = "Sluice's server connections at most (max-per-user and global-max; default ${DEFAULT-VALUE})")
+            description = "Sluice's server connections at most, per server with --replicas (max-per-user and global-max;"
+                    + " default ${DEFAULT-VALUE})")
     int poolSize;
 
     @Option(names = "--acquire-timeout", paramLabel = "DURATION", defaultValue = "30s",
             description = "how long a client may wait in Sluice's queue (default ${DEFAULT-VALUE})")
     String acquireTimeout;
+
+    @Option(names = "--replicas", paramLabel = "N", defaultValue = "0",
+            description = "start a MariaDB primary and N GTID replicas (1.." + MAX_REPLICAS + ") instead of one server;"
+                    + " one client in " + WRITER_EVERY + " inserts, the others read (default ${DEFAULT-VALUE}: one server)")
+    int replicas;
 
     @Option(names = "--mysqld", paramLabel = "PATH", description = "the server binary (default: mariadbd or mysqld on PATH or in /usr/sbin)")
     Path mysqld;
@@ -104,8 +120,9 @@ public final class DemoCommand implements Callable<Integer> {
         if (!verbose) {
             quietLogs();
         }
-        Demo.Settings settings = new Demo.Settings(binary.get(), maxConnections, new Burst(clients, queries, queryMillis),
-                poolSize, acquireTimeout, port, adminPort);
+        Burst burst = new Burst(clients, queries, queryMillis, replicas == 0 ? 0 : Math.max(1, clients / WRITER_EVERY));
+        Demo.Settings settings = new Demo.Settings(binary.get(), maxConnections, burst, poolSize, acquireTimeout, port, adminPort,
+                replicas);
         Demo demo;
         try {
             demo = Demo.start(settings, out);
@@ -156,6 +173,12 @@ public final class DemoCommand implements Callable<Integer> {
         if (poolSize >= maxConnections) {
             return "--pool-size (" + poolSize + ") must be below --max-connections (" + maxConnections
                     + "): the demo's own root connection needs a slot too, and Sluice's point is to stay under the limit";
+        }
+        if (replicas < 0 || replicas > MAX_REPLICAS) {
+            return "--replicas must be 0 (one server) to " + MAX_REPLICAS + ", got " + replicas;
+        }
+        if (replicas > 0 && clients < 2) {
+            return "--replicas needs --clients of at least 2: one client inserts, the others read";
         }
         if (port < 0 || port > 65535 || adminPort < 0 || adminPort > 65535) {
             return "--port and --admin-port must be 0..65535";

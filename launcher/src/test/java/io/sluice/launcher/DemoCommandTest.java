@@ -32,6 +32,7 @@ class DemoCommandTest {
         cl.setOut(new PrintWriter(out, true));
         assertEquals(0, cl.execute("demo", "--help"));
         assertTrue(out.toString().contains("--keep-running"), out.toString());
+        assertTrue(out.toString().contains("--replicas=N") && out.toString().contains("GTID replicas"), out.toString());
         assertTrue(cl.getSubcommands().containsKey("doctor"), "the doctor subcommand stays registered");
     }
 
@@ -58,6 +59,11 @@ class DemoCommandTest {
         Run pool = run(new DemoCommand(), "--pool-size", "20", "--max-connections", "20");
         assertEquals(DemoCommand.EXIT_UNUSABLE, pool.exit());
         assertTrue(pool.err().contains("--pool-size (20) must be below --max-connections (20)"), pool.err());
+
+        Run replicas = run(new DemoCommand(), "--replicas", "9");
+        assertEquals(DemoCommand.EXIT_UNUSABLE, replicas.exit());
+        assertTrue(replicas.err().contains("--replicas must be 0 (one server) to 4, got 9"), replicas.err());
+        assertEquals(DemoCommand.EXIT_UNUSABLE, run(new DemoCommand(), "--replicas", "-1").exit());
 
         Run clients = run(new DemoCommand(), "--clients", "0");
         assertEquals(DemoCommand.EXIT_UNUSABLE, clients.exit());

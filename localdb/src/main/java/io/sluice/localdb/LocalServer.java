@@ -512,6 +512,12 @@ public final class LocalServer implements AutoCloseable {
     return rootPassword;
   }
 
+  /** A new connection as root over TCP, no default database; the caller closes it. */
+  public Connection rootConnection() throws SQLException {
+    return DriverManager.getConnection("jdbc:mysql://127.0.0.1:" + port
+        + "/?useSSL=false&allowPublicKeyRetrieval=true&connectTimeout=5000", ROOT_USER, rootPassword);
+  }
+
   /** The binary that runs this server. */
   public Path binary() {
     return binary;

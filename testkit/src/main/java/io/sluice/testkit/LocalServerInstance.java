@@ -32,21 +32,29 @@ final class LocalServerInstance implements ServerInstance {
   }
 
   static LocalServerInstance start(TestServer.Options options) {
-    return start(options, Optional.empty());
+    return new LocalServerInstance(LocalServer.start(localOptions(options)));
   }
 
-  /** With {@code replication}: a server that can be a MariaDB GTID primary or replica (TestCluster). */
-  static LocalServerInstance start(TestServer.Options options, Optional<LocalServer.Replication> replication) {
+  /** A server started elsewhere with {@link #localOptions} (a {@link io.sluice.localdb.LocalCluster}'s); stopping it stops it. */
+  static LocalServerInstance of(LocalServer server) {
+    return new LocalServerInstance(server);
+  }
+
+  /** {@code options} as localdb's, with the testkit's binary, root password and directory prefix. */
+  static LocalServer.Options localOptions(TestServer.Options options) {
     Path binary = findServerBinary().orElseThrow(() -> new IllegalStateException(
         "No mariadbd or mysqld on " + LocalServer.searchedPlaces() + ". Install MariaDB or MySQL, set -D"
             + BINARY_PROPERTY + "=/path/to/mysqld, or use -Dsluice.test.server=docker"));
-    LocalServer.Options local = LocalServer.Options.defaults()
+    return LocalServer.Options.defaults()
         .withBinary(binary)
         .withMaxConnections(options.maxConnections())
         .withServerArgs(options.serverArgs().toArray(String[]::new))
         .withRootPassword(TestServer.ROOT_PASSWORD)
         .withDirPrefix(DIR_PREFIX);
-    return new LocalServerInstance(LocalServer.start(replication.map(local::withReplication).orElse(local)));
+  }
+
+  LocalServer server() {
+    return server;
   }
 
   @Override

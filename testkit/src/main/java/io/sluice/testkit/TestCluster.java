@@ -1,38 +1,31 @@
 package io.sluice.testkit;
 
+import io.sluice.localdb.LocalCluster;
 import io.sluice.localdb.LocalServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A replicated MariaDB cluster on this machine for tests: one primary and N GTID replicas (default
- * 2), each a local {@link TestServer} (its own data directory and port on 127.0.0.1, copied from the
- * same template; see {@link LocalServer.Replication} for the settings: server_id 1, 2, 3, ... in
- * start order, binary log, {@code log_slave_updates}, {@code gtid_strict_mode}). Replicas are
- * attached with {@code CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos} as the replication account
- * every server has ({@link #replicationUser()}) and run with {@code read_only=ON}.
+ * 2), formed by localdb's {@link LocalCluster} (each server its own data directory and port on
+ * 127.0.0.1, copied from the same template; see {@link LocalServer.Replication} for the settings:
+ * server_id 1, 2, 3, ... in start order, binary log, {@code log_slave_updates},
+ * {@code gtid_strict_mode}) and each seen as a local {@link TestServer}. Replicas are attached with
+ * {@code CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos} as the replication account every server
+ * has ({@link #replicationUser()}) and run with {@code read_only=ON}. This class adds what tests
+ * need on top: role changes, replicas held back, relays, waits on the current roles.
  *
  * <p>Roles change: {@link #switchover} (planned) and {@link #crashPrimary()} + {@link #failover}
  * (unplanned) make another server the primary, as an operator or MaxScale's mariadbmon would.
@@ -54,20 +47,16 @@ public final class TestCluster implements AutoCloseable {
   /** How long role changes and {@link #awaitReplicating} wait for replication. */
   public static final Duration TIMEOUT = Duration.ofSeconds(30);
 
+  private final LocalCluster local;
   private final List<TestServer> servers;
-  private final Map<TestServer, Long> serverIds = new HashMap<>();
   private volatile TestServer primary;
   private final List<TestServer> replicas = new CopyOnWriteArrayList<>();
   private final Set<TestServer> down = ConcurrentHashMap.newKeySet();
   private final Map<TestServer, TcpRelay> relays = new ConcurrentHashMap<>();
-  private final String replicationUser = LocalServer.Replication.DEFAULT_USER;
-  private final String replicationPassword = LocalServer.Replication.DEFAULT_PASSWORD;
 
-  private TestCluster(List<TestServer> servers) {
+  private TestCluster(LocalCluster local, List<TestServer> servers) {
+    this.local = local;
     this.servers = List.copyOf(servers);
-    for (int i = 0; i < servers.size(); i++) {
-      serverIds.put(servers.get(i), (long) i + 1);
-    }
     this.primary = servers.get(0);
     this.replicas.addAll(servers.subList(1, servers.size()));
   }
@@ -92,56 +81,19 @@ public final class TestCluster implements AutoCloseable {
    *     servers started so far are stopped
    */
   public static TestCluster start(int replicas, TestServer.Options options) {
-    if (replicas < 0) {
-      throw new IllegalArgumentException("replicas must be 0 or more, got " + replicas);
-    }
-    long started = System.nanoTime();
+    LocalCluster local = LocalCluster.start(replicas, LocalServerInstance.localOptions(options));
     List<TestServer> servers = new ArrayList<>();
-    List<Future<TestServer>> starting = new ArrayList<>();
-    ExecutorService pool = Executors.newFixedThreadPool(replicas + 1, r -> {
-      Thread thread = new Thread(r, "sluice-testcluster-start");
-      thread.setDaemon(true);
-      return thread;
-    });
-    RuntimeException failure = null;
     try {
-      for (int i = 0; i <= replicas; i++) {
-        LocalServer.Replication replication = LocalServer.Replication.of(i + 1);
-        starting.add(pool.submit(() -> TestServer.startReplicating(options, replication)));
-      }
-      for (Future<TestServer> future : starting) {
-        try {
-          servers.add(future.get());
-        } catch (ExecutionException e) {
-          if (failure == null) {
-            failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-          }
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      failure = new IllegalStateException("Interrupted while starting a test cluster", e);
-    } finally {
-      pool.shutdown();
-    }
-    if (failure != null) {
-      servers.forEach(TestServer::close);
-      throw failure;
-    }
-    TestCluster cluster = new TestCluster(servers);
-    try {
-      for (TestServer replica : cluster.replicas) {
-        cluster.attach(replica, cluster.primary);
-      }
-      for (TestServer replica : cluster.replicas) {
-        cluster.awaitReplicating(replica, TIMEOUT);
+      for (LocalServer server : local.servers()) {
+        servers.add(TestServer.adopt(server, options));
       }
     } catch (RuntimeException | Error e) {
-      cluster.close();
+      local.close();
+      servers.forEach(TestServer::close);
       throw e;
     }
-    log.info("Started test cluster {} in {} ms", cluster,
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    TestCluster cluster = new TestCluster(local, servers);
+    log.info("Test cluster {}", cluster);
     return cluster;
   }
 
@@ -173,11 +125,10 @@ public final class TestCluster implements AutoCloseable {
 
   /** The server's {@code server_id} (1 for the first primary, then 2, 3, ... in start order). */
   public long serverId(TestServer server) {
-    Long id = serverIds.get(server);
-    if (id == null) {
+    if (!servers.contains(server)) {
       throw new IllegalArgumentException(server + " is not in this cluster");
     }
-    return id;
+    return local.serverId(local(server));
   }
 
   /** Whether {@code server} was crashed by {@link #crashPrimary()} (it stays down). */
@@ -187,23 +138,23 @@ public final class TestCluster implements AutoCloseable {
 
   /** The account replicas log in to their primary with; it exists on every server, REPLICATION SLAVE only. */
   public String replicationUser() {
-    return replicationUser;
+    return local.replicationUser();
   }
 
   public String replicationPassword() {
-    return replicationPassword;
+    return local.replicationPassword();
   }
 
   // ---------------------------------------------------------------- replication state
 
   /** {@code @@gtid_binlog_pos} of {@code server}: the last transaction in its binary log per domain. */
   public static String gtidBinlogPos(TestServer server) {
-    return server.queryString("SELECT @@gtid_binlog_pos");
+    return LocalCluster.gtidBinlogPos(local(server));
   }
 
   /** {@code @@gtid_slave_pos} of {@code server}: the last transaction its replication applied per domain. */
   public static String gtidSlavePos(TestServer server) {
-    return server.queryString("SELECT @@gtid_slave_pos");
+    return LocalCluster.gtidSlavePos(local(server));
   }
 
   /**
@@ -211,20 +162,7 @@ public final class TestCluster implements AutoCloseable {
    * {@code Seconds_Behind_Master}, {@code Last_SQL_Error}); empty if it is no replica.
    */
   public static Map<String, String> replicaStatus(TestServer server) {
-    try (Connection connection = server.rootConnection();
-        Statement statement = connection.createStatement();
-        ResultSet rs = statement.executeQuery("SHOW SLAVE STATUS")) {
-      Map<String, String> status = new LinkedHashMap<>();
-      if (rs.next()) {
-        ResultSetMetaData meta = rs.getMetaData();
-        for (int i = 1; i <= meta.getColumnCount(); i++) {
-          status.put(meta.getColumnLabel(i), rs.getString(i));
-        }
-      }
-      return status;
-    } catch (SQLException e) {
-      throw new IllegalStateException("Cannot read SHOW SLAVE STATUS on " + server, e);
-    }
+    return LocalCluster.replicaStatus(local(server));
   }
 
   /**
@@ -250,15 +188,7 @@ public final class TestCluster implements AutoCloseable {
 
   /** Waits until {@code replica} has applied {@code position} (MASTER_GTID_WAIT); throws after {@code timeout}. */
   private void awaitPosition(TestServer replica, String position, Duration timeout) {
-    String seconds = String.format(java.util.Locale.ROOT, "%.3f", timeout.toMillis() / 1000.0);
-    String result = replica.queryString("SELECT MASTER_GTID_WAIT('" + TestServer.sqlString(position) + "', " + seconds + ")");
-    if (!"0".equals(result)) {
-      Map<String, String> status = replicaStatus(replica);
-      throw new IllegalStateException("Replica " + replica + " has not applied " + position + " within "
-          + timeout.toMillis() + " ms: gtid_slave_pos " + gtidSlavePos(replica) + ", Slave_SQL_Running "
-          + status.get("Slave_SQL_Running") + ", Last_IO_Error " + status.get("Last_IO_Error")
-          + ", Last_SQL_Error " + status.get("Last_SQL_Error"));
-    }
+    LocalCluster.awaitPosition(local(replica), position, timeout);
   }
 
   /**
@@ -268,22 +198,7 @@ public final class TestCluster implements AutoCloseable {
    * @throws IllegalStateException after {@code timeout}, with the last IO and SQL errors
    */
   public void awaitReplicating(TestServer replica, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Map<String, String> status;
-    while (true) {
-      status = replicaStatus(replica);
-      if ("Yes".equals(status.get("Slave_IO_Running")) && "Yes".equals(status.get("Slave_SQL_Running"))) {
-        return;
-      }
-      if (System.nanoTime() - deadline > 0) {
-        break;
-      }
-      sleep(20);
-    }
-    throw new IllegalStateException("Replica " + replica + " is not replicating after " + timeout.toMillis()
-        + " ms: Slave_IO_Running " + status.get("Slave_IO_Running") + ", Slave_SQL_Running "
-        + status.get("Slave_SQL_Running") + ", Last_IO_Error " + status.get("Last_IO_Error")
-        + ", Last_SQL_Error " + status.get("Last_SQL_Error"));
+    LocalCluster.awaitReplicating(local(replica), timeout);
   }
 
   // ---------------------------------------------------------------- holding replicas back
@@ -447,21 +362,8 @@ public final class TestCluster implements AutoCloseable {
   public void close() {
     relays.values().forEach(TcpRelay::close);
     relays.clear();
-    List<Thread> stopping = new ArrayList<>();
-    for (TestServer server : servers) {
-      Thread thread = new Thread(server::close, "sluice-testcluster-stop");
-      thread.setDaemon(true);
-      thread.start();
-      stopping.add(thread);
-    }
-    for (Thread thread : stopping) {
-      try {
-        thread.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return; // the JVM's shutdown hook stops what is left
-      }
-    }
+    local.close();
+    servers.forEach(TestServer::close); // stopped already: only forgets them
   }
 
   @Override
@@ -474,12 +376,12 @@ public final class TestCluster implements AutoCloseable {
   // ---------------------------------------------------------------- helpers
 
   private void attach(TestServer replica, TestServer source) {
-    replica.execute(
-        "SET GLOBAL read_only = ON",
-        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = " + source.port()
-            + ", MASTER_USER = '" + TestServer.sqlString(replicationUser) + "', MASTER_PASSWORD = '"
-            + TestServer.sqlString(replicationPassword) + "', MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1",
-        "START SLAVE");
+    local.attach(local(replica), local(source));
+  }
+
+  /** The localdb server under one of this cluster's test servers (all are local). */
+  private static LocalServer local(TestServer server) {
+    return server.localServer().orElseThrow(() -> new IllegalArgumentException(server + " is no local server"));
   }
 
   /** Ends {@code server}'s life as a replica and lets it take writes. */

@@ -155,24 +155,28 @@ public final class TestServer implements AutoCloseable {
   }
 
   private static TestServer start(Options options, boolean isShared) {
-    return start(options, isShared, Optional.empty());
-  }
-
-  /**
-   * A local MariaDB server that can replicate ({@link LocalServer.Replication}), whatever
-   * {@code options.kind()} says: what {@link TestCluster} starts. The caller closes it.
-   */
-  static TestServer startReplicating(Options options, LocalServer.Replication replication) {
-    return start(options.withKind(Kind.LOCAL), false, Optional.of(replication));
-  }
-
-  private static TestServer start(Options options, boolean isShared, Optional<LocalServer.Replication> replication) {
     installShutdownHook();
     long started = System.nanoTime();
     Kind kind = resolve(options.kind());
     ServerInstance instance = kind == Kind.DOCKER
         ? DockerServerInstance.start(options)
-        : LocalServerInstance.start(options, replication);
+        : LocalServerInstance.start(options);
+    TestServer server = register(instance, options, isShared);
+    log.info("Started {}test server {} in {} ms", isShared ? "shared " : "", server,
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    return server;
+  }
+
+  /**
+   * A test server over a local server started elsewhere with {@link LocalServerInstance#localOptions}
+   * (one of {@link TestCluster}'s, which localdb's LocalCluster started); closing it stops that server.
+   */
+  static TestServer adopt(LocalServer server, Options options) {
+    installShutdownHook();
+    return register(LocalServerInstance.of(server), options.withKind(Kind.LOCAL), false);
+  }
+
+  private static TestServer register(ServerInstance instance, Options options, boolean isShared) {
     TestServer server;
     try {
       server = new TestServer(instance, options, isShared);
@@ -181,8 +185,6 @@ public final class TestServer implements AutoCloseable {
       throw e;
     }
     running.add(server);
-    log.info("Started {}test server {} in {} ms", isShared ? "shared " : "", server,
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     return server;
   }
 
@@ -510,6 +512,11 @@ public final class TestServer implements AutoCloseable {
   /** The data directory of a local server (null in a container); for the testkit's own tests. */
   Path dataDir() {
     return instance.dataDir();
+  }
+
+  /** The localdb server under a local test server; empty in a container. */
+  Optional<LocalServer> localServer() {
+    return instance instanceof LocalServerInstance local ? Optional.of(local.server()) : Optional.empty();
   }
 
   /** The local server's process, for the testkit's own tests. */
