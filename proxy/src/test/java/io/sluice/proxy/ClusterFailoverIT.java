@@ -1,0 +1,192 @@
+package io.sluice.proxy;
+
+import io.sluice.testkit.LeakCheckExtension;
+import io.sluice.testkit.TestCluster;
+import io.sluice.testkit.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A bank-transfer workload (the total of all balances never changes) through Sluice while the
+ * cluster's own tooling (here TestCluster, as mariadbmon or a person would) switches the primary
+ * over, or while the primary is killed and a replica promoted. Sluice promotes nothing: it follows
+ * what the servers say. The only client errors allowed are the documented ones for a transaction
+ * that was open on the old primary (9413; 9405 when the server died under a statement in flight),
+ * the total stays invariant, no write lands on a read-only server (the application user has no
+ * READ ONLY ADMIN, so one would fail with 1290, which would count as a surprise), and transfers go
+ * on afterwards without restarting Sluice.
+ */
+@Tag("slow")
+@ExtendWith(LeakCheckExtension.class)
+class ClusterFailoverIT {
+    static final int ACCOUNTS = 20;
+    static final int BALANCE = 1000;
+    TestCluster cluster;
+
+    @AfterEach
+    void tearDown() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    void setUpCluster() {
+        cluster = TestCluster.start(2);
+        TestServer p = cluster.primary();
+        p.createUser("bank", "bank-pw", "SELECT, INSERT, UPDATE, DELETE ON bank.*");
+        p.createUser("mon", "mon-pw", "SELECT ON bank.*");
+        p.execute("CREATE DATABASE bank", "CREATE TABLE bank.accounts (id INT PRIMARY KEY, balance INT NOT NULL)");
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < ACCOUNTS; i++) {
+            rows.append(i == 0 ? "" : ",").append('(').append(i).append(',').append(BALANCE).append(')');
+        }
+        p.execute("INSERT INTO bank.accounts VALUES " + rows);
+        cluster.awaitReplicated(Duration.ofSeconds(20));
+    }
+
+    Sluice sluice() {
+        return Sluice.startCluster(cluster, false, "sluice.users.bank.password = \"bank-pw\"\n"
+                + "sluice.users.mon.password = \"mon-pw\"\n"
+                + "sluice.cluster.monitor-user = mon\n"
+                + "sluice.pool { mode = transaction, max-per-user = 8, acquire-timeout = 20s }\n");
+    }
+
+    /** Runs transfers on {@code workers} connections until stopped; counts successes and errors by code. */
+    static final class Bank {
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicInteger done = new AtomicInteger();
+        final Map<Integer, AtomicInteger> errors = new ConcurrentHashMap<>();
+        final List<String> surprises = java.util.Collections.synchronizedList(new ArrayList<>());
+        final ExecutorService pool;
+        final List<Future<?>> futures = new ArrayList<>();
+
+        Bank(Sluice sluice, int workers, Set<Integer> allowed) {
+            pool = Executors.newFixedThreadPool(workers);
+            for (int w = 0; w < workers; w++) {
+                int seed = w;
+                futures.add(pool.submit(() -> {
+                    Random random = new Random(seed);
+                    Connection c = null;
+                    while (!stop.get()) {
+                        try {
+                            if (c == null || c.isClosed()) {
+                                c = sluice.connect("bank", "bank-pw", "bank", "");
+                            }
+                            transfer(c, random.nextInt(ACCOUNTS), random.nextInt(ACCOUNTS), 1 + random.nextInt(10));
+                            done.incrementAndGet();
+                        } catch (SQLException e) {
+                            errors.computeIfAbsent(e.getErrorCode(), k -> new AtomicInteger()).incrementAndGet();
+                            if (!allowed.contains(e.getErrorCode())) {
+                                surprises.add(e.getErrorCode() + ": " + e.getMessage());
+                            }
+                            try {
+                                if (c != null && !c.isClosed()) {
+                                    c.rollback();
+                                }
+                            } catch (SQLException ignored) {
+                                c = null;
+                            }
+                        }
+                    }
+                    if (c != null) {
+                        c.close();
+                    }
+                    return null;
+                }));
+            }
+        }
+
+        static void transfer(Connection c, int from, int to, int amount) throws SQLException {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                s.executeUpdate("UPDATE accounts SET balance = balance - " + amount + " WHERE id = " + from);
+                s.executeUpdate("UPDATE accounts SET balance = balance + " + amount + " WHERE id = " + to);
+                c.commit();
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+
+        void stop() throws Exception {
+            stop.set(true);
+            for (Future<?> f : futures) {
+                f.get();
+            }
+            pool.shutdown();
+        }
+    }
+
+    static long total(TestServer s) {
+        return Long.parseLong(s.queryString("SELECT SUM(balance) FROM bank.accounts"));
+    }
+
+    static void awaitProgress(Bank bank, int more) throws Exception {
+        int target = bank.done.get() + more;
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (bank.done.get() < target) {
+            assertTrue(System.nanoTime() < deadline, "transfers stalled at " + bank.done.get() + "; errors " + bank.errors);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void aSwitchoverHoldsWritesInTheQueueAndLosesNothing() throws Exception {
+        setUpCluster();
+        try (Sluice sluice = sluice()) {
+            Bank bank = new Bank(sluice, 8, Set.of(9413));
+            awaitProgress(bank, 200);
+            long started = System.nanoTime();
+            cluster.switchover(cluster.replica(0));
+            awaitProgress(bank, 1);
+            long firstWriteMillis = (System.nanoTime() - started) / 1_000_000;
+            awaitProgress(bank, 200);
+            bank.stop();
+            assertEquals(List.of(), bank.surprises, "errors other than the documented ones; all errors: " + bank.errors);
+            cluster.awaitReplicated(Duration.ofSeconds(20));
+            for (TestServer s : cluster.servers()) {
+                assertEquals((long) ACCOUNTS * BALANCE, total(s), "the total on " + s);
+            }
+            System.out.printf("switchover: first transfer %d ms after it began; %d transfers, errors %s%n",
+                    firstWriteMillis, bank.done.get(), bank.errors);
+        }
+    }
+
+    @Test
+    void aKilledPrimaryAndAPromotionLoseNoCommittedTransfer() throws Exception {
+        setUpCluster();
+        try (Sluice sluice = sluice()) {
+            Bank bank = new Bank(sluice, 8, Set.of(9413, 9405));
+            awaitProgress(bank, 200);
+            cluster.crashPrimary();
+            Thread.sleep(1000); // the cluster's tooling notices, then promotes
+            TestServer promoted = cluster.failover();
+            awaitProgress(bank, 200);
+            bank.stop();
+            assertEquals(List.of(), bank.surprises, "errors other than the documented ones; all errors: " + bank.errors);
+            assertEquals((long) ACCOUNTS * BALANCE, total(promoted), "the total on the new primary");
+            System.out.printf("failover: %d transfers, errors %s%n", bank.done.get(), bank.errors);
+        }
+    }
+}
