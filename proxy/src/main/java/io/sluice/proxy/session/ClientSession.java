@@ -4,14 +4,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.Future;
 import io.sluice.config.PoolMode;
 import io.sluice.config.UserConfig;
 import io.sluice.proxy.protocol.SluiceError;
 import io.sluice.proxy.protocol.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
-import io.sluice.proxy.backend.BackendSteps;
 import io.sluice.proxy.backend.StatementKey;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.protocol.Capabilities;
@@ -31,15 +29,13 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
- * One logged-in client and the sole owner of its link to a backend connection: it borrows a
- * backend from the pool when a command needs one ({@link #link}), and gives it back
- * ({@link #unlink}) when the pool mode says so: in session mode when the client leaves.
+ * One logged-in client, the coordinator of its session and the sole owner of its
+ * {@link BackendLink}: it borrows a backend from the pool when a command needs one
+ * ({@link BackendLink#acquire}), and gives it back ({@link BackendLink#unlink}) when the pool mode
+ * says so: in session mode when the client leaves.
  *
  * <p>Threading: everything runs on the client channel's event loop. Server packets arrive on the
  * backend's loop; when the two differ, the backend handler hands each read burst over in one task
@@ -89,21 +85,8 @@ public final class ClientSession implements BackendConnection.Listener {
     /** What the pool mode decides about the backend ({@link #mode}'s rules). */
     private ModeRules rules;
 
-    /**
-     * The linked backend; written only by {@link #link}, {@link #unlink} and a backend's close, with
-     * a release store ({@link #BACKEND}) so that another thread ({@link #snapshot}) reads a whole one.
-     */
-    private BackendConnection backend;
-    private static final java.lang.invoke.VarHandle BACKEND;
-
-    static {
-        try {
-            BACKEND = java.lang.invoke.MethodHandles.lookup().findVarHandle(ClientSession.class, "backend", BackendConnection.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-    private Future<BackendConnection> acquiring;
+    /** The linked backend and the acquire under way: borrowing, state sync, re-prepare, writing, giving back. */
+    private final BackendLink link;
     /** The command waiting for a backend (or for Sluice's own commands on it) and the packets held back behind it. */
     private final CommandQueue queue;
     /** The next client packet continues a command of 16 MiB or more. */
@@ -161,6 +144,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.attributes = attributes;
         this.statements = new StatementBook(pools);
         this.queue = new CommandQueue(client);
+        this.link = new BackendLink(new LinkEvents(), this, client, pools, sessionState);
         registry.add(this);
     }
 
@@ -203,7 +187,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** The backend connection this session holds now, or null (any thread: a recent value). */
     public BackendConnection backend() {
-        return (BackendConnection) BACKEND.getAcquire(this);
+        return link.published();
     }
 
     /**
@@ -265,7 +249,8 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** True while a server response is outstanding or a command waits for a backend. */
     public boolean busy() {
-        return queue.waiting() || backend != null && !backend.tracker().idle();
+        BackendConnection b = link.get();
+        return queue.waiting() || b != null && !b.tracker().idle();
     }
 
     @Override
@@ -288,7 +273,7 @@ public final class ClientSession implements BackendConnection.Listener {
         acquire(() -> {
             loggingIn = false;
             if (!rules.keepsBackendAfterLogin()) {
-                unlink(BackendPools.Release.CLEAN);
+                link.unlink(BackendPools.Release.CLEAN);
             }
             writeOk(seq);
         }, seq);
@@ -303,8 +288,8 @@ public final class ClientSession implements BackendConnection.Listener {
      * as the server would), then OK with {@code seq}.
      */
     public void changeUser(UserConfig newUser, PoolMode newMode, int collation, String newSchema, int seq) {
-        if (backend != null) {
-            unlink(BackendPools.Release.RESET);
+        if (link.get() != null) {
+            link.unlink(BackendPools.Release.RESET);
         }
         this.user = newUser;
         this.mode = newMode;
@@ -353,7 +338,8 @@ public final class ClientSession implements BackendConnection.Listener {
             packet.release();
             return true;
         }
-        if (clientContinuation || backend != null && backend.tracker().awaitingClientData()) {
+        BackendConnection b = link.get();
+        if (clientContinuation || b != null && b.tracker().awaitingClientData()) {
             forwardContinuation(packet);
             return true;
         }
@@ -363,9 +349,10 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
     private void route(ByteBuf packet) {
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
-        boolean responding = backend != null && !backend.tracker().idle();
+        BackendConnection linked = link.get();
+        boolean responding = linked != null && !linked.tracker().idle();
         switch (CommandRouter.route(type, multiplexed(), registry.draining(), watchdogs.inTransaction(),
-                backend != null, responding)) {
+                linked != null, responding)) {
             case SHUT_DOWN -> {
                 packet.release();
                 closeRequested = true;
@@ -423,8 +410,8 @@ public final class ClientSession implements BackendConnection.Listener {
         packet.release();
         boolean dirty = pins.pinned();
         forgetState();
-        if (backend != null) {
-            unlink(dirty ? BackendPools.Release.RESET : BackendPools.Release.CLEAN);
+        if (link.get() != null) {
+            link.unlink(dirty ? BackendPools.Release.RESET : BackendPools.Release.CLEAN);
         }
         client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
     }
@@ -468,11 +455,13 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     private int status() {
-        return backend == null ? ServerStatus.SERVER_STATUS_AUTOCOMMIT : backend.tracker().lastStatus();
+        BackendConnection b = link.get();
+        return b == null ? ServerStatus.SERVER_STATUS_AUTOCOMMIT : b.tracker().lastStatus();
     }
 
     private void forwardContinuation(ByteBuf packet) {
-        if (backend == null) {
+        BackendConnection b = link.get();
+        if (b == null) {
             // The command this continues was refused or its backend died: drop the rest of it.
             clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
             packet.release();
@@ -482,14 +471,14 @@ public final class ClientSession implements BackendConnection.Listener {
         if (clientContinuation) {
             clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
         } else {
-            backend.tracker().onClientDataPacket(packet);
+            b.tracker().onClientDataPacket(packet);
         }
-        backend.write(packet);
+        b.write(packet);
     }
 
     /** Sends a command to the backend, borrowing one first when the session holds none. */
     private void forward(ByteBuf packet, CommandType type) {
-        if (backend != null) {
+        if (link.get() != null) {
             send(packet, type);
             return;
         }
@@ -508,9 +497,7 @@ public final class ClientSession implements BackendConnection.Listener {
         ByteBuf p = queue.take();
         state = State.IDLE;
         send(p, t);
-        if (backend != null) {
-            backend.flush();
-        }
+        link.flush();
         if (!queue.waiting()) {
             resumeReading();
         }
@@ -526,7 +513,7 @@ public final class ClientSession implements BackendConnection.Listener {
             // CONNECTION_ID() is the session's id, the one the handshake gave and KILL takes (issue #24)
             packet = ConnectionIdRewrite.rewrite(client.alloc(), packet, id);
         }
-        if (type == CommandType.COM_QUERY && multiplexed() && sessionState.readsOthersPreviousResult(backend, id)) {
+        if (type == CommandType.COM_QUERY && multiplexed() && sessionState.readsOthersPreviousResult(link.get(), id)) {
             // The server's ROW_COUNT()/FOUND_ROWS() here belong to another statement than this session's last.
             packet = PreviousResult.rewrite(client.alloc(), packet, sessionState.rowCount(), sessionState.foundRows());
         }
@@ -548,7 +535,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
         if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE) && multiplexed()) {
-            sessionState.statementSent(backend, id);
+            sessionState.statementSent(link.get(), id);
         }
         if (type == CommandType.COM_STMT_PREPARE && multiplexed()) {
             byte[] sql = new byte[Packets.payloadLength(packet) - 1];
@@ -560,30 +547,24 @@ public final class ClientSession implements BackendConnection.Listener {
             }
             statements.prepareSent(StatementKey.of(sessionState.schema(), sessionState.variables(), sql), flags);
         }
-        backend.tracker().expect(type);
-        backend.write(packet);
+        link.write(packet, type);
     }
 
     /** The client's read burst ended: push what was written to the backend. */
     public void onClientReadComplete() {
-        if (backend != null) {
-            backend.flush();
-        }
+        link.flush();
     }
 
     /** The client's channel became writable again (or not): resume (or pause) reading the backend. */
     public void onClientWritabilityChanged(boolean writable) {
-        BackendConnection b = backend;
-        if (b != null) {
-            CommandQueue.autoRead(b.channel(), writable);
-        }
+        link.clientWritable(writable);
     }
 
     // ---------------------------------------------------------------- prepared statements (transaction mode)
 
     /** A statement command of a multiplexed session: the statement book decides, the session carries it out. */
     private void statementCommand(ByteBuf packet, CommandType type) {
-        StatementBook.Outcome o = statements.onCommand(packet, type, backend);
+        StatementBook.Outcome o = statements.onCommand(packet, type, link.get());
         syncStatementPins();
         switch (o) {
             case FORWARD, SEND_AHEAD -> {
@@ -620,7 +601,7 @@ public final class ClientSession implements BackendConnection.Listener {
      * preparing it there first when it is not (see {@link StatementBook#toServer}).
      */
     private void sendStatementCommand(ByteBuf packet, CommandType type) {
-        ByteBuf out = statements.toServer(packet, type, backend, client.alloc());
+        ByteBuf out = statements.toServer(packet, type, link.get(), client.alloc());
         if (out != null) {
             write(out, type);
             syncStatementPins();
@@ -656,8 +637,8 @@ public final class ClientSession implements BackendConnection.Listener {
         // Usually reading was never stopped (see CommandQueue#holdBack): then there is nothing to
         // hand over or flush, and the backend's pipeline is not walked for a flush per query.
         boolean stopped = queue.resumeClientReads();
-        if ((stopped || replayed) && backend != null) {
-            backend.flush();
+        if (stopped || replayed) {
+            link.flush();
         }
     }
 
@@ -668,99 +649,13 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     /**
-     * Prepares {@code key} on the linked backend, then sends the command parked meanwhile. The server
-     * parses the statement in the context it was prepared in (schema, sql_mode, character set):
-     * when the session has changed it since, the backend is switched to that context for the
-     * prepare and back afterwards.
+     * Prepares {@code key} on the linked backend ({@link BackendLink#prepare}), then sends the
+     * command parked meanwhile.
      */
     private void prepareOnBackend(StatementKey key, ByteBuf packet, CommandType type) {
-        BackendConnection b = backend;
         statements.preparedBySluice(); // the server's "last statement" is now Sluice's
         park(packet, type);
-        Function<String, String> lost = cause -> "Sluice: backend connection " + b + " failed while preparing a statement on it: "
-                + cause;
-        List<BackendSteps.Step> steps = new java.util.ArrayList<>(5);
-        String schema = sessionState.schema();
-        Map<String, String> variables = sessionState.variables();
-        boolean switched = !key.matches(schema, variables);
-        if (switched) {
-            Map<String, String> context = key.contextOver(variables);
-            steps.add(setStep(b, context, lost));
-            steps.add(initDbStep(b, key.schema(), lost));
-        }
-        steps.add(new BackendSteps.Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE,
-                key.sql().bytes()), CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
-            pools.metrics().reprepared();
-            statements.keepServerStatement(b, key, r.statementId());
-        }, BackendSteps.OnError.REFUSE, lost));
-        if (switched) {
-            steps.add(setStep(b, variables, lost));
-            steps.add(initDbStep(b, schema, lost));
-        }
-        BackendSteps.run(b, loop, steps, new OwnCommands(this::sendPending, 1));
-    }
-
-    /** Sets exactly {@code wanted} (the variables Sluice tracks) on {@code b}; an OK records it. */
-    private BackendSteps.Step setStep(BackendConnection b, Map<String, String> wanted, Function<String, String> lost) {
-        return new BackendSteps.Step(() -> {
-            String set = StateSync.setStatement(wanted, b.state().variables(), b.state().loginVariables(), 0);
-            return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
-                    : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
-        }, r -> {
-            b.state().variablesSet(wanted, null);
-        }, BackendSteps.OnError.REFUSE, lost);
-    }
-
-    /** Selects {@code db} on {@code b} unless it is selected (or null); an OK records it. */
-    private BackendSteps.Step initDbStep(BackendConnection b, String db, Function<String, String> lost) {
-        return new BackendSteps.Step(() -> db == null || db.equals(b.state().schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
-                : b.initDb(db, syncTimeout()), r -> {
-            if (db != null) {
-                b.state().schemaSelected(db);
-            }
-        }, BackendSteps.OnError.REFUSE, lost);
-    }
-
-    /**
-     * How a run of Sluice's own commands on the linked backend ends for this session: the one stale
-     * check (closed, or the backend is no longer linked), then {@code done}, or the parked command
-     * fails with the server's ERR (sequence id {@code errSeq}), or the backend is discarded and the
-     * client reads 9405.
-     */
-    private final class OwnCommands implements BackendSteps.Owner {
-        private final Runnable done;
-        private final int errSeq;
-
-        OwnCommands(Runnable done, int errSeq) {
-            this.done = done;
-            this.errSeq = errSeq;
-        }
-
-        @Override
-        public boolean owns(BackendConnection b) {
-            return !closed && backend == b;
-        }
-
-        @Override
-        public void stepsDone() {
-            done.run();
-        }
-
-        @Override
-        public void stepRefused(BackendSteps.Step step, ErrPacket error) {
-            if (step.onError() == BackendSteps.OnError.REFUSE_SCHEMA_GONE) {
-                // The schema is gone (or never existed): the client reads the server's own error.
-                sessionState.selectSchema(null);
-                unlink(BackendPools.Release.CLEAN);
-            }
-            failPending(error, errSeq);
-        }
-
-        @Override
-        public void backendLost(BackendConnection b, String message) {
-            unlink(BackendPools.Release.DISCARD);
-            refused(new SluiceException(SluiceError.BACKEND_LOST, message), errSeq);
-        }
+        link.prepare(key, statements, this::sendPending);
     }
 
     /**
@@ -781,8 +676,8 @@ public final class ClientSession implements BackendConnection.Listener {
             // the connection, as the server's does; the session keeps no backend (the paths here
             // have given it back already).
             log.debug("{}: login failed: {}", this, e.message());
-            if (backend != null) {
-                unlink(BackendPools.Release.RESET);
+            if (link.get() != null) {
+                link.unlink(BackendPools.Release.RESET);
             }
             client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()))
                     .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
@@ -807,39 +702,7 @@ public final class ClientSession implements BackendConnection.Listener {
      * it, restores the schema, then runs {@code then}. On refusal the client gets the gate's ERR with sequence id {@code errSeq}.
      */
     private void acquire(Runnable then, int errSeq) {
-        state = State.WAITING;
-        commandStartNanos = System.nanoTime();
-        Future<BackendConnection> f = pools.acquire(key, loop);
-        acquiring = f;
-        f.addListener(x -> {
-            acquiring = null;
-            if (closed) {
-                if (x.isSuccess()) {
-                    pools.release(f.getNow(), BackendPools.Release.CLEAN);
-                }
-                return;
-            }
-            if (!x.isSuccess()) {
-                refused(x.cause(), errSeq);
-                return;
-            }
-            BackendConnection b = f.getNow();
-            link(b);
-            if (!b.isOpen()) {
-                // It closed between the pool's hand-out and the link (the server went away), maybe
-                // before it had a listener to tell; nothing was sent on it: ask the pool again.
-                log.debug("{}: {} closed before use ({}); acquiring again", this, b, b.closeReason());
-                unlink(BackendPools.Release.DISCARD);
-                acquire(then, errSeq);
-                return;
-            }
-            syncState(then, errSeq);
-        });
-    }
-
-    /** How long a reset or a state restore on a linked backend may take (sluice.pool.reset-timeout). */
-    private Duration syncTimeout() {
-        return pools.config().resetTimeout();
+        link.acquire(key, then, errSeq);
     }
 
     private void refused(Throwable cause, int errSeq) {
@@ -859,81 +722,6 @@ public final class ClientSession implements BackendConnection.Listener {
         failPending(new ErrPacket(err.code(), err.sqlState(), cause.getMessage()), errSeq);
     }
 
-    /**
-     * Brings a freshly linked backend to the session's state in as few round trips as possible:
-     * nothing when it already matches (the usual case, which allocates nothing); else one batched
-     * SET for the variables that differ (and LAST_INSERT_ID when the next statement reads it), and
-     * COM_INIT_DB for the schema. A backend with a schema selected cannot be brought back to "no
-     * schema" except by a reset, after which the SET is worked out again.
-     */
-    private void syncState(Runnable then, int errSeq) {
-        BackendConnection b = backend;
-        String want = sessionState.schema();
-        boolean reset = multiplexed() && want == null && b.state().schema() != null;
-        long insertId = 0;
-        String set = null;
-        if (multiplexed() && !reset) {
-            insertId = sessionState.insertIdToRestore(b);
-            set = sessionState.setStatementFor(b, insertId);
-        }
-        boolean initDb = want != null && !want.equals(b.state().schema());
-        if (!reset && set == null && !initDb) {
-            resume(then);
-            return;
-        }
-        RestoreVariables restore = reset || set != null ? new RestoreVariables(b, reset, set, insertId) : null;
-        List<BackendSteps.Step> steps = new java.util.ArrayList<>(3);
-        if (reset) {
-            steps.add(new BackendSteps.Step(() -> b.reset(syncTimeout()), null, BackendSteps.OnError.IGNORE,
-                    cause -> "Sluice: could not reset backend connection " + b + " (sluice.pool.reset-timeout = "
-                            + syncTimeout().toMillis() + " ms): " + cause));
-        }
-        if (restore != null) {
-            steps.add(new BackendSteps.Step(restore, restore, BackendSteps.OnError.LOSE,
-                    why -> "Sluice: could not restore this session's variables on backend connection " + b + " (" + why + ")"));
-        }
-        if (initDb) {
-            steps.add(new BackendSteps.Step(() -> b.initDb(want, syncTimeout()), r -> b.state().schemaSelected(want),
-                    BackendSteps.OnError.REFUSE_SCHEMA_GONE,
-                    cause -> "Sluice: backend connection " + b + " failed while selecting schema '" + want + "': " + cause));
-        }
-        BackendSteps.run(b, loop, steps, new OwnCommands(() -> resume(then), errSeq));
-    }
-
-    /**
-     * The batched SET that restores the session's variables, user variables and insert id on a
-     * backend; worked out before (given), or when it runs if a reset comes first.
-     */
-    private final class RestoreVariables implements java.util.function.Supplier<Future<BackendConnection.Reply>>,
-            java.util.function.Consumer<BackendConnection.Reply> {
-        private final BackendConnection b;
-        private String set;
-        private long insertId;
-        private boolean afterReset;
-
-        RestoreVariables(BackendConnection b, boolean afterReset, String set, long insertId) {
-            this.b = b;
-            this.afterReset = afterReset;
-            this.set = set;
-            this.insertId = insertId;
-        }
-
-        @Override
-        public Future<BackendConnection.Reply> get() {
-            if (afterReset) {
-                afterReset = false;
-                insertId = sessionState.insertIdToRestore(b);
-                set = sessionState.setStatementFor(b, insertId);
-            }
-            return set == null ? null : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
-        }
-
-        @Override
-        public void accept(BackendConnection.Reply r) {
-            sessionState.restoredOn(b, insertId);
-        }
-    }
-
     private void resume(Runnable then) {
         state = State.IDLE;
         then.run();
@@ -942,30 +730,48 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    // ---------------------------------------------------------------- link
-
-    /** Links a backend to this session: from now on its packets come here. */
-    private void link(BackendConnection b) {
-        if (backend != null) {
-            throw new IllegalStateException(this + " already holds " + backend + ", cannot link " + b);
+    /** What the backend link tells this session, on its loop. */
+    private final class LinkEvents implements BackendLink.Owner {
+        @Override
+        public void waitingForBackend() {
+            state = State.WAITING;
+            commandStartNanos = System.nanoTime();
         }
-        BACKEND.setRelease(this, b);
-        b.listener(this);
-        CommandQueue.autoRead(b.channel(), client.isWritable());
-    }
 
-    /** Gives the backend back to the pool and clears both sides of the link. */
-    private void unlink(BackendPools.Release how) {
-        BackendConnection b = backend;
-        if (b == null) {
-            return;
+        @Override
+        public boolean closed() {
+            return closed;
         }
-        BACKEND.setRelease(this, null);
-        // The backend's read-complete event will no longer reach this session: flush what was
-        // forwarded now (transaction mode unlinks on the last packet of a response).
-        client.flush();
-        CommandQueue.autoRead(b.channel(), true);
-        pools.release(b, how);
+
+        @Override
+        public boolean multiplexed() {
+            return ClientSession.this.multiplexed();
+        }
+
+        @Override
+        public void linkReady(Runnable then) {
+            resume(then);
+        }
+
+        @Override
+        public void refused(Throwable cause, int errSeq) {
+            ClientSession.this.refused(cause, errSeq);
+        }
+
+        @Override
+        public void stepRefused(ErrPacket error, int errSeq, boolean schemaGone) {
+            if (schemaGone) {
+                // The schema is gone (or never existed): the client reads the server's own error.
+                sessionState.selectSchema(null);
+                link.unlink(BackendPools.Release.CLEAN);
+            }
+            failPending(error, errSeq);
+        }
+
+        @Override
+        public String toString() {
+            return ClientSession.this.toString();
+        }
     }
 
     // ---------------------------------------------------------------- server side
@@ -979,13 +785,13 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Plain rows of the result set being forwarded can come as runs (see {@link #onBackendRows}). */
     @Override
     public int rowRunBytes(BackendConnection b, ByteBuf buf, int from, int to) {
-        return b == backend && !closed ? b.tracker().rowRunBytes(buf, from, to) : 0;
+        return b == link.get() && !closed ? b.tracker().rowRunBytes(buf, from, to) : 0;
     }
 
     /** The server sent what the protocol does not allow here: drop the backend, tell the client. */
     private void serverBrokeProtocol(BackendConnection b, MalformedPacketException e) {
         log.warn("{}: server broke the protocol on {}: {}", this, b, e.getMessage());
-        unlink(BackendPools.Release.DISCARD);
+        link.unlink(BackendPools.Release.DISCARD);
         frontend.fail(SluiceError.BACKEND_LOST, lastSeq + 1, "Sluice: the server sent an unexpected packet: "
                 + e.getMessage());
     }
@@ -996,7 +802,7 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     @Override
     public void onBackendRows(BackendConnection b, ByteBuf rows) {
-        if (b != backend || closed) {
+        if (b != link.get() || closed) {
             rows.release();
             return;
         }
@@ -1014,7 +820,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     @Override
     public void onBackendPacket(BackendConnection b, ByteBuf packet) {
-        if (b != backend || closed) {
+        if (b != link.get() || closed) {
             packet.release();
             return;
         }
@@ -1071,13 +877,13 @@ public final class ClientSession implements BackendConnection.Listener {
     /** One command's response ended: apply what its statements did to the session's pins. */
     private void onCommandDone(CommandType type, boolean error) {
         if (type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH || type == CommandType.COM_STMT_RESET) {
-            statements.commandDone(type, error, backend);
+            statements.commandDone(type, error, link.get());
             syncStatementPins();
         }
         if (type != CommandType.COM_QUERY && type != CommandType.COM_STMT_EXECUTE) {
             return;
         }
-        sessionState.statementDone(error, backend);
+        sessionState.statementDone(error, link.get());
     }
 
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
@@ -1095,9 +901,10 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
     private void releaseIfUnpinned() {
-        if (rules.releasesBetweenTransactions() && backend != null && backend.tracker().idle() && !queue.waiting()
-                && acquiring == null && !clientContinuation && !pins.pinned()) {
-            unlink(BackendPools.Release.CLEAN);
+        BackendConnection b = link.get();
+        if (rules.releasesBetweenTransactions() && b != null && b.tracker().idle() && !queue.waiting()
+                && !link.acquiring() && !clientContinuation && !pins.pinned()) {
+            link.unlink(BackendPools.Release.CLEAN);
         }
     }
 
@@ -1109,11 +916,11 @@ public final class ClientSession implements BackendConnection.Listener {
     @Override
     public void onBackendClosed(BackendConnection b, String reason) {
         loop.execute(() -> {
-            if (b != backend || closed) {
+            if (b != link.get() || closed) {
                 return;
             }
             boolean inFlight = midCommand();
-            BACKEND.setRelease(this, null);
+            link.lost();
             log.warn("{}: backend {} closed{}: {}", this, b, inFlight ? " mid-response" : "", reason);
             frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeq + 1 : 0,
                     "Sluice: the server connection serving this session was lost (" + reason + "); session state is gone, reconnect");
@@ -1147,7 +954,7 @@ public final class ClientSession implements BackendConnection.Listener {
     boolean mayBeIdleTooLong(long now, long warnAfterNanos, long closeAfterNanos) {
         return state == State.IDLE
                 && watchdogs.mayBeIdleTooLong(now, warnAfterNanos, closeAfterNanos,
-                rules.releasesBetweenTransactions() && backend != null);
+                rules.releasesBetweenTransactions() && link.get() != null);
     }
 
     /** Runs {@link #checkIdle} on this session's event loop, which owns its state. */
@@ -1163,7 +970,7 @@ public final class ClientSession implements BackendConnection.Listener {
      * which rolls the transaction back, and gives it back to the pool. 0 turns either off.
      */
     private void checkIdle(long warnAfterNanos, long closeAfterNanos, ProxyMetrics metrics) {
-        if (closed || state != State.IDLE || backend == null || busy()) {
+        if (closed || state != State.IDLE || link.get() == null || busy()) {
             return;
         }
         boolean inTransaction = watchdogs.inTransaction();
@@ -1179,7 +986,7 @@ public final class ClientSession implements BackendConnection.Listener {
             // Logged before it is counted: whoever sees the count (the admin endpoint, a test) finds the line.
             log.warn("{}: closing: idle for {} ms {} (sluice.frontend.idle-in-transaction-timeout = {} ms); client {}, "
                             + "program_name '{}', pins {}, backend {}; the server rolls the transaction back", this, idleMillis,
-                    transaction, closeAfterNanos / 1_000_000, clientAddress(), programName(), pinLabels(), backend);
+                    transaction, closeAfterNanos / 1_000_000, clientAddress(), programName(), pinLabels(), link.get());
             metrics.idleInTransactionClosed();
             frontend.fail(SluiceError.IDLE_IN_TRANSACTION_TIMEOUT, 0, "Sluice: closing a session idle in a transaction for "
                     + idleMillis + " ms, longer than sluice.frontend.idle-in-transaction-timeout (" + closeAfterNanos / 1_000_000
@@ -1190,7 +997,7 @@ public final class ClientSession implements BackendConnection.Listener {
             log.warn("{}: idle for {} ms {}{}; client {}, program_name '{}', pins {}, backend {}: a likely leaked "
                             + "connection, holding a server connection (logged once; sluice.frontend.leak-warning-after = {} ms)",
                     this, idleMillis, transaction, inTransaction ? "" : " while pinned", clientAddress(), programName(),
-                    pinLabels(), backend, warnAfterNanos / 1_000_000);
+                    pinLabels(), link.get(), warnAfterNanos / 1_000_000);
             metrics.sessionLeak(inTransaction); // after the line, as above
         }
     }
@@ -1212,7 +1019,7 @@ public final class ClientSession implements BackendConnection.Listener {
      * pinned until the KILL is delivered, so it cannot reach another session first.
      */
     private void stopLongQuery(long maxNanos) {
-        BackendConnection b = backend;
+        BackendConnection b = link.get();
         long start = commandStartNanos;
         if (closed || state != State.QUERY || b == null || b.tracker().idle() || !watchdogs.runsTooLong(System.nanoTime(), maxNanos, start)) {
             return;
@@ -1243,7 +1050,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (closed || age < maxNanos) {
             return;
         }
-        BackendConnection b = backend;
+        BackendConnection b = link.get();
         boolean running = state == State.QUERY && b != null && !b.tracker().idle();
         log.warn("{}: ending a transaction open for {} ms, longer than sluice.frontend.max-transaction-time ({} ms){}; "
                         + "client {}, program_name '{}'; the server rolls it back", this, age / 1_000_000, maxNanos / 1_000_000,
@@ -1292,7 +1099,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Runs on the target's loop: stops its running query (KILL QUERY) or ends it (KILL CONNECTION). */
     private void killedBy(ClientSession killer, KillStatement k) {
-        BackendConnection b = backend;
+        BackendConnection b = link.get();
         boolean running = b != null && !b.tracker().idle();
         long thread = running ? b.threadId() : -1;
         if (running) {
@@ -1332,9 +1139,7 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         forward(Packets.query(client.alloc(), (query ? "KILL QUERY " : "KILL CONNECTION ") + thread), CommandType.COM_QUERY);
-        if (backend != null) {
-            backend.flush();
-        }
+        link.flush();
     }
 
     // ---------------------------------------------------------------- errors and close
@@ -1345,7 +1150,8 @@ public final class ClientSession implements BackendConnection.Listener {
      * is unsolicited and starts at 0.
      */
     private boolean midCommand() {
-        return queue.waiting() || clientContinuation || backend != null && !backend.tracker().idle();
+        BackendConnection b = link.get();
+        return queue.waiting() || clientContinuation || b != null && !b.tracker().idle();
     }
 
     private void sendError(int seq, SluiceError error, String message) {
@@ -1387,21 +1193,20 @@ public final class ClientSession implements BackendConnection.Listener {
             log.info("{}: client {} vanished mid-command ({}{}{}); discarding backend {}", this, clientAddress(),
                     queue.waiting() ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
                             ? "'" + statementHead() + "'" : String.valueOf(inFlight),
-                    watchdogs.inTransaction() ? ", in a transaction" : "", backend);
+                    watchdogs.inTransaction() ? ", in a transaction" : "", link.get());
             pools.metrics().sessionVanished();
         }
         closed = true;
         state = State.CLOSED;
         registry.remove(this);
-        if (acquiring != null) {
-            acquiring.cancel(false);
-        }
+        link.cancelAcquire();
         queue.releaseAll();
-        if (backend != null) {
-            boolean idle = backend.tracker().idle() && !clientContinuation;
+        BackendConnection b = link.get();
+        if (b != null) {
+            boolean idle = b.tracker().idle() && !clientContinuation;
             // A backend cut off mid-response is discarded; the pool mode says how an idle one goes back.
             BackendPools.Release how = !idle ? BackendPools.Release.DISCARD : rules.onIdleClose(pins.pinned());
-            unlink(how);
+            link.unlink(how);
         }
         log.debug("{}: closed: {}", this, reason);
     }
