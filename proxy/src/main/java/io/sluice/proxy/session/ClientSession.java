@@ -124,8 +124,8 @@ public final class ClientSession implements BackendConnection.Listener {
      * an error ends the connection after the ERR, as the server does (issue #24).
      */
     private boolean loggingIn;
-    /** Runs once when the responses in flight are complete (KILL bookkeeping). */
-    private Runnable afterResponse;
+    /** KILL across sessions: this session's side, as killer or target. */
+    private final KillDelivery kills;
     public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
                          Map<String, String> attributes) {
@@ -144,6 +144,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.attributes = attributes;
         this.statements = new StatementBook(pools);
         this.queue = new CommandQueue(client);
+        this.kills = new KillDelivery(id, new KillParty(), client, registry);
         this.link = new BackendLink(new LinkEvents(), this, client, pools, sessionState);
         registry.add(this);
     }
@@ -380,7 +381,7 @@ public final class ClientSession implements BackendConnection.Listener {
             case KILL -> {
                 long target = Packets.payloadLength(packet) >= 5 ? packet.getUnsignedIntLE(packet.readerIndex() + 5) : -1;
                 packet.release();
-                kill(new KillStatement(false, target));
+                kills.kill(new KillStatement(false, target));
             }
             case QUERY -> query(packet, false);
             case TRACKED_QUERY -> query(packet, true);
@@ -424,7 +425,7 @@ public final class ClientSession implements BackendConnection.Listener {
         KillStatement kill = KillStatement.parse(packet, from, end);
         if (kill != null) {
             packet.release();
-            kill(kill);
+            kills.kill(kill);
             return;
         }
         if (tracked) {
@@ -706,11 +707,7 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     private void refused(Throwable cause, int errSeq) {
-        Runnable after = afterResponse;
-        afterResponse = null;
-        if (after != null) {
-            after.run();
-        }
+        kills.responseComplete();
         SluiceError err = cause instanceof SluiceException se ? se.error() : SluiceError.SERVER_UNAVAILABLE;
         if (err == SluiceError.BACKEND_LOST) {
             // A backend failed under this session (reset, state restore): rare, and the client sees 9405.
@@ -891,11 +888,7 @@ public final class ClientSession implements BackendConnection.Listener {
         // Leak detection: an idle stretch starts now, in a transaction or not by the server's word.
         watchdogs.responseComplete(ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS),
                 commandStartNanos);
-        Runnable after = afterResponse;
-        if (after != null) {
-            afterResponse = null;
-            after.run();
-        }
+        kills.responseComplete();
         releaseIfUnpinned();
     }
 
@@ -1065,81 +1058,55 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // ---------------------------------------------------------------- KILL
 
-    private void kill(KillStatement k) {
-        if (k == KillStatement.UNSUPPORTED) {
-            sendError(1, SluiceError.UNSUPPORTED_COMMAND, "Sluice: only KILL [CONNECTION | QUERY] <id> with a Sluice "
-                    + "connection id is supported (ids are Sluice's, not the server's)");
-            return;
-        }
-        ClientSession target = registry.get(k.id());
-        if (target == null) {
-            client.writeAndFlush(Packets.err(client.alloc(), 1, 1094, "HY000", "Unknown thread id: " + k.id()));
-            return;
-        }
-        if (!target.user.name().equals(user.name())) {
-            client.writeAndFlush(Packets.err(client.alloc(), 1, 1095, "HY000", "You are not owner of thread " + k.id()));
-            return;
-        }
-        if (target == this && !k.query()) {
-            frontend.fail(SluiceError.UNAVAILABLE, 1, "Sluice: connection killed by its own KILL");
-            return;
-        }
-        target.killOnItsLoop(this, k);
+    /** This session's side of KILL across sessions (as killer or target). */
+    KillDelivery kills() {
+        return kills;
     }
 
-    /**
-     * KILL, delivered as messages between the two sessions' loops; each side changes only its own
-     * fields: the target pins its backend and answers with the server thread to kill
-     * ({@link #killedBy}), the killer sends the KILL and, once its response is complete, tells the
-     * target that the KILL was delivered ({@link #killDeliveredOnItsLoop}).
-     */
-    private void killOnItsLoop(ClientSession killer, KillStatement k) {
-        loop.execute(() -> killedBy(killer, k));
-    }
+    /** What KILL asks of this session, on its loop. */
+    private final class KillParty implements KillDelivery.Party {
+        @Override
+        public BackendConnection running() {
+            BackendConnection b = link.get();
+            return b != null && !b.tracker().idle() ? b : null;
+        }
 
-    /** Runs on the target's loop: stops its running query (KILL QUERY) or ends it (KILL CONNECTION). */
-    private void killedBy(ClientSession killer, KillStatement k) {
-        BackendConnection b = link.get();
-        boolean running = b != null && !b.tracker().idle();
-        long thread = running ? b.threadId() : -1;
-        if (running) {
-            // Until the KILL has been delivered, this backend must not serve anyone else.
+        @Override
+        public void pinUntilKillDelivered() {
             pins.pin(Pin.KILL_PENDING);
         }
-        if (!k.query()) {
-            log.info("{}: killed by {}", this, killer);
-            if (!running) {
-                frontend.fail(SluiceError.UNAVAILABLE, 0, "Sluice: connection killed by session " + killer.id);
-            }
-        }
-        killer.killTargetAnsweredOnItsLoop(this, running, thread, k.query());
-    }
 
-    private void killTargetAnsweredOnItsLoop(ClientSession target, boolean pinned, long thread, boolean query) {
-        loop.execute(() -> {
-            if (pinned) {
-                afterResponse = target::killDeliveredOnItsLoop;
-            }
-            killThread(thread, query);
-        });
-    }
-
-    /** Runs on the target's loop once the killer's KILL got its answer (or was refused): the backend may change hands again. */
-    private void killDeliveredOnItsLoop() {
-        loop.execute(() -> {
+        @Override
+        public void killDelivered() {
             pins.unpin(Pin.KILL_PENDING);
             releaseIfUnpinned();
-        });
-    }
-
-    /** Runs on the killer's loop: asks the server to kill a backend thread through this session's own backend. */
-    private void killThread(long thread, boolean query) {
-        if (thread < 0) {
-            client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-            return;
         }
-        forward(Packets.query(client.alloc(), (query ? "KILL QUERY " : "KILL CONNECTION ") + thread), CommandType.COM_QUERY);
-        link.flush();
+
+        @Override
+        public void end(int seq, String message) {
+            frontend.fail(SluiceError.UNAVAILABLE, seq, message);
+        }
+
+        @Override
+        public void answerOk() {
+            client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
+        }
+
+        @Override
+        public void sendKill(String sql) {
+            forward(Packets.query(client.alloc(), sql), CommandType.COM_QUERY);
+            link.flush();
+        }
+
+        @Override
+        public String user() {
+            return user.name();
+        }
+
+        @Override
+        public String toString() {
+            return ClientSession.this.toString();
+        }
     }
 
     // ---------------------------------------------------------------- errors and close
