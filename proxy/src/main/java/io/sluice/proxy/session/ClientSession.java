@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -107,8 +108,8 @@ public final class ClientSession implements BackendConnection.Listener {
     /** The client said COM_QUIT, or Sluice closes it (shutdown, admin kill): not a client that vanished. */
     private volatile boolean closeRequested;
 
-    /** Leak detection, idle-in-transaction, max query and transaction time: the clock and the verdicts. */
-    private final Watchdogs watchdogs = new Watchdogs();
+    /** Leak detection, idle-in-transaction, max query and transaction time: the clock, the verdicts, the checks. */
+    private final Watchdogs watchdogs;
 
     /** Why the session keeps its backend between statements; it does while any pin holds. */
     private final PinTable pins = new PinTable();
@@ -144,6 +145,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.attributes = attributes;
         this.statements = new StatementBook(pools);
         this.queue = new CommandQueue(client);
+        this.watchdogs = new Watchdogs(new WatchedSession(), loop, pools);
         this.kills = new KillDelivery(id, new KillParty(), client, registry);
         this.link = new BackendLink(new LinkEvents(), this, client, pools, sessionState);
         registry.add(this);
@@ -308,7 +310,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (tookNonCommand(packet)) {
             return;
         }
-        commandArrived();
+        watchdogs.commandArrived();
         int seq = Packets.sequenceId(packet);
         lastSeq = seq;
         if (seq != 0) {
@@ -920,140 +922,99 @@ public final class ClientSession implements BackendConnection.Listener {
         });
     }
 
-    // ---------------------------------------------------------------- leak detection
-
-    /** A command arrived from the client: the idle stretch, if any, ends (leak detection). */
-    private void commandArrived() {
-        if (watchdogs.commandArrived()) {
-            log.info("{}: active again after being reported idle{} (program_name '{}')", this,
-                    watchdogs.inTransaction() ? " in a transaction" : " while pinned", programName());
-        }
-    }
+    // ---------------------------------------------------------------- watchdogs
 
     private String programName() {
         return attributes.getOrDefault("program_name", "");
     }
 
-    /** The pins as /sessions names them, for log lines (allocates: not for the hot path). */
-    private java.util.List<String> pinLabels() {
-        return pins().stream().map(Pin::label).toList();
+    /** The watchdogs of this session (leaks, idle in transaction, max query and transaction time). */
+    Watchdogs watchdogs() {
+        return watchdogs;
     }
 
-    /**
-     * Whether {@link #checkIdle} may have something to do; cheap, from any thread (volatile reads
-     * only), so {@link LeakDetector} hops to this session's loop only for candidates. Holding a
-     * backend while idle in transaction mode means pinned (an unpinned session gives it back).
-     */
-    boolean mayBeIdleTooLong(long now, long warnAfterNanos, long closeAfterNanos) {
-        return state == State.IDLE
-                && watchdogs.mayBeIdleTooLong(now, warnAfterNanos, closeAfterNanos,
-                rules.releasesBetweenTransactions() && link.get() != null);
-    }
-
-    /** Runs {@link #checkIdle} on this session's event loop, which owns its state. */
-    void checkIdleOnItsLoop(long warnAfterNanos, long closeAfterNanos, ProxyMetrics metrics) {
-        loop.execute(() -> checkIdle(warnAfterNanos, closeAfterNanos, metrics));
-    }
-
-    /**
-     * Leak detection, on this session's loop. Idle (no command in flight) inside a transaction, or
-     * idle while pinned to its backend, for {@code warnAfterNanos} or more: logged once per idle
-     * stretch and counted. Idle inside a transaction for {@code closeAfterNanos} or more: the
-     * client gets ERR 9410 and is closed; {@link #close} then resets the backend (COM_CHANGE_USER),
-     * which rolls the transaction back, and gives it back to the pool. 0 turns either off.
-     */
-    private void checkIdle(long warnAfterNanos, long closeAfterNanos, ProxyMetrics metrics) {
-        if (closed || state != State.IDLE || link.get() == null || busy()) {
-            return;
+    /** The session as its watchdogs see it. */
+    private final class WatchedSession implements Watchdogs.Watched {
+        @Override
+        public State state() {
+            return state;
         }
-        boolean inTransaction = watchdogs.inTransaction();
-        if (!inTransaction && !(rules.releasesBetweenTransactions() && pins.pinned())) {
-            return;
-        }
-        long now = System.nanoTime();
-        long idleMillis = watchdogs.idleNanos(now) / 1_000_000;
-        String transaction = inTransaction ? "in a transaction open for " + watchdogs.transactionAge(now) / 1_000_000 + " ms"
-                : "outside a transaction";
-        Watchdogs.IdleVerdict verdict = watchdogs.idleVerdict(now, warnAfterNanos, closeAfterNanos);
-        if (verdict == Watchdogs.IdleVerdict.CLOSE) {
-            // Logged before it is counted: whoever sees the count (the admin endpoint, a test) finds the line.
-            log.warn("{}: closing: idle for {} ms {} (sluice.frontend.idle-in-transaction-timeout = {} ms); client {}, "
-                            + "program_name '{}', pins {}, backend {}; the server rolls the transaction back", this, idleMillis,
-                    transaction, closeAfterNanos / 1_000_000, clientAddress(), programName(), pinLabels(), link.get());
-            metrics.idleInTransactionClosed();
-            frontend.fail(SluiceError.IDLE_IN_TRANSACTION_TIMEOUT, 0, "Sluice: closing a session idle in a transaction for "
-                    + idleMillis + " ms, longer than sluice.frontend.idle-in-transaction-timeout (" + closeAfterNanos / 1_000_000
-                    + " ms); its transaction is rolled back");
-            return;
-        }
-        if (verdict == Watchdogs.IdleVerdict.WARN) {
-            log.warn("{}: idle for {} ms {}{}; client {}, program_name '{}', pins {}, backend {}: a likely leaked "
-                            + "connection, holding a server connection (logged once; sluice.frontend.leak-warning-after = {} ms)",
-                    this, idleMillis, transaction, inTransaction ? "" : " while pinned", clientAddress(), programName(),
-                    pinLabels(), link.get(), warnAfterNanos / 1_000_000);
-            metrics.sessionLeak(inTransaction); // after the line, as above
-        }
-    }
 
-    // ---------------------------------------------------------------- max query time
-
-    /** Cheap, from any thread: a statement has run {@code maxNanos} or longer and was not stopped yet. */
-    boolean mayRunTooLong(long now, long maxNanos) {
-        return state == State.QUERY && watchdogs.runsTooLong(now, maxNanos, commandStartNanos);
-    }
-
-    void stopLongQueryOnItsLoop(long maxNanos) {
-        loop.execute(() -> stopLongQuery(maxNanos));
-    }
-
-    /**
-     * sluice.frontend.max-query-time: the running statement is killed on the server through a
-     * short-lived extra connection; the client reads the server's own error. The backend stays
-     * pinned until the KILL is delivered, so it cannot reach another session first.
-     */
-    private void stopLongQuery(long maxNanos) {
-        BackendConnection b = link.get();
-        long start = commandStartNanos;
-        if (closed || state != State.QUERY || b == null || b.tracker().idle() || !watchdogs.runsTooLong(System.nanoTime(), maxNanos, start)) {
-            return;
+        @Override
+        public long commandStartNanos() {
+            return commandStartNanos;
         }
-        watchdogs.stopping(start);
-        log.warn("{}: stopping a statement running for {} ms, longer than sluice.frontend.max-query-time ({} ms): "
-                        + "KILL QUERY {} on the server; client {}, program_name '{}', statement '{}'", this,
-                (System.nanoTime() - start) / 1_000_000, maxNanos / 1_000_000, b.threadId(), clientAddress(), programName(),
-                currentCommand == CommandType.COM_QUERY ? statementHead() : String.valueOf(currentCommand));
-        pins.pin(Pin.KILL_PENDING);
-        pools.killQuery(b, () -> loop.execute(() -> {
+
+        @Override
+        public boolean sharesBackends() {
+            return rules.releasesBetweenTransactions();
+        }
+
+        @Override
+        public BackendConnection backend() {
+            return link.get();
+        }
+
+        @Override
+        public boolean closed() {
+            return closed;
+        }
+
+        @Override
+        public boolean busy() {
+            return ClientSession.this.busy();
+        }
+
+        @Override
+        public boolean pinned() {
+            return pins.pinned();
+        }
+
+        @Override
+        public List<Pin> pins() {
+            return pins.list();
+        }
+
+        @Override
+        public void pinUntilKillDelivered() {
+            pins.pin(Pin.KILL_PENDING);
+        }
+
+        @Override
+        public void killDelivered() {
             pins.unpin(Pin.KILL_PENDING);
             releaseIfUnpinned();
-        }));
-    }
-
-    void endLongTransactionOnItsLoop(long maxNanos) {
-        loop.execute(() -> endLongTransaction(maxNanos));
-    }
-
-    /**
-     * sluice.frontend.max-transaction-time: a statement the transaction is running is killed on the
-     * server, and the client gets 9411 and is closed; closing discards or resets the backend, so the
-     * server rolls the transaction back.
-     */
-    private void endLongTransaction(long maxNanos) {
-        long age = transactionNanos();
-        if (closed || age < maxNanos) {
-            return;
         }
-        BackendConnection b = link.get();
-        boolean running = state == State.QUERY && b != null && !b.tracker().idle();
-        log.warn("{}: ending a transaction open for {} ms, longer than sluice.frontend.max-transaction-time ({} ms){}; "
-                        + "client {}, program_name '{}'; the server rolls it back", this, age / 1_000_000, maxNanos / 1_000_000,
-                running ? ", and killing its running statement (KILL QUERY " + b.threadId() + ")" : "", clientAddress(), programName());
-        if (running) {
-            pools.killQuery(b, () -> { });
+
+        @Override
+        public int errSeq() {
+            return midCommand() ? lastSeq + 1 : 0;
         }
-        frontend.fail(SluiceError.TRANSACTION_TIMEOUT, midCommand() ? lastSeq + 1 : 0, "Sluice: closing a session whose "
-                + "transaction was open for " + age / 1_000_000 + " ms, longer than sluice.frontend.max-transaction-time ("
-                + maxNanos / 1_000_000 + " ms); its transaction is rolled back");
+
+        @Override
+        public void fail(SluiceError error, int seq, String message) {
+            frontend.fail(error, seq, message);
+        }
+
+        @Override
+        public SocketAddress clientAddress() {
+            return ClientSession.this.clientAddress();
+        }
+
+        @Override
+        public String programName() {
+            return ClientSession.this.programName();
+        }
+
+        @Override
+        public String command() {
+            return currentCommand == CommandType.COM_QUERY ? statementHead() : String.valueOf(currentCommand);
+        }
+
+        @Override
+        public String toString() {
+            return ClientSession.this.toString();
+        }
     }
 
     // ---------------------------------------------------------------- KILL
