@@ -1,6 +1,7 @@
 package io.sluice.proxy.session;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
@@ -67,6 +68,7 @@ final class BackendLink {
         void stepRefused(ErrPacket error, int errSeq, boolean schemaGone);
     }
 
+    private final long sessionId;
     private final Owner owner;
     /** Where a linked backend's packets go: the session. */
     private final BackendConnection.Listener listener;
@@ -75,6 +77,8 @@ final class BackendLink {
     private final BackendPools pools;
     /** The schema and movable state a freshly linked backend is brought to. */
     private final SessionState sessionState;
+    /** Transaction mode: the client's prepared statements, re-prepared on a backend that lacks one. */
+    private final StatementBook statements;
 
     /** The linked backend; written only here, with a release store ({@link #BACKEND}). */
     private BackendConnection backend;
@@ -89,14 +93,19 @@ final class BackendLink {
     }
 
     private Future<BackendConnection> acquiring;
+    /** The next client packet continues a command of 16 MiB or more. */
+    private boolean clientContinuation;
 
-    BackendLink(Owner owner, BackendConnection.Listener listener, Channel client, BackendPools pools, SessionState sessionState) {
+    BackendLink(long sessionId, Owner owner, BackendConnection.Listener listener, Channel client, BackendPools pools,
+                SessionState sessionState, StatementBook statements) {
+        this.sessionId = sessionId;
         this.owner = owner;
         this.listener = listener;
         this.client = client;
         this.loop = client.eventLoop();
         this.pools = pools;
         this.sessionState = sessionState;
+        this.statements = statements;
     }
 
     /** The linked backend, or null; on the session's loop. */
@@ -247,9 +256,9 @@ final class BackendLink {
      * meanwhile goes out). The server parses the statement in the context it was prepared in
      * (schema, sql_mode, character set): when the session has changed it since, the backend is
      * switched to that context for the prepare and back afterwards. The server's id is kept in
-     * {@code statements}.
+     * the statement book.
      */
-    void prepare(StatementKey key, StatementBook statements, Runnable done) {
+    void prepare(StatementKey key, Runnable done) {
         BackendConnection b = backend;
         Function<String, String> lost = cause -> "Sluice: backend connection " + b + " failed while preparing a statement on it: "
                 + cause;
@@ -369,11 +378,87 @@ final class BackendLink {
         BACKEND.setRelease(this, null);
     }
 
-    /** Writes a command to the linked backend and tells its response tracker what was asked. */
+    // ---------------------------------------------------------------- writing
+
+    /**
+     * Sends a client's command on the linked backend, rewritten where the server would answer for
+     * another session: CONNECTION_ID() is the session's id, and in transaction mode ROW_COUNT() and
+     * FOUND_ROWS() read this session's previous statement, not the backend's.
+     */
+    void send(ByteBuf packet, CommandType type) {
+        if (type == CommandType.COM_QUERY || type == CommandType.COM_STMT_PREPARE) {
+            // CONNECTION_ID() is the session's id, the one the handshake gave and KILL takes (issue #24)
+            packet = ConnectionIdRewrite.rewrite(client.alloc(), packet, sessionId);
+        }
+        if (type == CommandType.COM_QUERY && owner.multiplexed() && sessionState.readsOthersPreviousResult(backend, sessionId)) {
+            // The server's ROW_COUNT()/FOUND_ROWS() here belong to another statement than this session's last.
+            packet = PreviousResult.rewrite(client.alloc(), packet, sessionState.rowCount(), sessionState.foundRows());
+        }
+        write(packet, type);
+    }
+
+    /**
+     * Writes a command to the linked backend and tells its response tracker what was asked; in
+     * transaction mode the backend's last statement is now this session's, and a prepare is noted
+     * in the statement book with the state it is parsed in.
+     */
     void write(ByteBuf packet, CommandType type) {
         BackendConnection b = backend;
+        clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+        if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE) && owner.multiplexed()) {
+            sessionState.statementSent(b, sessionId);
+        }
+        if (type == CommandType.COM_STMT_PREPARE && owner.multiplexed()) {
+            prepareSent(packet);
+        }
         b.tracker().expect(type);
         b.write(packet);
+    }
+
+    private void prepareSent(ByteBuf packet) {
+        byte[] sql = new byte[Packets.payloadLength(packet) - 1];
+        packet.getBytes(packet.readerIndex() + Packets.HEADER_SIZE + 1, sql);
+        int flags = StatementClassifier.classify(Unpooled.wrappedBuffer(sql), 0, sql.length);
+        if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
+            // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
+            flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
+        }
+        statements.prepareSent(StatementKey.of(sessionState.schema(), sessionState.variables(), sql), flags);
+    }
+
+    /**
+     * Whether the next client packet continues the command written last: the rest of a command of
+     * 16 MiB or more, or the content of LOAD DATA LOCAL INFILE the server asked for.
+     */
+    boolean continues() {
+        BackendConnection b = backend;
+        return clientContinuation || b != null && b.tracker().awaitingClientData();
+    }
+
+    /** Whether the rest of a command of 16 MiB or more is still to come from the client. */
+    boolean midContinuation() {
+        return clientContinuation;
+    }
+
+    /**
+     * Writes a packet that continues the command to the linked backend; without one (the command
+     * was refused or its backend died) drops it. Returns whether it was written.
+     */
+    boolean writeContinuation(ByteBuf packet) {
+        BackendConnection b = backend;
+        if (b == null) {
+            // The command this continues was refused or its backend died: drop the rest of it.
+            clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+            packet.release();
+            return false;
+        }
+        if (clientContinuation) {
+            clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+        } else {
+            b.tracker().onClientDataPacket(packet);
+        }
+        b.write(packet);
+        return true;
     }
 
     /** Pushes what was written to the linked backend, if any. */

@@ -28,7 +28,6 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
@@ -90,20 +89,14 @@ public final class ClientSession implements BackendConnection.Listener {
     private final BackendLink link;
     /** The command waiting for a backend (or for Sluice's own commands on it) and the packets held back behind it. */
     private final CommandQueue queue;
-    /** The next client packet continues a command of 16 MiB or more. */
-    private boolean clientContinuation;
     /**
      * Sequence id of the last packet of the current command in either direction: the command
      * packet itself (0) when it starts, then each client data packet and each server packet
      * forwarded. An ERR Sluice writes mid-command carries this + 1, what the client expects next.
      */
     private int lastSeq;
-    private volatile State state = State.IDLE;
-    private volatile long commandStartNanos;
-    private volatile CommandType currentCommand;
-    /** First bytes of the current COM_QUERY, for the admin view; reused, never reallocated. */
-    private final byte[] statementHead = new byte[128];
-    private volatile int statementHeadLength;
+    /** What the session is doing (state, current command, since when), for the admin and the watchdogs. */
+    private final Activity activity = new Activity();
     private boolean closed;
     /** The client said COM_QUIT, or Sluice closes it (shutdown, admin kill): not a client that vanished. */
     private volatile boolean closeRequested;
@@ -145,9 +138,9 @@ public final class ClientSession implements BackendConnection.Listener {
         this.attributes = attributes;
         this.statements = new StatementBook(pools);
         this.queue = new CommandQueue(client);
-        this.watchdogs = new Watchdogs(new WatchedSession(), loop, pools);
+        this.watchdogs = new Watchdogs(new WatchedSession(), activity, loop, pools);
         this.kills = new KillDelivery(id, new KillParty(), client, registry);
-        this.link = new BackendLink(new LinkEvents(), this, client, pools, sessionState);
+        this.link = new BackendLink(id, new LinkEvents(), this, client, pools, sessionState, statements);
         registry.add(this);
     }
 
@@ -168,7 +161,7 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     public State state() {
-        return state;
+        return activity.state();
     }
 
     public Map<String, String> attributes() {
@@ -204,17 +197,17 @@ public final class ClientSession implements BackendConnection.Listener {
                 b.key().backendUser(), ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS));
         SocketAddress a = client.remoteAddress();
         return new SessionSnapshot(id, user.name(), clientHost(), a instanceof InetSocketAddress i ? i.getPort() : null,
-                programName(), state, pins.list(), mode, sessionState.schema(), connectedAtMillis, linked, transactionNanos(),
-                currentCommand, commandNanos(), idleNanos(), statementHead());
+                programName(), activity.state(), pins.list(), mode, sessionState.schema(), connectedAtMillis, linked,
+                transactionNanos(), activity.command(), commandNanos(), idleNanos(), statementHead());
     }
 
     public CommandType currentCommand() {
-        return currentCommand;
+        return activity.command();
     }
 
     /** Nanoseconds since the current command started, or -1 when idle. */
     public long commandNanos() {
-        return state == State.QUERY || state == State.WAITING ? System.nanoTime() - commandStartNanos : -1;
+        return activity.commandNanos();
     }
 
     /** Nanoseconds since the open transaction began (the command that opened it), or -1 when none. */
@@ -224,13 +217,12 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Nanoseconds since the session's last command ended (or arrived, when answered by Sluice), or -1 when not idle. */
     public long idleNanos() {
-        return state == State.IDLE ? watchdogs.idleNanos(System.nanoTime()) : -1;
+        return activity.state() == State.IDLE ? watchdogs.idleNanos(System.nanoTime()) : -1;
     }
 
     /** The first bytes of the current or last COM_QUERY. */
     public String statementHead() {
-        int n = statementHeadLength;
-        return new String(statementHead, 0, n, StandardCharsets.UTF_8);
+        return activity.statementHead();
     }
 
     /** Why this session keeps its backend between statements (transaction mode), empty when it does not. */
@@ -341,8 +333,7 @@ public final class ClientSession implements BackendConnection.Listener {
             packet.release();
             return true;
         }
-        BackendConnection b = link.get();
-        if (clientContinuation || b != null && b.tracker().awaitingClientData()) {
+        if (link.continues()) {
             forwardContinuation(packet);
             return true;
         }
@@ -421,7 +412,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** COM_QUERY: a KILL is Sluice's to deliver; in transaction mode the statement is classified for pins and movable state. */
     private void query(ByteBuf packet, boolean tracked) {
-        rememberStatement(packet);
+        activity.statement(packet);
         int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
         int end = Packets.payloadEnd(packet);
         KillStatement kill = KillStatement.parse(packet, from, end);
@@ -451,32 +442,16 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    private void rememberStatement(ByteBuf packet) {
-        int n = Math.min(statementHead.length, Packets.payloadLength(packet) - 1);
-        packet.getBytes(packet.readerIndex() + Packets.HEADER_SIZE + 1, statementHead, 0, n);
-        statementHeadLength = n;
-    }
-
     private int status() {
         BackendConnection b = link.get();
         return b == null ? ServerStatus.SERVER_STATUS_AUTOCOMMIT : b.tracker().lastStatus();
     }
 
     private void forwardContinuation(ByteBuf packet) {
-        BackendConnection b = link.get();
-        if (b == null) {
-            // The command this continues was refused or its backend died: drop the rest of it.
-            clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            return;
+        int seq = Packets.sequenceId(packet);
+        if (link.writeContinuation(packet)) {
+            lastSeq = seq;
         }
-        lastSeq = Packets.sequenceId(packet);
-        if (clientContinuation) {
-            clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-        } else {
-            b.tracker().onClientDataPacket(packet);
-        }
-        b.write(packet);
     }
 
     /** Sends a command to the backend, borrowing one first when the session holds none. */
@@ -498,7 +473,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void sendPending() {
         CommandType t = queue.type();
         ByteBuf p = queue.take();
-        state = State.IDLE;
+        activity.idle();
         send(p, t);
         link.flush();
         if (!queue.waiting()) {
@@ -512,15 +487,8 @@ public final class ClientSession implements BackendConnection.Listener {
             sendStatementCommand(packet, type);
             return;
         }
-        if (type == CommandType.COM_QUERY || type == CommandType.COM_STMT_PREPARE) {
-            // CONNECTION_ID() is the session's id, the one the handshake gave and KILL takes (issue #24)
-            packet = ConnectionIdRewrite.rewrite(client.alloc(), packet, id);
-        }
-        if (type == CommandType.COM_QUERY && multiplexed() && sessionState.readsOthersPreviousResult(link.get(), id)) {
-            // The server's ROW_COUNT()/FOUND_ROWS() here belong to another statement than this session's last.
-            packet = PreviousResult.rewrite(client.alloc(), packet, sessionState.rowCount(), sessionState.foundRows());
-        }
-        write(packet, type);
+        activity.sent(type);
+        link.send(packet, type);
     }
 
     private static boolean isStatementCommand(CommandType type) {
@@ -530,26 +498,9 @@ public final class ClientSession implements BackendConnection.Listener {
         };
     }
 
+    /** Writes a command as it is (a statement command already under the backend's id). */
     private void write(ByteBuf packet, CommandType type) {
-        currentCommand = type;
-        if (ResponseTracker.hasResponse(type)) {
-            state = State.QUERY;
-            commandStartNanos = System.nanoTime();
-        }
-        clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-        if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE) && multiplexed()) {
-            sessionState.statementSent(link.get(), id);
-        }
-        if (type == CommandType.COM_STMT_PREPARE && multiplexed()) {
-            byte[] sql = new byte[Packets.payloadLength(packet) - 1];
-            packet.getBytes(packet.readerIndex() + Packets.HEADER_SIZE + 1, sql);
-            int flags = StatementClassifier.classify(io.netty.buffer.Unpooled.wrappedBuffer(sql), 0, sql.length);
-            if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
-                // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
-                flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
-            }
-            statements.prepareSent(StatementKey.of(sessionState.schema(), sessionState.variables(), sql), flags);
-        }
+        activity.sent(type);
         link.write(packet, type);
     }
 
@@ -614,7 +565,7 @@ public final class ClientSession implements BackendConnection.Listener {
             case PREPARE_FIRST -> prepareOnBackend(statements.toPrepare(), packet, type);
             case REFUSED -> {
                 dropContinuation = statements.dropRest();
-                state = State.IDLE;
+                activity.idle();
                 sendError(1, SluiceError.UNSUPPORTED_COMMAND, statements.error().message());
                 releaseIfUnpinned();
             }
@@ -648,7 +599,7 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Parks a command while Sluice runs its own commands on the backend first (see {@link CommandQueue}). */
     private void park(ByteBuf packet, CommandType type) {
         queue.park(packet, type);
-        state = State.WAITING;
+        activity.parked();
     }
 
     /**
@@ -658,7 +609,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void prepareOnBackend(StatementKey key, ByteBuf packet, CommandType type) {
         statements.preparedBySluice(); // the server's "last statement" is now Sluice's
         park(packet, type);
-        link.prepare(key, statements, this::sendPending);
+        link.prepare(key, this::sendPending);
     }
 
     /**
@@ -673,7 +624,7 @@ public final class ClientSession implements BackendConnection.Listener {
             dropContinuation = Packets.payloadLength(p) == Packets.MAX_PAYLOAD;
             p.release();
         }
-        state = State.IDLE;
+        activity.idle();
         if (loggingIn) {
             // A login that fails after the password check (1049 Unknown database, no backend) ends
             // the connection, as the server's does; the session keeps no backend (the paths here
@@ -722,7 +673,7 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     private void resume(Runnable then) {
-        state = State.IDLE;
+        activity.idle();
         then.run();
         if (!queue.waiting()) {
             resumeReading();
@@ -733,8 +684,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private final class LinkEvents implements BackendLink.Owner {
         @Override
         public void waitingForBackend() {
-            state = State.WAITING;
-            commandStartNanos = System.nanoTime();
+            activity.waiting();
         }
 
         @Override
@@ -855,7 +805,7 @@ public final class ClientSession implements BackendConnection.Listener {
                 onCommandDone(answered, b.tracker().lastWasError());
             }
             if (b.tracker().idle()) {
-                state = State.IDLE;
+                activity.idle();
                 onResponseComplete(b);
             }
         }
@@ -889,7 +839,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void onResponseComplete(BackendConnection b) {
         // Leak detection: an idle stretch starts now, in a transaction or not by the server's word.
         watchdogs.responseComplete(ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS),
-                commandStartNanos);
+                activity.commandStartNanos());
         kills.responseComplete();
         releaseIfUnpinned();
     }
@@ -898,7 +848,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void releaseIfUnpinned() {
         BackendConnection b = link.get();
         if (rules.releasesBetweenTransactions() && b != null && b.tracker().idle() && !queue.waiting()
-                && !link.acquiring() && !clientContinuation && !pins.pinned()) {
+                && !link.acquiring() && !link.midContinuation() && !pins.pinned()) {
             link.unlink(BackendPools.Release.CLEAN);
         }
     }
@@ -935,16 +885,6 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** The session as its watchdogs see it. */
     private final class WatchedSession implements Watchdogs.Watched {
-        @Override
-        public State state() {
-            return state;
-        }
-
-        @Override
-        public long commandStartNanos() {
-            return commandStartNanos;
-        }
-
         @Override
         public boolean sharesBackends() {
             return rules.releasesBetweenTransactions();
@@ -1004,11 +944,6 @@ public final class ClientSession implements BackendConnection.Listener {
         @Override
         public String programName() {
             return ClientSession.this.programName();
-        }
-
-        @Override
-        public String command() {
-            return currentCommand == CommandType.COM_QUERY ? statementHead() : String.valueOf(currentCommand);
         }
 
         @Override
@@ -1079,7 +1014,7 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private boolean midCommand() {
         BackendConnection b = link.get();
-        return queue.waiting() || clientContinuation || b != null && !b.tracker().idle();
+        return queue.waiting() || link.midContinuation() || b != null && !b.tracker().idle();
     }
 
     private void sendError(int seq, SluiceError error, String message) {
@@ -1117,7 +1052,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (CLIENT_DISCONNECTED.equals(reason) && !closeRequested && midCommand()) {
             // Gone mid-command without COM_QUIT (killed, crashed, network cut): the server runs the
             // statement, holding its locks, until it notices, as for a direct client.
-            CommandType inFlight = queue.waiting() ? queue.type() : currentCommand;
+            CommandType inFlight = queue.waiting() ? queue.type() : activity.command();
             log.info("{}: client {} vanished mid-command ({}{}{}); discarding backend {}", this, clientAddress(),
                     queue.waiting() ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
                             ? "'" + statementHead() + "'" : String.valueOf(inFlight),
@@ -1125,13 +1060,13 @@ public final class ClientSession implements BackendConnection.Listener {
             pools.metrics().sessionVanished();
         }
         closed = true;
-        state = State.CLOSED;
+        activity.closed();
         registry.remove(this);
         link.cancelAcquire();
         queue.releaseAll();
         BackendConnection b = link.get();
         if (b != null) {
-            boolean idle = b.tracker().idle() && !clientContinuation;
+            boolean idle = b.tracker().idle() && !link.midContinuation();
             // A backend cut off mid-response is discarded; the pool mode says how an idle one goes back.
             BackendPools.Release how = !idle ? BackendPools.Release.DISCARD : rules.onIdleClose(pins.pinned());
             link.unlink(how);

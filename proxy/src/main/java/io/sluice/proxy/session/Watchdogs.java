@@ -29,12 +29,6 @@ final class Watchdogs {
 
     /** The session as its watchdogs see it. */
     interface Watched {
-        /** Any thread (volatile). */
-        ClientSession.State state();
-
-        /** When the current command started (System.nanoTime); any thread (volatile). */
-        long commandStartNanos();
-
         /** Transaction mode, which gives the backend back between transactions. */
         boolean sharesBackends();
 
@@ -67,9 +61,6 @@ final class Watchdogs {
         SocketAddress clientAddress();
 
         String programName();
-
-        /** The current command, a COM_QUERY as its first bytes, for log lines. */
-        String command();
     }
 
     /** No transaction open: the value of {@link #transactionStartNanos} then. */
@@ -97,11 +88,14 @@ final class Watchdogs {
     private volatile long stoppedCommandStart = Long.MIN_VALUE;
 
     private final Watched session;
+    /** The session's state and command clock (volatile: read from the detector's thread too). */
+    private final Activity activity;
     private final EventLoop loop;
     private final BackendPools pools;
 
-    Watchdogs(Watched session, EventLoop loop, BackendPools pools) {
+    Watchdogs(Watched session, Activity activity, EventLoop loop, BackendPools pools) {
         this.session = session;
+        this.activity = activity;
         this.loop = loop;
         this.pools = pools;
     }
@@ -204,7 +198,7 @@ final class Watchdogs {
      * backend while idle in transaction mode means pinned (an unpinned session gives it back).
      */
     boolean mayBeIdleTooLong(long now, long warnAfterNanos, long closeAfterNanos) {
-        return session.state() == ClientSession.State.IDLE
+        return activity.state() == ClientSession.State.IDLE
                 && idleTooLong(now, warnAfterNanos, closeAfterNanos, session.sharesBackends() && session.backend() != null);
     }
 
@@ -223,7 +217,7 @@ final class Watchdogs {
      */
     private void checkIdle(long warnAfterNanos, long closeAfterNanos, ProxyMetrics metrics) {
         BackendConnection backend = session.backend();
-        if (session.closed() || session.state() != ClientSession.State.IDLE || backend == null || session.busy()) {
+        if (session.closed() || activity.state() != ClientSession.State.IDLE || backend == null || session.busy()) {
             return;
         }
         boolean inTransaction = inTransaction();
@@ -264,7 +258,7 @@ final class Watchdogs {
 
     /** Cheap, from any thread: a statement has run {@code maxNanos} or longer and was not stopped yet. */
     boolean mayRunTooLong(long now, long maxNanos) {
-        return session.state() == ClientSession.State.QUERY && runsTooLong(now, maxNanos, session.commandStartNanos());
+        return activity.state() == ClientSession.State.QUERY && runsTooLong(now, maxNanos, activity.commandStartNanos());
     }
 
     void stopLongQueryOnItsLoop(long maxNanos) {
@@ -278,8 +272,8 @@ final class Watchdogs {
      */
     private void stopLongQuery(long maxNanos) {
         BackendConnection b = session.backend();
-        long start = session.commandStartNanos();
-        if (session.closed() || session.state() != ClientSession.State.QUERY || b == null || b.tracker().idle()
+        long start = activity.commandStartNanos();
+        if (session.closed() || activity.state() != ClientSession.State.QUERY || b == null || b.tracker().idle()
                 || !runsTooLong(System.nanoTime(), maxNanos, start)) {
             return;
         }
@@ -287,7 +281,7 @@ final class Watchdogs {
         log.warn("{}: stopping a statement running for {} ms, longer than sluice.frontend.max-query-time ({} ms): "
                         + "KILL QUERY {} on the server; client {}, program_name '{}', statement '{}'", session,
                 (System.nanoTime() - start) / 1_000_000, maxNanos / 1_000_000, b.threadId(), session.clientAddress(),
-                session.programName(), session.command());
+                session.programName(), activity.describe(activity.command()));
         session.pinUntilKillDelivered();
         pools.killQuery(b, () -> loop.execute(session::killDelivered));
     }
@@ -309,7 +303,7 @@ final class Watchdogs {
             return;
         }
         BackendConnection b = session.backend();
-        boolean running = session.state() == ClientSession.State.QUERY && b != null && !b.tracker().idle();
+        boolean running = activity.state() == ClientSession.State.QUERY && b != null && !b.tracker().idle();
         log.warn("{}: ending a transaction open for {} ms, longer than sluice.frontend.max-transaction-time ({} ms){}; "
                         + "client {}, program_name '{}'; the server rolls it back", session, age / 1_000_000, maxNanos / 1_000_000,
                 running ? ", and killing its running statement (KILL QUERY " + b.threadId() + ")" : "", session.clientAddress(),
