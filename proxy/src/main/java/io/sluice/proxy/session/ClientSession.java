@@ -26,7 +26,6 @@ import io.sluice.proxy.session.statements.StatementBook;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -152,57 +151,15 @@ public final class ClientSession implements BackendConnection.Listener {
         return user.name();
     }
 
-    public String schema() {
-        return sessionState.schema();
-    }
-
-    public PoolMode mode() {
-        return mode;
-    }
-
-    public State state() {
-        return activity.state();
-    }
-
-    public Map<String, String> attributes() {
-        return attributes;
-    }
-
-    public SocketAddress clientAddress() {
-        return client.remoteAddress();
-    }
-
-    public String clientHost() {
-        SocketAddress a = client.remoteAddress();
-        return a instanceof InetSocketAddress i ? i.getAddress().getHostAddress() : String.valueOf(a);
-    }
-
-    public long connectedAtMillis() {
-        return connectedAtMillis;
-    }
-
     /** The backend connection this session holds now, or null (any thread: a recent value). */
     public BackendConnection backend() {
         return link.published();
     }
 
-    /**
-     * This session for the admin endpoint, from any thread. The backend link is read once (it is
-     * published with release stores, free on x86); the rest are volatile fields, immutable values
-     * or int pin counts, each a recent value.
-     */
+    /** This session for the admin endpoint, from any thread (see {@link SessionSnapshot#of}). */
     public SessionSnapshot snapshot() {
-        BackendConnection b = backend();
-        SessionSnapshot.Backend linked = b == null ? null : new SessionSnapshot.Backend(b.id(), b.threadId(),
-                b.key().backendUser(), ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS));
-        SocketAddress a = client.remoteAddress();
-        return new SessionSnapshot(id, user.name(), clientHost(), a instanceof InetSocketAddress i ? i.getPort() : null,
-                programName(), activity.state(), pins.list(), mode, sessionState.schema(), connectedAtMillis, linked,
-                transactionNanos(), activity.command(), commandNanos(), idleNanos(), statementHead());
-    }
-
-    public CommandType currentCommand() {
-        return activity.command();
+        return SessionSnapshot.of(id, user.name(), client.remoteAddress(), programName(), activity, pins.list(), mode,
+                sessionState.schema(), connectedAtMillis, backend(), watchdogs);
     }
 
     /** Nanoseconds since the current command started, or -1 when idle. */
@@ -210,28 +167,17 @@ public final class ClientSession implements BackendConnection.Listener {
         return activity.commandNanos();
     }
 
-    /** Nanoseconds since the open transaction began (the command that opened it), or -1 when none. */
-    public long transactionNanos() {
-        return watchdogs.transactionNanos();
-    }
-
-    /** Nanoseconds since the session's last command ended (or arrived, when answered by Sluice), or -1 when not idle. */
-    public long idleNanos() {
-        return activity.state() == State.IDLE ? watchdogs.idleNanos(System.nanoTime()) : -1;
-    }
-
-    /** The first bytes of the current or last COM_QUERY. */
-    public String statementHead() {
-        return activity.statementHead();
+    private SocketAddress clientAddress() {
+        return client.remoteAddress();
     }
 
     /** Why this session keeps its backend between statements (transaction mode), empty when it does not. */
-    public java.util.List<Pin> pins() {
+    public List<Pin> pins() {
         return pins.list();
     }
 
     /** Whether this session shares backends between its statements (transaction pool mode). */
-    public boolean multiplexed() {
+    private boolean multiplexed() {
         return mode == PoolMode.TRANSACTION;
     }
 
@@ -250,7 +196,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
     @Override
     public String toString() {
-        return "session#" + id + "(" + user.name() + "@" + clientHost() + ")";
+        return "session#" + id + "(" + user.name() + "@" + SessionSnapshot.host(client.remoteAddress()) + ")";
     }
 
     // ---------------------------------------------------------------- login
@@ -1055,7 +1001,7 @@ public final class ClientSession implements BackendConnection.Listener {
             CommandType inFlight = queue.waiting() ? queue.type() : activity.command();
             log.info("{}: client {} vanished mid-command ({}{}{}); discarding backend {}", this, clientAddress(),
                     queue.waiting() ? "waiting for a backend: " : "", inFlight == CommandType.COM_QUERY
-                            ? "'" + statementHead() + "'" : String.valueOf(inFlight),
+                            ? "'" + activity.statementHead() + "'" : String.valueOf(inFlight),
                     watchdogs.inTransaction() ? ", in a transaction" : "", link.get());
             pools.metrics().sessionVanished();
         }
