@@ -137,9 +137,10 @@ public final class ClientSession implements BackendConnection.Listener {
         this.attributes = attributes;
         this.statements = new StatementBook(pools);
         this.queue = new CommandQueue(client);
-        this.watchdogs = new Watchdogs(new WatchedSession(), activity, loop, pools);
-        this.kills = new KillDelivery(id, new KillParty(), client, registry);
-        this.link = new BackendLink(id, new LinkEvents(), this, client, pools, sessionState, statements);
+        Units units = new Units();
+        this.watchdogs = new Watchdogs(units, activity, loop, pools);
+        this.kills = new KillDelivery(id, units, client, registry);
+        this.link = new BackendLink(id, units, this, client, pools, sessionState, statements);
         registry.add(this);
     }
 
@@ -291,37 +292,9 @@ public final class ClientSession implements BackendConnection.Listener {
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
         BackendConnection linked = link.get();
         boolean responding = linked != null && !linked.tracker().idle();
-        switch (CommandRouter.route(type, multiplexed(), registry.draining(), watchdogs.inTransaction(),
-                linked != null, responding)) {
-            case SHUT_DOWN -> {
-                packet.release();
-                closeRequested = true;
-                frontend.fail(SluiceError.UNAVAILABLE, 1, SHUTTING_DOWN);
-            }
-            case QUIT -> {
-                packet.release();
-                closeRequested = true;
-                client.close();
-            }
-            case ANSWER_OK -> {
-                packet.release();
-                client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-            }
-            case CHANGE_USER -> frontend.changeUser(packet);
-            case REFUSE_CHANGE_USER -> {
-                packet.release();
-                frontend.fail(SluiceError.PROTOCOL_ERROR, 1, "Sluice: COM_CHANGE_USER sent while a previous command was still running");
-            }
-            case RESET_LOCALLY -> resetLocally(packet);
-            case ANSWER_RESET -> {
-                packet.release();
-                client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
-            }
-            case KILL -> {
-                long target = Packets.payloadLength(packet) >= 5 ? packet.getUnsignedIntLE(packet.readerIndex() + 5) : -1;
-                packet.release();
-                kills.kill(new KillStatement(false, target));
-            }
+        CommandRouter.Route route = CommandRouter.route(type, multiplexed(), registry.draining(), watchdogs.inTransaction(),
+                linked != null, responding);
+        switch (route) {
             case QUERY -> query(packet, false);
             case TRACKED_QUERY -> query(packet, true);
             case VIRTUAL_PREPARE -> prepare(packet);
@@ -331,17 +304,43 @@ public final class ClientSession implements BackendConnection.Listener {
                 forward(packet, type);
             }
             case FORWARD -> forward(packet, type);
-            case UNSUPPORTED -> {
-                packet.release();
-                sendError(1, SluiceError.UNSUPPORTED_COMMAND, "Sluice does not relay " + type
-                        + "; connect to the server directly for replication or administration");
+            default -> answer(route, packet, type);
+        }
+    }
+
+    /** Carries out a decision that Sluice answers itself, without the server. */
+    private void answer(CommandRouter.Route route, ByteBuf packet, CommandType type) {
+        if (route == CommandRouter.Route.CHANGE_USER) {
+            frontend.changeUser(packet);
+            return;
+        }
+        if (route == CommandRouter.Route.RESET_LOCALLY) {
+            resetLocally(packet);
+            return;
+        }
+        int header = Packets.payloadLength(packet) == 0 ? -1 : Packets.header(packet);
+        long killTarget = route == CommandRouter.Route.KILL && Packets.payloadLength(packet) >= 5
+                ? packet.getUnsignedIntLE(packet.readerIndex() + 5) : -1;
+        packet.release();
+        switch (route) {
+            case SHUT_DOWN -> {
+                closeRequested = true;
+                frontend.fail(SluiceError.UNAVAILABLE, 1, SHUTTING_DOWN);
             }
-            case UNKNOWN -> {
-                int b = Packets.payloadLength(packet) == 0 ? -1 : Packets.header(packet);
-                packet.release();
-                client.writeAndFlush(Packets.err(client.alloc(), 1, 1047, "08S01", "Unknown command (0x"
-                        + Integer.toHexString(b & 0xff) + ")"));
+            case QUIT -> {
+                closeRequested = true;
+                client.close();
             }
+            case ANSWER_OK -> client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
+            case REFUSE_CHANGE_USER -> frontend.fail(SluiceError.PROTOCOL_ERROR, 1,
+                    "Sluice: COM_CHANGE_USER sent while a previous command was still running");
+            case ANSWER_RESET -> client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
+            case KILL -> kills.kill(new KillStatement(false, killTarget));
+            case UNSUPPORTED -> sendError(1, SluiceError.UNSUPPORTED_COMMAND, "Sluice does not relay " + type
+                    + "; connect to the server directly for replication or administration");
+            case UNKNOWN -> client.writeAndFlush(Packets.err(client.alloc(), 1, 1047, "08S01", "Unknown command (0x"
+                    + Integer.toHexString(header & 0xff) + ")"));
+            default -> throw new IllegalStateException("not answered by Sluice: " + route);
         }
     }
 
@@ -626,49 +625,6 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    /** What the backend link tells this session, on its loop. */
-    private final class LinkEvents implements BackendLink.Owner {
-        @Override
-        public void waitingForBackend() {
-            activity.waiting();
-        }
-
-        @Override
-        public boolean closed() {
-            return closed;
-        }
-
-        @Override
-        public boolean multiplexed() {
-            return ClientSession.this.multiplexed();
-        }
-
-        @Override
-        public void linkReady(Runnable then) {
-            resume(then);
-        }
-
-        @Override
-        public void refused(Throwable cause, int errSeq) {
-            ClientSession.this.refused(cause, errSeq);
-        }
-
-        @Override
-        public void stepRefused(ErrPacket error, int errSeq, boolean schemaGone) {
-            if (schemaGone) {
-                // The schema is gone (or never existed): the client reads the server's own error.
-                sessionState.selectSchema(null);
-                link.unlink(BackendPools.Release.CLEAN);
-            }
-            failPending(error, errSeq);
-        }
-
-        @Override
-        public String toString() {
-            return ClientSession.this.toString();
-        }
-    }
-
     // ---------------------------------------------------------------- server side
 
     /** Server packets and read-complete events come to this session's loop (see {@link BackendConnection.Listener#executor}). */
@@ -725,11 +681,7 @@ public final class ClientSession implements BackendConnection.Listener {
         try {
             r = b.tracker().onServerPacket(packet);
             if (prepareReply) {
-                boolean closed = statements.prepareReply(b, packet, sessionState.schema(), sessionState.variables());
-                syncStatementPins();
-                if (closed) {
-                    releaseIfUnpinned();
-                }
+                onPrepareReply(b, packet);
             }
             if (multiplexed() && b.tracker().wasOkPacket()) {
                 onOkPacket(b, packet);
@@ -743,12 +695,7 @@ public final class ClientSession implements BackendConnection.Listener {
         client.write(packet, client.voidPromise());
         if (r == ResponseTracker.DONE) {
             if (multiplexed()) {
-                // A cursor's rows come with COM_STMT_FETCH; the tracker counts them on from the execute.
-                if ((answered == CommandType.COM_QUERY || answered == CommandType.COM_STMT_EXECUTE
-                        || answered == CommandType.COM_STMT_FETCH) && !b.tracker().lastWasError()) {
-                    sessionState.resultEnded(b.tracker(), packet);
-                }
-                onCommandDone(answered, b.tracker().lastWasError());
+                onCommandDone(b, answered, packet);
             }
             if (b.tracker().idle()) {
                 activity.idle();
@@ -769,8 +716,26 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    /** One command's response ended: apply what its statements did to the session's pins. */
-    private void onCommandDone(CommandType type, boolean error) {
+    /** The first packet of a COM_STMT_PREPARE's response (transaction mode): the statement book reads the ids. */
+    private void onPrepareReply(BackendConnection b, ByteBuf packet) {
+        boolean closed = statements.prepareReply(b, packet, sessionState.schema(), sessionState.variables());
+        syncStatementPins();
+        if (closed) {
+            releaseIfUnpinned();
+        }
+    }
+
+    /**
+     * One command's response ended ({@code last} its final packet; transaction mode): its result's
+     * ROW_COUNT/FOUND_ROWS, and what its statements did to the session's pins and state.
+     */
+    private void onCommandDone(BackendConnection b, CommandType type, ByteBuf last) {
+        boolean error = b.tracker().lastWasError();
+        // A cursor's rows come with COM_STMT_FETCH; the tracker counts them on from the execute.
+        if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH)
+                && !error) {
+            sessionState.resultEnded(b.tracker(), last);
+        }
         if (type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH || type == CommandType.COM_STMT_RESET) {
             statements.commandDone(type, error, link.get());
             syncStatementPins();
@@ -829,126 +794,11 @@ public final class ClientSession implements BackendConnection.Listener {
         return watchdogs;
     }
 
-    /** The session as its watchdogs see it. */
-    private final class WatchedSession implements Watchdogs.Watched {
-        @Override
-        public boolean sharesBackends() {
-            return rules.releasesBetweenTransactions();
-        }
-
-        @Override
-        public BackendConnection backend() {
-            return link.get();
-        }
-
-        @Override
-        public boolean closed() {
-            return closed;
-        }
-
-        @Override
-        public boolean busy() {
-            return ClientSession.this.busy();
-        }
-
-        @Override
-        public boolean pinned() {
-            return pins.pinned();
-        }
-
-        @Override
-        public List<Pin> pins() {
-            return pins.list();
-        }
-
-        @Override
-        public void pinUntilKillDelivered() {
-            pins.pin(Pin.KILL_PENDING);
-        }
-
-        @Override
-        public void killDelivered() {
-            pins.unpin(Pin.KILL_PENDING);
-            releaseIfUnpinned();
-        }
-
-        @Override
-        public int errSeq() {
-            return midCommand() ? lastSeq + 1 : 0;
-        }
-
-        @Override
-        public void fail(SluiceError error, int seq, String message) {
-            frontend.fail(error, seq, message);
-        }
-
-        @Override
-        public SocketAddress clientAddress() {
-            return ClientSession.this.clientAddress();
-        }
-
-        @Override
-        public String programName() {
-            return ClientSession.this.programName();
-        }
-
-        @Override
-        public String toString() {
-            return ClientSession.this.toString();
-        }
-    }
-
     // ---------------------------------------------------------------- KILL
 
     /** This session's side of KILL across sessions (as killer or target). */
     KillDelivery kills() {
         return kills;
-    }
-
-    /** What KILL asks of this session, on its loop. */
-    private final class KillParty implements KillDelivery.Party {
-        @Override
-        public BackendConnection running() {
-            BackendConnection b = link.get();
-            return b != null && !b.tracker().idle() ? b : null;
-        }
-
-        @Override
-        public void pinUntilKillDelivered() {
-            pins.pin(Pin.KILL_PENDING);
-        }
-
-        @Override
-        public void killDelivered() {
-            pins.unpin(Pin.KILL_PENDING);
-            releaseIfUnpinned();
-        }
-
-        @Override
-        public void end(int seq, String message) {
-            frontend.fail(SluiceError.UNAVAILABLE, seq, message);
-        }
-
-        @Override
-        public void answerOk() {
-            client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-        }
-
-        @Override
-        public void sendKill(String sql) {
-            forward(Packets.query(client.alloc(), sql), CommandType.COM_QUERY);
-            link.flush();
-        }
-
-        @Override
-        public String user() {
-            return user.name();
-        }
-
-        @Override
-        public String toString() {
-            return ClientSession.this.toString();
-        }
     }
 
     // ---------------------------------------------------------------- errors and close
@@ -1018,5 +868,131 @@ public final class ClientSession implements BackendConnection.Listener {
             link.unlink(how);
         }
         log.debug("{}: closed: {}", this, reason);
+    }
+
+    // ---------------------------------------------------------------- what the session's units ask of it
+
+    /**
+     * What the backend link, KILL and the watchdogs ask of this session and tell it, on its loop
+     * (the watchdogs' cheap questions also from the detector's thread: {@link #backend}).
+     */
+    private final class Units implements BackendLink.Owner, KillDelivery.Party, Watchdogs.Watched {
+        @Override
+        public void waitingForBackend() {
+            activity.waiting();
+        }
+
+        @Override
+        public boolean closed() {
+            return closed;
+        }
+
+        @Override
+        public boolean multiplexed() {
+            return ClientSession.this.multiplexed();
+        }
+
+        @Override
+        public void linkReady(Runnable then) {
+            resume(then);
+        }
+
+        @Override
+        public void refused(Throwable cause, int errSeq) {
+            ClientSession.this.refused(cause, errSeq);
+        }
+
+        @Override
+        public void stepRefused(ErrPacket error, int errSeq, boolean schemaGone) {
+            if (schemaGone) {
+                // The schema is gone (or never existed): the client reads the server's own error.
+                sessionState.selectSchema(null);
+                link.unlink(BackendPools.Release.CLEAN);
+            }
+            failPending(error, errSeq);
+        }
+
+        @Override
+        public BackendConnection running() {
+            BackendConnection b = link.get();
+            return b != null && !b.tracker().idle() ? b : null;
+        }
+
+        @Override
+        public void pinUntilKillDelivered() {
+            pins.pin(Pin.KILL_PENDING);
+        }
+
+        @Override
+        public void killDelivered() {
+            pins.unpin(Pin.KILL_PENDING);
+            releaseIfUnpinned();
+        }
+
+        @Override
+        public void fail(SluiceError error, int seq, String message) {
+            frontend.fail(error, seq, message);
+        }
+
+        @Override
+        public void answerOk() {
+            client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
+        }
+
+        @Override
+        public void sendKill(String sql) {
+            forward(Packets.query(client.alloc(), sql), CommandType.COM_QUERY);
+            link.flush();
+        }
+
+        @Override
+        public String user() {
+            return user.name();
+        }
+
+        @Override
+        public boolean sharesBackends() {
+            return rules.releasesBetweenTransactions();
+        }
+
+        @Override
+        public BackendConnection backend() {
+            return link.get();
+        }
+
+        @Override
+        public boolean busy() {
+            return ClientSession.this.busy();
+        }
+
+        @Override
+        public boolean pinned() {
+            return pins.pinned();
+        }
+
+        @Override
+        public List<Pin> pins() {
+            return pins.list();
+        }
+
+        @Override
+        public int errSeq() {
+            return midCommand() ? lastSeq + 1 : 0;
+        }
+
+        @Override
+        public SocketAddress clientAddress() {
+            return client.remoteAddress();
+        }
+
+        @Override
+        public String programName() {
+            return ClientSession.this.programName();
+        }
+
+        @Override
+        public String toString() {
+            return ClientSession.this.toString();
+        }
     }
 }

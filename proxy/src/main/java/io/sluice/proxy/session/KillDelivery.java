@@ -49,8 +49,8 @@ final class KillDelivery {
         /** The KILL was delivered (or refused): the pin goes, and the backend may go back to the pool. */
         void killDelivered();
 
-        /** Ends the session: ERR 9409 with sequence id {@code seq}, then close. */
-        void end(int seq, String message);
+        /** Ends the session: ERR with sequence id {@code seq}, then close. */
+        void fail(SluiceError error, int seq, String message);
 
         /** Answers the KILL with OK: there was nothing to kill. */
         void answerOk();
@@ -109,7 +109,7 @@ final class KillDelivery {
             }
             case NO_SUCH_SESSION -> client.writeAndFlush(Packets.err(client.alloc(), 1, 1094, "HY000", "Unknown thread id: " + k.id()));
             case NOT_OWNER -> client.writeAndFlush(Packets.err(client.alloc(), 1, 1095, "HY000", "You are not owner of thread " + k.id()));
-            case OWN_CONNECTION -> party.end(1, "Sluice: connection killed by its own KILL");
+            case OWN_CONNECTION -> party.fail(SluiceError.UNAVAILABLE, 1, "Sluice: connection killed by its own KILL");
             case DELIVER -> {
                 KillDelivery t = target.kills();
                 t.loop.execute(() -> t.killedBy(this, k));
@@ -129,7 +129,7 @@ final class KillDelivery {
         if (!k.query()) {
             log.info("{}: killed by {}", party, killer.party);
             if (!running) {
-                party.end(0, "Sluice: connection killed by session " + killer.id);
+                party.fail(SluiceError.UNAVAILABLE, 0, "Sluice: connection killed by session " + killer.id);
             }
         }
         boolean query = k.query();
