@@ -11,7 +11,6 @@ import io.sluice.proxy.protocol.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
 import io.sluice.proxy.backend.StatementKey;
-import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
@@ -42,12 +41,15 @@ import java.util.Map;
  *
  * <p>Flow: the frontend handler passes each command-phase packet to {@link #onClientPacket}; one
  * {@code switch} over {@link CommandType} decides to forward, answer locally, translate or refuse.
- * Forwarding without a backend parks the packet in the {@link CommandQueue} and asks the gate; on
- * grant the session links, restores the schema, writes the command. The client is read on while the
+ * Forwarding without a backend parks the packet in the {@link CommandQueue} and the
+ * {@link BackendLink} asks the gate; on grant it links, restores the state, and the session sends
+ * the command. The client is read on while the
  * command waits, and stops being read as soon as it sends more (see {@link CommandQueue#holdBack}). Server
  * packets are forwarded unchanged, frame by frame, or a run of plain rows as one buffer
  * ({@link #onBackendRows}; rows are never decoded), while the {@link ResponseTracker} watches for
- * the end of each response.
+ * the end of each response. KILL across sessions is {@link KillDelivery}'s, the leak and timeout
+ * checks are {@link Watchdogs}', what the session is doing is in {@link Activity}; they ask the
+ * session what they need through its one {@code Units} object.
  */
 public final class ClientSession implements BackendConnection.Listener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
