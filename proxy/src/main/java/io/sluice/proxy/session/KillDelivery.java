@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
  * own backend and, once that response is complete ({@link #responseComplete}), tells the target
  * that the KILL was delivered, so the backend may change hands again.
  *
- * <p>Threading: each method runs on the loop of the session it belongs to; the only field,
- * {@link #deliverTo}, is the killer's, on the killer's loop.
+ * <p>Threading: each method runs on the loop of the session it belongs to (a message to the other
+ * session is a task on its loop); the one mutable field, {@link #deliverTo}, is the killer's, on
+ * the killer's loop.
  */
 final class KillDelivery {
     /** Log lines are the session's (operators and tests look for them under ClientSession). */
