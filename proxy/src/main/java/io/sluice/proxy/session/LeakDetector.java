@@ -15,7 +15,7 @@ import java.util.function.Supplier;
  * ({@code sluice.frontend.leak-warning-after}, {@code sluice.frontend.idle-in-transaction-timeout}).
  * Once a second one task looks over every session with volatile reads only and hands each candidate
  * to the session's own event loop, which owns the session's state and decides
- * ({@code ClientSession.checkIdle}): so the hot path pays one timestamp per command, and a thousand
+ * ({@code Watchdogs.checkIdle}): so the hot path pays one timestamp per command, and a thousand
  * idle sessions cost one pass a second, not a thousand timers. Thresholds are read from the current
  * config on every pass, so a reload applies at once.
  */
@@ -63,7 +63,8 @@ public final class LeakDetector {
                 return;
             }
             long now = System.nanoTime();
-            for (ClientSession s : sessions.all()) {
+            for (ClientSession session : sessions.all()) {
+                Watchdogs s = session.watchdogs();
                 if ((warn != 0 || close != 0) && s.mayBeIdleTooLong(now, warn, close)) {
                     s.checkIdleOnItsLoop(warn, close, metrics);
                 }

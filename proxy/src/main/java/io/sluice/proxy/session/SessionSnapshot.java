@@ -1,8 +1,12 @@
 package io.sluice.proxy.session;
 
 import io.sluice.config.PoolMode;
+import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.protocol.CommandType;
+import io.sluice.proxy.protocol.ServerStatus;
 
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.List;
 
 /**
@@ -31,5 +35,27 @@ public record SessionSnapshot(long id, String user, String clientHost, Integer c
      * @param inTransaction the server's SERVER_STATUS_IN_TRANS in its last OK/EOF
      */
     public record Backend(long id, long threadId, String pool, boolean inTransaction) {
+    }
+
+    /**
+     * Takes a session's snapshot from its parts, from any thread: {@code backend} read once (it is
+     * published with release stores), the rest volatile fields, immutable values or int pin
+     * counts, each a recent value.
+     */
+    static SessionSnapshot of(long id, String user, SocketAddress client, String programName, Activity activity,
+                              List<Pin> pins, PoolMode mode, String schema, long connectedAtMillis,
+                              BackendConnection backend, Watchdogs watchdogs) {
+        Backend linked = backend == null ? null : new Backend(backend.id(), backend.threadId(), backend.key().backendUser(),
+                ServerStatus.has(backend.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS));
+        ClientSession.State state = activity.state();
+        long idleNanos = state == ClientSession.State.IDLE ? watchdogs.idleNanos(System.nanoTime()) : -1;
+        return new SessionSnapshot(id, user, host(client), client instanceof InetSocketAddress i ? i.getPort() : null,
+                programName, state, pins, mode, schema, connectedAtMillis, linked, watchdogs.transactionNanos(),
+                activity.command(), activity.commandNanos(), idleNanos, activity.statementHead());
+    }
+
+    /** A client address as the admin and the logs name it: the IP, or the address as it prints. */
+    static String host(SocketAddress a) {
+        return a instanceof InetSocketAddress i ? i.getAddress().getHostAddress() : String.valueOf(a);
     }
 }

@@ -1,16 +1,27 @@
 /**
  * Client sessions. {@code ClientSession} is the coordinator and the only code that moves a
- * session's state and its backend link ({@code link}/{@code unlink}); around it, one unit per
- * concern: {@code CommandRouter} (the switch over command types, returning a decision),
- * {@code ModeRules} (what the pool mode decides about the backend), {@code CommandQueue} (the
- * waiting command, held-back packets, read switching), {@code SessionState} (schema, variables,
+ * session's state: it carries out what its units decide and hears how their work ends. Around it,
+ * one unit per concern, each with its own fields: {@code CommandRouter} (the switch over command
+ * types, returning a decision), {@code ModeRules} (what the pool mode decides about the backend),
+ * {@code CommandQueue} (the waiting command, held-back packets, read switching),
+ * {@code BackendLink} (the linked backend and the acquire under way: borrow, replay the state
+ * before the first command, re-prepare, write commands and their continuations, give back; it
+ * tells the session through {@code BackendLink.Owner}), {@code SessionState} (schema, variables,
  * user variables, LAST_INSERT_ID, ROW_COUNT/FOUND_ROWS, read from each OK), {@code PinTable}
  * (statement flags to pins), {@code StateSync} and {@code UserVariables} (state replay),
  * {@code StatementClassifier}, {@code PreviousResult} and {@code ConnectionIdRewrite} (statement
- * rewriting), {@code Watchdogs} + {@code LeakDetector} (leaks, idle in transaction, max
- * query/transaction time), {@code KillStatement} (KILL, delivered as messages to the target's loop),
- * {@code SessionSnapshot} (what the admin reads) and {@code SessionRegistry}. Prepared statements
- * are in {@code session.statements}. Everything runs on the client's event loop; other threads only
- * read volatile fields or take a snapshot. Must not import frontend, gate or the admin module.
+ * rewriting), {@code Activity} (what the session is doing and since when), {@code Watchdogs} +
+ * {@code LeakDetector} (leaks, idle in transaction, max query/transaction time: clock, verdicts and
+ * checks), {@code KillStatement} + {@code KillDelivery} (KILL, delivered as messages to the
+ * target's loop; no session writes another's fields), {@code SessionSnapshot} (the immutable value
+ * the admin reads) and {@code SessionRegistry}. Prepared statements are in
+ * {@code session.statements}.
+ *
+ * <p>Threading: a session and all its units run on its client's event loop; server packets are
+ * handed over to that loop. Other threads (the admin, the leak detector's pass) only read volatile
+ * fields ({@code Activity}, {@code Watchdogs}), the backend published with release stores
+ * ({@code BackendLink}), or take a snapshot, and hand any action to the session's loop.
+ *
+ * <p>Must not import frontend, gate or the admin module (it uses pool, backend and protocol).
  */
 package io.sluice.proxy.session;

@@ -1,0 +1,479 @@
+package io.sluice.proxy.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.sluice.proxy.backend.BackendConnection;
+import io.sluice.proxy.backend.BackendKey;
+import io.sluice.proxy.backend.BackendSteps;
+import io.sluice.proxy.backend.StatementKey;
+import io.sluice.proxy.pool.BackendPools;
+import io.sluice.proxy.protocol.CommandType;
+import io.sluice.proxy.protocol.ErrPacket;
+import io.sluice.proxy.protocol.Packets;
+import io.sluice.proxy.protocol.SluiceError;
+import io.sluice.proxy.protocol.SluiceException;
+import io.sluice.proxy.session.statements.StatementBook;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * A session's link to a backend connection: borrowing one from the pool ({@link #acquire}),
+ * bringing it to the session's state before the first command (one batched SET, INIT_DB, or a
+ * reset first, run by {@link BackendSteps}), re-preparing a statement on it ({@link #prepare}),
+ * writing commands to it and giving it back ({@link #unlink}). It owns the linked backend and the
+ * pending acquire; the session asks it ({@link #get}) and hears how things end through
+ * {@link Owner}, whose calls all come on the session's loop.
+ *
+ * <p>Threading: everything runs on the session's client event loop; the linked backend is
+ * published with release stores so that another thread ({@link #published}, for the admin) reads
+ * a whole one.
+ */
+final class BackendLink {
+    /** Log lines are the session's (operators and tests look for them under ClientSession). */
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+
+    /** What the session hears from its link, always on its loop. */
+    interface Owner {
+        /** A backend is being asked for: the session waits for it from now. */
+        void waitingForBackend();
+
+        boolean closed();
+
+        /** Whether the session shares backends between statements (transaction mode): its movable state is replayed. */
+        boolean multiplexed();
+
+        /** The backend is linked and holds the session's state: run {@code then}, then read the client on. */
+        void linkReady(Runnable then);
+
+        /** No backend (the gate refused, or it was lost bringing it to state): the waiting command fails with 94xx. */
+        void refused(Throwable cause, int errSeq);
+
+        /**
+         * The server refused one of Sluice's own commands: the waiting command fails with its ERR;
+         * {@code schemaGone}: the session's schema does not exist (any more), and the backend is given back.
+         */
+        void stepRefused(ErrPacket error, int errSeq, boolean schemaGone);
+    }
+
+    private final long sessionId;
+    private final Owner owner;
+    /** Where a linked backend's packets go: the session. */
+    private final BackendConnection.Listener listener;
+    private final Channel client;
+    private final EventLoop loop;
+    private final BackendPools pools;
+    /** The schema and movable state a freshly linked backend is brought to. */
+    private final SessionState sessionState;
+    /** Transaction mode: the client's prepared statements, re-prepared on a backend that lacks one. */
+    private final StatementBook statements;
+
+    /** The linked backend; written only here, with a release store ({@link #BACKEND}). */
+    private BackendConnection backend;
+    private static final VarHandle BACKEND;
+
+    static {
+        try {
+            BACKEND = MethodHandles.lookup().findVarHandle(BackendLink.class, "backend", BackendConnection.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private Future<BackendConnection> acquiring;
+    /** The next client packet continues a command of 16 MiB or more. */
+    private boolean clientContinuation;
+
+    BackendLink(long sessionId, Owner owner, BackendConnection.Listener listener, Channel client, BackendPools pools,
+                SessionState sessionState, StatementBook statements) {
+        this.sessionId = sessionId;
+        this.owner = owner;
+        this.listener = listener;
+        this.client = client;
+        this.loop = client.eventLoop();
+        this.pools = pools;
+        this.sessionState = sessionState;
+        this.statements = statements;
+    }
+
+    /** The linked backend, or null; on the session's loop. */
+    BackendConnection get() {
+        return backend;
+    }
+
+    /** The linked backend, or null, from any thread (a recent value). */
+    BackendConnection published() {
+        return (BackendConnection) BACKEND.getAcquire(this);
+    }
+
+    /** Whether a backend has been asked for and not granted or refused yet. */
+    boolean acquiring() {
+        return acquiring != null;
+    }
+
+    // ---------------------------------------------------------------- acquiring
+
+    /**
+     * Borrows a backend for {@code key}, links it, brings it to the session's state, then tells the
+     * owner ({@link Owner#linkReady} with {@code then}). On refusal the owner hears
+     * {@link Owner#refused} with {@code errSeq}, the sequence id of the ERR the client reads.
+     */
+    void acquire(BackendKey key, Runnable then, int errSeq) {
+        owner.waitingForBackend();
+        Future<BackendConnection> f = pools.acquire(key, loop);
+        acquiring = f;
+        f.addListener(x -> {
+            acquiring = null;
+            if (owner.closed()) {
+                if (x.isSuccess()) {
+                    pools.release(f.getNow(), BackendPools.Release.CLEAN);
+                }
+                return;
+            }
+            if (!x.isSuccess()) {
+                owner.refused(x.cause(), errSeq);
+                return;
+            }
+            BackendConnection b = f.getNow();
+            link(b);
+            if (!b.isOpen()) {
+                // It closed between the pool's hand-out and the link (the server went away), maybe
+                // before it had a listener to tell; nothing was sent on it: ask the pool again.
+                log.debug("{}: {} closed before use ({}); acquiring again", owner, b, b.closeReason());
+                unlink(BackendPools.Release.DISCARD);
+                acquire(key, then, errSeq);
+                return;
+            }
+            syncState(then, errSeq);
+        });
+    }
+
+    /** The session ends: a pending acquire is withdrawn. */
+    void cancelAcquire() {
+        if (acquiring != null) {
+            acquiring.cancel(false);
+        }
+    }
+
+    /** How long a reset or a state restore on a linked backend may take (sluice.pool.reset-timeout). */
+    private Duration syncTimeout() {
+        return pools.config().resetTimeout();
+    }
+
+    /**
+     * Brings a freshly linked backend to the session's state in as few round trips as possible:
+     * nothing when it already matches (the usual case, which allocates nothing); else one batched
+     * SET for the variables that differ (and LAST_INSERT_ID when the next statement reads it), and
+     * COM_INIT_DB for the schema. A backend with a schema selected cannot be brought back to "no
+     * schema" except by a reset, after which the SET is worked out again. Only a multiplexed session
+     * has movable state to replay; session mode restores the schema.
+     */
+    private void syncState(Runnable then, int errSeq) {
+        BackendConnection b = backend;
+        String want = sessionState.schema();
+        boolean multiplexed = owner.multiplexed();
+        boolean reset = multiplexed && want == null && b.state().schema() != null;
+        long insertId = 0;
+        String set = null;
+        if (multiplexed && !reset) {
+            insertId = sessionState.insertIdToRestore(b);
+            set = sessionState.setStatementFor(b, insertId);
+        }
+        boolean initDb = want != null && !want.equals(b.state().schema());
+        if (!reset && set == null && !initDb) {
+            owner.linkReady(then);
+            return;
+        }
+        RestoreVariables restore = reset || set != null ? new RestoreVariables(b, reset, set, insertId) : null;
+        List<BackendSteps.Step> steps = new ArrayList<>(3);
+        if (reset) {
+            steps.add(new BackendSteps.Step(() -> b.reset(syncTimeout()), null, BackendSteps.OnError.IGNORE,
+                    cause -> "Sluice: could not reset backend connection " + b + " (sluice.pool.reset-timeout = "
+                            + syncTimeout().toMillis() + " ms): " + cause));
+        }
+        if (restore != null) {
+            steps.add(new BackendSteps.Step(restore, restore, BackendSteps.OnError.LOSE,
+                    why -> "Sluice: could not restore this session's variables on backend connection " + b + " (" + why + ")"));
+        }
+        if (initDb) {
+            steps.add(new BackendSteps.Step(() -> b.initDb(want, syncTimeout()), r -> b.state().schemaSelected(want),
+                    BackendSteps.OnError.REFUSE_SCHEMA_GONE,
+                    cause -> "Sluice: backend connection " + b + " failed while selecting schema '" + want + "': " + cause));
+        }
+        BackendSteps.run(b, loop, steps, new OwnCommands(then, true, errSeq));
+    }
+
+    /**
+     * The batched SET that restores the session's variables, user variables and insert id on a
+     * backend; worked out before (given), or when it runs if a reset comes first.
+     */
+    private final class RestoreVariables implements Supplier<Future<BackendConnection.Reply>>,
+            Consumer<BackendConnection.Reply> {
+        private final BackendConnection b;
+        private String set;
+        private long insertId;
+        private boolean afterReset;
+
+        RestoreVariables(BackendConnection b, boolean afterReset, String set, long insertId) {
+            this.b = b;
+            this.afterReset = afterReset;
+            this.set = set;
+            this.insertId = insertId;
+        }
+
+        @Override
+        public Future<BackendConnection.Reply> get() {
+            if (afterReset) {
+                afterReset = false;
+                insertId = sessionState.insertIdToRestore(b);
+                set = sessionState.setStatementFor(b, insertId);
+            }
+            return set == null ? null : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
+        }
+
+        @Override
+        public void accept(BackendConnection.Reply r) {
+            sessionState.restoredOn(b, insertId);
+        }
+    }
+
+    // ---------------------------------------------------------------- re-prepare (transaction mode)
+
+    /**
+     * Prepares {@code key} on the linked backend, then runs {@code done} (the command parked
+     * meanwhile goes out). The server parses the statement in the context it was prepared in
+     * (schema, sql_mode, character set): when the session has changed it since, the backend is
+     * switched to that context for the prepare and back afterwards. The server's id is kept in
+     * the statement book.
+     */
+    void prepare(StatementKey key, Runnable done) {
+        BackendConnection b = backend;
+        Function<String, String> lost = cause -> "Sluice: backend connection " + b + " failed while preparing a statement on it: "
+                + cause;
+        List<BackendSteps.Step> steps = new ArrayList<>(5);
+        String schema = sessionState.schema();
+        Map<String, String> variables = sessionState.variables();
+        boolean switched = !key.matches(schema, variables);
+        if (switched) {
+            Map<String, String> context = key.contextOver(variables);
+            steps.add(setStep(b, context, lost));
+            steps.add(initDbStep(b, key.schema(), lost));
+        }
+        steps.add(new BackendSteps.Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE,
+                key.sql().bytes()), CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
+            pools.metrics().reprepared();
+            statements.keepServerStatement(b, key, r.statementId());
+        }, BackendSteps.OnError.REFUSE, lost));
+        if (switched) {
+            steps.add(setStep(b, variables, lost));
+            steps.add(initDbStep(b, schema, lost));
+        }
+        BackendSteps.run(b, loop, steps, new OwnCommands(done, false, 1));
+    }
+
+    /** Sets exactly {@code wanted} (the variables Sluice tracks) on {@code b}; an OK records it. */
+    private BackendSteps.Step setStep(BackendConnection b, Map<String, String> wanted, Function<String, String> lost) {
+        return new BackendSteps.Step(() -> {
+            String set = StateSync.setStatement(wanted, b.state().variables(), b.state().loginVariables(), 0);
+            return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
+                    : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
+        }, r -> {
+            b.state().variablesSet(wanted, null);
+        }, BackendSteps.OnError.REFUSE, lost);
+    }
+
+    /** Selects {@code db} on {@code b} unless it is selected (or null); an OK records it. */
+    private BackendSteps.Step initDbStep(BackendConnection b, String db, Function<String, String> lost) {
+        return new BackendSteps.Step(() -> db == null || db.equals(b.state().schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
+                : b.initDb(db, syncTimeout()), r -> {
+            if (db != null) {
+                b.state().schemaSelected(db);
+            }
+        }, BackendSteps.OnError.REFUSE, lost);
+    }
+
+    /**
+     * How a run of Sluice's own commands on the linked backend ends for the session: the one stale
+     * check (closed, or the backend is no longer linked), then {@code done} (after a state sync: the
+     * owner's {@link Owner#linkReady}), or the parked command fails with the server's ERR (sequence
+     * id {@code errSeq}), or the backend is discarded and the client reads 9405.
+     */
+    private final class OwnCommands implements BackendSteps.Owner {
+        private final Runnable done;
+        private final boolean linking;
+        private final int errSeq;
+
+        OwnCommands(Runnable done, boolean linking, int errSeq) {
+            this.done = done;
+            this.linking = linking;
+            this.errSeq = errSeq;
+        }
+
+        @Override
+        public boolean owns(BackendConnection b) {
+            return !owner.closed() && backend == b;
+        }
+
+        @Override
+        public void stepsDone() {
+            if (linking) {
+                owner.linkReady(done);
+            } else {
+                done.run();
+            }
+        }
+
+        @Override
+        public void stepRefused(BackendSteps.Step step, ErrPacket error) {
+            owner.stepRefused(error, errSeq, step.onError() == BackendSteps.OnError.REFUSE_SCHEMA_GONE);
+        }
+
+        @Override
+        public void backendLost(BackendConnection b, String message) {
+            unlink(BackendPools.Release.DISCARD);
+            owner.refused(new SluiceException(SluiceError.BACKEND_LOST, message), errSeq);
+        }
+    }
+
+    // ---------------------------------------------------------------- link
+
+    /** Links a backend to the session: from now on its packets come to {@code listener}. */
+    private void link(BackendConnection b) {
+        if (backend != null) {
+            throw new IllegalStateException(owner + " already holds " + backend + ", cannot link " + b);
+        }
+        BACKEND.setRelease(this, b);
+        b.listener(listener);
+        CommandQueue.autoRead(b.channel(), client.isWritable());
+    }
+
+    /** Gives the backend back to the pool and clears both sides of the link. */
+    void unlink(BackendPools.Release how) {
+        BackendConnection b = backend;
+        if (b == null) {
+            return;
+        }
+        BACKEND.setRelease(this, null);
+        // The backend's read-complete event will no longer reach this session: flush what was
+        // forwarded now (transaction mode unlinks on the last packet of a response).
+        client.flush();
+        CommandQueue.autoRead(b.channel(), true);
+        pools.release(b, how);
+    }
+
+    /** The linked backend closed on its own: forget it (the pool already has). */
+    void lost() {
+        BACKEND.setRelease(this, null);
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    /**
+     * Sends a client's command on the linked backend, rewritten where the server would answer for
+     * another session: CONNECTION_ID() is the session's id, and in transaction mode ROW_COUNT() and
+     * FOUND_ROWS() read this session's previous statement, not the backend's.
+     */
+    void send(ByteBuf packet, CommandType type) {
+        if (type == CommandType.COM_QUERY || type == CommandType.COM_STMT_PREPARE) {
+            // CONNECTION_ID() is the session's id, the one the handshake gave and KILL takes (issue #24)
+            packet = ConnectionIdRewrite.rewrite(client.alloc(), packet, sessionId);
+        }
+        if (type == CommandType.COM_QUERY && owner.multiplexed() && sessionState.readsOthersPreviousResult(backend, sessionId)) {
+            // The server's ROW_COUNT()/FOUND_ROWS() here belong to another statement than this session's last.
+            packet = PreviousResult.rewrite(client.alloc(), packet, sessionState.rowCount(), sessionState.foundRows());
+        }
+        write(packet, type);
+    }
+
+    /**
+     * Writes a command to the linked backend and tells its response tracker what was asked; in
+     * transaction mode the backend's last statement is now this session's, and a prepare is noted
+     * in the statement book with the state it is parsed in.
+     */
+    void write(ByteBuf packet, CommandType type) {
+        BackendConnection b = backend;
+        clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+        if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE) && owner.multiplexed()) {
+            sessionState.statementSent(b, sessionId);
+        }
+        if (type == CommandType.COM_STMT_PREPARE && owner.multiplexed()) {
+            prepareSent(packet);
+        }
+        b.tracker().expect(type);
+        b.write(packet);
+    }
+
+    private void prepareSent(ByteBuf packet) {
+        byte[] sql = new byte[Packets.payloadLength(packet) - 1];
+        packet.getBytes(packet.readerIndex() + Packets.HEADER_SIZE + 1, sql);
+        int flags = StatementClassifier.classify(Unpooled.wrappedBuffer(sql), 0, sql.length);
+        if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
+            // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
+            flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
+        }
+        statements.prepareSent(StatementKey.of(sessionState.schema(), sessionState.variables(), sql), flags);
+    }
+
+    /**
+     * Whether the next client packet continues the command written last: the rest of a command of
+     * 16 MiB or more, or the content of LOAD DATA LOCAL INFILE the server asked for.
+     */
+    boolean continues() {
+        BackendConnection b = backend;
+        return clientContinuation || b != null && b.tracker().awaitingClientData();
+    }
+
+    /** Whether the rest of a command of 16 MiB or more is still to come from the client. */
+    boolean midContinuation() {
+        return clientContinuation;
+    }
+
+    /**
+     * Writes a packet that continues the command to the linked backend; without one (the command
+     * was refused or its backend died) drops it. Returns whether it was written.
+     */
+    boolean writeContinuation(ByteBuf packet) {
+        BackendConnection b = backend;
+        if (b == null) {
+            // The command this continues was refused or its backend died: drop the rest of it.
+            clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+            packet.release();
+            return false;
+        }
+        if (clientContinuation) {
+            clientContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+        } else {
+            b.tracker().onClientDataPacket(packet);
+        }
+        b.write(packet);
+        return true;
+    }
+
+    /** Pushes what was written to the linked backend, if any. */
+    void flush() {
+        BackendConnection b = backend;
+        if (b != null) {
+            b.flush();
+        }
+    }
+
+    /** The client's channel became writable again (or not): resume (or pause) reading the backend. */
+    void clientWritable(boolean writable) {
+        BackendConnection b = backend;
+        if (b != null) {
+            CommandQueue.autoRead(b.channel(), writable);
+        }
+    }
+}
