@@ -238,7 +238,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
                     return;
                 }
                 ctx.pipeline().get(PacketFrameDecoder.class).maxPayload(Packets.MAX_PAYLOAD);
-                session = new ClientSession(id, ctx.channel(), this, server.pools(), server.sessions(), user, modeOf(user),
+                session = new ClientSession(id, ctx.channel(), this, server.pools(), server.cluster(), server.sessions(), user, modeOf(user),
                         negotiated, login.collation(), login.database(), login.attributes());
                 phase = Phase.COMMAND;
                 log.debug("{}: logged in (db {}, {})", session, login.database(), negotiated);

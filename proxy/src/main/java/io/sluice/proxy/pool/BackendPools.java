@@ -143,6 +143,11 @@ public final class BackendPools implements AutoCloseable {
      * {@code done}, whether or not the kill went through.
      */
     public void killQuery(BackendConnection target, Runnable done) {
+        kill(target, true, done);
+    }
+
+    /** {@code KILL QUERY} ({@code query}) or {@code KILL CONNECTION} of {@code target}'s thread, as {@link #killQuery}. */
+    public void kill(BackendConnection target, boolean query, Runnable done) {
         BackendPool p;
         synchronized (set) {
             p = set.get(target.key().backendUser());
@@ -158,9 +163,10 @@ public final class BackendPools implements AutoCloseable {
                 return;
             }
             BackendConnection killer = (BackendConnection) f.getNow();
-            killer.execute(io.sluice.proxy.protocol.Packets.query(killer.channel().alloc(), "KILL QUERY " + target.threadId()),
+            killer.execute(io.sluice.proxy.protocol.Packets.query(killer.channel().alloc(),
+                    (query ? "KILL QUERY " : "KILL CONNECTION ") + target.threadId()),
                     io.sluice.proxy.protocol.CommandType.COM_QUERY, set.config().validationTimeout()).addListener(r -> {
-                killer.quit("KILL QUERY sent");
+                killer.quit(query ? "KILL QUERY sent" : "KILL CONNECTION sent");
                 done.run();
             });
         });

@@ -9,6 +9,7 @@ import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
 import io.sluice.proxy.backend.BackendSteps;
 import io.sluice.proxy.backend.StatementKey;
+import io.sluice.proxy.cluster.Router;
 import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
@@ -66,6 +67,9 @@ final class BackendLink {
          * {@code schemaGone}: the session's schema does not exist (any more), and the backend is given back.
          */
         void stepRefused(ErrPacket error, int errSeq, boolean schemaGone);
+
+        /** With several servers: where the command waiting for a backend goes (see {@link SessionRouting}). */
+        Router.Decision route();
     }
 
     private final long sessionId;
@@ -75,6 +79,12 @@ final class BackendLink {
     private final Channel client;
     private final EventLoop loop;
     private final BackendPools pools;
+    /** With several servers, where each unit of work goes; null with one. */
+    private final SessionRouting routing;
+    /** The pools the linked (or pending) backend comes from: {@link #pools}, or a cluster server's. */
+    private BackendPools linkedPools;
+    /** While work waits for a server to qualify (no primary, no replica): when it gives up; 0 when not waiting. */
+    private long waitDeadlineNanos;
     /** The schema and movable state a freshly linked backend is brought to. */
     private final SessionState sessionState;
     /** Transaction mode: the client's prepared statements, re-prepared on a backend that lacks one. */
@@ -97,8 +107,10 @@ final class BackendLink {
     private boolean clientContinuation;
 
     BackendLink(long sessionId, Owner owner, BackendConnection.Listener listener, Channel client, BackendPools pools,
-                SessionState sessionState, StatementBook statements) {
+                SessionRouting routing, SessionState sessionState, StatementBook statements) {
         this.sessionId = sessionId;
+        this.routing = routing;
+        this.linkedPools = pools;
         this.owner = owner;
         this.listener = listener;
         this.client = client;
@@ -132,13 +144,18 @@ final class BackendLink {
      */
     void acquire(BackendKey key, Runnable then, int errSeq) {
         owner.waitingForBackend();
-        Future<BackendConnection> f = pools.acquire(key, loop);
+        BackendPools from = routing == null ? pools : routed(key, then, errSeq);
+        if (from == null) {
+            return; // waits for the next poll, or was refused
+        }
+        linkedPools = from;
+        Future<BackendConnection> f = from.acquire(key, loop);
         acquiring = f;
         f.addListener(x -> {
             acquiring = null;
             if (owner.closed()) {
                 if (x.isSuccess()) {
-                    pools.release(f.getNow(), BackendPools.Release.CLEAN);
+                    from.release(f.getNow(), BackendPools.Release.CLEAN);
                 }
                 return;
             }
@@ -158,6 +175,39 @@ final class BackendLink {
             }
             syncState(then, errSeq);
         });
+    }
+
+    /**
+     * Several servers: the pools of the server the router picks for the waiting command; null when
+     * the work waits for the next poll (no primary during a switchover, no replica that qualifies)
+     * or is refused with 9412 (its wait, bounded by the acquire timeout, is over, or the rules say fail).
+     */
+    private BackendPools routed(BackendKey key, Runnable then, int errSeq) {
+        Router.Decision d = owner.route();
+        if (d.server() >= 0) {
+            waitDeadlineNanos = 0;
+            return routing.pools(d);
+        }
+        long now = System.nanoTime();
+        if (waitDeadlineNanos == 0) {
+            waitDeadlineNanos = now + pools.config().acquireTimeout().toNanos();
+        }
+        if (d.server() == Router.WAIT && now - waitDeadlineNanos < 0) {
+            routing.cluster().awaitNextPoll(loop, () -> {
+                if (!owner.closed()) {
+                    acquire(key, then, errSeq);
+                }
+            });
+            return null;
+        }
+        waitDeadlineNanos = 0;
+        owner.refused(new SluiceException(SluiceError.NO_SERVER, routing.refusal(d)), errSeq);
+        return null;
+    }
+
+    /** The pools the linked backend came from (its server's): where it goes back, and where a KILL QUERY for it goes. */
+    BackendPools linkedPools() {
+        return linkedPools;
     }
 
     /** The session ends: a pending acquire is withdrawn. */
@@ -370,7 +420,7 @@ final class BackendLink {
         // forwarded now (transaction mode unlinks on the last packet of a response).
         client.flush();
         CommandQueue.autoRead(b.channel(), true);
-        pools.release(b, how);
+        linkedPools.release(b, how);
     }
 
     /** The linked backend closed on its own: forget it (the pool already has). */
@@ -422,6 +472,9 @@ final class BackendLink {
         if ((flags & StatementClassifier.USER_VARIABLE_SET) != 0) {
             // SET @a = ? assigns what the execution binds: not a literal Sluice can replay.
             flags = flags & ~StatementClassifier.USER_VARIABLE_SET | StatementClassifier.USER_VARIABLE;
+        }
+        if (routing != null) {
+            flags = SessionRouting.prepareFlags(flags, Unpooled.wrappedBuffer(sql), 0, sql.length);
         }
         statements.prepareSent(StatementKey.of(sessionState.schema(), sessionState.variables(), sql), flags);
     }

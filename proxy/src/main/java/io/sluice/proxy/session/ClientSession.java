@@ -20,6 +20,8 @@ import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.protocol.StatementPackets;
+import io.sluice.proxy.cluster.Cluster;
+import io.sluice.proxy.cluster.Router;
 import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.session.statements.StatementBook;
 import org.slf4j.Logger;
@@ -121,7 +123,10 @@ public final class ClientSession implements BackendConnection.Listener {
     private boolean loggingIn;
     /** KILL across sessions: this session's side, as killer or target. */
     private final KillDelivery kills;
-    public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, SessionRegistry registry,
+    /** With several servers: where each unit of work goes, and this session's last write; null with one server. */
+    private final SessionRouting routing;
+    /** @param cluster the primary and its replicas, or null with one server */
+    public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, Cluster cluster, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
                          Map<String, String> attributes) {
         this.id = id;
@@ -140,9 +145,10 @@ public final class ClientSession implements BackendConnection.Listener {
         this.statements = new StatementBook(pools);
         this.queue = new CommandQueue(client);
         Units units = new Units();
-        this.watchdogs = new Watchdogs(units, activity, loop, pools);
+        this.watchdogs = new Watchdogs(units, activity, loop);
         this.kills = new KillDelivery(id, units, client, registry);
-        this.link = new BackendLink(id, units, this, client, pools, sessionState, statements);
+        this.routing = cluster == null ? null : new SessionRouting(cluster, user);
+        this.link = new BackendLink(id, units, this, client, pools, routing, sessionState, statements);
         registry.add(this);
     }
 
@@ -236,6 +242,9 @@ public final class ClientSession implements BackendConnection.Listener {
             link.unlink(BackendPools.Release.RESET);
         }
         this.user = newUser;
+        if (routing != null) {
+            routing.user(newUser);
+        }
         this.mode = newMode;
         this.rules = ModeRules.of(newMode);
         this.key = BackendKey.of(newUser.backendUser(), capabilities, collation, newMode == PoolMode.TRANSACTION);
@@ -746,6 +755,9 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         sessionState.statementDone(error, link.get());
+        if (routing != null) {
+            routing.afterResponse(sessionState.lastWriteGtid());
+        }
     }
 
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
@@ -880,6 +892,17 @@ public final class ClientSession implements BackendConnection.Listener {
      */
     private final class Units implements BackendLink.Owner, KillDelivery.Party, Watchdogs.Watched {
         @Override
+        public Router.Decision route() {
+            boolean autocommitOff = "OFF".equalsIgnoreCase(sessionState.variables().get("autocommit"));
+            return routing.decide(queue.type(), queue.peek(), multiplexed(), pins.pinned(), autocommitOff, statements.flags());
+        }
+
+        @Override
+        public BackendPools backendPools() {
+            return link.linkedPools();
+        }
+
+        @Override
         public void waitingForBackend() {
             activity.waiting();
         }
@@ -942,9 +965,19 @@ public final class ClientSession implements BackendConnection.Listener {
         }
 
         @Override
-        public void sendKill(String sql) {
-            forward(Packets.query(client.alloc(), sql), CommandType.COM_QUERY);
-            link.flush();
+        public void sendKill(String sql, BackendConnection target, BackendPools targetPools, boolean query) {
+            if (routing == null) {
+                forward(Packets.query(client.alloc(), sql), CommandType.COM_QUERY);
+                link.flush();
+                return;
+            }
+            // Thread ids are per server: the KILL goes to the server the target's backend is on,
+            // over a connection of its own, and this client reads OK as the server would answer.
+            activity.waiting();
+            targetPools.kill(target, query, () -> loop.execute(() -> {
+                kills.responseComplete();
+                answerOk();
+            }));
         }
 
         @Override

@@ -43,6 +43,11 @@ final class CommandQueue {
         return type;
     }
 
+    /** The waiting command, still owned here (for routing to read its text), or null. */
+    ByteBuf peek() {
+        return command;
+    }
+
     /** Makes {@code packet} the waiting command (owned here until {@link #take}). */
     void park(ByteBuf packet, CommandType t) {
         command = packet;

@@ -3,6 +3,7 @@ package io.sluice.proxy.session;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.sluice.proxy.backend.BackendConnection;
+import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.SluiceError;
 import org.slf4j.Logger;
@@ -56,8 +57,15 @@ final class KillDelivery {
         /** Answers the KILL with OK: there was nothing to kill. */
         void answerOk();
 
-        /** Sends {@code sql} (a KILL of a server thread) as this session's command on its backend. */
-        void sendKill(String sql);
+        /**
+         * Sends {@code sql} (a KILL of {@code target}'s server thread) as this session's command on
+         * its backend; with several servers, over a connection of its own to the server {@code target}
+         * came from ({@code targetPools}), then answers OK.
+         */
+        void sendKill(String sql, BackendConnection target, BackendPools targetPools, boolean query);
+
+        /** The pools the linked backend came from. */
+        BackendPools backendPools();
 
         /** The current user's name. */
         String user();
@@ -134,19 +142,20 @@ final class KillDelivery {
             }
         }
         boolean query = k.query();
-        killer.loop.execute(() -> killer.targetAnswered(this, running, thread, query));
+        BackendPools pools = party.backendPools();
+        killer.loop.execute(() -> killer.targetAnswered(this, b, pools, thread, query));
     }
 
     /** Killer's loop: asks the server to kill the target's backend thread through this session's own backend. */
-    private void targetAnswered(KillDelivery target, boolean pinned, long thread, boolean query) {
-        if (pinned) {
-            deliverTo = target;
+    private void targetAnswered(KillDelivery target, BackendConnection b, BackendPools pools, long thread, boolean query) {
+        if (b != null) {
+            deliverTo = target; // it pinned its backend until the KILL is delivered
         }
         if (thread < 0) {
             party.answerOk();
             return;
         }
-        party.sendKill((query ? "KILL QUERY " : "KILL CONNECTION ") + thread);
+        party.sendKill((query ? "KILL QUERY " : "KILL CONNECTION ") + thread, b, pools, query);
     }
 
     /** Killer's loop: the responses in flight are complete (or the command was refused); the target may release its pin. */

@@ -98,6 +98,20 @@ final class SessionRouting {
         }
     }
 
+    /** The 9412 message for work that found no server: what Sluice saw, and what to change. */
+    String refusal(Router.Decision d) {
+        var t = cluster.topology();
+        String waited = " (waited up to sluice.pool.acquire-timeout)";
+        return switch (d.reason()) {
+            case SPLIT_BRAIN -> "Sluice: no write is sent anywhere: " + t.why() + waited;
+            case NO_PRIMARY -> "Sluice: no primary to run this on: " + t.why() + waited
+                    + "; writes resume once one server of sluice.servers is writable and not replicating";
+            case NO_REPLICA -> "Sluice: no replica may serve this read now (" + t.describe() + ")"
+                    + (d.server() == Router.FAIL ? "; sluice.cluster.reads-without-replica = fail" : waited);
+            default -> "Sluice: no server of sluice.servers can run this now: " + t.describe();
+        };
+    }
+
     /** The last decision (for /sessions), or null before the first. */
     Router.Decision last() {
         return last;

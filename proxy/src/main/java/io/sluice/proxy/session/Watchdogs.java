@@ -29,6 +29,9 @@ final class Watchdogs {
 
     /** The session as its watchdogs see it. */
     interface Watched {
+        /** The pools the linked backend came from (its server's): where a KILL QUERY for it goes. */
+        BackendPools backendPools();
+
         /** Transaction mode, which gives the backend back between transactions. */
         boolean sharesBackends();
 
@@ -91,13 +94,11 @@ final class Watchdogs {
     /** The session's state and command clock (volatile: read from the detector's thread too). */
     private final Activity activity;
     private final EventLoop loop;
-    private final BackendPools pools;
 
-    Watchdogs(Watched session, Activity activity, EventLoop loop, BackendPools pools) {
+    Watchdogs(Watched session, Activity activity, EventLoop loop) {
         this.session = session;
         this.activity = activity;
         this.loop = loop;
-        this.pools = pools;
     }
 
     /** A command arrived from the client: the idle stretch ends; if it had been reported, that it ended is logged. */
@@ -283,7 +284,7 @@ final class Watchdogs {
                 (System.nanoTime() - start) / 1_000_000, maxNanos / 1_000_000, b.threadId(), session.clientAddress(),
                 session.programName(), activity.describe(activity.command()));
         session.pinUntilKillDelivered();
-        pools.killQuery(b, () -> loop.execute(session::killDelivered));
+        session.backendPools().killQuery(b, () -> loop.execute(session::killDelivered));
     }
 
     // ---------------------------------------------------------------- max transaction time
@@ -309,7 +310,7 @@ final class Watchdogs {
                 running ? ", and killing its running statement (KILL QUERY " + b.threadId() + ")" : "", session.clientAddress(),
                 session.programName());
         if (running) {
-            pools.killQuery(b, () -> { });
+            session.backendPools().killQuery(b, () -> { });
         }
         session.fail(SluiceError.TRANSACTION_TIMEOUT, session.errSeq(), "Sluice: closing a session whose "
                 + "transaction was open for " + age / 1_000_000 + " ms, longer than sluice.frontend.max-transaction-time ("
