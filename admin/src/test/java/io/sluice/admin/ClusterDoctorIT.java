@@ -48,6 +48,8 @@ class ClusterDoctorIT {
     static final String FILLER = "adm_filler";
     static final String PASSWORD = "adm-cluster-pw";
     static TestCluster cluster;
+    /** What every server of the cluster starts with. */
+    static int maxConnections;
 
     private final List<Connection> opened = new ArrayList<>();
 
@@ -60,6 +62,7 @@ class ClusterDoctorIT {
         cluster.primary().createUser(USER, PASSWORD);
         cluster.primary().createUser(FILLER, PASSWORD, "USAGE ON *.*");
         cluster.awaitReplicated(Duration.ofSeconds(30));
+        maxConnections = Integer.parseInt(cluster.primary().queryString("SELECT @@global.max_connections"));
     }
 
     @AfterAll
@@ -76,7 +79,7 @@ class ClusterDoctorIT {
         }
         opened.clear();
         for (TestServer s : cluster.servers()) {
-            s.execute("SET GLOBAL max_connections = 151");
+            s.execute("SET GLOBAL max_connections = " + maxConnections);
         }
     }
 
@@ -145,7 +148,7 @@ class ClusterDoctorIT {
                 assertNotNull(m.diagnosis(), reply.body());
                 assertEquals(endpoint(s), m.diagnosis().server().endpoint());
                 assertTrue(m.diagnosis().server().account().startsWith(USER + "@"), m.diagnosis().server().account());
-                assertEquals(s == full ? 12 : 151, m.diagnosis().connections().maxConnections());
+                assertEquals(s == full ? 12 : maxConnections, m.diagnosis().connections().maxConnections());
                 assertEquals(s == full ? Severity.CRITICAL : Severity.OK, m.diagnosis().severity(), m.endpoint() + ": "
                         + m.diagnosis().verdict());
                 // Each server's diagnosis carries Sluice's view of its own pools, not the whole /stats.
@@ -179,7 +182,7 @@ class ClusterDoctorIT {
                     assertTrue(row.find(), "row of " + endpoint(s) + " missing:\n" + dom);
                     if (s == cluster.primary()) {
                         // Read by the client's backend: the server's own count and its max_connections.
-                        assertEquals("151", row.group(4), "max_connections of the primary:\n" + dom);
+                        assertEquals(String.valueOf(maxConnections), row.group(4), "max_connections of the primary:\n" + dom);
                     }
                 }
             }
