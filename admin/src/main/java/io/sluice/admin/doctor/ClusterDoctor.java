@@ -54,6 +54,11 @@ final class ClusterDoctor {
                         failure(e, t, login)));
             }
         }
+        return of(takenAt, members, fromSluice ? "sluice" : "servers", sluice == null ? null : sluice.url());
+    }
+
+    /** The servers' diagnoses summed up: which are short of connections, worst first, and the verdict line. */
+    static ClusterDiagnosis of(String takenAt, List<Member> members, String roles, String sluiceUrl) {
         List<Member> shortOnes = members.stream().filter(m -> m.severity() != null && m.severity() != Severity.OK)
                 .sorted(Comparator.comparing(Member::severity).reversed().thenComparing(ClusterDoctor::usedPercent,
                         Comparator.reverseOrder()))
@@ -61,8 +66,7 @@ final class ClusterDoctor {
         Severity worst = members.stream().map(Member::severity).filter(s -> s != null).reduce(Severity.OK, Severity::worst);
         int exit = members.stream().mapToInt(Member::exitCode).max().orElse(0);
         return new ClusterDiagnosis(takenAt, verdict(members, shortOnes, worst),
-                shortOnes.stream().map(Member::endpoint).toList(), worst, exit, fromSluice ? "sluice" : "servers",
-                sluice == null ? null : sluice.url(), List.copyOf(members));
+                shortOnes.stream().map(Member::endpoint).toList(), worst, exit, roles, sluiceUrl, List.copyOf(members));
     }
 
     private static double usedPercent(Member m) {
