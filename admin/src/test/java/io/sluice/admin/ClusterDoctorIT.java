@@ -39,7 +39,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Sluice in front of a real MariaDB primary and two GTID replicas: {@code GET /doctor} diagnoses
  * every server, labels each with the role Sluice's monitor gives it, and its first line names the
  * replica whose connections ran out (max_connections lowered to 12 with SET GLOBAL and filled by
- * idle connections); the dashboard's cluster panel lists each server from /stats {@code cluster}.
+ * idle connections); the dashboard's cluster panel lists each server from /stats {@code cluster}
+ * (headless Chromium when installed, as {@link DashboardIT}; target/dashboard-cluster.png is left
+ * for a human to look at).
  */
 @Tag("slow")
 @ExtendWith(LeakCheckExtension.class)
@@ -185,6 +187,12 @@ class ClusterDoctorIT {
                         assertEquals(String.valueOf(maxConnections), row.group(4), "max_connections of the primary:\n" + dom);
                     }
                 }
+                // For a human to look at.
+                Path png = Path.of("target", "dashboard-cluster.png").toAbsolutePath();
+                Files.deleteIfExists(png);
+                run(chromium, "--virtual-time-budget=3000", "--window-size=1280,1000", "--hide-scrollbars",
+                        "--screenshot=" + png, f.url("/"));
+                assertTrue(Files.size(png) > 10_000, "screenshot " + png + " is " + Files.size(png) + " bytes");
             }
         }
     }
