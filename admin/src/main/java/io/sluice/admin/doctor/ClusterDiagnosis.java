@@ -14,7 +14,8 @@ import java.util.List;
  *                 doctor with ERROR 1040, 1203 or 1226), worst first; empty when none is
  * @param severity the worst over the servers (a server refusing the doctor for its connection limit is CRITICAL)
  * @param exitCode the worst server's exit code: 0, 1, 2, or 3 when a server could not be diagnosed at all
- * @param roles    where the roles come from: {@code "sluice"} (its /stats {@code cluster} section) or
+ * @param roles    where the roles come from: {@code "sluice"} (its /stats {@code cluster} section, matched
+ *                 by address; a server Sluice does not front keeps the role it reports) or
  *                 {@code "servers"} (each server's read_only and replication status)
  * @param sluiceUrl the Sluice admin endpoint whose view was used, or null
  * @param servers  in the order of {@code sluice.servers} (or of {@code --servers})

@@ -34,11 +34,10 @@ final class ClusterDoctor {
         boolean fromSluice = sluice != null && sluice.error() == null && sluice.stats() != null
                 && sluice.stats().path("cluster").path("servers").isArray();
         List<Member> members = new ArrayList<>();
-        for (int i = 0; i < targets.size(); i++) {
-            Doctor.Target t = targets.get(i);
-            JsonNode entry = fromSluice ? entry(sluice.stats(), t, i) : null;
+        for (Doctor.Target t : targets) {
+            JsonNode entry = fromSluice ? entry(sluice.stats(), t) : null;
             SluiceRole sluiceRole = entry == null ? null : sluiceRole(entry);
-            String endpoint = Doctor.endpoint(t.host(), t.port());
+            String endpoint = t.unreachableReason() != null ? t.host() : Doctor.endpoint(t.host(), t.port());
             if (t.unreachableReason() != null) {
                 members.add(new Member(endpoint, sluiceRole == null ? "unknown" : sluiceRole.role(), null, sluiceRole, null,
                         new Failure(t.unreachableReason(), 0, 3)));
@@ -54,7 +53,9 @@ final class ClusterDoctor {
                         failure(e, t, login)));
             }
         }
-        return of(takenAt, members, fromSluice ? "sluice" : "servers", sluice == null ? null : sluice.url());
+        // Sluice's roles when it fronts these servers (--servers may name others than it does).
+        boolean sluiceRoles = members.stream().anyMatch(m -> m.sluice() != null);
+        return of(takenAt, members, sluiceRoles ? "sluice" : "servers", sluice == null ? null : sluice.url());
     }
 
     /** The servers' diagnoses summed up: which are short of connections, worst first, and the verdict line. */
@@ -117,16 +118,18 @@ final class ClusterDoctor {
         return new Failure(message, code, 3);
     }
 
-    /** The server's entry in /stats {@code cluster.servers}: by address, else by position. */
-    private static JsonNode entry(JsonNode stats, Doctor.Target t, int index) {
-        JsonNode servers = stats.path("cluster").path("servers");
-        String address = t.host() + ":" + t.port();
-        for (JsonNode s : servers) {
+    /**
+     * The server's entry in /stats {@code cluster.servers}, by its address as sluice.servers writes
+     * it ({@code host:port}, or {@code unix:/path}); null when Sluice does not front that server.
+     */
+    private static JsonNode entry(JsonNode stats, Doctor.Target t) {
+        String address = t.unreachableReason() != null ? t.host() : t.host() + ":" + t.port();
+        for (JsonNode s : stats.path("cluster").path("servers")) {
             if (address.equals(s.path("address").asText())) {
                 return s;
             }
         }
-        return index < servers.size() ? servers.get(index) : null;
+        return null;
     }
 
     private static SluiceRole sluiceRole(JsonNode s) {
