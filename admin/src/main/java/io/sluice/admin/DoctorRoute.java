@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sluice.admin.AdminServer.Response;
+import io.sluice.admin.doctor.ClusterDiagnosis;
 import io.sluice.admin.doctor.Diagnosis;
 import io.sluice.admin.doctor.Doctor;
 import io.sluice.admin.doctor.DoctorOptions;
 import io.sluice.admin.doctor.Unreachable;
 import io.sluice.config.BackendTlsConfig;
+import io.sluice.config.ClusterConfig;
 import io.sluice.config.ServerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.UserConfig;
@@ -113,7 +115,9 @@ final class DoctorRoute implements AutoCloseable {
         CompletableFuture<Response> result = new CompletableFuture<>();
         Future<?> task;
         try {
-            task = worker.submit(() -> result.complete(diagnose(server, user, options, limit)));
+            task = worker.submit(() -> result.complete(c.cluster().isCluster()
+                    ? diagnoseCluster(server, c.cluster(), user, options, limit)
+                    : diagnose(server, user, options, limit)));
         } catch (RejectedExecutionException e) {
             return done(Response.error(mapper, 503, "busy", "a diagnosis is running and " + QUEUED
                     + " more are queued; try again when they are done"));
@@ -196,6 +200,72 @@ final class DoctorRoute implements AutoCloseable {
                         + "account with CONNECTION_ADMIN or SUPER, or use ?user= for another account");
             }
             return Response.json(mapper, 502, body);
+        } catch (IOException | GeneralSecurityException e) {
+            return Response.error(mapper, 500, "internal_error", "cannot build a trust store from sluice.server.tls.ca-file: " + e);
+        } finally {
+            if (trustStore != null) {
+                try {
+                    Files.deleteIfExists(trustStore);
+                } catch (IOException e) {
+                    log.debug("cannot delete {}: {}", trustStore, e.toString());
+                }
+            }
+        }
+    }
+
+    /**
+     * On the worker, with {@code sluice.servers} naming several servers: each one diagnosed as the
+     * one server is, labelled with the role Sluice's monitor gives it, under a verdict naming the
+     * server short of connections. 200 when at least one server was diagnosed, else 502; each
+     * server's failure is in its entry, never an exception.
+     */
+    private Response diagnoseCluster(ServerConfig shared, ClusterConfig cluster, UserConfig user, DoctorOptions options,
+                                     Duration limit) {
+        long started = System.nanoTime();
+        Path trustStore = null;
+        try {
+            Properties base = jdbcProperties(shared, user);
+            if (shared.tls().mode() == BackendTlsConfig.Mode.VERIFY_CA) {
+                byte[] random = new byte[16];
+                new SecureRandom().nextBytes(random);
+                char[] password = HexFormat.of().formatHex(random).toCharArray();
+                trustStore = trustStore(shared.tls().caFile().orElseThrow(), password);
+                base.setProperty("trustCertificateKeyStoreUrl", trustStore.toUri().toString());
+                base.setProperty("trustCertificateKeyStoreType", "PKCS12");
+                base.setProperty("trustCertificateKeyStorePassword", new String(password));
+            }
+            List<Doctor.Target> targets = new ArrayList<>();
+            for (ClusterConfig.Member m : cluster.servers()) {
+                targets.add(m.socket().isPresent() ? Doctor.Target.parse(m.address(), m.port())
+                        : new Doctor.Target(m.host(), m.port()));
+            }
+            int networkTimeout = (int) Math.min(Integer.MAX_VALUE, limit.plusSeconds(5).toMillis());
+            Doctor.Login login = new Doctor.Login() {
+                @Override
+                public Connection open(String host, int port) throws SQLException {
+                    Connection c = DriverManager.getConnection("jdbc:mysql://"
+                            + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port + "/", base);
+                    try {
+                        c.setNetworkTimeout(Runnable::run, networkTimeout);
+                    } catch (SQLException e) {
+                        c.close();
+                        throw e;
+                    }
+                    return c;
+                }
+
+                @Override
+                public long timeoutMillis() {
+                    return shared.connectTimeout().toMillis();
+                }
+            };
+            Diagnosis.SluiceView sluice = Doctor.sluiceView(selfUrl.get(), mapper.valueToTree(views.stats()),
+                    mapper.valueToTree(views.sessions(null, Integer.MAX_VALUE)));
+            ClusterDiagnosis d = Doctor.diagnoseCluster(targets, login, options, sluice);
+            log.info("admin: doctor diagnosed {} servers as {} in {} ms: {}", targets.size(), user.backendUser(),
+                    (System.nanoTime() - started) / 1_000_000, d.verdict());
+            boolean any = d.servers().stream().anyMatch(m -> m.diagnosis() != null);
+            return Response.json(mapper, any ? 200 : 502, d);
         } catch (IOException | GeneralSecurityException e) {
             return Response.error(mapper, 500, "internal_error", "cannot build a trust store from sluice.server.tls.ca-file: " + e);
         } finally {

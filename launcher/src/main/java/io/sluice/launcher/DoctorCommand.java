@@ -1,6 +1,7 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.admin.doctor.ClusterDiagnosis;
 import io.sluice.admin.doctor.Diagnosis;
 import io.sluice.admin.doctor.Doctor;
 import io.sluice.admin.doctor.DoctorOptions;
@@ -21,6 +22,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
@@ -35,9 +37,12 @@ import java.util.function.Function;
 @Command(name = "doctor", sortOptions = false,
         description = {"Diagnoses \"Too many connections\" (ERROR 1040) on a MySQL or MariaDB server from live data:",
                 "connections against max_connections, the processlist, sleeping connections, timeouts,",
-                "per-user caps and file descriptors; then a ranked verdict and what to do about it."},
+                "per-user caps and file descriptors; then a ranked verdict and what to do about it.",
+                "A cluster (--servers, or --admin of a Sluice with sluice.servers): each server, under a first line",
+                "naming the server short of connections."},
         footer = {"", "Exit codes: 0 healthy, 1 warning, 2 critical (also when the server refuses the doctor with",
                 "ERROR 1040, 1203 or 1226), 3 could not run (usage error, no password, cannot connect).",
+                "A cluster exits with its worst server's code.",
                 "Least privilege works: without PROCESS the report says what it could not see."})
 public final class DoctorCommand implements Callable<Integer> {
     static final int EXIT_UNUSABLE = 3;
@@ -90,6 +95,12 @@ public final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--admin", paramLabel = "URL", description = "a Sluice admin endpoint (http://127.0.0.1:6034): include Sluice's view")
     String adminUrl;
 
+    @Option(names = "--servers", paramLabel = "HOST:PORT,...", split = ",",
+            description = {"diagnose each of these servers (a primary and its replicas), with roles as each server says;",
+                    "a server without :PORT gets -P. With --admin naming a Sluice that fronts several servers,",
+                    "its servers are diagnosed without this option, with roles as Sluice sees them"})
+    List<String> servers;
+
     @Option(names = "--admin-token-env", paramLabel = "VAR", description = "environment variable holding that endpoint's bearer token")
     String adminTokenEnv;
 
@@ -123,8 +134,41 @@ public final class DoctorCommand implements Callable<Integer> {
             return EXIT_UNUSABLE;
         }
         DoctorOptions options = new DoctorOptions(instances, idleThreshold);
-        try (Connection c = connect(secret)) {
-            Diagnosis d = Doctor.diagnose(c, host, port, options, adminUrl, token);
+        var parsed = spec.commandLine().getParseResult();
+        boolean serverGiven = parsed != null && (parsed.hasMatchedOption("--host") || parsed.hasMatchedOption("--port"));
+        if (servers != null && parsed.hasMatchedOption("--host")) {
+            err.println("doctor: give either -h/--host (one server) or --servers (several), not both");
+            return EXIT_UNUSABLE;
+        }
+        List<Doctor.Target> targets = new ArrayList<>();
+        Diagnosis.SluiceView sluice = null;
+        try {
+            if (servers != null) {
+                for (String s : servers) {
+                    targets.add(Doctor.Target.parse(s, port));
+                }
+            }
+        } catch (RuntimeException e) {
+            err.println("doctor: --servers takes HOST:PORT,HOST:PORT,...: " + e.getMessage());
+            return EXIT_UNUSABLE;
+        }
+        if (adminUrl != null && (servers != null || !serverGiven)) {
+            // Sluice's view first: when it fronts several servers, those are the ones to diagnose.
+            sluice = Doctor.fetchSluiceView(adminUrl, token);
+            if (servers == null) {
+                targets.addAll(Doctor.clusterTargets(sluice));
+            }
+        }
+        if (!targets.isEmpty()) {
+            if (killIdle) {
+                err.println("doctor: --kill-idle works on one server: give its -h/-P instead of several servers");
+                return EXIT_UNUSABLE;
+            }
+            return cluster(targets, secret, options, sluice, out);
+        }
+        try (Connection c = connect(host, port, secret)) {
+            Diagnosis d = sluice != null ? Doctor.diagnose(c, host, port, options, sluice)
+                    : Doctor.diagnose(c, host, port, options, adminUrl, token);
             if (json) {
                 out.println(mapper().writeValueAsString(d));
             } else {
@@ -143,12 +187,41 @@ public final class DoctorCommand implements Callable<Integer> {
         }
     }
 
+    /** Every server of a cluster, one login each; exit code the worst server's (3 when one could not be diagnosed). */
+    private int cluster(List<Doctor.Target> targets, String secret, DoctorOptions options, Diagnosis.SluiceView sluice,
+                        PrintWriter out) {
+        Doctor.Login login = new Doctor.Login() {
+            @Override
+            public Connection open(String h, int p) throws SQLException {
+                return connect(h, p, secret);
+            }
+
+            @Override
+            public long timeoutMillis() {
+                return LOGIN_TIMEOUT_MILLIS;
+            }
+        };
+        ClusterDiagnosis d = Doctor.diagnoseCluster(targets, login, options, sluice);
+        try {
+            if (json) {
+                out.println(mapper().writeValueAsString(d));
+            } else {
+                out.print(TextReport.render(d));
+            }
+        } catch (IOException e) {
+            spec.commandLine().getErr().println("doctor: cannot write the report: " + e.getMessage());
+            return EXIT_UNUSABLE;
+        }
+        out.flush();
+        return d.exitCode();
+    }
+
     /** The mapper that writes (and, in tests, reads back) the JSON report. */
     static ObjectMapper mapper() {
         return Doctor.jsonMapper(); // snake_case, as GET /doctor and /stats
     }
 
-    private Connection connect(String secret) throws SQLException {
+    private Connection connect(String host, int port, String secret) throws SQLException {
         String h = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
         Properties p = new Properties();
         p.setProperty("user", user);

@@ -73,6 +73,86 @@ public final class Doctor {
                 .enable(SerializationFeature.INDENT_OUTPUT);
     }
 
+    /**
+     * Sluice's view read from its admin endpoint ({@code GET /stats} and {@code GET /sessions}), as
+     * {@code --admin} reads it; a failure is the view's {@code error}, never an exception.
+     */
+    public static Diagnosis.SluiceView fetchSluiceView(String adminUrl, String adminToken) {
+        return SluiceAdminClient.fetch(adminUrl, adminToken);
+    }
+
+    /** Opens the doctor's JDBC login to one server of a cluster; the doctor closes it. */
+    public interface Login {
+        Connection open(String host, int port) throws SQLException;
+
+        /** How long the connect and then the greeting are each awaited, for the report of a silent server. */
+        long timeoutMillis();
+    }
+
+    /**
+     * One server of a cluster to diagnose.
+     *
+     * @param unreachableReason why the doctor cannot log in to it at all (a Unix socket: the doctor
+     *                          connects over TCP), or null
+     */
+    public record Target(String host, int port, String unreachableReason) {
+        public Target(String host, int port) {
+            this(host, port, null);
+        }
+
+        /**
+         * A server address as /stats and {@code --servers} write it: {@code host:port}, {@code [v6]:port},
+         * {@code host} (then {@code defaultPort}) or {@code unix:/path}.
+         */
+        public static Target parse(String address, int defaultPort) {
+            String a = address.strip();
+            if (a.startsWith("unix:")) {
+                return new Target(a, 0, "a Unix socket (" + a.substring(5) + "): the doctor connects over TCP only; "
+                        + "run sluice doctor -h HOST -P PORT against that server's TCP port");
+            }
+            if (a.startsWith("[")) {
+                int end = a.indexOf(']');
+                String host = a.substring(1, end);
+                return new Target(host, end + 1 < a.length() && a.charAt(end + 1) == ':'
+                        ? Integer.parseInt(a.substring(end + 2)) : defaultPort);
+            }
+            // The last colon: an unbracketed IPv6 address with its port is how ClusterConfig.Member writes it.
+            int colon = a.lastIndexOf(':');
+            if (colon > 0) {
+                return new Target(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1)));
+            }
+            return new Target(a, defaultPort);
+        }
+    }
+
+    /**
+     * The servers of the cluster Sluice fronts, from its /stats {@code cluster} section; empty when
+     * the view has none (one server, or Sluice unreachable).
+     */
+    public static List<Target> clusterTargets(Diagnosis.SluiceView sluice) {
+        if (sluice == null || sluice.error() != null || sluice.stats() == null) {
+            return List.of();
+        }
+        List<Target> out = new ArrayList<>();
+        for (JsonNode s : sluice.stats().path("cluster").path("servers")) {
+            out.add(Target.parse(s.path("address").asText(), 3306));
+        }
+        return out;
+    }
+
+    /**
+     * Diagnoses every server of a cluster, one after the other: each server's one-server diagnosis,
+     * labelled with its role (from Sluice's /stats {@code cluster} section when {@code sluice} has
+     * one, else from what the server says), under a verdict naming the server short of connections.
+     * A server that cannot be diagnosed is reported, never thrown.
+     *
+     * @param sluice Sluice's view, or null; each server's diagnosis gets the view of its own pools
+     */
+    public static ClusterDiagnosis diagnoseCluster(List<Target> targets, Login login, DoctorOptions options,
+                                                   Diagnosis.SluiceView sluice) {
+        return ClusterDoctor.diagnose(targets, login, options, sluice);
+    }
+
     /** The result of one KILL: {@code error} is null when the connection was ended. */
     public record KillResult(long id, String statement, boolean killed, String error) {
     }

@@ -70,9 +70,7 @@ final class SluiceAdminClient {
         List<SluicePool> pools = new ArrayList<>();
         long waiting = 0;
         for (JsonNode p : stats.path("pools")) {
-            SluicePool pool = new SluicePool(p.path("name").asText(), p.path("max").asLong(-1), p.path("busy").asLong(-1),
-                    p.path("idle").asLong(-1), p.path("waiting").asLong(0), p.path("oldest_wait_ms").asLong(0),
-                    p.path("timeouts").asLong(0), p.path("rejections").path("queue_full").asLong(0));
+            SluicePool pool = pool(p);
             pools.add(pool);
             waiting += pool.waiting();
         }
@@ -91,6 +89,13 @@ final class SluiceAdminClient {
                 .toList();
         return new SluiceView(url, null, stats.path("clients").asLong(-1), stats.path("backend_connections").asLong(-1),
                 stats.path("global_max").asLong(-1), pools, states, waiting, pinned, stats);
+    }
+
+    /** One pool object of /stats ({@code pools[]}, or a cluster server's {@code pools[]}). */
+    static SluicePool pool(JsonNode p) {
+        return new SluicePool(p.path("name").asText(), p.path("max").asLong(-1), p.path("busy").asLong(-1),
+                p.path("idle").asLong(-1), p.path("waiting").asLong(0), p.path("oldest_wait_ms").asLong(0),
+                p.path("timeouts").asLong(0), p.path("rejections").path("queue_full").asLong(0));
     }
 
     private static String abbreviate(String s) {

@@ -178,6 +178,60 @@ public final class TextReport {
         return out.toString();
     }
 
+    /**
+     * A cluster: the one-line verdict first, then a table of the servers (role, what the server and
+     * Sluice say, severity, connections), then each server's one-server report under a header
+     * naming its address and role.
+     */
+    public static String render(ClusterDiagnosis d) {
+        StringBuilder out = new StringBuilder();
+        out.append("VERDICT: ").append(d.verdict()).append('\n');
+        out.append("sluice doctor: cluster of ").append(d.servers().size()).append(" servers at ").append(d.takenAt())
+                .append(", roles from ").append(d.roles().equals("sluice") ? "Sluice at " + d.sluiceUrl()
+                        : "the servers (read_only, replication status)").append("\n\n");
+        out.append("Servers\n");
+        Table t = new Table("SERVER", "ROLE", "SEVERITY", "VERDICT", ">CONNECTED", ">MAX", "SERVER SAYS", "SLUICE SAYS");
+        for (ClusterDiagnosis.Member m : d.servers()) {
+            Diagnosis g = m.diagnosis();
+            t.row(m.endpoint(), m.role(), g != null ? g.severity() : m.severity() != null ? m.severity() : "unknown",
+                    g != null ? g.verdict().label() : "not diagnosed",
+                    g != null ? g.connections().connected() : "", g != null ? g.connections().maxConnections() : "",
+                    m.says() == null ? "" : m.says().toString(), m.sluice() == null ? "" : sluiceSays(m.sluice()));
+        }
+        t.render(out, "  ", true);
+        for (ClusterDiagnosis.Member m : d.servers()) {
+            out.append("\n=== ").append(m.endpoint()).append("  ").append(m.role());
+            if (m.says() != null) {
+                out.append("  (").append(m.says()).append(')');
+            }
+            out.append(" ===\n");
+            if (m.diagnosis() != null) {
+                out.append(render(m.diagnosis()));
+            } else {
+                out.append("not diagnosed: ").append(m.error().message()).append('\n');
+            }
+        }
+        out.append("\nexit code ").append(d.exitCode()).append(" (worst of the ").append(d.servers().size())
+                .append(" servers: ").append(d.severity()).append(")\n");
+        return out.toString();
+    }
+
+    private static String sluiceSays(ClusterDiagnosis.SluiceRole s) {
+        StringBuilder b = new StringBuilder(s.role()).append(s.up() ? ", up" : ", down");
+        if (s.role().equals("replica")) {
+            b.append(s.readable() ? ", readable" : ", no reads");
+            b.append(", lag ").append(s.lagMs() == null ? "unknown" : Math.round(s.lagMs()) + " ms");
+        }
+        b.append(", ").append(s.backendConnections()).append(" backends");
+        if (s.backendCap() != null) {
+            b.append(" of cap ").append(s.backendCap());
+        }
+        if (s.why() != null) {
+            b.append(": ").append(s.why());
+        }
+        return b.toString();
+    }
+
     private static void sluice(StringBuilder out, SluiceView v) {
         out.append("Sluice (").append(v.url()).append(")\n");
         if (v.error() != null) {
