@@ -99,10 +99,18 @@ class ClusterFailoverIT {
                         } catch (SQLException e) {
                             errors.computeIfAbsent(e.getErrorCode(), k -> new AtomicInteger()).incrementAndGet();
                             if (!allowed.contains(e.getErrorCode())) {
-                                surprises.add(e.getErrorCode() + ": " + e.getMessage());
+                                StringBuilder where = new StringBuilder();
+                                for (StackTraceElement el : e.getStackTrace()) {
+                                    if (el.getClassName().startsWith("io.sluice")) {
+                                        where.append(" at ").append(el.getMethodName()).append(':').append(el.getLineNumber());
+                                    }
+                                }
+                                surprises.add(e.getErrorCode() + ": " + e.getMessage() + where + " cause " + e.getCause());
                             }
                             try {
-                                if (c != null && !c.isClosed()) {
+                                if (e.getErrorCode() == 9405) {
+                                    c.close(); // Sluice closes the connection after 9405: connect again
+                                } else if (c != null && !c.isClosed()) {
                                     c.rollback();
                                 }
                             } catch (SQLException ignored) {
@@ -118,14 +126,31 @@ class ClusterFailoverIT {
             }
         }
 
-        static void transfer(Connection c, int from, int to, int amount) throws SQLException {
+        /** Locks in id order, as a careful application does, so transfers do not deadlock each other. */
+        static void transfer(Connection c, int a, int b, int amount) throws SQLException {
+            if (a == b) {
+                b = (a + 1) % ACCOUNTS;
+            }
+            int first = Math.min(a, b);
+            int second = Math.max(a, b);
+            int delta = a < b ? -amount : amount; // first pays second, or the other way round
             c.setAutoCommit(false);
             try (Statement s = c.createStatement()) {
-                s.executeUpdate("UPDATE accounts SET balance = balance - " + amount + " WHERE id = " + from);
-                s.executeUpdate("UPDATE accounts SET balance = balance + " + amount + " WHERE id = " + to);
+                s.executeUpdate("UPDATE accounts SET balance = balance + " + delta + " WHERE id = " + first);
+                s.executeUpdate("UPDATE accounts SET balance = balance - " + delta + " WHERE id = " + second);
                 c.commit();
             } finally {
-                c.setAutoCommit(true);
+                try {
+                    c.setAutoCommit(true);
+                } catch (SQLException e) {
+                    // The connection ended with the statement (9405 closes it): the statement's own
+                    // error is the one counted, and the worker connects again.
+                    try {
+                        c.close();
+                    } catch (SQLException closing) {
+                        // already gone
+                    }
+                }
             }
         }
 

@@ -123,6 +123,29 @@ public final class Cluster implements AutoCloseable {
         }
     }
 
+    /** The index of the server whose pools these are, or -1. */
+    public int indexOf(BackendPools p) {
+        for (int i = 0; i < pools.size(); i++) {
+            if (pools.get(i) == p) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * A server did not behave as its role said (answered a write with "read-only", refused a
+     * connection): poll every server now rather than at the next interval.
+     */
+    public void troubled() {
+        monitor.pollNow();
+    }
+
+    /** The address of server {@code index}, for messages. */
+    public String address(int index) {
+        return index < 0 ? "?" : config.servers().get(index).address();
+    }
+
     /** How long a read may wait for a replica to apply its reader's write, in nanoseconds; 0 = never. */
     public long readYourWritesWaitNanos() {
         return config.readYourWritesWait().toNanos();

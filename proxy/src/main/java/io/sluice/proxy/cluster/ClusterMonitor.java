@@ -98,6 +98,14 @@ public final class ClusterMonitor implements AutoCloseable {
         return first;
     }
 
+    /**
+     * Polls every server now, out of turn: a server answered a write with "read-only", or refused
+     * a connection, so the topology may have changed since the last round.
+     */
+    public void pollNow() {
+        loop.execute(() -> round(null));
+    }
+
     private void round(Promise<Topology> done) {
         if (closed) {
             return;

@@ -20,6 +20,11 @@ public record ErrPacket(int code, String sqlState, String message) {
         return new ErrPacket(code, state, p.toString(StandardCharsets.UTF_8));
     }
 
+    /** The error code of an ERR packet (whole frame, header included), read in place without decoding the rest. */
+    public static int codeOf(ByteBuf packet) {
+        return packet.getUnsignedShortLE(packet.readerIndex() + Packets.HEADER_SIZE + 1);
+    }
+
     @Override
     public String toString() {
         return "ERROR " + code + " (" + sqlState + "): " + message;

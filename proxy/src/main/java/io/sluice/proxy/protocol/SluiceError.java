@@ -32,7 +32,13 @@ public enum SluiceError {
      * No server of the cluster can take this work within the acquire timeout: no primary (none
      * writable, or split brain), or no replica where a read must have one. The session stays usable.
      */
-    NO_SERVER(9412, "HY000");
+    NO_SERVER(9412, "HY000"),
+    /**
+     * The transaction was open on a primary that stopped being one (turned read-only, or went
+     * away): it is rolled back and nothing of it was committed; the session stays usable. 40001
+     * is the SQLSTATE drivers and frameworks retry a transaction on.
+     */
+    PRIMARY_CHANGED(9413, "40001");
 
     private final int code;
     private final String sqlState;

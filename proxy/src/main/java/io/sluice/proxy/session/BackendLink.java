@@ -14,6 +14,7 @@ import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
 import io.sluice.proxy.protocol.Packets;
+import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.protocol.SluiceError;
 import io.sluice.proxy.protocol.SluiceException;
 import io.sluice.proxy.session.statements.StatementBook;
@@ -85,6 +86,8 @@ final class BackendLink {
     private BackendPools linkedPools;
     /** While work waits for a server to qualify (no primary, no replica): when it gives up; 0 when not waiting. */
     private long waitDeadlineNanos;
+    /** The key of the last acquire, to acquire again when the backend is lost before the client's command went out. */
+    private BackendKey acquiredFor;
     /** The schema and movable state a freshly linked backend is brought to. */
     private final SessionState sessionState;
     /** Transaction mode: the client's prepared statements, re-prepared on a backend that lacks one. */
@@ -103,6 +106,12 @@ final class BackendLink {
     }
 
     private Future<BackendConnection> acquiring;
+    /**
+     * With several servers: the COM_QUERY in flight outside a transaction, kept (a retained
+     * duplicate) so that a primary's "read-only" answer to it (a switchover under way) can be
+     * followed by sending it again to the next primary; null otherwise.
+     */
+    private ByteBuf retained;
     /** The next client packet continues a command of 16 MiB or more. */
     private boolean clientContinuation;
 
@@ -149,6 +158,7 @@ final class BackendLink {
             return; // waits for the next poll, or was refused
         }
         linkedPools = from;
+        acquiredFor = key;
         Future<BackendConnection> f = from.acquire(key, loop);
         acquiring = f;
         f.addListener(x -> {
@@ -160,9 +170,14 @@ final class BackendLink {
                 return;
             }
             if (!x.isSuccess()) {
+                if (routing != null && unavailable(x.cause()) && waitForTopology(key, then, errSeq)) {
+                    return; // the server may be gone (a failover): wait for the monitor to say
+                }
+                waitDeadlineNanos = 0;
                 owner.refused(x.cause(), errSeq);
                 return;
             }
+            waitDeadlineNanos = 0;
             BackendConnection b = f.getNow();
             link(b);
             if (!b.isOpen()) {
@@ -185,8 +200,7 @@ final class BackendLink {
     private BackendPools routed(BackendKey key, Runnable then, int errSeq) {
         Router.Decision d = owner.route();
         if (d.server() >= 0) {
-            waitDeadlineNanos = 0;
-            return routing.pools(d);
+            return routing.pools(d); // the wait, if any, ends when the backend is granted
         }
         long now = System.nanoTime();
         if (waitDeadlineNanos == 0) {
@@ -203,6 +217,31 @@ final class BackendLink {
         waitDeadlineNanos = 0;
         owner.refused(new SluiceException(SluiceError.NO_SERVER, routing.refusal(d)), errSeq);
         return null;
+    }
+
+    private static boolean unavailable(Throwable cause) {
+        return cause instanceof SluiceException se && se.error() == SluiceError.SERVER_UNAVAILABLE;
+    }
+
+    /**
+     * Several servers, and the chosen one cannot be reached: poll now and route again after the
+     * round, within the acquire timeout counted from the first try; false when that is over.
+     */
+    private boolean waitForTopology(BackendKey key, Runnable then, int errSeq) {
+        long now = System.nanoTime();
+        if (waitDeadlineNanos == 0) {
+            waitDeadlineNanos = now + pools.config().acquireTimeout().toNanos();
+        } else if (now - waitDeadlineNanos >= 0) {
+            waitDeadlineNanos = 0;
+            return false;
+        }
+        routing.cluster().troubled();
+        routing.cluster().awaitNextPoll(loop, () -> {
+            if (!owner.closed()) {
+                acquire(key, then, errSeq);
+            }
+        });
+        return true;
     }
 
     /** The pools the linked backend came from (its server's): where it goes back, and where a KILL QUERY for it goes. */
@@ -393,6 +432,9 @@ final class BackendLink {
         @Override
         public void backendLost(BackendConnection b, String message) {
             unlink(BackendPools.Release.DISCARD);
+            if (linking && routing != null && waitForTopology(acquiredFor, done, errSeq)) {
+                return; // nothing of the client's ran on it: its server may be gone (a failover)
+            }
             owner.refused(new SluiceException(SluiceError.BACKEND_LOST, message), errSeq);
         }
     }
@@ -461,8 +503,34 @@ final class BackendLink {
         if (type == CommandType.COM_STMT_PREPARE && owner.multiplexed()) {
             prepareSent(packet);
         }
+        if (routing != null) {
+            dropRetained();
+            if (type == CommandType.COM_QUERY && !ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS)) {
+                retained = packet.retainedDuplicate();
+            }
+        }
         b.tracker().expect(type);
         b.write(packet);
+    }
+
+    /** The kept COM_QUERY (see {@link #retained}), now the caller's; null when none is kept. */
+    ByteBuf takeRetained() {
+        ByteBuf p = retained;
+        retained = null;
+        return p;
+    }
+
+    /** Forgets the kept COM_QUERY: its answer came, or the session ends. */
+    void dropRetained() {
+        if (retained != null) {
+            retained.release();
+            retained = null;
+        }
+    }
+
+    /** The index of the server the linked backend came from, or -1 (one server). */
+    int server() {
+        return routing == null ? -1 : routing.cluster().indexOf(linkedPools);
     }
 
     private void prepareSent(ByteBuf packet) {

@@ -125,6 +125,10 @@ public final class ClientSession implements BackendConnection.Listener {
     private final KillDelivery kills;
     /** With several servers: where each unit of work goes, and this session's last write; null with one server. */
     private final SessionRouting routing;
+    /** 9413 was sent for a transaction on a server that stopped being the primary: reset its backend when the response ends. */
+    private boolean rollBackOnRelease;
+    /** The transaction's server went away while the session was idle in it: its next command reads this (9413). */
+    private String lostTransaction;
     /** @param cluster the primary and its replicas, or null with one server */
     public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, Cluster cluster, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
@@ -301,6 +305,14 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
     private void route(ByteBuf packet) {
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
+        if (lostTransaction != null && type != CommandType.COM_QUIT && ResponseTracker.hasResponse(type)) {
+            String message = lostTransaction;
+            lostTransaction = null;
+            packet.release();
+            client.writeAndFlush(Packets.err(client.alloc(), 1, SluiceError.PRIMARY_CHANGED.code(),
+                    SluiceError.PRIMARY_CHANGED.sqlState(), message));
+            return;
+        }
         BackendConnection linked = link.get();
         boolean responding = linked != null && !linked.tracker().idle();
         CommandRouter.Route route = CommandRouter.route(type, multiplexed(), registry.draining(), watchdogs.inTransaction(),
@@ -702,6 +714,15 @@ public final class ClientSession implements BackendConnection.Listener {
             serverBrokeProtocol(b, e);
             return;
         }
+        if (r == ResponseTracker.DONE && routing != null) {
+            link.dropRetained(); // kept for a read-only answer; any other answer ends its use
+            if (b.tracker().lastWasError() && Packets.sequenceId(packet) == 1 && ErrPacket.codeOf(packet) == READ_ONLY) {
+                packet = readOnlyAnswer(b, packet, answered);
+                if (packet == null) {
+                    return;
+                }
+            }
+        }
         lastSeq = Packets.sequenceId(packet);
         client.write(packet, client.voidPromise());
         if (r == ResponseTracker.DONE) {
@@ -762,11 +783,97 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
     private void onResponseComplete(BackendConnection b) {
+        if (rollBackOnRelease) {
+            // The transaction died with its primary's role (9413 sent): the reset rolls it back there.
+            rollBackOnRelease = false;
+            pins.clear(Pin.TRANSACTION);
+            pins.clear(Pin.NEXT_TRANSACTION);
+            watchdogs.responseComplete(false, activity.commandStartNanos());
+            kills.responseComplete();
+            link.unlink(BackendPools.Release.RESET);
+            return;
+        }
         // Leak detection: an idle stretch starts now, in a transaction or not by the server's word.
         watchdogs.responseComplete(ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS),
                 activity.commandStartNanos());
         kills.responseComplete();
         releaseIfUnpinned();
+    }
+
+    /**
+     * Several servers: the backend of a transaction died with its server (a primary killed before a
+     * failover). With no response under way, or none of it forwarded yet, the transaction is gone
+     * but the session need not be: the client reads 9413 (now, or as the answer to its next
+     * command) and goes on; the monitor polls at once. Returns false when the session must end
+     * (state beyond the transaction, or a response cut off): 9405 as with one server.
+     */
+    private boolean primaryLost(BackendConnection b, boolean inFlight) {
+        routing.cluster().troubled();
+        link.dropRetained();
+        boolean responseStarted = inFlight && !b.tracker().atResponseStart();
+        // A COMMIT under way may have taken effect before the server went: only the server could say (9405).
+        boolean committing = inFlight && sessionState.statementEndsTransaction();
+        if (!pins.pinned() || !pins.onlyTransaction() || responseStarted || committing || link.midContinuation()) {
+            return false;
+        }
+        pins.clear(Pin.TRANSACTION);
+        pins.clear(Pin.NEXT_TRANSACTION);
+        watchdogs.responseComplete(false, activity.commandStartNanos());
+        String message = "Sluice: the server of this transaction went away (" + b + "): the transaction is lost and nothing "
+                + "of it was committed; run it again";
+        if (inFlight) {
+            activity.idle();
+            kills.responseComplete();
+            client.writeAndFlush(Packets.err(client.alloc(), lastSeq + 1, SluiceError.PRIMARY_CHANGED.code(),
+                    SluiceError.PRIMARY_CHANGED.sqlState(), message));
+        } else {
+            lostTransaction = message; // the answer to the client's next command
+        }
+        return true;
+    }
+
+    /** ER_OPTION_PREVENTS_STATEMENT: "running with the --read-only option". */
+    private static final int READ_ONLY = 1290;
+
+    /**
+     * The server the session's work went to as the primary answered "read-only": a switchover is
+     * under way, and this is a topology change, not the application's error. The monitor polls at
+     * once. An autocommit statement (nothing ran) waits for the next primary and is sent there, the
+     * client none the wiser. A transaction's statement gets 9413 (the transaction is rolled back,
+     * the session goes on); a session holding other state on that server (temporary tables,
+     * locks, ...) cannot go on: 9405. Returns the packet to forward, or null.
+     */
+    private ByteBuf readOnlyAnswer(BackendConnection b, ByteBuf err, CommandType answered) {
+        int server = link.server();
+        routing.cluster().troubled();
+        boolean autocommitOff = "OFF".equalsIgnoreCase(sessionState.variables().get("autocommit"));
+        ByteBuf again = answered == CommandType.COM_QUERY && !pins.pinned() && !autocommitOff ? link.takeRetained() : null;
+        if (again != null) {
+            err.release();
+            log.info("{}: {} answered read-only (it is no longer the primary): the statement waits for the next primary",
+                    this, routing.cluster().address(server));
+            link.unlink(BackendPools.Release.CLEAN);
+            queue.park(again, CommandType.COM_QUERY);
+            activity.waiting();
+            routing.cluster().awaitNextPoll(loop, () -> {
+                if (!closed) {
+                    link.acquire(key, this::sendPending, 1);
+                }
+            });
+            return null;
+        }
+        int seq = Packets.sequenceId(err);
+        err.release();
+        if (!pins.onlyTransaction()) {
+            frontend.fail(SluiceError.BACKEND_LOST, seq, "Sluice: " + routing.cluster().address(server) + " stopped being the "
+                    + "primary (it answered read-only) while this session held state on it (" + pins.list() + "); "
+                    + "that state is gone, reconnect");
+            return null;
+        }
+        rollBackOnRelease = true;
+        return Packets.err(client.alloc(), seq, SluiceError.PRIMARY_CHANGED.code(), SluiceError.PRIMARY_CHANGED.sqlState(),
+                "Sluice: the primary " + routing.cluster().address(server) + " turned read-only (a switchover) while this "
+                        + "transaction was open on it: the transaction is rolled back and nothing of it was committed; run it again");
     }
 
     /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
@@ -792,6 +899,9 @@ public final class ClientSession implements BackendConnection.Listener {
             boolean inFlight = midCommand();
             link.lost();
             log.warn("{}: backend {} closed{}: {}", this, b, inFlight ? " mid-response" : "", reason);
+            if (routing != null && primaryLost(b, inFlight)) {
+                return;
+            }
             frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeq + 1 : 0,
                     "Sluice: the server connection serving this session was lost (" + reason + "); session state is gone, reconnect");
         });
@@ -873,6 +983,7 @@ public final class ClientSession implements BackendConnection.Listener {
         activity.closed();
         registry.remove(this);
         link.cancelAcquire();
+        link.dropRetained();
         queue.releaseAll();
         BackendConnection b = link.get();
         if (b != null) {

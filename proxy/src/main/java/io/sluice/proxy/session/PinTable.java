@@ -102,6 +102,16 @@ final class PinTable {
         counts[p.ordinal()] = 0;
     }
 
+    /** Whether nothing but an open transaction (and what SET TRANSACTION meant for it) holds the backend. */
+    boolean onlyTransaction() {
+        for (Pin p : Pin.values()) {
+            if (counts[p.ordinal()] > 0 && p != Pin.TRANSACTION && p != Pin.NEXT_TRANSACTION) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Drops every pin (COM_RESET_CONNECTION, COM_CHANGE_USER). */
     void clear() {
         Arrays.fill(counts, 0);

@@ -54,6 +54,11 @@ final class SessionState implements OkPacket.StateVisitor {
         this.schema = schema;
     }
 
+    /** The statement under way ends its transaction (COMMIT, ROLLBACK): whether it took effect is the server's to say. */
+    boolean statementEndsTransaction() {
+        return (statementFlags & StatementClassifier.TRANSACTION_END) != 0;
+    }
+
     /** MariaDB reports each committed write's GTID in this variable when the binary log is on. */
     static final String LAST_GTID = "last_gtid";
 
