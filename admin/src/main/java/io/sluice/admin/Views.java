@@ -366,6 +366,9 @@ final class Views {
         m.put("mode", s.mode().name().toLowerCase(Locale.ROOT));
         m.put("schema", s.schema());
         m.put("connected_s", (System.currentTimeMillis() - s.connectedAtMillis()) / 1000);
+        if (s.route() != null) { // with sluice.servers: the server of the last unit of work, and why it went there
+            m.put("route", Map.of("server", String.valueOf(s.route().server()), "reason", s.route().reason()));
+        }
         SessionSnapshot.Backend b = s.backend();
         if (b == null) {
             m.put("backend", null);

@@ -34,13 +34,6 @@ class DemoCommandIT {
     private static final int POOL = 10;
     private static final int CLIENTS = 60;
     private static final int QUERIES = 3;
-    /**
-     * Whether Sluice routes reads to replicas on this branch. The session side of the read/write
-     * split (SessionRouting called from ClientSession) is not merged yet, so every statement still
-     * runs on the first server; set this to true once it is, and the cluster test also asserts that
-     * most of the burst's reads ran on the replicas.
-     */
-    private static final boolean READS_GO_TO_REPLICAS = false;
 
     @BeforeAll
     static void needsAServerBinary() {
@@ -183,9 +176,7 @@ class DemoCommandIT {
         for (String[] replica : servers.subList(1, 3)) {
             assertEquals(inserts, Long.parseLong(replica[4]), "replica " + replica[0] + " applied the primary's inserts only:\n" + printed);
         }
-        if (READS_GO_TO_REPLICAS) {
-            assertTrue(replicaSelects >= reads / 2, "most reads ran on the replicas:\n" + printed);
-        }
+        assertTrue(replicaSelects >= reads / 2, "most reads ran on the replicas:\n" + printed);
 
         Matcher dir = Pattern.compile("\\(directory (\\S+); deleted when the demo ends\\)").matcher(printed);
         int dirs = 0;

@@ -99,6 +99,13 @@ class ClusterRoutingIT {
             // The primary ran only Sluice's own reads (the monitor's polls, the replayed state): not the 200.
             assertTrue(primarySelects < 50, "primary ran " + primarySelects + " selects");
             assertEquals(20, status(cluster.primary(), "Com_insert") - insertsBefore);
+            // What Sluice says of it: the session's last unit of work, and the route counters.
+            var route = sluice.proxy.sessions().all().iterator().next().snapshot().route();
+            assertEquals(new io.sluice.proxy.session.SessionSnapshot.Route(cluster.primary().host() + ":" + cluster.primary().port(),
+                    "write"), route);
+            double reads = sluice.proxy.metrics().registry().find("sluice_route").tag("reason", "read").counters().stream()
+                    .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+            assertTrue(reads >= 200, "sluice_route_total{reason=read} = " + reads);
         }
     }
 

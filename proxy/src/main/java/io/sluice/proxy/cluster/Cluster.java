@@ -26,6 +26,8 @@ public final class Cluster implements AutoCloseable {
     private final Router router;
     /** Read-your-writes per user: the position of the user's last write, when that mode is on. */
     private final ConcurrentHashMap<String, GtidSet> userWrites = new ConcurrentHashMap<>();
+    /** Read-your-writes per user where no GTID is reported: reads on the primary until then (nanoTime). */
+    private final ConcurrentHashMap<String, Long> userPrimaryUntil = new ConcurrentHashMap<>();
     /** Work waiting for a server to qualify (a primary after a switchover, a replica): run again after each poll. */
     private final ConcurrentLinkedQueue<Runnable> waiting = new ConcurrentLinkedQueue<>();
     private final Counter[][] routed;
@@ -88,18 +90,66 @@ public final class Cluster implements AutoCloseable {
      * @param sessionWrite the position of the session's own last write, or {@link GtidSet#EMPTY}
      */
     public Router.Decision route(Router.Work work, Router.Reason why, UserConfig user, GtidSet sessionWrite) {
+        return route(work, why, user, sessionWrite, 0);
+    }
+
+    /**
+     * @param sessionPrimaryUntil the session wrote where the server reports no GTID: its reads stay
+     *                            on the primary until this {@code System.nanoTime()}, or 0
+     */
+    public Router.Decision route(Router.Work work, Router.Reason why, UserConfig user, GtidSet sessionWrite,
+                                 long sessionPrimaryUntil) {
         GtidSet mustCover = GtidSet.EMPTY;
+        long primaryUntil = 0;
         if (config.readYourWrites() == ClusterConfig.ReadYourWrites.SESSION) {
             mustCover = sessionWrite;
+            primaryUntil = sessionPrimaryUntil;
         } else if (config.readYourWrites() == ClusterConfig.ReadYourWrites.USER) {
             GtidSet u = userWrites.get(user.name());
             mustCover = u == null ? sessionWrite : u.max(sessionWrite);
+            Long until = userPrimaryUntil.get(user.name());
+            primaryUntil = until == null ? sessionPrimaryUntil : later(until, sessionPrimaryUntil);
         }
-        Router.Decision d = router.route(topology(), work, why, user.replicasOnly(), mustCover, 0);
+        Router.Decision d = router.route(topology(), work, why, user.replicasOnly(), mustCover, primaryUntil);
         if (d.server() >= 0) {
             routed[d.server()][d.reason().ordinal()].increment();
         }
         return d;
+    }
+
+    private static long later(long a, long b) {
+        return a == 0 ? b : b == 0 ? a : b - a > 0 ? b : a;
+    }
+
+    /**
+     * Whether every server reports the GTID of each write it commits (MariaDB, through the session
+     * tracking Sluice turns on). Where one does not (MySQL, whose session_track_gtids Sluice does
+     * not turn on yet), a writer's reads stay on the primary for {@link #noGtidWindowNanos()}.
+     */
+    public boolean reportsWriteGtids() {
+        for (BackendPools p : pools) {
+            var info = p.connector().serverInfo();
+            if (!info.learned() || !info.version().contains("MariaDB")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * How long a write without a reported GTID keeps its writer's reads on the primary: a readable
+     * replica is at most max-replica-lag behind as of its last poll, so after that bound plus one
+     * poll interval it has the write.
+     */
+    public long noGtidWindowNanos() {
+        return config.maxReplicaLag().toNanos() + config.pollInterval().toNanos();
+    }
+
+    /** A session of {@code user} wrote where no GTID is reported: its reads stay on the primary until {@code until}. */
+    public void wroteWithoutGtid(String user, long until) {
+        if (config.readYourWrites() == ClusterConfig.ReadYourWrites.USER) {
+            userPrimaryUntil.merge(user, until, Cluster::later);
+        }
     }
 
     /** A session of {@code user} committed a write at {@code position} (read-your-writes per user). */

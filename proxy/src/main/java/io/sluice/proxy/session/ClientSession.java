@@ -172,7 +172,7 @@ public final class ClientSession implements BackendConnection.Listener {
     /** This session for the admin endpoint, from any thread (see {@link SessionSnapshot#of}). */
     public SessionSnapshot snapshot() {
         return SessionSnapshot.of(id, user.name(), client.remoteAddress(), programName(), activity, pins.list(), mode,
-                sessionState.schema(), connectedAtMillis, backend(), watchdogs);
+                sessionState.schema(), connectedAtMillis, backend(), watchdogs, routing == null ? null : routing.lastRoute());
     }
 
     /** Nanoseconds since the current command started, or -1 when idle. */

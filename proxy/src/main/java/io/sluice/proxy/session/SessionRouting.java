@@ -24,6 +24,8 @@ final class SessionRouting {
     private UserConfig user;
     private String lastGtidText;
     private GtidSet lastWrite = GtidSet.EMPTY;
+    /** Where servers report no GTIDs: the session's reads stay on the primary until this nanoTime (0: no write yet). */
+    private long primaryUntil;
     private volatile Router.Decision last;
 
     SessionRouting(Cluster cluster, UserConfig user) {
@@ -74,9 +76,19 @@ final class SessionRouting {
         } else {
             why = type == CommandType.COM_STMT_EXECUTE ? Router.Reason.WRITE : Router.Reason.COMMAND;
         }
-        Router.Decision d = cluster.route(work, why, user, lastWrite);
+        Router.Decision d = cluster.route(work, why, user, lastWrite, primaryUntil);
+        if (work == Router.Work.PRIMARY && d.server() >= 0 && writes(why) && !cluster.reportsWriteGtids()) {
+            // No GTID will tell where this write is: keep the writer's reads on the primary long enough.
+            primaryUntil = System.nanoTime() + cluster.noGtidWindowNanos();
+            cluster.wroteWithoutGtid(user.name(), primaryUntil);
+        }
         last = d;
         return d;
+    }
+
+    /** Work that may write: what went to the primary for any reason but a plain command. */
+    private static boolean writes(Router.Reason why) {
+        return why != Router.Reason.COMMAND && why != Router.Reason.SESSION_MODE;
     }
 
     BackendPools pools(Router.Decision d) {
@@ -110,6 +122,15 @@ final class SessionRouting {
                     + (d.server() == Router.FAIL ? "; sluice.cluster.reads-without-replica = fail" : waited);
             default -> "Sluice: no server of sluice.servers can run this now: " + t.describe();
         };
+    }
+
+    /** The last decision for the admin (any thread: a recent value), or null before the first. */
+    SessionSnapshot.Route lastRoute() {
+        Router.Decision d = last;
+        if (d == null) {
+            return null;
+        }
+        return new SessionSnapshot.Route(d.server() >= 0 ? cluster.address(d.server()) : null, d.reason().label());
     }
 
     /** The last decision (for /sessions), or null before the first. */

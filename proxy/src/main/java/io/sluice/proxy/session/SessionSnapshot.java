@@ -22,11 +22,16 @@ import java.util.List;
  * @param commandNanos     since the current command started, or -1 when idle
  * @param idleNanos        since the last command ended, or -1 when not idle
  * @param statementHead    the first bytes of the current or last COM_QUERY ("" before the first)
+ * @param route            with several servers: where the session's last unit of work went and why; else null
  */
 public record SessionSnapshot(long id, String user, String clientHost, Integer clientPort, String programName,
                               ClientSession.State state, List<Pin> pins, PoolMode mode, String schema,
                               long connectedAtMillis, Backend backend, long transactionNanos, CommandType command,
-                              long commandNanos, long idleNanos, String statementHead) {
+                              long commandNanos, long idleNanos, String statementHead, Route route) {
+
+    /** Where a session's last unit of work went ({@code server}'s address) and why (a {@code sluice_route_total} reason). */
+    public record Route(String server, String reason) {
+    }
 
     /**
      * The linked backend connection.
@@ -44,14 +49,14 @@ public record SessionSnapshot(long id, String user, String clientHost, Integer c
      */
     static SessionSnapshot of(long id, String user, SocketAddress client, String programName, Activity activity,
                               List<Pin> pins, PoolMode mode, String schema, long connectedAtMillis,
-                              BackendConnection backend, Watchdogs watchdogs) {
+                              BackendConnection backend, Watchdogs watchdogs, Route route) {
         Backend linked = backend == null ? null : new Backend(backend.id(), backend.threadId(), backend.key().backendUser(),
                 ServerStatus.has(backend.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS));
         ClientSession.State state = activity.state();
         long idleNanos = state == ClientSession.State.IDLE ? watchdogs.idleNanos(System.nanoTime()) : -1;
         return new SessionSnapshot(id, user, host(client), client instanceof InetSocketAddress i ? i.getPort() : null,
                 programName, state, pins, mode, schema, connectedAtMillis, linked, watchdogs.transactionNanos(),
-                activity.command(), activity.commandNanos(), idleNanos, activity.statementHead());
+                activity.command(), activity.commandNanos(), idleNanos, activity.statementHead(), route);
     }
 
     /** A client address as the admin and the logs name it: the IP, or the address as it prints. */
