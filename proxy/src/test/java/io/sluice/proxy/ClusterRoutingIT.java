@@ -241,4 +241,99 @@ class ClusterRoutingIT {
         }
         assertEquals(0, stale, "reads on another connection of the same user that missed the write");
     }
+
+    @Test
+    void aQueryRunningOnAReplicaThatStopsReplicatingIsNotKilled() throws Exception {
+        try (Sluice sluice = Sluice.startCluster(cluster, false, USERS);
+             Connection c = sluice.connect("app", "app-pw", "app", "");
+             Statement s = c.createStatement()) {
+            ExecutorService one = Executors.newSingleThreadExecutor();
+            try {
+                Future<long[]> running = one.submit(() -> {
+                    try (ResultSet r = s.executeQuery("SELECT SLEEP(2), @@server_id")) {
+                        r.next();
+                        return new long[] {r.getLong(1), r.getLong(2)};
+                    }
+                });
+                Thread.sleep(500);
+                cluster.stopReplicaSql(cluster.replica(0));
+                cluster.stopReplicaSql(cluster.replica(1));
+                long[] result = running.get();
+                assertEquals(0, result[0], "SLEEP(2) ran to its end (1 would mean it was killed)");
+                assertNotEquals(primaryId(), result[1], "it ran on a replica");
+                // Both replicas excluded now: reads go to the primary (reads-without-replica = primary).
+                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                while (one(s, "SELECT @@server_id") != primaryId()) {
+                    assertTrue(System.nanoTime() < deadline, "reads still on a stopped replica");
+                    Thread.sleep(50);
+                }
+            } finally {
+                one.shutdownNow();
+                cluster.startReplicaSql(cluster.replica(0));
+                cluster.startReplicaSql(cluster.replica(1));
+            }
+        }
+    }
+
+    @Test
+    void aReplicaCutOffGetsNoReadsAndComesBackByItself() throws Exception {
+        TestServer cut = cluster.replica(0);
+        long cutId = cluster.serverId(cut);
+        try (Sluice sluice = Sluice.startCluster(cluster, true, USERS);
+             Connection c = sluice.connect("app", "app-pw", "app", "");
+             Statement s = c.createStatement()) {
+            assertTrue(servedBy(s, 40).contains(cutId), "before: reads reach " + cut);
+            cluster.relay(cut).refuseNew(true);
+            cluster.relay(cut).cutAll();
+            Thread.sleep(1000); // well over the poll interval (200 ms)
+            List<Long> during = servedBy(s, 40);
+            assertTrue(!during.contains(cutId), "reads went to the cut replica: " + during);
+            cluster.relay(cut).refuseNew(false);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!servedBy(s, 20).contains(cutId)) {
+                assertTrue(System.nanoTime() < deadline, "the healed replica got no reads again");
+                Thread.sleep(100);
+            }
+        } finally {
+            cluster.relay(cut).refuseNew(false);
+        }
+    }
+
+    /** The server_id of each of {@code n} autocommit reads (errors fail the test). */
+    static List<Long> servedBy(Statement s, int n) throws SQLException {
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ids.add(one(s, "SELECT @@server_id"));
+        }
+        return ids;
+    }
+
+    @Test
+    void readYourWritesWaitLetsTheReplicaCatchUpInsteadOfThePrimary() throws Exception {
+        TestServer slow = cluster.replica(0);
+        TestServer stopped = cluster.replica(1);
+        cluster.stopReplicaSql(stopped); // only the slow replica is readable
+        slow.execute("STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 1", "START SLAVE");
+        int onSlow = 0;
+        try (Sluice sluice = Sluice.startCluster(cluster, false, USERS
+                + "sluice.cluster { max-replica-lag = 60s, read-your-writes-wait = 5s }\n");
+             Connection c = sluice.connect("app", "app-pw", "app", "");
+             Statement s = c.createStatement()) {
+            for (int i = 0; i < 3; i++) {
+                int id = 300_000 + i;
+                s.executeUpdate("INSERT INTO t VALUES (" + id + ", 0)");
+                try (ResultSet r = s.executeQuery("SELECT COUNT(*), @@server_id FROM t WHERE id = " + id)) {
+                    r.next();
+                    assertEquals(1, r.getInt(1), "the read saw its own write");
+                    if (r.getLong(2) == cluster.serverId(slow)) {
+                        onSlow++;
+                    }
+                }
+            }
+        } finally {
+            slow.execute("STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 0", "START SLAVE");
+            cluster.startReplicaSql(stopped);
+        }
+        assertEquals(3, onSlow, "each read waited for the delayed replica instead of going to the primary");
+    }
 }

@@ -26,6 +26,8 @@ final class SessionRouting {
     private GtidSet lastWrite = GtidSet.EMPTY;
     /** Where servers report no GTIDs: the session's reads stay on the primary until this nanoTime (0: no write yet). */
     private long primaryUntil;
+    /** A read waiting for a replica to apply its writer's write (read-your-writes-wait): until this nanoTime, or 0. */
+    private long rywWaitUntil;
     private volatile Router.Decision last;
 
     SessionRouting(Cluster cluster, UserConfig user) {
@@ -76,7 +78,7 @@ final class SessionRouting {
         } else {
             why = type == CommandType.COM_STMT_EXECUTE ? Router.Reason.WRITE : Router.Reason.COMMAND;
         }
-        Router.Decision d = cluster.route(work, why, user, lastWrite, primaryUntil);
+        Router.Decision d = waitForReplica(cluster.route(work, why, user, lastWrite, primaryUntil));
         if (work == Router.Work.PRIMARY && d.server() >= 0 && writes(why) && !cluster.reportsWriteGtids()) {
             // No GTID will tell where this write is: keep the writer's reads on the primary long enough.
             primaryUntil = System.nanoTime() + cluster.noGtidWindowNanos();
@@ -85,6 +87,29 @@ final class SessionRouting {
         last = d;
         return d;
     }
+
+    /**
+     * sluice.cluster.read-your-writes-wait: a read that would go to the primary only because no
+     * replica has its writer's write yet waits that long (polls come meanwhile) for one to have it.
+     */
+    private Router.Decision waitForReplica(Router.Decision d) {
+        long wait = cluster.readYourWritesWaitNanos();
+        if (wait == 0 || d.reason() != Router.Reason.READ_YOUR_WRITES || d.server() < 0) {
+            rywWaitUntil = 0;
+            return d;
+        }
+        long now = System.nanoTime();
+        if (rywWaitUntil == 0) {
+            rywWaitUntil = now + wait;
+        }
+        if (now - rywWaitUntil < 0) {
+            return WAIT_FOR_REPLICA;
+        }
+        rywWaitUntil = 0;
+        return d;
+    }
+
+    private static final Router.Decision WAIT_FOR_REPLICA = new Router.Decision(Router.WAIT, Router.Reason.READ_YOUR_WRITES);
 
     /** Work that may write: what went to the primary for any reason but a plain command. */
     private static boolean writes(Router.Reason why) {
