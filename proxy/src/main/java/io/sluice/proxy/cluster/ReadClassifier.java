@@ -1,6 +1,7 @@
 package io.sluice.proxy.cluster;
 
 import io.netty.buffer.ByteBuf;
+import io.sluice.proxy.protocol.SqlText;
 
 
 /**
@@ -90,7 +91,7 @@ public final class ReadClassifier {
         while (i < to) {
             byte c = buf.getByte(i);
             if (c == '\'' || c == '"' || c == '`') {
-                i = skipQuoted(buf, i + 1, to, c);
+                i = SqlText.skipQuoted(buf, i + 1, to, c);
                 continue;
             }
             if (c == '#' || c == '-' && i + 2 < to && buf.getByte(i + 1) == '-' && isSpace(buf.getByte(i + 2))) {
@@ -205,25 +206,6 @@ public final class ReadClassifier {
             }
         }
         return false;
-    }
-
-    private static int skipQuoted(ByteBuf buf, int i, int to, byte quote) {
-        while (i < to) {
-            byte c = buf.getByte(i);
-            if (c == '\\' && quote != '`') {
-                i += 2;
-                continue;
-            }
-            if (c == quote) {
-                if (i + 1 < to && buf.getByte(i + 1) == quote) {
-                    i += 2;
-                    continue;
-                }
-                return i + 1;
-            }
-            i++;
-        }
-        return to;
     }
 
     private static boolean isSpace(byte c) {

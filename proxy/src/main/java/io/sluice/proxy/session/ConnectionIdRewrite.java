@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.sluice.proxy.protocol.Packets;
+import io.sluice.proxy.protocol.SqlText;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -106,11 +107,11 @@ final class ConnectionIdRewrite {
         while (i < n) {
             int c = sql[i] & 0xff;
             if (c == '\'' || c == '"') {
-                i = StatementClassifier.skipQuoted(quoted, i + 1, n, (byte) c);
+                i = SqlText.skipQuoted(quoted, i + 1, n, (byte) c);
                 prevWord = null;
                 prevChar = 'x';
             } else if (c == '`') {
-                i = StatementClassifier.skipQuoted(quoted, i + 1, n, (byte) '`');
+                i = SqlText.skipQuoted(quoted, i + 1, n, (byte) '`');
                 prevWord = "`";
                 prevChar = -1;
             } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {

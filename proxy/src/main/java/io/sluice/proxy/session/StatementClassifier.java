@@ -1,6 +1,7 @@
 package io.sluice.proxy.session;
 
 import io.netty.buffer.ByteBuf;
+import io.sluice.proxy.protocol.SqlText;
 
 /**
  * Finds, in COM_QUERY text, the session state the server's session tracking does not describe
@@ -54,7 +55,7 @@ final class StatementClassifier {
             byte c = buf.getByte(i);
             switch (c) {
                 case '\'', '"', '`' -> {
-                    i = skipQuoted(buf, i + 1, to, c);
+                    i = SqlText.skipQuoted(buf, i + 1, to, c);
                     prev2 = prev;
                     prev = 0;
                     continue;
@@ -172,29 +173,6 @@ final class StatementClassifier {
             i++;
         }
         return flags;
-    }
-
-    /**
-     * Past a quoted string or name that opened just before {@code i}: doubled quotes, and (except in
-     * `names`) backslash escapes; {@code to} when it does not end. Also used by {@link ConnectionIdRewrite}.
-     */
-    static int skipQuoted(ByteBuf buf, int i, int to, byte quote) {
-        while (i < to) {
-            byte c = buf.getByte(i);
-            if (c == '\\' && quote != '`') {
-                i += 2;
-                continue;
-            }
-            if (c == quote) {
-                if (i + 1 < to && buf.getByte(i + 1) == quote) {
-                    i += 2;
-                    continue;
-                }
-                return i + 1;
-            }
-            i++;
-        }
-        return to;
     }
 
     private static int skipLine(ByteBuf buf, int i, int to) {
