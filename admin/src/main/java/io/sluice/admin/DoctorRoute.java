@@ -153,21 +153,31 @@ final class DoctorRoute implements AutoCloseable {
         throw new IllegalArgumentException(name + " must be a whole number >= 0, got " + v.get(0));
     }
 
+    /**
+     * With sluice.server.tls.mode = verify-ca: a throwaway PKCS12 trust store of the CA file, named in
+     * {@code p} for Connector/J; the caller deletes it. Null in the other modes.
+     */
+    private static Path verifyCa(ServerConfig server, Properties p) throws IOException, GeneralSecurityException {
+        if (server.tls().mode() != BackendTlsConfig.Mode.VERIFY_CA) {
+            return null;
+        }
+        byte[] random = new byte[16];
+        new SecureRandom().nextBytes(random);
+        char[] password = HexFormat.of().formatHex(random).toCharArray();
+        Path trustStore = trustStore(server.tls().caFile().orElseThrow(), password);
+        p.setProperty("trustCertificateKeyStoreUrl", trustStore.toUri().toString());
+        p.setProperty("trustCertificateKeyStoreType", "PKCS12");
+        p.setProperty("trustCertificateKeyStorePassword", new String(password));
+        return trustStore;
+    }
+
     /** On the worker: log in, take Sluice's view, diagnose. Every outcome is a response, never an exception. */
     private Response diagnose(ServerConfig server, UserConfig user, DoctorOptions options, Duration limit) {
         long started = System.nanoTime();
         Path trustStore = null;
         try {
             Properties p = jdbcProperties(server, user);
-            if (server.tls().mode() == BackendTlsConfig.Mode.VERIFY_CA) {
-                byte[] random = new byte[16];
-                new SecureRandom().nextBytes(random);
-                char[] password = HexFormat.of().formatHex(random).toCharArray();
-                trustStore = trustStore(server.tls().caFile().orElseThrow(), password);
-                p.setProperty("trustCertificateKeyStoreUrl", trustStore.toUri().toString());
-                p.setProperty("trustCertificateKeyStoreType", "PKCS12");
-                p.setProperty("trustCertificateKeyStorePassword", new String(password));
-            }
+            trustStore = verifyCa(server, p);
             try (Connection c = DriverManager.getConnection("jdbc:mysql://" + endpoint(server) + "/", p)) {
                 // Logged in: each read may take longer than the answer is awaited, so the 504 comes
                 // first, deterministically.
@@ -225,15 +235,7 @@ final class DoctorRoute implements AutoCloseable {
         Path trustStore = null;
         try {
             Properties base = jdbcProperties(shared, user);
-            if (shared.tls().mode() == BackendTlsConfig.Mode.VERIFY_CA) {
-                byte[] random = new byte[16];
-                new SecureRandom().nextBytes(random);
-                char[] password = HexFormat.of().formatHex(random).toCharArray();
-                trustStore = trustStore(shared.tls().caFile().orElseThrow(), password);
-                base.setProperty("trustCertificateKeyStoreUrl", trustStore.toUri().toString());
-                base.setProperty("trustCertificateKeyStoreType", "PKCS12");
-                base.setProperty("trustCertificateKeyStorePassword", new String(password));
-            }
+            trustStore = verifyCa(shared, base);
             List<Doctor.Target> targets = new ArrayList<>();
             for (ClusterConfig.Member m : cluster.servers()) {
                 targets.add(m.socket().isPresent() ? Doctor.Target.parse(m.address(), m.port())
