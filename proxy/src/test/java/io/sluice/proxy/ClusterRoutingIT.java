@@ -48,6 +48,7 @@ class ClusterRoutingIT {
         TestServer p = cluster.primary();
         p.createUser("app", "app-pw", "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, CREATE TEMPORARY TABLES, LOCK TABLES ON app.*");
         p.createUser("mon", "mon-pw", "SELECT ON app.*");
+        p.createUser("report", "report-pw", "SELECT ON app.*");
         p.execute("CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, v INT NOT NULL)",
                 "INSERT INTO app.t VALUES (1, 1)");
         cluster.awaitReplicated(Duration.ofSeconds(20));
@@ -335,5 +336,48 @@ class ClusterRoutingIT {
             cluster.startReplicaSql(stopped);
         }
         assertEquals(3, onSlow, "each read waited for the delayed replica instead of going to the primary");
+    }
+
+    @Test
+    void sessionModeStaysOnThePrimaryAndAReplicasOnlyUserNeverReachesIt() throws Exception {
+        try (Sluice sluice = Sluice.startCluster(cluster, false, USERS
+                + "sluice.users.sess { password = \"app-pw\", backend-user = app, backend-password = \"app-pw\", pool-mode = session }\n"
+                + "sluice.users.report { password = \"report-pw\", replicas-only = true }\n");
+             Connection sess = sluice.connect("sess", "app-pw", "app", "");
+             Connection report = sluice.connect("report", "report-pw", "app", "");
+             Statement s = sess.createStatement();
+             Statement r = report.createStatement()) {
+            for (int i = 0; i < 5; i++) {
+                assertEquals(primaryId(), one(s, "SELECT @@server_id"), "session mode: the whole session on the primary");
+                assertNotEquals(primaryId(), one(r, "SELECT @@server_id"), "replicas-only");
+            }
+            // What would go to the primary goes to a replica too, which answers for itself: a locking
+            // read on a read-only server is the server's own 1290, passed on unchanged.
+            SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                    () -> one(r, "SELECT @@server_id FROM t WHERE id = 1 FOR UPDATE"));
+            assertEquals(1290, e.getErrorCode(), e.getMessage());
+            assertNotEquals(primaryId(), one(r, "SELECT @@server_id"), "the session goes on, on a replica");
+        }
+    }
+
+    @Test
+    void splitBrainSendsNoWriteAnywhere() throws Exception {
+        TestServer rogue = cluster.replica(1);
+        try (Sluice sluice = Sluice.startCluster(cluster, false, USERS.replace("acquire-timeout = 10s", "acquire-timeout = 2s"));
+             Connection c = sluice.connect("app", "app-pw", "app", "");
+             Statement s = c.createStatement()) {
+            rogue.execute("STOP SLAVE", "SET GLOBAL read_only = OFF"); // a second writable, unreplicated server
+            Thread.sleep(600); // three polls
+            long before = status(rogue, "Com_insert") + status(cluster.primary(), "Com_insert");
+            SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                    () -> s.executeUpdate("INSERT INTO t VALUES (400000, 0)"));
+            assertEquals(9412, e.getErrorCode());
+            assertTrue(e.getMessage().contains("split brain"), e.getMessage());
+            assertEquals(before, status(rogue, "Com_insert") + status(cluster.primary(), "Com_insert"), "no write went anywhere");
+            assertEquals(1, one(s, "SELECT v FROM t WHERE id = 1"), "reads go on, and the session is usable");
+        } finally {
+            rogue.execute("SET GLOBAL read_only = ON", "START SLAVE");
+            cluster.awaitReplicating(rogue, Duration.ofSeconds(20));
+        }
     }
 }

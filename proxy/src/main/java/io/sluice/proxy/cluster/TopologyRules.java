@@ -28,11 +28,14 @@ final class TopologyRules {
     /** The primary's positions as first seen, oldest first: (nanos, position). */
     private final ArrayDeque<Object[]> history = new ArrayDeque<>();
     private final boolean[] heldForLag;
+    /** Which replicas took reads after the last round: without a primary to measure against, they keep doing so. */
+    private final boolean[] wasReadable;
     private int lastPrimary = Topology.NO_PRIMARY;
 
     TopologyRules(ClusterConfig config) {
         this.config = config;
         this.heldForLag = new boolean[config.servers().size()];
+        this.wasReadable = new boolean[config.servers().size()];
     }
 
     Topology apply(List<Poll> polls, long now) {
@@ -67,7 +70,9 @@ final class TopologyRules {
         }
         List<ServerView> views = new ArrayList<>();
         for (int i = 0; i < polls.size(); i++) {
-            views.add(view(i, members.get(i), polls.get(i), primary, primaryPosition, now));
+            ServerView v = view(i, members.get(i), polls.get(i), primary, primaryPosition, now);
+            wasReadable[i] = v.readable();
+            views.add(v);
         }
         return new Topology(views, primary, why);
     }
@@ -96,6 +101,10 @@ final class TopologyRules {
             readable = false; // nothing to compare: neither lag nor read-your-writes can be known
             why = "the primary reports no GTID position (binary log off, or gtid_mode off)";
             heldForLag[i] = true;
+        } else if (primary < 0 && wasReadable[i]) {
+            // A switchover (or split brain) under way: nothing to measure lag against, but this
+            // replica was within the bound and still replicates, so reads go on.
+            readable = true;
         } else if (lag < 0) {
             readable = false;
             why = primary >= 0 ? "lag unknown" : "no primary to measure lag against";

@@ -86,6 +86,8 @@ final class BackendLink {
     private BackendPools linkedPools;
     /** While work waits for a server to qualify (no primary, no replica): when it gives up; 0 when not waiting. */
     private long waitDeadlineNanos;
+    /** Why the linked backend's server was chosen (with several servers), or null. */
+    private Router.Reason linkedReason;
     /** The key of the last acquire, to acquire again when the backend is lost before the client's command went out. */
     private BackendKey acquiredFor;
     /** The schema and movable state a freshly linked backend is brought to. */
@@ -200,6 +202,7 @@ final class BackendLink {
     private BackendPools routed(BackendKey key, Runnable then, int errSeq) {
         Router.Decision d = owner.route();
         if (d.server() >= 0) {
+            linkedReason = d.reason();
             return routing.pools(d); // the wait, if any, ends when the backend is granted
         }
         long now = System.nanoTime();
@@ -526,6 +529,15 @@ final class BackendLink {
             retained.release();
             retained = null;
         }
+    }
+
+    /**
+     * Whether the linked backend was taken as the primary's (a write, a transaction, a pin, ...),
+     * not as a replica's: only then is a "read-only" answer news of a switchover.
+     */
+    boolean linkedAsPrimary() {
+        return linkedReason != null && linkedReason != Router.Reason.READ && linkedReason != Router.Reason.READ_ONLY_TRANSACTION
+                && linkedReason != Router.Reason.REPLICAS_ONLY;
     }
 
     /** The index of the server the linked backend came from, or -1 (one server). */

@@ -716,7 +716,8 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         if (r == ResponseTracker.DONE && routing != null) {
             link.dropRetained(); // kept for a read-only answer; any other answer ends its use
-            if (b.tracker().lastWasError() && Packets.sequenceId(packet) == 1 && ErrPacket.codeOf(packet) == READ_ONLY) {
+            if (b.tracker().lastWasError() && Packets.sequenceId(packet) == 1 && ErrPacket.codeOf(packet) == READ_ONLY
+                    && link.linkedAsPrimary()) {
                 packet = readOnlyAnswer(b, packet, answered);
                 if (packet == null) {
                     return;

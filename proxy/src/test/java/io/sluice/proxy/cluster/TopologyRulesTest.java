@@ -67,6 +67,17 @@ class TopologyRulesTest {
     }
 
     @Test
+    void withoutAPrimaryReplicasThatTookReadsKeepTakingThem() {
+        TopologyRules rules = new TopologyRules(config(ClusterConfig.Role.AUTO, ClusterConfig.Role.AUTO, ClusterConfig.Role.AUTO));
+        rules.apply(List.of(primary("0-1-5"), replica("0-1-5"), replica("0-1-1")), 0); // db2 lags unknown
+        Topology t = rules.apply(List.of(new TopologyRules.Poll(true, false, false, GtidSet.parse("0-1-5"), ""),
+                replica("0-1-5"), replica("0-1-1")), 500 * MS); // the primary turned read-only: a switchover
+        assertEquals(Topology.NO_PRIMARY, t.primary());
+        assertTrue(t.server(1).readable(), "reads go on on the replica that took them");
+        assertFalse(t.server(2).readable(), "but not on one that did not");
+    }
+
+    @Test
     void roleHintsNarrowWhatAServerMayDo() {
         TopologyRules rules = new TopologyRules(config(ClusterConfig.Role.REPLICA, ClusterConfig.Role.AUTO));
         Topology t = rules.apply(List.of(primary("0-1-5"), primary("0-1-5")), 0);
