@@ -847,6 +847,14 @@ public final class ClientSession implements BackendConnection.Listener {
     private ByteBuf readOnlyAnswer(BackendConnection b, ByteBuf err, CommandType answered) {
         int server = link.server();
         routing.cluster().troubled();
+        if (!multiplexed()) {
+            // Session mode: the session's state lives on that backend and nowhere else.
+            int seq = Packets.sequenceId(err);
+            err.release();
+            frontend.fail(SluiceError.BACKEND_LOST, seq, "Sluice: " + routing.cluster().address(server) + " stopped being "
+                    + "the primary (it answered read-only); this session's state was on it and is gone, reconnect");
+            return null;
+        }
         boolean autocommitOff = "OFF".equalsIgnoreCase(sessionState.variables().get("autocommit"));
         ByteBuf again = answered == CommandType.COM_QUERY && !pins.pinned() && !autocommitOff ? link.takeRetained() : null;
         if (again != null) {
