@@ -214,4 +214,21 @@ class ClusterFailoverIT {
             System.out.printf("failover: %d transfers, errors %s%n", bank.done.get(), bank.errors);
         }
     }
+
+    @Test
+    void aSessionModeSessionWhosePrimaryTurnsReadOnlyIsToldItsStateIsGone() throws Exception {
+        setUpCluster();
+        try (Sluice sluice = Sluice.startCluster(cluster, false, "sluice.users.bank.password = \"bank-pw\"\n"
+                + "sluice.users.mon.password = \"mon-pw\"\nsluice.cluster.monitor-user = mon\n"
+                + "sluice.pool { mode = session, max-per-user = 4, acquire-timeout = 20s }\n");
+             Connection c = sluice.connect("bank", "bank-pw", "bank", "");
+             Statement s = c.createStatement()) {
+            s.execute("SET @mine = 5");
+            TestServer old = cluster.primary();
+            cluster.setReadOnly(old, true); // the first step of a switchover: the session's server refuses writes
+            SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                    () -> s.executeUpdate("UPDATE accounts SET balance = balance WHERE id = 1"));
+            assertEquals(9405, e.getErrorCode(), "not a silent move to another backend without @mine: " + e.getMessage());
+        }
+    }
 }
