@@ -219,38 +219,49 @@ class Server:
     """A throwaway mariadbd on a temp datadir, started with the integration tests' server flags
     (localdb LocalServer, which testkit uses): no config files, loopback only, no name resolution, no binlog."""
 
-    def __init__(self, max_connections):
-        self.datadir = os.path.join(WORK, "mariadb")
-        self.sock = os.path.join(WORK, "mariadb.sock")
+    def __init__(self, max_connections, name="mariadb", server_id=None, create_db=True):
+        """name: its files (datadir, socket, pid, logs) in WORK and LOGS; server_id: given, the server
+        writes a binlog for replication (GTID, row format, replicated changes logged too) instead of
+        --skip-log-bin; create_db=False for a replica, which gets the database and the user from its primary."""
+        self.name, self.server_id, self.create_db = name, server_id, create_db
+        self.datadir = os.path.join(WORK, name)
+        self.sock = os.path.join(WORK, name + ".sock")
         self.port = free_port()
         self.max_connections = max_connections
         self.proc = None
+
+    def binlog_flags(self):
+        if self.server_id is None:
+            return ["--skip-log-bin"]
+        return ["--log-bin=" + os.path.join(self.datadir, "binlog"), "--server-id=%d" % self.server_id,
+                "--binlog-format=ROW", "--log-slave-updates"]
 
     def start(self):
         os.makedirs(self.datadir)
         subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir, "--user=root",
                         "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve",
                         "--skip-log-bin"] + INNODB_OPTIONS,
-                       stdout=open(os.path.join(LOGS, "mariadb-install.log"), "wb"), stderr=subprocess.STDOUT,
+                       stdout=open(os.path.join(LOGS, self.name + "-install.log"), "wb"), stderr=subprocess.STDOUT,
                        check=True, timeout=120)
-        os.makedirs(os.path.join(WORK, "mariadb-tmp"))
+        os.makedirs(os.path.join(WORK, self.name + "-tmp"))
         # The flags of localdb's LocalServer (what the integration tests start), then the
         # harness's overrides: a higher max_connect_errors, so storms do not get 127.0.0.1 blocked.
-        self.proc = start("mariadbd", [
+        self.proc = start("mariadbd" if self.name == "mariadb" else self.name, [
             "mariadbd", "--no-defaults", "--datadir=" + self.datadir, "--socket=" + self.sock,
             "--port=%d" % self.port, "--bind-address=" + HOST, "--max-connections=%d" % self.max_connections,
-            "--skip-name-resolve", "--skip-log-bin", "--pid-file=" + os.path.join(WORK, "mariadb.pid"),
-            "--tmpdir=" + os.path.join(WORK, "mariadb-tmp"), "--secure-file-priv=", "--local-infile=1",
+            "--skip-name-resolve"] + self.binlog_flags() + ["--pid-file=" + os.path.join(WORK, self.name + ".pid"),
+            "--tmpdir=" + os.path.join(WORK, self.name + "-tmp"), "--secure-file-priv=", "--local-infile=1",
             "--max-allowed-packet=64M", "--character-set-server=utf8mb4"] + INNODB_OPTIONS + [
             "--user=root", "--max-connect-errors=1000000000",
-            "--log-error=" + os.path.join(LOGS, "mariadb-error.log")])
+            "--log-error=" + os.path.join(LOGS, self.name + "-error.log")])
         deadline = time.time() + 60
         while not os.path.exists(self.sock):
             if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("mariadbd did not start; see mariadb-error.log")
+                raise RuntimeError("mariadbd did not start; see %s-error.log" % self.name)
             time.sleep(0.1)
-        self.sql("CREATE DATABASE %s; CREATE USER '%s'@'%s' IDENTIFIED BY '%s'; GRANT ALL ON %s.* TO '%s'@'%s';"
-                 % (DB_NAME, DB_USER, HOST, DB_PASS, DB_NAME, DB_USER, HOST))
+        if self.create_db:
+            self.sql("CREATE DATABASE %s; CREATE USER '%s'@'%s' IDENTIFIED BY '%s'; GRANT ALL ON %s.* TO '%s'@'%s';"
+                     % (DB_NAME, DB_USER, HOST, DB_PASS, DB_NAME, DB_USER, HOST))
         return self
 
     def sql(self, statements, timeout=30):
@@ -315,8 +326,11 @@ class Sampler:
 # ---------------------------------------------------------------- Sluice and HAProxy
 
 class Sluice:
-    def __init__(self, jar, server, mode, pool, global_max=None, extra=(), name=None, java_opts=(), cpus=None):
+    def __init__(self, jar, server, mode, pool, global_max=None, extra=(), name=None, java_opts=(), cpus=None,
+                 servers=None):
+        """servers: a primary and its replicas (Servers) for sluice.servers instead of the one server."""
         self.jar, self.server, self.mode, self.pool, self.cpus = jar, server, mode, pool, cpus
+        self.servers = servers or [server]
         self.global_max = global_max or pool
         self.extra, self.java_opts = list(extra), list(java_opts)
         self.name = name or "sluice-%s" % mode
@@ -325,7 +339,7 @@ class Sluice:
 
     def start(self, timeout=30):
         argv = ["java"] + self.java_opts + ["-jar", self.jar] + (["-c", SLUICE_CONF] if SLUICE_CONF else []) + [
-            "--server", "%s:%d" % (HOST, self.server.port), "--user", DB_USER,
+            "--server", ",".join("%s:%d" % (HOST, x.port) for x in self.servers), "--user", DB_USER,
             "--password", DB_PASS, "--listen", "%s:%d" % (HOST, self.port), "--admin-port", str(self.admin),
             "--pool-size", str(self.pool), "--global-max", str(self.global_max), "--pool-mode", self.mode] + self.extra
         self.log_path = os.path.join(LOGS, self.name + ".log")
@@ -505,55 +519,7 @@ def phase_matrix(cfg, server, txn):
         targets.append(("sluice-txn", sx.port, sx.proc.pid))
     rows = []
     try:
-        if cfg.matrix_warmup:
-            # As for the storm (warm_up): one 6 s round per test left C2 at work well into the 8-thread
-            # runs (a fresh transaction-mode Sluice spent 2 s of JIT CPU in its first 10 s of 8-thread
-            # point selects, 0.8 s in the next 10, ~0 after), which the matrix then counted as Sluice's
-            # cost per query and took from the server's cores. Each Sluice now gets rounds until its JIT
-            # is quiet (until_jit_quiet).
-            log("  warming up the proxies (%d s rounds per test and proxy until the JIT is quiet, not measured)"
-                % cfg.matrix_warmup)
-
-            def sysbench_round(port):
-                for test in cfg.tests:
-                    run_sysbench(cfg, test, port, 8, total_seconds=cfg.matrix_warmup)
-
-            for name, port, pid in targets[1:]:
-                if name.startswith("sluice"):
-                    rnd, spent = until_jit_quiet(cfg, pid, lambda: sysbench_round(port))
-                    log("  %s: %d round(s), JIT %.2f s CPU in the last" % (name, rnd, spent))
-                else:
-                    sysbench_round(port)
-        for test in cfg.tests:
-            for threads in cfg.threads:
-                for rep in range(cfg.repeats):
-                    # Each repeat starts one target later (direct, Sluice, relay, ...; then Sluice, relay,
-                    # ..., direct): no target always runs first after a change of test or thread count, or
-                    # always right after the same neighbour, so a drift of the host within a repeat
-                    # does not favour one side of a ratio run after run.
-                    shift = rep % len(targets)
-                    for name, port, pid in targets[shift:] + targets[:shift]:
-                        s0, p0 = cpu_seconds(server.proc.pid), cpu_seconds(pid) if name != "direct" else 0
-                        u0, y0 = cpu_split(pid) if name != "direct" else (0, 0)
-                        x0 = context_switches(pid) if name != "direct" else 0
-                        jit0 = jit_cpu_seconds(pid) if name.startswith("sluice") else 0.0
-                        m0 = machine_cpu()
-                        r = run_sysbench(cfg, test, port, threads,
-                                         raw_name="%s-%03d-%s-%d" % (test, threads, name, rep))
-                        r.update(test=test, threads=threads, repeat=rep, target=name,
-                                 server_cpu_s=round(cpu_seconds(server.proc.pid) - s0, 2),
-                                 proxy_cpu_s=round(cpu_seconds(pid) - p0, 2) if name != "direct" else 0.0)
-                        other_cpu(r, m0)
-                        if name != "direct":
-                            u1, y1 = cpu_split(pid)
-                            r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
-                            r["proxy_context_switches"] = context_switches(pid) - x0
-                        if name.startswith("sluice"):
-                            r["proxy_jit_s"] = round(jit_cpu_seconds(pid) - jit0, 2)
-                        rows.append(r)
-                        log("  %-17s %3d thr rep %d %-10s qps %9.0f p95 %s p99 %s err %s other-cpu %s%s" % (
-                            test, threads, rep, name, r.get("qps") or 0, r.get("p95_ms"), r.get("p99_ms"),
-                            r.get("ignored_errors"), r["other_cpu_s"], " FATAL " + str(r.get("fatal")) if r.get("fatal") else ""))
+        rotate_targets(cfg, [server], targets, cfg.tests, cfg.threads, rows)
     finally:
         problems = {"sluice": log_problems(sess.log_path)}
         sess.stop()
@@ -563,6 +529,84 @@ def phase_matrix(cfg, server, txn):
             sx.stop()
     return {"runs": rows, "targets": [t[0] for t in targets], "sluice_log": problems,
             "run_seconds": cfg.warmup + cfg.duration}
+
+
+def rotate_targets(cfg, servers, targets, tests, thread_counts, rows, count_statements=False):
+    """The matrix's runs: warm up each Sluice of `targets` ((name, port, pid), the first one direct),
+    then every test and thread count cfg.repeats times, each repeat starting one target later; appends
+    a row per run to `rows`. server_cpu_s is the CPU of all `servers`; with more than one, each
+    server's CPU is also kept (servers_cpu_s), and with count_statements each server's Com_select,
+    Com_insert, Com_update, Com_delete deltas (servers_com)."""
+    per_server = len(servers) > 1
+
+    def server_cpu():
+        return sum(cpu_seconds(x.proc.pid) for x in servers)
+
+    def com_counts():
+        out = {}
+        for x in servers:
+            text = x.sql("SHOW GLOBAL STATUS WHERE Variable_name IN "
+                         "('Com_select', 'Com_insert', 'Com_update', 'Com_delete')")
+            out[x.name] = {k: int(v) for k, v in (line.split("\t") for line in text.strip().splitlines())}
+        return out
+
+    if cfg.matrix_warmup:
+        # As for the storm (warm_up): one 6 s round per test left C2 at work well into the 8-thread
+        # runs (a fresh transaction-mode Sluice spent 2 s of JIT CPU in its first 10 s of 8-thread
+        # point selects, 0.8 s in the next 10, ~0 after), which the matrix then counted as Sluice's
+        # cost per query and took from the server's cores. Each Sluice now gets rounds until its JIT
+        # is quiet (until_jit_quiet).
+        log("  warming up the proxies (%d s rounds per test and proxy until the JIT is quiet, not measured)"
+            % cfg.matrix_warmup)
+
+        def sysbench_round(port):
+            for test in tests:
+                run_sysbench(cfg, test, port, 8, total_seconds=cfg.matrix_warmup)
+
+        for name, port, pid in targets[1:]:
+            if name.startswith("sluice"):
+                rnd, spent = until_jit_quiet(cfg, pid, lambda: sysbench_round(port))
+                log("  %s: %d round(s), JIT %.2f s CPU in the last" % (name, rnd, spent))
+            else:
+                sysbench_round(port)
+    for test in tests:
+        for threads in thread_counts:
+            for rep in range(cfg.repeats):
+                # Each repeat starts one target later (direct, Sluice, relay, ...; then Sluice, relay,
+                # ..., direct): no target always runs first after a change of test or thread count, or
+                # always right after the same neighbour, so a drift of the host within a repeat
+                # does not favour one side of a ratio run after run.
+                shift = rep % len(targets)
+                for name, port, pid in targets[shift:] + targets[:shift]:
+                    c0 = com_counts() if count_statements else None
+                    t0 = [cpu_seconds(x.proc.pid) for x in servers] if per_server else None
+                    s0, p0 = server_cpu(), cpu_seconds(pid) if name != "direct" else 0
+                    u0, y0 = cpu_split(pid) if name != "direct" else (0, 0)
+                    x0 = context_switches(pid) if name != "direct" else 0
+                    jit0 = jit_cpu_seconds(pid) if name.startswith("sluice") else 0.0
+                    m0 = machine_cpu()
+                    r = run_sysbench(cfg, test, port, threads,
+                                     raw_name="%s-%03d-%s-%d" % (test, threads, name, rep))
+                    r.update(test=test, threads=threads, repeat=rep, target=name,
+                             server_cpu_s=round(server_cpu() - s0, 2),
+                             proxy_cpu_s=round(cpu_seconds(pid) - p0, 2) if name != "direct" else 0.0)
+                    if per_server:
+                        r["servers_cpu_s"] = {x.name: round(cpu_seconds(x.proc.pid) - t, 2)
+                                              for x, t in zip(servers, t0)}
+                    other_cpu(r, m0)
+                    if count_statements:
+                        c1 = com_counts()
+                        r["servers_com"] = {n: {k: c1[n][k] - c0[n].get(k, 0) for k in c1[n]} for n in c1}
+                    if name != "direct":
+                        u1, y1 = cpu_split(pid)
+                        r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
+                        r["proxy_context_switches"] = context_switches(pid) - x0
+                    if name.startswith("sluice"):
+                        r["proxy_jit_s"] = round(jit_cpu_seconds(pid) - jit0, 2)
+                    rows.append(r)
+                    log("  %-17s %3d thr rep %d %-10s qps %9.0f p95 %s p99 %s err %s other-cpu %s%s" % (
+                        test, threads, rep, name, r.get("qps") or 0, r.get("p95_ms"), r.get("p99_ms"),
+                        r.get("ignored_errors"), r["other_cpu_s"], " FATAL " + str(r.get("fatal")) if r.get("fatal") else ""))
 
 
 def load_client(cfg, mode, port, threads, seconds, cpus=None):
