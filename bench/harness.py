@@ -13,6 +13,10 @@ Phases, each against one throwaway MariaDB on 127.0.0.1:
   multiplex  5,000 mostly idle clients on 20 backends in transaction mode, running point selects
           now and then: errors, latency, the server's peak connections, heap per client
   jmh     JMH microbenchmarks of the hot path with -prof gc (no server; runs last)
+  cluster (opt-in, not in the default list) a GTID primary and two read-only replicas, each its own
+          server: sysbench point selects and read/write at 8 and 32 threads against the primary,
+          through Sluice (transaction mode) on the primary only and on all three (sluice.servers);
+          each server's CPU and Com_select/insert/update deltas, so the read share of each replica shows
 
 Every process it starts is recorded in WORK/pids (run.sh's trap kills what is left) and stopped
 here on exit; every wait and loop is bounded in time.
@@ -607,6 +611,116 @@ def rotate_targets(cfg, servers, targets, tests, thread_counts, rows, count_stat
                     log("  %-17s %3d thr rep %d %-10s qps %9.0f p95 %s p99 %s err %s other-cpu %s%s" % (
                         test, threads, rep, name, r.get("qps") or 0, r.get("p95_ms"), r.get("p99_ms"),
                         r.get("ignored_errors"), r["other_cpu_s"], " FATAL " + str(r.get("fatal")) if r.get("fatal") else ""))
+
+
+REPL_USER, REPL_PASS = "repl", "replpass"
+
+
+def phase_cluster(cfg, txn):
+    """A GTID primary and two read-only replicas, each its own throwaway server; sysbench against the
+    primary directly, through a Sluice fronting the primary only, and through a Sluice fronting all
+    three (sluice.servers), both in transaction mode, with the matrix's rotation."""
+    if not txn["available"]:
+        return {"skipped": "transaction mode is not available: " + txn["why"]}
+    log("cluster: starting a primary and two replicas (GTID, row binlog)")
+    primary = Server(cfg.max_connections, name="cluster-primary", server_id=1).start()
+    # The sysbench user has ALL on sbtest only: no SUPER or READ_ONLY ADMIN, so a write sent to a
+    # read-only replica fails (1290) instead of landing there.
+    primary.sql("CREATE USER '%s'@'%s' IDENTIFIED BY '%s'; GRANT REPLICATION SLAVE ON *.* TO '%s'@'%s';"
+                % (REPL_USER, HOST, REPL_PASS, REPL_USER, HOST))
+    replicas = []
+    for i in (1, 2):
+        rep = Server(cfg.max_connections, name="cluster-replica%d" % i, server_id=1 + i, create_db=False).start()
+        rep.sql("CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%d, MASTER_USER='%s', MASTER_PASSWORD='%s', "
+                "MASTER_USE_GTID=slave_pos; START SLAVE; SET GLOBAL read_only=ON;"
+                % (HOST, primary.port, REPL_USER, REPL_PASS))
+        replicas.append(rep)
+    servers = [primary] + replicas
+    log("cluster: sysbench prepare on the primary: %d tables x %d rows" % (cfg.tables, cfg.table_size))
+    subprocess.run(["sysbench", "oltp_read_write"] + sysbench_args(cfg, primary.port, min(cfg.tables, 4)) + ["prepare"],
+                   stdout=open(os.path.join(LOGS, "cluster-sysbench-prepare.log"), "wb"), stderr=subprocess.STDOUT,
+                   check=True, timeout=600)
+    pos = primary.sql("SELECT @@gtid_binlog_pos").strip()
+    for rep in replicas:
+        got = rep.sql("SELECT MASTER_GTID_WAIT('%s', 120)" % pos, timeout=150).strip()
+        if got != "0":
+            raise RuntimeError("cluster: %s did not reach the primary's GTID %s (MASTER_GTID_WAIT %s): %s" % (
+                rep.name, pos, got, rep.sql("SHOW SLAVE STATUS\\G")[-600:]))
+    log("cluster: replicas at the primary's GTID %s" % pos)
+    one = Sluice(cfg.jar, primary, "transaction", cfg.txn_pool, name="sluice-1",
+                 java_opts=cfg.sluice_java_opts).start()
+    clu = Sluice(cfg.jar, primary, "transaction", cfg.txn_pool, name="sluice-cluster", servers=servers,
+                 java_opts=cfg.sluice_java_opts).start()
+    targets = [("direct", primary.port, primary.proc.pid), ("sluice-1", one.port, one.proc.pid),
+               ("sluice-cluster", clu.port, clu.proc.pid)]
+    rows = []
+    stats = None
+    try:
+        rotate_targets(cfg, servers, targets, cfg.tests, cfg.cluster_threads, rows, count_statements=True)
+        try:
+            stats = clu.stats().get("cluster")
+        except (OSError, ValueError) as e:
+            stats = {"error": str(e)}
+    finally:
+        problems = {"sluice-1": log_problems(one.log_path), "sluice-cluster": log_problems(clu.log_path)}
+        one.stop()
+        clu.stop()
+        for x in reversed(servers):
+            stop(x.proc)
+    return {"runs": rows, "targets": [t[0] for t in targets], "servers": [x.name for x in servers],
+            "sluice_log": problems, "cluster_stats": stats, "run_seconds": cfg.warmup + cfg.duration}
+
+
+def report_cluster(c):
+    if "skipped" in c:
+        return "skipped: " + c["skipped"]
+    out = ["A primary and two GTID replicas (read_only), each a mariadbd of its own on these cores; sysbench "
+           "against the primary (direct), through Sluice in transaction mode fronting the primary only "
+           "(sluice-1) and fronting all three (sluice-cluster, `sluice.servers`). Medians of %d repeats; CPU "
+           "per query = CPU over the whole run (warm-up included) / every query of the run." % (
+               max(r["repeat"] for r in c["runs"]) + 1 if c["runs"] else 0)]
+    runs, names = c["runs"], c["servers"]
+    for test in sorted({r["test"] for r in runs}, key=lambda t: t != "oltp_point_select"):
+        for th in sorted({r["threads"] for r in runs if r["test"] == test}):
+            out.append("\n#### %s, %d threads\n" % (test, th))
+            out.append("| target | QPS median (min–max) | p95 ms | p99 ms | errors | Sluice CPU µs/query | "
+                       + " | ".join("%s CPU µs/query" % n for n in names) + " | "
+                       + " | ".join("%s share of Com_select" % n for n in names) + " | writes (ins+upd+del) per server |")
+            out.append("|---|---|---|---|---|---|" + "---|" * (2 * len(names)) + "---|")
+            for t in c["targets"]:
+                rs = [r for r in runs if r["test"] == test and r["threads"] == th and r["target"] == t]
+                if not rs:
+                    continue
+                q = [r.get("qps") for r in rs if r.get("qps") is not None]
+                errs = sum((r.get("ignored_errors") or 0) for r in rs)
+                fatal = sum(1 for r in rs if r.get("fatal"))
+                aq = [r for r in rs if r.get("all_queries")]
+                proxy = med([r["proxy_cpu_s"] / r["all_queries"] * 1e6 for r in aq]) if t != "direct" else None
+                cells = ["%s (%s–%s)" % (fmt(med(q)), fmt(min(q) if q else None), fmt(max(q) if q else None)),
+                         fmt(med([r.get("p95_ms") for r in rs]), 3), fmt(med([r.get("p99_ms") for r in rs]), 3),
+                         "%d%s" % (errs, " (%d runs failed)" % fatal if fatal else ""), fmt(proxy, 1)]
+                for n in names:
+                    cells.append(fmt(med([r["servers_cpu_s"][n] / r["all_queries"] * 1e6 for r in aq]), 1))
+                for n in names:
+                    shares = []
+                    for r in rs:
+                        tot = sum(v["Com_select"] for v in r["servers_com"].values())
+                        shares.append(100.0 * r["servers_com"][n]["Com_select"] / tot if tot else None)
+                    cells.append("%s%%" % fmt(med(shares), 1))
+                cells.append(" / ".join(fmt(med([sum(r["servers_com"][n].get(k, 0) for k in
+                                                     ("Com_insert", "Com_update", "Com_delete")) for r in rs]))
+                                        for n in names))
+                out.append("| %s | %s |" % (t, " | ".join(cells)))
+    out.append("\nCom_* deltas are each server's SHOW GLOBAL STATUS before and after a run, so they include "
+               "replication's own work only where it runs statements (row-based events do not count as "
+               "Com_insert/Com_update on a replica) and the Sluice monitors' polls (one SELECT per server "
+               "every poll-interval, from both Sluices, which run the whole phase). Writes per server: "
+               "primary / replica1 / replica2, median per run.")
+    for k, v in c["sluice_log"].items():
+        out.append("\n%s log: %d warning/error lines%s" % (k, v["count"], "".join("\n    " + x for x in v["first"])))
+    if c.get("cluster_stats") is not None:
+        out.append("\nsluice-cluster /stats `cluster` at the end: `%s`" % json.dumps(c["cluster_stats"])[:1500])
+    return "\n".join(out)
 
 
 def load_client(cfg, mode, port, threads, seconds, cpus=None):
@@ -1212,6 +1326,8 @@ def write_report(res, path):
         lines.append("\n## memory\n" + report_memory(res["memory"]))
     if "multiplex" in res:
         lines.append("\n## multiplex\n" + report_multiplex(res["multiplex"]))
+    if "cluster" in res:
+        lines.append("\n## cluster (primary + 2 GTID replicas)\n" + report_cluster(res["cluster"]))
     if "jmh" in res:
         lines.append("\n## JMH (hot path, `-prof gc`)\n" + report_jmh(res["jmh"]))
     lines.append("\nWall time: %.0f s" % res["wall_s"])
@@ -1283,7 +1399,8 @@ def main():
     ap.add_argument("--classes", help="compiled bench/java classes")
     ap.add_argument("--out", help="results directory")
     ap.add_argument("--quick", action="store_true", help="smoke run for CI, about 90 s: every phase, tiny sizes")
-    ap.add_argument("--phases", default="matrix,storm,storm-split,churn,memory,multiplex,jmh", help="comma-separated phases to run")
+    ap.add_argument("--phases", default="matrix,storm,storm-split,churn,memory,multiplex,jmh", help="comma-separated phases to run; "
+                    "also cluster (opt-in: a primary and two replicas)")
     ap.add_argument("--modes", default="session,transaction", help="Sluice pool modes to try")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--duration", type=int, help="measured seconds per sysbench run")
@@ -1291,6 +1408,8 @@ def main():
                     "count (default 3; quick 1)")
     ap.add_argument("--warmup", type=int, help="unmeasured seconds at the start of each sysbench run")
     ap.add_argument("--threads", help="comma-separated sysbench thread counts")
+    ap.add_argument("--cluster-threads", default="8,32", help="comma-separated sysbench thread counts of the "
+                    "cluster phase (default 8,32)")
     ap.add_argument("--tests", help="comma-separated sysbench tests (default oltp_point_select,oltp_read_write)")
     ap.add_argument("--db-ps-mode", default="disable", choices=["disable", "auto"],
                     help="sysbench --db-ps-mode for every target (default disable: the text protocol keeps the four "
@@ -1346,6 +1465,7 @@ def main():
     cfg.multiplex_pool = 20
     cfg.multiplex_qps = 200 if q else 1000
     cfg.multiplex_seconds = 2 if q else 30
+    cfg.cluster_threads = [int(t) for t in cfg.cluster_threads.split(",")]
     cfg.sluice_java_opts = cfg.sluice_java_opts.split()
     if cfg.sluice_conf:
         SLUICE_CONF = os.path.join(WORK, "sluice-extra.conf")
@@ -1370,7 +1490,7 @@ def main():
                "overload_warmup", "overload_warmup_rounds", "matrix_warmup",
                "storm_factors", "storm_seconds", "storm_repeats", "churn_threads", "churn_seconds", "memory_levels",
                "multiplex_clients", "multiplex_pool", "multiplex_qps", "multiplex_seconds",
-               "sluice_java_opts", "sluice_conf")}}
+               "sluice_java_opts", "sluice_conf") + (("cluster_threads",) if "cluster" in cfg.phases.split(",") else ())}}
     log("starting MariaDB (max_connections %d)" % cfg.max_connections)
     server = Server(cfg.max_connections).start()
     log("sysbench prepare: %d tables x %d rows" % (cfg.tables, cfg.table_size))
@@ -1395,6 +1515,8 @@ def main():
         res["memory"] = phase_memory(cfg, server)
     if "multiplex" in phases:
         res["multiplex"] = phase_multiplex(cfg, server)
+    if "cluster" in phases:
+        res["cluster"] = phase_cluster(cfg, res["txn"])
     if "jmh" in phases:
         res["jmh"] = phase_jmh(cfg)
     res["wall_s"] = time.time() - t0
