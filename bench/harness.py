@@ -711,15 +711,22 @@ def report_cluster(c):
                                                      ("Com_insert", "Com_update", "Com_delete")) for r in rs]))
                                         for n in names))
                 out.append("| %s | %s |" % (t, " | ".join(cells)))
-    out.append("\nCom_* deltas are each server's SHOW GLOBAL STATUS before and after a run, so they include "
-               "replication's own work only where it runs statements (row-based events do not count as "
-               "Com_insert/Com_update on a replica) and the Sluice monitors' polls (one SELECT per server "
-               "every poll-interval, from both Sluices, which run the whole phase). Writes per server: "
-               "primary / replica1 / replica2, median per run.")
+    out.append("\nCom_* deltas are each server's SHOW GLOBAL STATUS before and after a run. They include the "
+               "Sluice monitors' polls (one SELECT per server every poll-interval, from the cluster Sluice, "
+               "which runs the whole phase) and, on a replica, the row events it applies from the primary "
+               "(MariaDB counts each as a Com_insert/Com_update/Com_delete): a replica's writes equal the "
+               "primary's when all it writes is replicated; a client's write sent to a replica would fail "
+               "(read_only) and show under errors. Writes per server: %s, median per run." % " / ".join(names))
     for k, v in c["sluice_log"].items():
         out.append("\n%s log: %d warning/error lines%s" % (k, v["count"], "".join("\n    " + x for x in v["first"])))
-    if c.get("cluster_stats") is not None:
-        out.append("\nsluice-cluster /stats `cluster` at the end: `%s`" % json.dumps(c["cluster_stats"])[:1500])
+    st = c.get("cluster_stats")
+    if st and "servers" in st:
+        out.append("\nsluice-cluster `/stats` → `cluster` at the end: primary %s; %s." % (st.get("primary"), "; ".join(
+            "%s %s (readable %s, writable %s, lag %s ms, acquires %s)" % (
+                x.get("address"), x.get("role"), x.get("readable"), x.get("writable"), x.get("lag_ms"),
+                sum(p.get("acquires", 0) for p in x.get("pools", []))) for x in st["servers"])))
+    elif st is not None:
+        out.append("\nsluice-cluster `/stats` → `cluster` at the end: `%s`" % json.dumps(st)[:500])
     return "\n".join(out)
 
 
