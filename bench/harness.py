@@ -13,6 +13,10 @@ Phases, each against one throwaway MariaDB on 127.0.0.1:
   multiplex  5,000 mostly idle clients on 20 backends in transaction mode, running point selects
           now and then: errors, latency, the server's peak connections, heap per client
   jmh     JMH microbenchmarks of the hot path with -prof gc (no server; runs last)
+  cluster (opt-in, not in the default list) a GTID primary and two read-only replicas, each its own
+          server: sysbench point selects and read/write at 8 and 32 threads against the primary,
+          through Sluice (transaction mode) on the primary only and on all three (sluice.servers);
+          each server's CPU and Com_select/insert/update deltas, so the read share of each replica shows
 
 Every process it starts is recorded in WORK/pids (run.sh's trap kills what is left) and stopped
 here on exit; every wait and loop is bounded in time.
@@ -219,38 +223,49 @@ class Server:
     """A throwaway mariadbd on a temp datadir, started with the integration tests' server flags
     (localdb LocalServer, which testkit uses): no config files, loopback only, no name resolution, no binlog."""
 
-    def __init__(self, max_connections):
-        self.datadir = os.path.join(WORK, "mariadb")
-        self.sock = os.path.join(WORK, "mariadb.sock")
+    def __init__(self, max_connections, name="mariadb", server_id=None, create_db=True):
+        """name: its files (datadir, socket, pid, logs) in WORK and LOGS; server_id: given, the server
+        writes a binlog for replication (GTID, row format, replicated changes logged too) instead of
+        --skip-log-bin; create_db=False for a replica, which gets the database and the user from its primary."""
+        self.name, self.server_id, self.create_db = name, server_id, create_db
+        self.datadir = os.path.join(WORK, name)
+        self.sock = os.path.join(WORK, name + ".sock")
         self.port = free_port()
         self.max_connections = max_connections
         self.proc = None
+
+    def binlog_flags(self):
+        if self.server_id is None:
+            return ["--skip-log-bin"]
+        return ["--log-bin=" + os.path.join(self.datadir, "binlog"), "--server-id=%d" % self.server_id,
+                "--binlog-format=ROW", "--log-slave-updates"]
 
     def start(self):
         os.makedirs(self.datadir)
         subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir, "--user=root",
                         "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve",
                         "--skip-log-bin"] + INNODB_OPTIONS,
-                       stdout=open(os.path.join(LOGS, "mariadb-install.log"), "wb"), stderr=subprocess.STDOUT,
+                       stdout=open(os.path.join(LOGS, self.name + "-install.log"), "wb"), stderr=subprocess.STDOUT,
                        check=True, timeout=120)
-        os.makedirs(os.path.join(WORK, "mariadb-tmp"))
+        os.makedirs(os.path.join(WORK, self.name + "-tmp"))
         # The flags of localdb's LocalServer (what the integration tests start), then the
         # harness's overrides: a higher max_connect_errors, so storms do not get 127.0.0.1 blocked.
-        self.proc = start("mariadbd", [
+        self.proc = start("mariadbd" if self.name == "mariadb" else self.name, [
             "mariadbd", "--no-defaults", "--datadir=" + self.datadir, "--socket=" + self.sock,
             "--port=%d" % self.port, "--bind-address=" + HOST, "--max-connections=%d" % self.max_connections,
-            "--skip-name-resolve", "--skip-log-bin", "--pid-file=" + os.path.join(WORK, "mariadb.pid"),
-            "--tmpdir=" + os.path.join(WORK, "mariadb-tmp"), "--secure-file-priv=", "--local-infile=1",
+            "--skip-name-resolve"] + self.binlog_flags() + ["--pid-file=" + os.path.join(WORK, self.name + ".pid"),
+            "--tmpdir=" + os.path.join(WORK, self.name + "-tmp"), "--secure-file-priv=", "--local-infile=1",
             "--max-allowed-packet=64M", "--character-set-server=utf8mb4"] + INNODB_OPTIONS + [
             "--user=root", "--max-connect-errors=1000000000",
-            "--log-error=" + os.path.join(LOGS, "mariadb-error.log")])
+            "--log-error=" + os.path.join(LOGS, self.name + "-error.log")])
         deadline = time.time() + 60
         while not os.path.exists(self.sock):
             if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("mariadbd did not start; see mariadb-error.log")
+                raise RuntimeError("mariadbd did not start; see %s-error.log" % self.name)
             time.sleep(0.1)
-        self.sql("CREATE DATABASE %s; CREATE USER '%s'@'%s' IDENTIFIED BY '%s'; GRANT ALL ON %s.* TO '%s'@'%s';"
-                 % (DB_NAME, DB_USER, HOST, DB_PASS, DB_NAME, DB_USER, HOST))
+        if self.create_db:
+            self.sql("CREATE DATABASE %s; CREATE USER '%s'@'%s' IDENTIFIED BY '%s'; GRANT ALL ON %s.* TO '%s'@'%s';"
+                     % (DB_NAME, DB_USER, HOST, DB_PASS, DB_NAME, DB_USER, HOST))
         return self
 
     def sql(self, statements, timeout=30):
@@ -315,8 +330,11 @@ class Sampler:
 # ---------------------------------------------------------------- Sluice and HAProxy
 
 class Sluice:
-    def __init__(self, jar, server, mode, pool, global_max=None, extra=(), name=None, java_opts=(), cpus=None):
+    def __init__(self, jar, server, mode, pool, global_max=None, extra=(), name=None, java_opts=(), cpus=None,
+                 servers=None):
+        """servers: a primary and its replicas (Servers) for sluice.servers instead of the one server."""
         self.jar, self.server, self.mode, self.pool, self.cpus = jar, server, mode, pool, cpus
+        self.servers = servers or [server]
         self.global_max = global_max or pool
         self.extra, self.java_opts = list(extra), list(java_opts)
         self.name = name or "sluice-%s" % mode
@@ -325,7 +343,7 @@ class Sluice:
 
     def start(self, timeout=30):
         argv = ["java"] + self.java_opts + ["-jar", self.jar] + (["-c", SLUICE_CONF] if SLUICE_CONF else []) + [
-            "--server", "%s:%d" % (HOST, self.server.port), "--user", DB_USER,
+            "--server", ",".join("%s:%d" % (HOST, x.port) for x in self.servers), "--user", DB_USER,
             "--password", DB_PASS, "--listen", "%s:%d" % (HOST, self.port), "--admin-port", str(self.admin),
             "--pool-size", str(self.pool), "--global-max", str(self.global_max), "--pool-mode", self.mode] + self.extra
         self.log_path = os.path.join(LOGS, self.name + ".log")
@@ -505,55 +523,7 @@ def phase_matrix(cfg, server, txn):
         targets.append(("sluice-txn", sx.port, sx.proc.pid))
     rows = []
     try:
-        if cfg.matrix_warmup:
-            # As for the storm (warm_up): one 6 s round per test left C2 at work well into the 8-thread
-            # runs (a fresh transaction-mode Sluice spent 2 s of JIT CPU in its first 10 s of 8-thread
-            # point selects, 0.8 s in the next 10, ~0 after), which the matrix then counted as Sluice's
-            # cost per query and took from the server's cores. Each Sluice now gets rounds until its JIT
-            # is quiet (until_jit_quiet).
-            log("  warming up the proxies (%d s rounds per test and proxy until the JIT is quiet, not measured)"
-                % cfg.matrix_warmup)
-
-            def sysbench_round(port):
-                for test in cfg.tests:
-                    run_sysbench(cfg, test, port, 8, total_seconds=cfg.matrix_warmup)
-
-            for name, port, pid in targets[1:]:
-                if name.startswith("sluice"):
-                    rnd, spent = until_jit_quiet(cfg, pid, lambda: sysbench_round(port))
-                    log("  %s: %d round(s), JIT %.2f s CPU in the last" % (name, rnd, spent))
-                else:
-                    sysbench_round(port)
-        for test in cfg.tests:
-            for threads in cfg.threads:
-                for rep in range(cfg.repeats):
-                    # Each repeat starts one target later (direct, Sluice, relay, ...; then Sluice, relay,
-                    # ..., direct): no target always runs first after a change of test or thread count, or
-                    # always right after the same neighbour, so a drift of the host within a repeat
-                    # does not favour one side of a ratio run after run.
-                    shift = rep % len(targets)
-                    for name, port, pid in targets[shift:] + targets[:shift]:
-                        s0, p0 = cpu_seconds(server.proc.pid), cpu_seconds(pid) if name != "direct" else 0
-                        u0, y0 = cpu_split(pid) if name != "direct" else (0, 0)
-                        x0 = context_switches(pid) if name != "direct" else 0
-                        jit0 = jit_cpu_seconds(pid) if name.startswith("sluice") else 0.0
-                        m0 = machine_cpu()
-                        r = run_sysbench(cfg, test, port, threads,
-                                         raw_name="%s-%03d-%s-%d" % (test, threads, name, rep))
-                        r.update(test=test, threads=threads, repeat=rep, target=name,
-                                 server_cpu_s=round(cpu_seconds(server.proc.pid) - s0, 2),
-                                 proxy_cpu_s=round(cpu_seconds(pid) - p0, 2) if name != "direct" else 0.0)
-                        other_cpu(r, m0)
-                        if name != "direct":
-                            u1, y1 = cpu_split(pid)
-                            r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
-                            r["proxy_context_switches"] = context_switches(pid) - x0
-                        if name.startswith("sluice"):
-                            r["proxy_jit_s"] = round(jit_cpu_seconds(pid) - jit0, 2)
-                        rows.append(r)
-                        log("  %-17s %3d thr rep %d %-10s qps %9.0f p95 %s p99 %s err %s other-cpu %s%s" % (
-                            test, threads, rep, name, r.get("qps") or 0, r.get("p95_ms"), r.get("p99_ms"),
-                            r.get("ignored_errors"), r["other_cpu_s"], " FATAL " + str(r.get("fatal")) if r.get("fatal") else ""))
+        rotate_targets(cfg, [server], targets, cfg.tests, cfg.threads, rows)
     finally:
         problems = {"sluice": log_problems(sess.log_path)}
         sess.stop()
@@ -563,6 +533,201 @@ def phase_matrix(cfg, server, txn):
             sx.stop()
     return {"runs": rows, "targets": [t[0] for t in targets], "sluice_log": problems,
             "run_seconds": cfg.warmup + cfg.duration}
+
+
+def rotate_targets(cfg, servers, targets, tests, thread_counts, rows, count_statements=False):
+    """The matrix's runs: warm up each Sluice of `targets` ((name, port, pid), the first one direct),
+    then every test and thread count cfg.repeats times, each repeat starting one target later; appends
+    a row per run to `rows`. server_cpu_s is the CPU of all `servers`; with more than one, each
+    server's CPU is also kept (servers_cpu_s), and with count_statements each server's Com_select,
+    Com_insert, Com_update, Com_delete deltas (servers_com)."""
+    per_server = len(servers) > 1
+
+    def server_cpu():
+        return sum(cpu_seconds(x.proc.pid) for x in servers)
+
+    def com_counts():
+        out = {}
+        for x in servers:
+            text = x.sql("SHOW GLOBAL STATUS WHERE Variable_name IN "
+                         "('Com_select', 'Com_insert', 'Com_update', 'Com_delete')")
+            out[x.name] = {k: int(v) for k, v in (line.split("\t") for line in text.strip().splitlines())}
+        return out
+
+    if cfg.matrix_warmup:
+        # As for the storm (warm_up): one 6 s round per test left C2 at work well into the 8-thread
+        # runs (a fresh transaction-mode Sluice spent 2 s of JIT CPU in its first 10 s of 8-thread
+        # point selects, 0.8 s in the next 10, ~0 after), which the matrix then counted as Sluice's
+        # cost per query and took from the server's cores. Each Sluice now gets rounds until its JIT
+        # is quiet (until_jit_quiet).
+        log("  warming up the proxies (%d s rounds per test and proxy until the JIT is quiet, not measured)"
+            % cfg.matrix_warmup)
+
+        def sysbench_round(port):
+            for test in tests:
+                run_sysbench(cfg, test, port, 8, total_seconds=cfg.matrix_warmup)
+
+        for name, port, pid in targets[1:]:
+            if name.startswith("sluice"):
+                rnd, spent = until_jit_quiet(cfg, pid, lambda: sysbench_round(port))
+                log("  %s: %d round(s), JIT %.2f s CPU in the last" % (name, rnd, spent))
+            else:
+                sysbench_round(port)
+    for test in tests:
+        for threads in thread_counts:
+            for rep in range(cfg.repeats):
+                # Each repeat starts one target later (direct, Sluice, relay, ...; then Sluice, relay,
+                # ..., direct): no target always runs first after a change of test or thread count, or
+                # always right after the same neighbour, so a drift of the host within a repeat
+                # does not favour one side of a ratio run after run.
+                shift = rep % len(targets)
+                for name, port, pid in targets[shift:] + targets[:shift]:
+                    c0 = com_counts() if count_statements else None
+                    t0 = [cpu_seconds(x.proc.pid) for x in servers] if per_server else None
+                    s0, p0 = server_cpu(), cpu_seconds(pid) if name != "direct" else 0
+                    u0, y0 = cpu_split(pid) if name != "direct" else (0, 0)
+                    x0 = context_switches(pid) if name != "direct" else 0
+                    jit0 = jit_cpu_seconds(pid) if name.startswith("sluice") else 0.0
+                    m0 = machine_cpu()
+                    r = run_sysbench(cfg, test, port, threads,
+                                     raw_name="%s-%03d-%s-%d" % (test, threads, name, rep))
+                    r.update(test=test, threads=threads, repeat=rep, target=name,
+                             server_cpu_s=round(server_cpu() - s0, 2),
+                             proxy_cpu_s=round(cpu_seconds(pid) - p0, 2) if name != "direct" else 0.0)
+                    if per_server:
+                        r["servers_cpu_s"] = {x.name: round(cpu_seconds(x.proc.pid) - t, 2)
+                                              for x, t in zip(servers, t0)}
+                    other_cpu(r, m0)
+                    if count_statements:
+                        c1 = com_counts()
+                        r["servers_com"] = {n: {k: c1[n][k] - c0[n].get(k, 0) for k in c1[n]} for n in c1}
+                    if name != "direct":
+                        u1, y1 = cpu_split(pid)
+                        r["proxy_user_s"], r["proxy_sys_s"] = round(u1 - u0, 2), round(y1 - y0, 2)
+                        r["proxy_context_switches"] = context_switches(pid) - x0
+                    if name.startswith("sluice"):
+                        r["proxy_jit_s"] = round(jit_cpu_seconds(pid) - jit0, 2)
+                    rows.append(r)
+                    log("  %-17s %3d thr rep %d %-10s qps %9.0f p95 %s p99 %s err %s other-cpu %s%s" % (
+                        test, threads, rep, name, r.get("qps") or 0, r.get("p95_ms"), r.get("p99_ms"),
+                        r.get("ignored_errors"), r["other_cpu_s"], " FATAL " + str(r.get("fatal")) if r.get("fatal") else ""))
+
+
+REPL_USER, REPL_PASS = "repl", "replpass"
+
+
+def phase_cluster(cfg, txn):
+    """A GTID primary and two read-only replicas, each its own throwaway server; sysbench against the
+    primary directly, through a Sluice fronting the primary only, and through a Sluice fronting all
+    three (sluice.servers), both in transaction mode, with the matrix's rotation."""
+    if not txn["available"]:
+        return {"skipped": "transaction mode is not available: " + txn["why"]}
+    log("cluster: starting a primary and two replicas (GTID, row binlog)")
+    primary = Server(cfg.max_connections, name="cluster-primary", server_id=1).start()
+    # The sysbench user has ALL on sbtest only: no SUPER or READ_ONLY ADMIN, so a write sent to a
+    # read-only replica fails (1290) instead of landing there.
+    primary.sql("CREATE USER '%s'@'%s' IDENTIFIED BY '%s'; GRANT REPLICATION SLAVE ON *.* TO '%s'@'%s';"
+                % (REPL_USER, HOST, REPL_PASS, REPL_USER, HOST))
+    replicas = []
+    for i in (1, 2):
+        rep = Server(cfg.max_connections, name="cluster-replica%d" % i, server_id=1 + i, create_db=False).start()
+        rep.sql("CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%d, MASTER_USER='%s', MASTER_PASSWORD='%s', "
+                "MASTER_USE_GTID=slave_pos; START SLAVE; SET GLOBAL read_only=ON;"
+                % (HOST, primary.port, REPL_USER, REPL_PASS))
+        replicas.append(rep)
+    servers = [primary] + replicas
+    log("cluster: sysbench prepare on the primary: %d tables x %d rows" % (cfg.tables, cfg.table_size))
+    subprocess.run(["sysbench", "oltp_read_write"] + sysbench_args(cfg, primary.port, min(cfg.tables, 4)) + ["prepare"],
+                   stdout=open(os.path.join(LOGS, "cluster-sysbench-prepare.log"), "wb"), stderr=subprocess.STDOUT,
+                   check=True, timeout=600)
+    pos = primary.sql("SELECT @@gtid_binlog_pos").strip()
+    for rep in replicas:
+        got = rep.sql("SELECT MASTER_GTID_WAIT('%s', 120)" % pos, timeout=150).strip()
+        if got != "0":
+            raise RuntimeError("cluster: %s did not reach the primary's GTID %s (MASTER_GTID_WAIT %s): %s" % (
+                rep.name, pos, got, rep.sql("SHOW SLAVE STATUS\\G")[-600:]))
+    log("cluster: replicas at the primary's GTID %s" % pos)
+    one = Sluice(cfg.jar, primary, "transaction", cfg.txn_pool, name="sluice-1",
+                 java_opts=cfg.sluice_java_opts).start()
+    clu = Sluice(cfg.jar, primary, "transaction", cfg.txn_pool, name="sluice-cluster", servers=servers,
+                 java_opts=cfg.sluice_java_opts).start()
+    targets = [("direct", primary.port, primary.proc.pid), ("sluice-1", one.port, one.proc.pid),
+               ("sluice-cluster", clu.port, clu.proc.pid)]
+    rows = []
+    stats = None
+    try:
+        rotate_targets(cfg, servers, targets, cfg.tests, cfg.cluster_threads, rows, count_statements=True)
+        try:
+            stats = clu.stats().get("cluster")
+        except (OSError, ValueError) as e:
+            stats = {"error": str(e)}
+    finally:
+        problems = {"sluice-1": log_problems(one.log_path), "sluice-cluster": log_problems(clu.log_path)}
+        one.stop()
+        clu.stop()
+        for x in reversed(servers):
+            stop(x.proc)
+    return {"runs": rows, "targets": [t[0] for t in targets], "servers": [x.name for x in servers],
+            "sluice_log": problems, "cluster_stats": stats, "run_seconds": cfg.warmup + cfg.duration}
+
+
+def report_cluster(c):
+    if "skipped" in c:
+        return "skipped: " + c["skipped"]
+    out = ["A primary and two GTID replicas (read_only), each a mariadbd of its own on these cores; sysbench "
+           "against the primary (direct), through Sluice in transaction mode fronting the primary only "
+           "(sluice-1) and fronting all three (sluice-cluster, `sluice.servers`). Medians of %d repeats; CPU "
+           "per query = CPU over the whole run (warm-up included) / every query of the run." % (
+               max(r["repeat"] for r in c["runs"]) + 1 if c["runs"] else 0)]
+    runs, names = c["runs"], c["servers"]
+    for test in sorted({r["test"] for r in runs}, key=lambda t: t != "oltp_point_select"):
+        for th in sorted({r["threads"] for r in runs if r["test"] == test}):
+            out.append("\n#### %s, %d threads\n" % (test, th))
+            out.append("| target | QPS median (min–max) | p95 ms | p99 ms | errors | Sluice CPU µs/query | "
+                       + " | ".join("%s CPU µs/query" % n for n in names) + " | "
+                       + " | ".join("%s share of Com_select" % n for n in names) + " | writes (ins+upd+del) per server |")
+            out.append("|---|---|---|---|---|---|" + "---|" * (2 * len(names)) + "---|")
+            for t in c["targets"]:
+                rs = [r for r in runs if r["test"] == test and r["threads"] == th and r["target"] == t]
+                if not rs:
+                    continue
+                q = [r.get("qps") for r in rs if r.get("qps") is not None]
+                errs = sum((r.get("ignored_errors") or 0) for r in rs)
+                fatal = sum(1 for r in rs if r.get("fatal"))
+                aq = [r for r in rs if r.get("all_queries")]
+                proxy = med([r["proxy_cpu_s"] / r["all_queries"] * 1e6 for r in aq]) if t != "direct" else None
+                cells = ["%s (%s–%s)" % (fmt(med(q)), fmt(min(q) if q else None), fmt(max(q) if q else None)),
+                         fmt(med([r.get("p95_ms") for r in rs]), 3), fmt(med([r.get("p99_ms") for r in rs]), 3),
+                         "%d%s" % (errs, " (%d runs failed)" % fatal if fatal else ""), fmt(proxy, 1)]
+                for n in names:
+                    cells.append(fmt(med([r["servers_cpu_s"][n] / r["all_queries"] * 1e6 for r in aq]), 1))
+                for n in names:
+                    shares = []
+                    for r in rs:
+                        tot = sum(v["Com_select"] for v in r["servers_com"].values())
+                        shares.append(100.0 * r["servers_com"][n]["Com_select"] / tot if tot else None)
+                    cells.append("%s%%" % fmt(med(shares), 1))
+                cells.append(" / ".join(fmt(med([sum(r["servers_com"][n].get(k, 0) for k in
+                                                     ("Com_insert", "Com_update", "Com_delete")) for r in rs]))
+                                        for n in names))
+                out.append("| %s | %s |" % (t, " | ".join(cells)))
+    out.append("\nCom_* deltas are each server's SHOW GLOBAL STATUS before and after a run. They include the "
+               "Sluice monitors' polls (one SELECT per server every poll-interval, from the cluster Sluice, "
+               "which runs the whole phase) and, on a replica, the row events it applies from the primary "
+               "(MariaDB counts each as a Com_insert/Com_update/Com_delete): a replica's writes equal the "
+               "primary's when all it writes is replicated; a client's write sent to a replica would fail "
+               "(read_only) and show under errors. Writes per server: %s, median per run." % " / ".join(names))
+    for k, v in c["sluice_log"].items():
+        out.append("\n%s log: %d warning/error lines%s" % (k, v["count"], "".join("\n    " + x for x in v["first"])))
+    st = c.get("cluster_stats")
+    if st and "servers" in st:
+        out.append("\nsluice-cluster `/stats` → `cluster` at the end: primary %s; %s." % (st.get("primary"), "; ".join(
+            "%s %s (readable %s, writable %s, lag %s ms, acquires %s)" % (
+                x.get("address"), x.get("role"), x.get("readable"), x.get("writable"), x.get("lag_ms"),
+                sum(p.get("acquires", 0) for p in x.get("pools", []))) for x in st["servers"])))
+    elif st is not None:
+        out.append("\nsluice-cluster `/stats` → `cluster` at the end: `%s`" % json.dumps(st)[:500])
+    return "\n".join(out)
 
 
 def load_client(cfg, mode, port, threads, seconds, cpus=None):
@@ -1168,6 +1333,8 @@ def write_report(res, path):
         lines.append("\n## memory\n" + report_memory(res["memory"]))
     if "multiplex" in res:
         lines.append("\n## multiplex\n" + report_multiplex(res["multiplex"]))
+    if "cluster" in res:
+        lines.append("\n## cluster (primary + 2 GTID replicas)\n" + report_cluster(res["cluster"]))
     if "jmh" in res:
         lines.append("\n## JMH (hot path, `-prof gc`)\n" + report_jmh(res["jmh"]))
     lines.append("\nWall time: %.0f s" % res["wall_s"])
@@ -1239,7 +1406,8 @@ def main():
     ap.add_argument("--classes", help="compiled bench/java classes")
     ap.add_argument("--out", help="results directory")
     ap.add_argument("--quick", action="store_true", help="smoke run for CI, about 90 s: every phase, tiny sizes")
-    ap.add_argument("--phases", default="matrix,storm,storm-split,churn,memory,multiplex,jmh", help="comma-separated phases to run")
+    ap.add_argument("--phases", default="matrix,storm,storm-split,churn,memory,multiplex,jmh", help="comma-separated phases to run; "
+                    "also cluster (opt-in: a primary and two replicas)")
     ap.add_argument("--modes", default="session,transaction", help="Sluice pool modes to try")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--duration", type=int, help="measured seconds per sysbench run")
@@ -1247,6 +1415,8 @@ def main():
                     "count (default 3; quick 1)")
     ap.add_argument("--warmup", type=int, help="unmeasured seconds at the start of each sysbench run")
     ap.add_argument("--threads", help="comma-separated sysbench thread counts")
+    ap.add_argument("--cluster-threads", default="8,32", help="comma-separated sysbench thread counts of the "
+                    "cluster phase (default 8,32)")
     ap.add_argument("--tests", help="comma-separated sysbench tests (default oltp_point_select,oltp_read_write)")
     ap.add_argument("--db-ps-mode", default="disable", choices=["disable", "auto"],
                     help="sysbench --db-ps-mode for every target (default disable: the text protocol keeps the four "
@@ -1302,6 +1472,7 @@ def main():
     cfg.multiplex_pool = 20
     cfg.multiplex_qps = 200 if q else 1000
     cfg.multiplex_seconds = 2 if q else 30
+    cfg.cluster_threads = [int(t) for t in cfg.cluster_threads.split(",")]
     cfg.sluice_java_opts = cfg.sluice_java_opts.split()
     if cfg.sluice_conf:
         SLUICE_CONF = os.path.join(WORK, "sluice-extra.conf")
@@ -1326,7 +1497,7 @@ def main():
                "overload_warmup", "overload_warmup_rounds", "matrix_warmup",
                "storm_factors", "storm_seconds", "storm_repeats", "churn_threads", "churn_seconds", "memory_levels",
                "multiplex_clients", "multiplex_pool", "multiplex_qps", "multiplex_seconds",
-               "sluice_java_opts", "sluice_conf")}}
+               "sluice_java_opts", "sluice_conf") + (("cluster_threads",) if "cluster" in cfg.phases.split(",") else ())}}
     log("starting MariaDB (max_connections %d)" % cfg.max_connections)
     server = Server(cfg.max_connections).start()
     log("sysbench prepare: %d tables x %d rows" % (cfg.tables, cfg.table_size))
@@ -1351,6 +1522,8 @@ def main():
         res["memory"] = phase_memory(cfg, server)
     if "multiplex" in phases:
         res["multiplex"] = phase_multiplex(cfg, server)
+    if "cluster" in phases:
+        res["cluster"] = phase_cluster(cfg, res["txn"])
     if "jmh" in phases:
         res["jmh"] = phase_jmh(cfg)
     res["wall_s"] = time.time() - t0

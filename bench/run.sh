@@ -3,7 +3,8 @@
 #
 #   bench/run.sh --quick            smoke run for CI (about 90 seconds)
 #   bench/run.sh                    full run (about an hour on the 2-core machine)
-#   bench/run.sh --phases storm     one phase: matrix, storm, storm-split, churn, memory, multiplex, jmh (comma-separated)
+#   bench/run.sh --phases storm     one phase: matrix, storm, storm-split, churn, memory, multiplex, jmh (comma-separated);
+#                                   cluster (a primary and two replicas) runs only when named
 #   bench/run.sh --help             every option (bench/harness.py)
 #
 # Needs: java 17, mvn (builds launcher/target/sluice.jar if it is missing or older than the
