@@ -125,10 +125,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final KillDelivery kills;
     /** With several servers: where each unit of work goes, and this session's last write; null with one server. */
     private final SessionRouting routing;
-    /** 9413 was sent for a transaction on a server that stopped being the primary: reset its backend when the response ends. */
-    private boolean rollBackOnRelease;
-    /** The transaction's server went away while the session was idle in it: its next command reads this (9413). */
-    private String lostTransaction;
+    /** With several servers: what a primary turning read-only or dying leaves for later (decisions: {@link ClusterFailure}). */
+    private final ClusterFailure failure = new ClusterFailure();
     /** @param cluster the primary and its replicas, or null with one server */
     public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, Cluster cluster, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
@@ -305,9 +303,8 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
     private void route(ByteBuf packet) {
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
-        if (lostTransaction != null && type != CommandType.COM_QUIT && ResponseTracker.hasResponse(type)) {
-            String message = lostTransaction;
-            lostTransaction = null;
+        String message = failure.takeLost(type);
+        if (message != null) {
             packet.release();
             client.writeAndFlush(Packets.err(client.alloc(), 1, SluiceError.PRIMARY_CHANGED.code(),
                     SluiceError.PRIMARY_CHANGED.sqlState(), message));
@@ -716,7 +713,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         if (r == ResponseTracker.DONE && routing != null) {
             link.dropRetained(); // kept for a read-only answer; any other answer ends its use
-            if (b.tracker().lastWasError() && Packets.sequenceId(packet) == 1 && ErrPacket.codeOf(packet) == READ_ONLY) {
+            if (ClusterFailure.isReadOnlyAnswer(b.tracker().lastWasError(), packet)) {
                 packet = readOnlyAnswer(b, packet, answered);
                 if (packet == null) {
                     return;
@@ -783,9 +780,8 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
     private void onResponseComplete(BackendConnection b) {
-        if (rollBackOnRelease) {
+        if (failure.takeRollBack()) {
             // The transaction died with its primary's role (9413 sent): the reset rolls it back there.
-            rollBackOnRelease = false;
             pins.clear(Pin.TRANSACTION);
             pins.clear(Pin.NEXT_TRANSACTION);
             watchdogs.responseComplete(false, activity.commandStartNanos());
@@ -810,44 +806,37 @@ public final class ClientSession implements BackendConnection.Listener {
     private boolean primaryLost(BackendConnection b, boolean inFlight) {
         routing.cluster().troubled();
         link.dropRetained();
-        boolean responseStarted = inFlight && !b.tracker().atResponseStart();
-        // A COMMIT under way may have taken effect before the server went: only the server could say (9405).
-        boolean committing = inFlight && sessionState.statementEndsTransaction();
-        if (!pins.pinned() || !pins.onlyTransaction() || responseStarted || committing || link.midContinuation()) {
+        ClusterFailure.Verdict v = ClusterFailure.onLost(pins.pinned(), pins.onlyTransaction(),
+                inFlight && !b.tracker().atResponseStart(), inFlight && sessionState.statementEndsTransaction(),
+                link.midContinuation());
+        if (v == ClusterFailure.Verdict.END) {
             return false;
         }
         pins.clear(Pin.TRANSACTION);
         pins.clear(Pin.NEXT_TRANSACTION);
         watchdogs.responseComplete(false, activity.commandStartNanos());
-        String message = "Sluice: the server of this transaction went away (" + b + "): the transaction is lost and nothing "
-                + "of it was committed; run it again";
+        String message = ClusterFailure.lost(b);
         if (inFlight) {
             activity.idle();
             kills.responseComplete();
-            client.writeAndFlush(Packets.err(client.alloc(), lastSeq + 1, SluiceError.PRIMARY_CHANGED.code(),
-                    SluiceError.PRIMARY_CHANGED.sqlState(), message));
+            sendError(lastSeq + 1, SluiceError.PRIMARY_CHANGED, message);
         } else {
-            lostTransaction = message; // the answer to the client's next command
+            failure.lostWhileIdle(message); // the answer to the client's next command
         }
         return true;
     }
 
-    /** ER_OPTION_PREVENTS_STATEMENT: "running with the --read-only option". */
-    private static final int READ_ONLY = 1290;
-
     /**
      * The server the session's work went to as the primary answered "read-only": a switchover is
      * under way, and this is a topology change, not the application's error. The monitor polls at
-     * once. An autocommit statement (nothing ran) waits for the next primary and is sent there, the
-     * client none the wiser. A transaction's statement gets 9413 (the transaction is rolled back,
-     * the session goes on); a session holding other state on that server (temporary tables,
-     * locks, ...) cannot go on: 9405. Returns the packet to forward, or null.
+     * once; {@link ClusterFailure} decides: the statement waits for the next primary (RETRY), the
+     * transaction gets 9413 (ROLL_BACK) or the session 9405 (END). Returns the packet to forward, or null.
      */
     private ByteBuf readOnlyAnswer(BackendConnection b, ByteBuf err, CommandType answered) {
         int server = link.server();
         routing.cluster().troubled();
         boolean autocommitOff = "OFF".equalsIgnoreCase(sessionState.variables().get("autocommit"));
-        ByteBuf again = answered == CommandType.COM_QUERY && !pins.pinned() && !autocommitOff ? link.takeRetained() : null;
+        ByteBuf again = ClusterFailure.retries(answered, pins.pinned(), autocommitOff) ? link.takeRetained() : null;
         if (again != null) {
             err.release();
             log.info("{}: {} answered read-only (it is no longer the primary): the statement waits for the next primary",
@@ -864,16 +853,14 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         int seq = Packets.sequenceId(err);
         err.release();
-        if (!pins.onlyTransaction()) {
-            frontend.fail(SluiceError.BACKEND_LOST, seq, "Sluice: " + routing.cluster().address(server) + " stopped being the "
-                    + "primary (it answered read-only) while this session held state on it (" + pins.list() + "); "
-                    + "that state is gone, reconnect");
+        String address = routing.cluster().address(server);
+        if (ClusterFailure.onReadOnly(pins.onlyTransaction()) == ClusterFailure.Verdict.END) {
+            frontend.fail(SluiceError.BACKEND_LOST, seq, ClusterFailure.readOnlyEnds(address, pins.list()));
             return null;
         }
-        rollBackOnRelease = true;
+        failure.rollBackOnRelease();
         return Packets.err(client.alloc(), seq, SluiceError.PRIMARY_CHANGED.code(), SluiceError.PRIMARY_CHANGED.sqlState(),
-                "Sluice: the primary " + routing.cluster().address(server) + " turned read-only (a switchover) while this "
-                        + "transaction was open on it: the transaction is rolled back and nothing of it was committed; run it again");
+                ClusterFailure.readOnlyRollsBack(address));
     }
 
     /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
