@@ -10,7 +10,6 @@ import io.sluice.proxy.protocol.SluiceError;
 import io.sluice.proxy.protocol.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
-import io.sluice.proxy.backend.StatementKey;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
@@ -19,7 +18,6 @@ import io.sluice.proxy.protocol.OkPacket;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
-import io.sluice.proxy.protocol.StatementPackets;
 import io.sluice.proxy.cluster.Cluster;
 import io.sluice.proxy.cluster.Router;
 import io.sluice.proxy.pool.BackendPools;
@@ -111,8 +109,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final PinTable pins = new PinTable();
     /** The schema, and in transaction mode the movable state (variables, user variables, LAST_INSERT_ID, ...). */
     private final SessionState sessionState;
-    /** Transaction pool mode: the client's prepared statements, virtualized (see docs/multiplexing.md). */
-    private final StatementBook statements;
+    /** Transaction pool mode: the client's prepared-statement commands, virtualized (see docs/multiplexing.md). */
+    private final StatementCommands statements;
     /** The rest of a refused command of 16 MiB or more is dropped. */
     private boolean dropContinuation;
 
@@ -144,13 +142,14 @@ public final class ClientSession implements BackendConnection.Listener {
         this.key = BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION);
         this.sessionState = new SessionState(pins, schema);
         this.attributes = attributes;
-        this.statements = new StatementBook(pools);
+        StatementBook book = new StatementBook(pools);
+        this.statements = new StatementCommands(book, pins, sessionState, client, pools);
         this.queue = new CommandQueue(client);
         Units units = new Units();
         this.watchdogs = new Watchdogs(units, activity, loop);
         this.kills = new KillDelivery(id, units, client, registry);
         this.routing = cluster == null ? null : new SessionRouting(cluster, user);
-        this.link = new BackendLink(id, units, this, client, pools, routing, sessionState, statements);
+        this.link = new BackendLink(id, units, this, client, pools, routing, sessionState, book);
         registry.add(this);
     }
 
@@ -318,7 +317,7 @@ public final class ClientSession implements BackendConnection.Listener {
             case QUERY -> query(packet, false);
             case TRACKED_QUERY -> query(packet, true);
             case VIRTUAL_PREPARE -> prepare(packet);
-            case VIRTUAL_STATEMENT -> statementCommand(packet, type);
+            case VIRTUAL_STATEMENT -> statementStep(statements.onCommand(packet, type, link.get()), packet, type);
             case PIN_AND_FORWARD -> {
                 pins.pin(Pin.SET_OPTION);
                 forward(packet, type);
@@ -394,16 +393,11 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** COM_STMT_PREPARE in transaction mode: refused beyond sluice.pool.max-client-statements. */
     private void prepare(ByteBuf packet) {
-        int max = pools.config().maxClientStatements();
-        if (statements.open() >= max) {
-            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            statements.prepareFailed(); // a failed prepare: id 0xFFFFFFFF names nothing now
-            client.writeAndFlush(Packets.err(client.alloc(), 1, 1461, "42000", "Sluice: this client already has "
-                    + max + " prepared statements open (sluice.pool.max-client-statements); close the ones it "
-                    + "no longer uses, or raise the limit"));
-        } else {
+        boolean big = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+        if (statements.mayPrepare(packet)) {
             forward(packet, CommandType.COM_STMT_PREPARE);
+        } else {
+            dropContinuation = big;
         }
     }
 
@@ -449,7 +443,14 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Sends a command on the linked backend: statement commands of a multiplexed session through their virtual ids. */
     private void send(ByteBuf packet, CommandType type) {
         if (multiplexed() && isStatementCommand(type)) {
-            sendStatementCommand(packet, type);
+            // Under the backend's id for the statement, preparing it there first when it is not.
+            ByteBuf out = statements.toServer(packet, type, link.get());
+            if (out != null) {
+                write(out, type);
+                statements.sent();
+            } else {
+                statementStep(statements.notSent(), packet, type);
+            }
             return;
         }
         activity.sent(type);
@@ -481,59 +482,22 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // ---------------------------------------------------------------- prepared statements (transaction mode)
 
-    /** A statement command of a multiplexed session: the statement book decides, the session carries it out. */
-    private void statementCommand(ByteBuf packet, CommandType type) {
-        StatementBook.Outcome o = statements.onCommand(packet, type, link.get());
-        syncStatementPins();
-        switch (o) {
-            case FORWARD, SEND_AHEAD -> {
-                sessionState.statementRuns(statements.flags());
-                if (o == StatementBook.Outcome.FORWARD) {
-                    forward(packet, type);
-                } else {
-                    write(packet, type);
-                }
+    /** Carries out what {@link StatementCommands} decides for a statement command (transaction mode). */
+    private void statementStep(StatementCommands.Step step, ByteBuf packet, CommandType type) {
+        switch (step) {
+            case FORWARD -> forward(packet, type);
+            case WRITE -> write(packet, type);
+            case PREPARE_FIRST -> {
+                park(packet, type);
+                link.prepare(statements.toPrepare(), this::sendPending);
             }
-            case REPLY -> {
-                dropContinuation = statements.dropRest();
-                ErrPacket e = statements.error();
-                if (e != null) {
-                    client.writeAndFlush(Packets.err(client.alloc(), 1, e.code(), e.sqlState(), e.message()));
-                } else if (statements.okReply()) {
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-                }
-            }
-            case CLOSED -> releaseIfUnpinned();
-            default -> {
-            }
-        }
-    }
-
-    /** The statement book's cursors and long data are pins of this session. */
-    private void syncStatementPins() {
-        pins.set(Pin.CURSOR, statements.cursors());
-        pins.set(Pin.LONG_DATA, statements.longData());
-    }
-
-    /**
-     * Sends a statement command on the linked backend under that backend's id for the statement,
-     * preparing it there first when it is not (see {@link StatementBook#toServer}).
-     */
-    private void sendStatementCommand(ByteBuf packet, CommandType type) {
-        ByteBuf out = statements.toServer(packet, type, link.get(), client.alloc());
-        if (out != null) {
-            write(out, type);
-            syncStatementPins();
-            return;
-        }
-        switch (statements.outcome()) {
-            case PREPARE_FIRST -> prepareOnBackend(statements.toPrepare(), packet, type);
+            case ANSWERED -> dropContinuation = statements.dropRest();
             case REFUSED -> {
                 dropContinuation = statements.dropRest();
                 activity.idle();
-                sendError(1, SluiceError.UNSUPPORTED_COMMAND, statements.error().message());
                 releaseIfUnpinned();
             }
+            case CLOSED -> releaseIfUnpinned();
             default -> {
             }
         }
@@ -568,23 +532,13 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     /**
-     * Prepares {@code key} on the linked backend ({@link BackendLink#prepare}), then sends the
-     * command parked meanwhile.
-     */
-    private void prepareOnBackend(StatementKey key, ByteBuf packet, CommandType type) {
-        statements.preparedBySluice(); // the server's "last statement" is now Sluice's
-        park(packet, type);
-        link.prepare(key, this::sendPending);
-    }
-
-    /**
      * The parked command cannot run: the server refused what had to come first (its ERR is what the
      * client reads; for a command without a reply, the statement's next execution reads it).
      */
     private void failPending(ErrPacket e, int errSeq) {
         CommandType t = queue.type();
         ByteBuf p = queue.take();
-        int longDataId = t == CommandType.COM_STMT_SEND_LONG_DATA ? StatementPackets.statementId(p) : 0;
+        int longDataId = StatementCommands.longDataId(t, p);
         if (p != null) {
             dropContinuation = Packets.payloadLength(p) == Packets.MAX_PAYLOAD;
             p.release();
@@ -602,12 +556,7 @@ public final class ClientSession implements BackendConnection.Listener {
                     .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
             return;
         }
-        if (t == CommandType.COM_STMT_PREPARE) {
-            statements.prepareFailed(); // a failed prepare: id 0xFFFFFFFF names nothing now
-        }
-        if (t == CommandType.COM_STMT_SEND_LONG_DATA) {
-            statements.deferError(longDataId, e);
-        } else {
+        if (statements.failed(t, longDataId, e)) {
             client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()));
         }
         resumeReading();
@@ -700,8 +649,8 @@ public final class ClientSession implements BackendConnection.Listener {
         boolean prepareReply = answered == CommandType.COM_STMT_PREPARE && multiplexed() && b.tracker().atResponseStart();
         try {
             r = b.tracker().onServerPacket(packet);
-            if (prepareReply) {
-                onPrepareReply(b, packet);
+            if (prepareReply && statements.onPrepareReply(b, packet)) {
+                releaseIfUnpinned(); // the reply closed a statement
             }
             if (multiplexed() && b.tracker().wasOkPacket()) {
                 onOkPacket(b, packet);
@@ -745,15 +694,6 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    /** The first packet of a COM_STMT_PREPARE's response (transaction mode): the statement book reads the ids. */
-    private void onPrepareReply(BackendConnection b, ByteBuf packet) {
-        boolean closed = statements.prepareReply(b, packet, sessionState.schema(), sessionState.variables());
-        syncStatementPins();
-        if (closed) {
-            releaseIfUnpinned();
-        }
-    }
-
     /**
      * One command's response ended ({@code last} its final packet; transaction mode): its result's
      * ROW_COUNT/FOUND_ROWS, and what its statements did to the session's pins and state.
@@ -767,7 +707,6 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         if (type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH || type == CommandType.COM_STMT_RESET) {
             statements.commandDone(type, error, link.get());
-            syncStatementPins();
         }
         if (type != CommandType.COM_QUERY && type != CommandType.COM_STMT_EXECUTE) {
             return;
