@@ -660,14 +660,8 @@ public final class ClientSession implements BackendConnection.Listener {
             serverBrokeProtocol(b, e);
             return;
         }
-        if (r == ResponseTracker.DONE && routing != null) {
-            link.dropRetained(); // kept for a read-only answer; any other answer ends its use
-            if (ClusterFailure.isReadOnlyAnswer(b.tracker().lastWasError(), packet)) {
-                packet = readOnlyAnswer(b, packet, answered);
-                if (packet == null) {
-                    return;
-                }
-            }
+        if (r == ResponseTracker.DONE && routing != null && (packet = clusterResponseEnded(b, packet, answered)) == null) {
+            return;
         }
         lastSeq = Packets.sequenceId(packet);
         client.write(packet, client.voidPromise());
@@ -680,6 +674,12 @@ public final class ClientSession implements BackendConnection.Listener {
                 onResponseComplete(b);
             }
         }
+    }
+
+    /** Several servers, a response ended with {@code last}: returns the packet to forward, or null (see {@link #readOnlyAnswer}). */
+    private ByteBuf clusterResponseEnded(BackendConnection b, ByteBuf last, CommandType answered) {
+        link.dropRetained(); // kept for a read-only answer; any other answer ends its use
+        return ClusterFailure.isReadOnlyAnswer(b.tracker().lastWasError(), last) ? readOnlyAnswer(b, last, answered) : last;
     }
 
     /**
