@@ -5,7 +5,8 @@
  * (2) {@code session.CommandRouter} — the one {@code switch} over {@code CommandType} — returns a
  *     {@code Route}: forward, answer locally, KILL, refuse; in transaction mode a query is
  *     classified ({@code StatementClassifier}) and statement commands go through
- *     {@code session.statements.StatementBook} (Sluice's statement ids).
+ *     {@code session.StatementCommands} and its {@code session.statements.StatementBook} (Sluice's
+ *     statement ids), which return the step the session carries out.
  * (3) With a linked backend the session's {@code session.BackendLink} writes the command; without
  *     one the session parks it and the link asks {@code pool.BackendPools.acquire} (waiting in
  *     {@code gate.Gate}, bounded, with deadlines); a client that sends more meanwhile is not read

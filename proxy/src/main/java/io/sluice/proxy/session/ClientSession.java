@@ -10,7 +10,6 @@ import io.sluice.proxy.protocol.SluiceError;
 import io.sluice.proxy.protocol.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
-import io.sluice.proxy.backend.StatementKey;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
@@ -19,7 +18,6 @@ import io.sluice.proxy.protocol.OkPacket;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
-import io.sluice.proxy.protocol.StatementPackets;
 import io.sluice.proxy.cluster.Cluster;
 import io.sluice.proxy.cluster.Router;
 import io.sluice.proxy.pool.BackendPools;
@@ -111,8 +109,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final PinTable pins = new PinTable();
     /** The schema, and in transaction mode the movable state (variables, user variables, LAST_INSERT_ID, ...). */
     private final SessionState sessionState;
-    /** Transaction pool mode: the client's prepared statements, virtualized (see docs/multiplexing.md). */
-    private final StatementBook statements;
+    /** Transaction pool mode: the client's prepared-statement commands, virtualized (see docs/multiplexing.md). */
+    private final StatementCommands statements;
     /** The rest of a refused command of 16 MiB or more is dropped. */
     private boolean dropContinuation;
 
@@ -125,10 +123,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final KillDelivery kills;
     /** With several servers: where each unit of work goes, and this session's last write; null with one server. */
     private final SessionRouting routing;
-    /** 9413 was sent for a transaction on a server that stopped being the primary: reset its backend when the response ends. */
-    private boolean rollBackOnRelease;
-    /** The transaction's server went away while the session was idle in it: its next command reads this (9413). */
-    private String lostTransaction;
+    /** With several servers: what a primary turning read-only or dying leaves for later (decisions: {@link ClusterFailure}). */
+    private final ClusterFailure failure = new ClusterFailure();
     /** @param cluster the primary and its replicas, or null with one server */
     public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, Cluster cluster, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
@@ -146,13 +142,14 @@ public final class ClientSession implements BackendConnection.Listener {
         this.key = BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION);
         this.sessionState = new SessionState(pins, schema);
         this.attributes = attributes;
-        this.statements = new StatementBook(pools);
+        StatementBook book = new StatementBook(pools);
+        this.statements = new StatementCommands(book, pins, sessionState, client, pools);
         this.queue = new CommandQueue(client);
         Units units = new Units();
         this.watchdogs = new Watchdogs(units, activity, loop);
         this.kills = new KillDelivery(id, units, client, registry);
         this.routing = cluster == null ? null : new SessionRouting(cluster, user);
-        this.link = new BackendLink(id, units, this, client, pools, routing, sessionState, statements);
+        this.link = new BackendLink(id, units, this, client, pools, routing, sessionState, book);
         registry.add(this);
     }
 
@@ -305,9 +302,8 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
     private void route(ByteBuf packet) {
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
-        if (lostTransaction != null && type != CommandType.COM_QUIT && ResponseTracker.hasResponse(type)) {
-            String message = lostTransaction;
-            lostTransaction = null;
+        String message = failure.takeLost(type);
+        if (message != null) {
             packet.release();
             client.writeAndFlush(Packets.err(client.alloc(), 1, SluiceError.PRIMARY_CHANGED.code(),
                     SluiceError.PRIMARY_CHANGED.sqlState(), message));
@@ -321,7 +317,7 @@ public final class ClientSession implements BackendConnection.Listener {
             case QUERY -> query(packet, false);
             case TRACKED_QUERY -> query(packet, true);
             case VIRTUAL_PREPARE -> prepare(packet);
-            case VIRTUAL_STATEMENT -> statementCommand(packet, type);
+            case VIRTUAL_STATEMENT -> statementStep(statements.onCommand(packet, type, link.get()), packet, type);
             case PIN_AND_FORWARD -> {
                 pins.pin(Pin.SET_OPTION);
                 forward(packet, type);
@@ -397,16 +393,11 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** COM_STMT_PREPARE in transaction mode: refused beyond sluice.pool.max-client-statements. */
     private void prepare(ByteBuf packet) {
-        int max = pools.config().maxClientStatements();
-        if (statements.open() >= max) {
-            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            statements.prepareFailed(); // a failed prepare: id 0xFFFFFFFF names nothing now
-            client.writeAndFlush(Packets.err(client.alloc(), 1, 1461, "42000", "Sluice: this client already has "
-                    + max + " prepared statements open (sluice.pool.max-client-statements); close the ones it "
-                    + "no longer uses, or raise the limit"));
-        } else {
+        boolean big = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
+        if (statements.mayPrepare(packet)) {
             forward(packet, CommandType.COM_STMT_PREPARE);
+        } else {
+            dropContinuation = big;
         }
     }
 
@@ -452,7 +443,14 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Sends a command on the linked backend: statement commands of a multiplexed session through their virtual ids. */
     private void send(ByteBuf packet, CommandType type) {
         if (multiplexed() && isStatementCommand(type)) {
-            sendStatementCommand(packet, type);
+            // Under the backend's id for the statement, preparing it there first when it is not.
+            ByteBuf out = statements.toServer(packet, type, link.get());
+            if (out != null) {
+                write(out, type);
+                statements.sent();
+            } else {
+                statementStep(statements.notSent(), packet, type);
+            }
             return;
         }
         activity.sent(type);
@@ -484,59 +482,22 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // ---------------------------------------------------------------- prepared statements (transaction mode)
 
-    /** A statement command of a multiplexed session: the statement book decides, the session carries it out. */
-    private void statementCommand(ByteBuf packet, CommandType type) {
-        StatementBook.Outcome o = statements.onCommand(packet, type, link.get());
-        syncStatementPins();
-        switch (o) {
-            case FORWARD, SEND_AHEAD -> {
-                sessionState.statementRuns(statements.flags());
-                if (o == StatementBook.Outcome.FORWARD) {
-                    forward(packet, type);
-                } else {
-                    write(packet, type);
-                }
+    /** Carries out what {@link StatementCommands} decides for a statement command (transaction mode). */
+    private void statementStep(StatementCommands.Step step, ByteBuf packet, CommandType type) {
+        switch (step) {
+            case FORWARD -> forward(packet, type);
+            case WRITE -> write(packet, type);
+            case PREPARE_FIRST -> {
+                park(packet, type);
+                link.prepare(statements.toPrepare(), this::sendPending);
             }
-            case REPLY -> {
-                dropContinuation = statements.dropRest();
-                ErrPacket e = statements.error();
-                if (e != null) {
-                    client.writeAndFlush(Packets.err(client.alloc(), 1, e.code(), e.sqlState(), e.message()));
-                } else if (statements.okReply()) {
-                    client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-                }
-            }
-            case CLOSED -> releaseIfUnpinned();
-            default -> {
-            }
-        }
-    }
-
-    /** The statement book's cursors and long data are pins of this session. */
-    private void syncStatementPins() {
-        pins.set(Pin.CURSOR, statements.cursors());
-        pins.set(Pin.LONG_DATA, statements.longData());
-    }
-
-    /**
-     * Sends a statement command on the linked backend under that backend's id for the statement,
-     * preparing it there first when it is not (see {@link StatementBook#toServer}).
-     */
-    private void sendStatementCommand(ByteBuf packet, CommandType type) {
-        ByteBuf out = statements.toServer(packet, type, link.get(), client.alloc());
-        if (out != null) {
-            write(out, type);
-            syncStatementPins();
-            return;
-        }
-        switch (statements.outcome()) {
-            case PREPARE_FIRST -> prepareOnBackend(statements.toPrepare(), packet, type);
+            case ANSWERED -> dropContinuation = statements.dropRest();
             case REFUSED -> {
                 dropContinuation = statements.dropRest();
                 activity.idle();
-                sendError(1, SluiceError.UNSUPPORTED_COMMAND, statements.error().message());
                 releaseIfUnpinned();
             }
+            case CLOSED -> releaseIfUnpinned();
             default -> {
             }
         }
@@ -571,23 +532,13 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     /**
-     * Prepares {@code key} on the linked backend ({@link BackendLink#prepare}), then sends the
-     * command parked meanwhile.
-     */
-    private void prepareOnBackend(StatementKey key, ByteBuf packet, CommandType type) {
-        statements.preparedBySluice(); // the server's "last statement" is now Sluice's
-        park(packet, type);
-        link.prepare(key, this::sendPending);
-    }
-
-    /**
      * The parked command cannot run: the server refused what had to come first (its ERR is what the
      * client reads; for a command without a reply, the statement's next execution reads it).
      */
     private void failPending(ErrPacket e, int errSeq) {
         CommandType t = queue.type();
         ByteBuf p = queue.take();
-        int longDataId = t == CommandType.COM_STMT_SEND_LONG_DATA ? StatementPackets.statementId(p) : 0;
+        int longDataId = StatementCommands.longDataId(t, p);
         if (p != null) {
             dropContinuation = Packets.payloadLength(p) == Packets.MAX_PAYLOAD;
             p.release();
@@ -605,12 +556,7 @@ public final class ClientSession implements BackendConnection.Listener {
                     .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
             return;
         }
-        if (t == CommandType.COM_STMT_PREPARE) {
-            statements.prepareFailed(); // a failed prepare: id 0xFFFFFFFF names nothing now
-        }
-        if (t == CommandType.COM_STMT_SEND_LONG_DATA) {
-            statements.deferError(longDataId, e);
-        } else {
+        if (statements.failed(t, longDataId, e)) {
             client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()));
         }
         resumeReading();
@@ -703,8 +649,8 @@ public final class ClientSession implements BackendConnection.Listener {
         boolean prepareReply = answered == CommandType.COM_STMT_PREPARE && multiplexed() && b.tracker().atResponseStart();
         try {
             r = b.tracker().onServerPacket(packet);
-            if (prepareReply) {
-                onPrepareReply(b, packet);
+            if (prepareReply && statements.onPrepareReply(b, packet)) {
+                releaseIfUnpinned(); // the reply closed a statement
             }
             if (multiplexed() && b.tracker().wasOkPacket()) {
                 onOkPacket(b, packet);
@@ -714,15 +660,8 @@ public final class ClientSession implements BackendConnection.Listener {
             serverBrokeProtocol(b, e);
             return;
         }
-        if (r == ResponseTracker.DONE && routing != null) {
-            link.dropRetained(); // kept for a read-only answer; any other answer ends its use
-            if (b.tracker().lastWasError() && Packets.sequenceId(packet) == 1 && ErrPacket.codeOf(packet) == READ_ONLY
-                    && link.linkedAsPrimary()) {
-                packet = readOnlyAnswer(b, packet, answered);
-                if (packet == null) {
-                    return;
-                }
-            }
+        if (r == ResponseTracker.DONE && routing != null && (packet = clusterResponseEnded(b, packet, answered)) == null) {
+            return;
         }
         lastSeq = Packets.sequenceId(packet);
         client.write(packet, client.voidPromise());
@@ -737,6 +676,13 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
+    /** Several servers, a response ended with {@code last}: returns the packet to forward, or null (see {@link #readOnlyAnswer}). */
+    private ByteBuf clusterResponseEnded(BackendConnection b, ByteBuf last, CommandType answered) {
+        link.dropRetained(); // kept for a read-only answer; any other answer ends its use
+        return ClusterFailure.isReadOnlyAnswer(b.tracker().lastWasError(), last) && link.linkedAsPrimary()
+                ? readOnlyAnswer(b, last, answered) : last;
+    }
+
     /**
      * An OK packet from a session-tracking backend: learn the transaction status, the insert id and
      * the state changes, then hide the tracking data from a client that did not ask for it.
@@ -746,15 +692,6 @@ public final class ClientSession implements BackendConnection.Listener {
         sessionState.readOk(ok, packet, b);
         if (!capabilities.isSessionTracked()) {
             ok.stripSessionTrackingOf(packet);
-        }
-    }
-
-    /** The first packet of a COM_STMT_PREPARE's response (transaction mode): the statement book reads the ids. */
-    private void onPrepareReply(BackendConnection b, ByteBuf packet) {
-        boolean closed = statements.prepareReply(b, packet, sessionState.schema(), sessionState.variables());
-        syncStatementPins();
-        if (closed) {
-            releaseIfUnpinned();
         }
     }
 
@@ -771,7 +708,6 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         if (type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH || type == CommandType.COM_STMT_RESET) {
             statements.commandDone(type, error, link.get());
-            syncStatementPins();
         }
         if (type != CommandType.COM_QUERY && type != CommandType.COM_STMT_EXECUTE) {
             return;
@@ -784,9 +720,8 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
     private void onResponseComplete(BackendConnection b) {
-        if (rollBackOnRelease) {
+        if (failure.takeRollBack()) {
             // The transaction died with its primary's role (9413 sent): the reset rolls it back there.
-            rollBackOnRelease = false;
             pins.clear(Pin.TRANSACTION);
             pins.clear(Pin.NEXT_TRANSACTION);
             watchdogs.responseComplete(false, activity.commandStartNanos());
@@ -811,38 +746,31 @@ public final class ClientSession implements BackendConnection.Listener {
     private boolean primaryLost(BackendConnection b, boolean inFlight) {
         routing.cluster().troubled();
         link.dropRetained();
-        boolean responseStarted = inFlight && !b.tracker().atResponseStart();
-        // A COMMIT under way may have taken effect before the server went: only the server could say (9405).
-        boolean committing = inFlight && sessionState.statementEndsTransaction();
-        if (!pins.pinned() || !pins.onlyTransaction() || responseStarted || committing || link.midContinuation()) {
+        ClusterFailure.Verdict v = ClusterFailure.onLost(pins.pinned(), pins.onlyTransaction(),
+                inFlight && !b.tracker().atResponseStart(), inFlight && sessionState.statementEndsTransaction(),
+                link.midContinuation());
+        if (v == ClusterFailure.Verdict.END) {
             return false;
         }
         pins.clear(Pin.TRANSACTION);
         pins.clear(Pin.NEXT_TRANSACTION);
         watchdogs.responseComplete(false, activity.commandStartNanos());
-        String message = "Sluice: the server of this transaction went away (" + b + "): the transaction is lost and nothing "
-                + "of it was committed; run it again";
+        String message = ClusterFailure.lost(b);
         if (inFlight) {
             activity.idle();
             kills.responseComplete();
-            client.writeAndFlush(Packets.err(client.alloc(), lastSeq + 1, SluiceError.PRIMARY_CHANGED.code(),
-                    SluiceError.PRIMARY_CHANGED.sqlState(), message));
+            sendError(lastSeq + 1, SluiceError.PRIMARY_CHANGED, message);
         } else {
-            lostTransaction = message; // the answer to the client's next command
+            failure.lostWhileIdle(message); // the answer to the client's next command
         }
         return true;
     }
 
-    /** ER_OPTION_PREVENTS_STATEMENT: "running with the --read-only option". */
-    private static final int READ_ONLY = 1290;
-
     /**
      * The server the session's work went to as the primary answered "read-only": a switchover is
      * under way, and this is a topology change, not the application's error. The monitor polls at
-     * once. An autocommit statement (nothing ran) waits for the next primary and is sent there, the
-     * client none the wiser. A transaction's statement gets 9413 (the transaction is rolled back,
-     * the session goes on); a session holding other state on that server (temporary tables,
-     * locks, ...) cannot go on: 9405. Returns the packet to forward, or null.
+     * once; {@link ClusterFailure} decides: the statement waits for the next primary (RETRY), the
+     * transaction gets 9413 (ROLL_BACK) or the session 9405 (END). Returns the packet to forward, or null.
      */
     private ByteBuf readOnlyAnswer(BackendConnection b, ByteBuf err, CommandType answered) {
         int server = link.server();
@@ -856,7 +784,7 @@ public final class ClientSession implements BackendConnection.Listener {
             return null;
         }
         boolean autocommitOff = "OFF".equalsIgnoreCase(sessionState.variables().get("autocommit"));
-        ByteBuf again = answered == CommandType.COM_QUERY && !pins.pinned() && !autocommitOff ? link.takeRetained() : null;
+        ByteBuf again = ClusterFailure.retries(answered, pins.pinned(), autocommitOff) ? link.takeRetained() : null;
         if (again != null) {
             err.release();
             log.info("{}: {} answered read-only (it is no longer the primary): the statement waits for the next primary",
@@ -873,16 +801,14 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         int seq = Packets.sequenceId(err);
         err.release();
-        if (!pins.onlyTransaction()) {
-            frontend.fail(SluiceError.BACKEND_LOST, seq, "Sluice: " + routing.cluster().address(server) + " stopped being the "
-                    + "primary (it answered read-only) while this session held state on it (" + pins.list() + "); "
-                    + "that state is gone, reconnect");
+        String address = routing.cluster().address(server);
+        if (ClusterFailure.onReadOnly(pins.onlyTransaction()) == ClusterFailure.Verdict.END) {
+            frontend.fail(SluiceError.BACKEND_LOST, seq, ClusterFailure.readOnlyEnds(address, pins.list()));
             return null;
         }
-        rollBackOnRelease = true;
+        failure.rollBackOnRelease();
         return Packets.err(client.alloc(), seq, SluiceError.PRIMARY_CHANGED.code(), SluiceError.PRIMARY_CHANGED.sqlState(),
-                "Sluice: the primary " + routing.cluster().address(server) + " turned read-only (a switchover) while this "
-                        + "transaction was open on it: the transaction is rolled back and nothing of it was committed; run it again");
+                ClusterFailure.readOnlyRollsBack(address));
     }
 
     /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */

@@ -14,8 +14,12 @@
  * {@code LeakDetector} (leaks, idle in transaction, max query/transaction time: clock, verdicts and
  * checks), {@code KillStatement} + {@code KillDelivery} (KILL, delivered as messages to the
  * target's loop; no session writes another's fields), {@code SessionSnapshot} (the immutable value
- * the admin reads) and {@code SessionRegistry}. Prepared statements are in
- * {@code session.statements}.
+ * the admin reads) and {@code SessionRegistry}. With several servers, {@code SessionRouting}
+ * (where each unit of work goes) and {@code ClusterFailure} (a primary that turns read-only or
+ * dies: retry the statement, 9413 and roll back, or 9405, decided as pure functions; the session
+ * carries out the verdict). {@code StatementCommands} carries a multiplexed session's
+ * prepared-statement commands through {@code session.statements} (which virtualizes them) and
+ * returns a step the session applies in one place.
  *
  * <p>Threading: a session and all its units run on its client's event loop; server packets are
  * handed over to that loop. Other threads (the admin, the leak detector's pass) only read volatile
