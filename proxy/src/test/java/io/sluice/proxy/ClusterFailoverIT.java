@@ -231,4 +231,29 @@ class ClusterFailoverIT {
             assertEquals(9405, e.getErrorCode(), "not a silent move to another backend without @mine: " + e.getMessage());
         }
     }
+
+    @Test
+    void anAutocommitWriteTheOldPrimaryRefusesWaitsAndLandsOnTheNewOne() throws Exception {
+        setUpCluster();
+        // A slow poll, so the write reaches the old primary after it turned read-only and before
+        // Sluice's monitor has seen that: the server's 1290 is what tells Sluice.
+        try (Sluice sluice = Sluice.startCluster(cluster, false, "sluice.users.bank.password = \"bank-pw\"\n"
+                + "sluice.users.mon.password = \"mon-pw\"\nsluice.cluster { monitor-user = mon, poll-interval = 1s }\n"
+                + "sluice.pool { mode = transaction, max-per-user = 4, acquire-timeout = 20s }\n");
+             Connection c = sluice.connect("bank", "bank-pw", "bank", "");
+             Statement s = c.createStatement()) {
+            s.executeUpdate("UPDATE accounts SET balance = balance WHERE id = 0"); // links a backend on the primary once
+            TestServer next = cluster.replica(0);
+            cluster.setReadOnly(cluster.primary(), true);
+            Thread promote = new Thread(() -> cluster.switchover(next));
+            promote.start();
+            try {
+                assertEquals(1, s.executeUpdate("UPDATE accounts SET balance = balance + 1 WHERE id = 1"),
+                        "the autocommit write waited for the next primary and ran there, the client none the wiser");
+            } finally {
+                promote.join();
+            }
+            assertEquals(BALANCE + 1, Long.parseLong(next.queryString("SELECT balance FROM bank.accounts WHERE id = 1")));
+        }
+    }
 }

@@ -678,9 +678,13 @@ public final class ClientSession implements BackendConnection.Listener {
 
     /** Several servers, a response ended with {@code last}: returns the packet to forward, or null (see {@link #readOnlyAnswer}). */
     private ByteBuf clusterResponseEnded(BackendConnection b, ByteBuf last, CommandType answered) {
+        if (ClusterFailure.isReadOnlyAnswer(b.tracker().lastWasError(), last) && link.linkedAsPrimary()) {
+            ByteBuf forward = readOnlyAnswer(b, last, answered); // takes the kept statement when it sends it again
+            link.dropRetained();
+            return forward;
+        }
         link.dropRetained(); // kept for a read-only answer; any other answer ends its use
-        return ClusterFailure.isReadOnlyAnswer(b.tracker().lastWasError(), last) && link.linkedAsPrimary()
-                ? readOnlyAnswer(b, last, answered) : last;
+        return last;
     }
 
     /**
