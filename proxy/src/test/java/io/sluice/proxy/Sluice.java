@@ -52,7 +52,20 @@ public final class Sluice implements AutoCloseable {
                 + "sluice.cluster.poll-interval = 200ms\n"
                 + "sluice.admin.enabled = false\n";
         SluiceConfig config = ConfigLoader.parse(base + hocon);
-        return new Sluice(cluster.primary(), new ProxyServer(config, new SimpleMeterRegistry()).start());
+        Sluice sluice = new Sluice(cluster.primary(), new ProxyServer(config, new SimpleMeterRegistry()).start());
+        // A replica a little behind at the first poll has no known lag until a later poll sees it
+        // catch up: give it a few polls, so a test's first read finds a readable replica if any.
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < deadline
+                && sluice.proxy.cluster().topology().servers().stream().noneMatch(v -> v.readable())) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return sluice;
     }
 
     public int port() {
