@@ -171,6 +171,16 @@ final class DoctorRoute implements AutoCloseable {
         return trustStore;
     }
 
+    private static void deleteQuietly(Path trustStore) {
+        if (trustStore != null) {
+            try {
+                Files.deleteIfExists(trustStore);
+            } catch (IOException e) {
+                log.debug("cannot delete {}: {}", trustStore, e.toString());
+            }
+        }
+    }
+
     /** On the worker: log in, take Sluice's view, diagnose. Every outcome is a response, never an exception. */
     private Response diagnose(ServerConfig server, UserConfig user, DoctorOptions options, Duration limit) {
         long started = System.nanoTime();
@@ -213,13 +223,7 @@ final class DoctorRoute implements AutoCloseable {
         } catch (IOException | GeneralSecurityException e) {
             return Response.error(mapper, 500, "internal_error", "cannot build a trust store from sluice.server.tls.ca-file: " + e);
         } finally {
-            if (trustStore != null) {
-                try {
-                    Files.deleteIfExists(trustStore);
-                } catch (IOException e) {
-                    log.debug("cannot delete {}: {}", trustStore, e.toString());
-                }
-            }
+            deleteQuietly(trustStore);
         }
     }
 
@@ -271,13 +275,7 @@ final class DoctorRoute implements AutoCloseable {
         } catch (IOException | GeneralSecurityException e) {
             return Response.error(mapper, 500, "internal_error", "cannot build a trust store from sluice.server.tls.ca-file: " + e);
         } finally {
-            if (trustStore != null) {
-                try {
-                    Files.deleteIfExists(trustStore);
-                } catch (IOException e) {
-                    log.debug("cannot delete {}: {}", trustStore, e.toString());
-                }
-            }
+            deleteQuietly(trustStore);
         }
     }
 

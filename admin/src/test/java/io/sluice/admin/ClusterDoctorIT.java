@@ -226,23 +226,6 @@ class ClusterDoctorIT {
     }
 
     private String run(Path chromium, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-dev-shm-usage", "--user-data-dir=" + profile));
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(profile.getParent(), "chromium", ".out");
-        Path err = Files.createTempFile(profile.getParent(), "chromium", ".err");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            if (!p.waitFor(180, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                throw new AssertionError("chromium did not finish in 180 s:\n" + Files.readString(err, StandardCharsets.UTF_8));
-            }
-            assertEquals(0, p.exitValue(), () -> "chromium failed");
-            return Files.readString(out, StandardCharsets.UTF_8);
-        } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
+        return HeadlessChromium.run(chromium, profile, args);
     }
 }
