@@ -11,7 +11,6 @@ import io.sluice.proxy.pool.BackendPools;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A primary and its replicas behind one front: each server's own pools (with its own learned
@@ -31,6 +30,9 @@ public final class Cluster implements AutoCloseable {
     /** Work waiting for a server to qualify (a primary after a switchover, a replica): run again after each poll. */
     private final ConcurrentLinkedQueue<Runnable> waiting = new ConcurrentLinkedQueue<>();
     private final Counter[][] routed;
+    /** {@link #reportsWriteGtids()}, once every server's handshake has been seen. */
+    private volatile boolean writeGtids;
+    private volatile boolean writeGtidsSettled;
 
     public Cluster(ClusterConfig config, List<BackendPools> pools, ClusterMonitor monitor, MeterRegistry registry) {
         this.config = config;
@@ -80,20 +82,10 @@ public final class Cluster implements AutoCloseable {
         return pools.get(index);
     }
 
-    public List<BackendPools> allPools() {
-        return pools;
-    }
-
     /**
      * Where the next unit of work of a session of {@code user} goes.
      *
-     * @param sessionWrite the position of the session's own last write, or {@link GtidSet#EMPTY}
-     */
-    public Router.Decision route(Router.Work work, Router.Reason why, UserConfig user, GtidSet sessionWrite) {
-        return route(work, why, user, sessionWrite, 0);
-    }
-
-    /**
+     * @param sessionWrite        the position of the session's own last write, or {@link GtidSet#EMPTY}
      * @param sessionPrimaryUntil the session wrote where the server reports no GTID: its reads stay
      *                            on the primary until this {@code System.nanoTime()}, or 0
      */
@@ -127,14 +119,23 @@ public final class Cluster implements AutoCloseable {
      * not turn on yet), a writer's reads stay on the primary for {@link #noGtidWindowNanos()}.
      */
     public boolean reportsWriteGtids() {
+        if (writeGtidsSettled) {
+            return writeGtids; // asked per routed write: the servers' flavour is read once, when all are known
+        }
+        boolean all = true;
+        boolean learned = true;
         for (BackendPools p : pools) {
             var info = p.connector().serverInfo();
-            if (!info.learned() || !info.version().contains("MariaDB")) {
-                return false;
-            }
+            learned &= info.learned();
+            all &= info.learned() && info.version().contains("MariaDB");
         }
-        return true;
+        if (learned) {
+            writeGtids = all;
+            writeGtidsSettled = true;
+        }
+        return all;
     }
+
 
     /**
      * How long a write without a reported GTID keeps its writer's reads on the primary: a readable
@@ -199,10 +200,6 @@ public final class Cluster implements AutoCloseable {
     /** How long a read may wait for a replica to apply its reader's write, in nanoseconds; 0 = never. */
     public long readYourWritesWaitNanos() {
         return config.readYourWritesWait().toNanos();
-    }
-
-    public static long nanos(long millis) {
-        return TimeUnit.MILLISECONDS.toNanos(millis);
     }
 
     @Override

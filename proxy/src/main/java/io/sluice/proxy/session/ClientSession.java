@@ -787,8 +787,7 @@ public final class ClientSession implements BackendConnection.Listener {
                     + "the primary (it answered read-only); this session's state was on it and is gone, reconnect");
             return null;
         }
-        boolean autocommitOff = "OFF".equalsIgnoreCase(sessionState.variables().get("autocommit"));
-        ByteBuf again = ClusterFailure.retries(answered, pins.pinned(), autocommitOff) ? link.takeRetained() : null;
+        ByteBuf again = ClusterFailure.retries(answered, pins.pinned(), sessionState.autocommitOff()) ? link.takeRetained() : null;
         if (again != null) {
             err.release();
             log.info("{}: {} answered read-only (it is no longer the primary): the statement waits for the next primary",
@@ -943,8 +942,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final class Units implements BackendLink.Owner, KillDelivery.Party, Watchdogs.Watched {
         @Override
         public Router.Decision route() {
-            boolean autocommitOff = "OFF".equalsIgnoreCase(sessionState.variables().get("autocommit"));
-            return routing.decide(queue.type(), queue.peek(), multiplexed(), pins.pinned(), autocommitOff, statements.flags());
+            return routing.decide(queue.type(), queue.peek(), multiplexed(), pins.pinned(), sessionState.autocommitOff(),
+                    statements.flags());
         }
 
         @Override

@@ -158,11 +158,6 @@ final class SessionRouting {
         return new SessionSnapshot.Route(d.server() >= 0 ? cluster.address(d.server()) : null, d.reason().label());
     }
 
-    /** The last decision (for /sessions), or null before the first. */
-    Router.Decision last() {
-        return last;
-    }
-
     Cluster cluster() {
         return cluster;
     }

@@ -54,6 +54,11 @@ final class SessionState implements OkPacket.StateVisitor {
         this.schema = schema;
     }
 
+    /** The client turned autocommit off (SET autocommit = 0): every statement is in a transaction until COMMIT or ROLLBACK. */
+    boolean autocommitOff() {
+        return "OFF".equalsIgnoreCase(variables.get("autocommit"));
+    }
+
     /** The statement under way ends its transaction (COMMIT, ROLLBACK): whether it took effect is the server's to say. */
     boolean statementEndsTransaction() {
         return (statementFlags & StatementClassifier.TRANSACTION_END) != 0;
@@ -204,7 +209,7 @@ final class SessionState implements OkPacket.StateVisitor {
                 backend.state().userVariablesAssigned(setUser);
             }
         }
-        pins.statementDone(f, error, "OFF".equalsIgnoreCase(variables.get("autocommit")), sawStateChange && !stateChangeExplained);
+        pins.statementDone(f, error, autocommitOff(), sawStateChange && !stateChangeExplained);
         sawStateChange = false;
         stateChangeExplained = false;
     }
