@@ -67,10 +67,15 @@ class ClusterFailoverIT {
     }
 
     Sluice sluice() {
-        return Sluice.startCluster(cluster, false, "sluice.users.bank.password = \"bank-pw\"\n"
+        return sluice("transaction", 8, "");
+    }
+
+    /** Sluice in front of the cluster: {@code mode}, {@code pool} backends per server, and more {@code sluice.cluster} settings. */
+    Sluice sluice(String mode, int pool, String cluster) {
+        return Sluice.startCluster(this.cluster, false, "sluice.users.bank.password = \"bank-pw\"\n"
                 + "sluice.users.mon.password = \"mon-pw\"\n"
-                + "sluice.cluster.monitor-user = mon\n"
-                + "sluice.pool { mode = transaction, max-per-user = 8, acquire-timeout = 20s }\n");
+                + "sluice.cluster { monitor-user = mon" + cluster + " }\n"
+                + "sluice.pool { mode = " + mode + ", max-per-user = " + pool + ", acquire-timeout = 20s }\n");
     }
 
     /** Runs transfers on {@code workers} connections until stopped; counts successes and errors by code. */
@@ -218,9 +223,7 @@ class ClusterFailoverIT {
     @Test
     void aSessionModeSessionWhosePrimaryTurnsReadOnlyIsToldItsStateIsGone() throws Exception {
         setUpCluster();
-        try (Sluice sluice = Sluice.startCluster(cluster, false, "sluice.users.bank.password = \"bank-pw\"\n"
-                + "sluice.users.mon.password = \"mon-pw\"\nsluice.cluster.monitor-user = mon\n"
-                + "sluice.pool { mode = session, max-per-user = 4, acquire-timeout = 20s }\n");
+        try (Sluice sluice = sluice("session", 4, "");
              Connection c = sluice.connect("bank", "bank-pw", "bank", "");
              Statement s = c.createStatement()) {
             s.execute("SET @mine = 5");
@@ -237,9 +240,7 @@ class ClusterFailoverIT {
         setUpCluster();
         // A slow poll, so the write reaches the old primary after it turned read-only and before
         // Sluice's monitor has seen that: the server's 1290 is what tells Sluice.
-        try (Sluice sluice = Sluice.startCluster(cluster, false, "sluice.users.bank.password = \"bank-pw\"\n"
-                + "sluice.users.mon.password = \"mon-pw\"\nsluice.cluster { monitor-user = mon, poll-interval = 1s }\n"
-                + "sluice.pool { mode = transaction, max-per-user = 4, acquire-timeout = 20s }\n");
+        try (Sluice sluice = sluice("transaction", 4, ", poll-interval = 1s");
              Connection c = sluice.connect("bank", "bank-pw", "bank", "");
              Statement s = c.createStatement()) {
             s.executeUpdate("UPDATE accounts SET balance = balance WHERE id = 0"); // links a backend on the primary once

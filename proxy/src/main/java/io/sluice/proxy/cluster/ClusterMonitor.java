@@ -41,7 +41,6 @@ public final class ClusterMonitor implements AutoCloseable {
     private final EventLoop loop;
     private final TopologyRules rules;
     private final Probe[] probes;
-    private final List<Consumer<Topology>> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Topology>> roundListeners = new CopyOnWriteArrayList<>();
     private volatile Topology topology;
     private ScheduledFuture<?> timer;
@@ -75,11 +74,6 @@ public final class ClusterMonitor implements AutoCloseable {
     /** The cluster as of the last round of polls. */
     public Topology topology() {
         return topology;
-    }
-
-    /** Called on the monitor's loop with each new topology that differs in what routing reads. */
-    public void onChange(Consumer<Topology> listener) {
-        listeners.add(listener);
     }
 
     /** Called on the monitor's loop after every round of polls, changed or not (work waiting for a server retries then). */
@@ -148,13 +142,6 @@ public final class ClusterMonitor implements AutoCloseable {
         topology = next;
         if (!sameRouting(previous, next)) {
             log.info("cluster: {}", next.describe());
-            for (Consumer<Topology> l : listeners) {
-                try {
-                    l.accept(next);
-                } catch (RuntimeException e) {
-                    log.warn("cluster topology listener failed", e);
-                }
-            }
         }
     }
 
