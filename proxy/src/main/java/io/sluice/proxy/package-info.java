@@ -15,9 +15,10 @@
  *     (transaction mode: one batched SET, INIT_DB, run by {@code backend.BackendSteps}), writes
  *     the command and tells the backend's {@code protocol.ResponseTracker} what was asked.
  * (5) {@code backend.BackendHandler} hands each server frame, or a run of plain rows as one buffer,
- *     to the session, which forwards it unchanged (rows are never decoded); the tracker finds the
- *     end of the response and decodes each OK once into {@code protocol.OkPacket}.
- * (6) On the final OK/EOF/ERR without SERVER_MORE_RESULTS_EXISTS the session updates its
+ *     to the session's {@code session.ResponsePath}, which forwards it unchanged (rows are never
+ *     decoded); the tracker finds the end of the response and decodes each OK once into
+ *     {@code protocol.OkPacket}.
+ * (6) On the final OK/EOF/ERR without SERVER_MORE_RESULTS_EXISTS the response path updates the
  *     {@code SessionState} and {@code PinTable} from that OK; then {@code ModeRules} decides:
  *     transaction mode releases the backend as soon as no pin holds ({@code releaseIfUnpinned} ->
  *     {@code BackendLink.unlink} -> {@code BackendPools.release}, which hands it straight to the

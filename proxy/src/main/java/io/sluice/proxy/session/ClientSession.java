@@ -3,7 +3,6 @@ package io.sluice.proxy.session;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
-import io.netty.util.concurrent.EventExecutor;
 import io.sluice.config.PoolMode;
 import io.sluice.config.UserConfig;
 import io.sluice.proxy.protocol.SluiceError;
@@ -13,8 +12,6 @@ import io.sluice.proxy.backend.BackendKey;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
-import io.sluice.proxy.protocol.MalformedPacketException;
-import io.sluice.proxy.protocol.OkPacket;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
@@ -37,21 +34,20 @@ import java.util.Map;
  *
  * <p>Threading: everything runs on the client channel's event loop. Server packets arrive on the
  * backend's loop; when the two differ, the backend handler hands each read burst over in one task
- * ({@link #executor()}).
+ * ({@link ResponsePath#executor()}).
  *
  * <p>Flow: the frontend handler passes each command-phase packet to {@link #onClientPacket}; one
  * {@code switch} over {@link CommandType} decides to forward, answer locally, translate or refuse.
  * Forwarding without a backend parks the packet in the {@link CommandQueue} and the
  * {@link BackendLink} asks the gate; on grant it links, restores the state, and the session sends
- * the command. The client is read on while the
- * command waits, and stops being read as soon as it sends more (see {@link CommandQueue#holdBack}). Server
- * packets are forwarded unchanged, frame by frame, or a run of plain rows as one buffer
- * ({@link #onBackendRows}; rows are never decoded), while the {@link ResponseTracker} watches for
- * the end of each response. KILL across sessions is {@link KillDelivery}'s, the leak and timeout
+ * the command. The client is read on while the command waits, and stops being read as soon as it
+ * sends more (see {@link CommandQueue#holdBack}). The server's answer is the {@link ResponsePath}'s:
+ * it forwards it, learns from it and asks the session to give the backend back
+ * ({@link #releaseIfUnpinned}). KILL across sessions is {@link KillDelivery}'s, the leak and timeout
  * checks are {@link Watchdogs}', what the session is doing is in {@link Activity}; they ask the
  * session what they need through its one {@code Units} object.
  */
-public final class ClientSession implements BackendConnection.Listener {
+public final class ClientSession {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
 
     private static final String SHUTTING_DOWN = "Sluice is shutting down; reconnect (to another instance)";
@@ -90,12 +86,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final BackendLink link;
     /** The command waiting for a backend (or for Sluice's own commands on it) and the packets held back behind it. */
     private final CommandQueue queue;
-    /**
-     * Sequence id of the last packet of the current command in either direction: the command
-     * packet itself (0) when it starts, then each client data packet and each server packet
-     * forwarded. An ERR Sluice writes mid-command carries this + 1, what the client expects next.
-     */
-    private int lastSeq;
+    /** The server side: forwards responses, learns from them, and keeps the sequence id an ERR of Sluice's carries. */
+    private final ResponsePath responses;
     /** What the session is doing (state, current command, since when), for the admin and the watchdogs. */
     private final Activity activity = new Activity();
     private boolean closed;
@@ -123,8 +115,6 @@ public final class ClientSession implements BackendConnection.Listener {
     private final KillDelivery kills;
     /** With several servers: where each unit of work goes, and this session's last write; null with one server. */
     private final SessionRouting routing;
-    /** With several servers: what a primary turning read-only or dying leaves for later (decisions: {@link ClusterFailure}). */
-    private final ClusterFailure failure = new ClusterFailure();
     /** @param cluster the primary and its replicas, or null with one server */
     public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, Cluster cluster, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
@@ -149,7 +139,10 @@ public final class ClientSession implements BackendConnection.Listener {
         this.watchdogs = new Watchdogs(units, activity, loop);
         this.kills = new KillDelivery(id, units, client, registry);
         this.routing = cluster == null ? null : new SessionRouting(cluster, user);
-        this.link = new BackendLink(id, units, this, client, pools, routing, sessionState, book);
+        this.responses = new ResponsePath(units, client, capabilities, queue, activity, pins, sessionState, statements,
+                watchdogs, kills, routing);
+        this.link = new BackendLink(id, units, responses, client, pools, routing, sessionState, book);
+        responses.attach(link);
         registry.add(this);
     }
 
@@ -263,7 +256,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         watchdogs.commandArrived();
         int seq = Packets.sequenceId(packet);
-        lastSeq = seq;
+        responses.clientSent(seq);
         if (seq != 0) {
             packet.release();
             frontend.fail(SluiceError.PROTOCOL_ERROR, seq + 1, "Sluice: got packets out of order: a command "
@@ -302,7 +295,7 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
     private void route(ByteBuf packet) {
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
-        String message = failure.takeLost(type);
+        String message = responses.takeLost(type);
         if (message != null) {
             packet.release();
             client.writeAndFlush(Packets.err(client.alloc(), 1, SluiceError.PRIMARY_CHANGED.code(),
@@ -355,8 +348,9 @@ public final class ClientSession implements BackendConnection.Listener {
                     "Sluice: COM_CHANGE_USER sent while a previous command was still running");
             case ANSWER_RESET -> client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
             case KILL -> kills.kill(new KillStatement(false, killTarget));
-            case UNSUPPORTED -> sendError(1, SluiceError.UNSUPPORTED_COMMAND, "Sluice does not relay " + type
-                    + "; connect to the server directly for replication or administration");
+            case UNSUPPORTED -> client.writeAndFlush(Packets.err(client.alloc(), 1, SluiceError.UNSUPPORTED_COMMAND.code(),
+                    SluiceError.UNSUPPORTED_COMMAND.sqlState(), "Sluice does not relay " + type
+                            + "; connect to the server directly for replication or administration"));
             case UNKNOWN -> client.writeAndFlush(Packets.err(client.alloc(), 1, 1047, "08S01", "Unknown command (0x"
                     + Integer.toHexString(header & 0xff) + ")"));
             default -> throw new IllegalStateException("not answered by Sluice: " + route);
@@ -409,7 +403,7 @@ public final class ClientSession implements BackendConnection.Listener {
     private void forwardContinuation(ByteBuf packet) {
         int seq = Packets.sequenceId(packet);
         if (link.writeContinuation(packet)) {
-            lastSeq = seq;
+            responses.clientSent(seq);
         }
     }
 
@@ -594,225 +588,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    // ---------------------------------------------------------------- server side
-
-    /** Server packets and read-complete events come to this session's loop (see {@link BackendConnection.Listener#executor}). */
-    @Override
-    public EventExecutor executor() {
-        return loop;
-    }
-
-    /** Plain rows of the result set being forwarded can come as runs (see {@link #onBackendRows}). */
-    @Override
-    public int rowRunBytes(BackendConnection b, ByteBuf buf, int from, int to) {
-        return b == link.get() && !closed ? b.tracker().rowRunBytes(buf, from, to) : 0;
-    }
-
-    /** The server sent what the protocol does not allow here: drop the backend, tell the client. */
-    private void serverBrokeProtocol(BackendConnection b, MalformedPacketException e) {
-        log.warn("{}: server broke the protocol on {}: {}", this, b, e.getMessage());
-        link.unlink(BackendPools.Release.DISCARD);
-        frontend.fail(SluiceError.BACKEND_LOST, lastSeq + 1, "Sluice: the server sent an unexpected packet: "
-                + e.getMessage());
-    }
-
-    /**
-     * Several row packets in one buffer: nothing in a row concerns the session but its count and
-     * sequence id, so the run goes to the client whole, as the packets one by one would.
-     */
-    @Override
-    public void onBackendRows(BackendConnection b, ByteBuf rows) {
-        if (b != link.get() || closed) {
-            rows.release();
-            return;
-        }
-        int n;
-        try {
-            n = b.tracker().onRowRun(rows);
-        } catch (MalformedPacketException e) {
-            rows.release();
-            serverBrokeProtocol(b, e);
-            return;
-        }
-        lastSeq = (Packets.sequenceId(rows) + n - 1) & 0xff;
-        client.write(rows, client.voidPromise());
-    }
-
-    @Override
-    public void onBackendPacket(BackendConnection b, ByteBuf packet) {
-        if (b != link.get() || closed) {
-            packet.release();
-            return;
-        }
-        int r;
-        CommandType answered = b.tracker().current();
-        boolean prepareReply = answered == CommandType.COM_STMT_PREPARE && multiplexed() && b.tracker().atResponseStart();
-        try {
-            r = b.tracker().onServerPacket(packet);
-            if (prepareReply && statements.onPrepareReply(b, packet)) {
-                releaseIfUnpinned(); // the reply closed a statement
-            }
-            if (multiplexed() && b.tracker().wasOkPacket()) {
-                onOkPacket(b, packet);
-            }
-        } catch (MalformedPacketException e) {
-            packet.release();
-            serverBrokeProtocol(b, e);
-            return;
-        }
-        if (r == ResponseTracker.DONE && routing != null && (packet = clusterResponseEnded(b, packet, answered)) == null) {
-            return;
-        }
-        lastSeq = Packets.sequenceId(packet);
-        client.write(packet, client.voidPromise());
-        if (r == ResponseTracker.DONE) {
-            if (multiplexed()) {
-                onCommandDone(b, answered, packet);
-            }
-            if (b.tracker().idle()) {
-                activity.idle();
-                onResponseComplete(b);
-            }
-        }
-    }
-
-    /** Several servers, a response ended with {@code last}: returns the packet to forward, or null (see {@link #readOnlyAnswer}). */
-    private ByteBuf clusterResponseEnded(BackendConnection b, ByteBuf last, CommandType answered) {
-        if (ClusterFailure.isReadOnlyAnswer(b.tracker().lastWasError(), last) && link.linkedAsPrimary()) {
-            ByteBuf forward = readOnlyAnswer(b, last, answered); // takes the kept statement when it sends it again
-            link.dropRetained();
-            return forward;
-        }
-        link.dropRetained(); // kept for a read-only answer; any other answer ends its use
-        return last;
-    }
-
-    /**
-     * An OK packet from a session-tracking backend: learn the transaction status, the insert id and
-     * the state changes, then hide the tracking data from a client that did not ask for it.
-     */
-    private void onOkPacket(BackendConnection b, ByteBuf packet) {
-        OkPacket ok = b.tracker().ok(); // decoded once, by the tracker, from this packet
-        sessionState.readOk(ok, packet, b);
-        if (!capabilities.isSessionTracked()) {
-            ok.stripSessionTrackingOf(packet);
-        }
-    }
-
-    /**
-     * One command's response ended ({@code last} its final packet; transaction mode): its result's
-     * ROW_COUNT/FOUND_ROWS, and what its statements did to the session's pins and state.
-     */
-    private void onCommandDone(BackendConnection b, CommandType type, ByteBuf last) {
-        boolean error = b.tracker().lastWasError();
-        // A cursor's rows come with COM_STMT_FETCH; the tracker counts them on from the execute.
-        if ((type == CommandType.COM_QUERY || type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH)
-                && !error) {
-            sessionState.resultEnded(b.tracker(), last);
-        }
-        if (type == CommandType.COM_STMT_EXECUTE || type == CommandType.COM_STMT_FETCH || type == CommandType.COM_STMT_RESET) {
-            statements.commandDone(type, error, link.get());
-        }
-        if (type != CommandType.COM_QUERY && type != CommandType.COM_STMT_EXECUTE) {
-            return;
-        }
-        sessionState.statementDone(error, link.get());
-        if (routing != null) {
-            routing.afterResponse(sessionState.lastWriteGtid());
-        }
-    }
-
-    /** A response ended and nothing else is outstanding: the pool mode decides whether to keep the backend. */
-    private void onResponseComplete(BackendConnection b) {
-        if (failure.takeRollBack()) {
-            // The transaction died with its primary's role (9413 sent): the reset rolls it back there.
-            pins.clear(Pin.TRANSACTION);
-            pins.clear(Pin.NEXT_TRANSACTION);
-            watchdogs.responseComplete(false, activity.commandStartNanos());
-            kills.responseComplete();
-            link.unlink(BackendPools.Release.RESET);
-            return;
-        }
-        // Leak detection: an idle stretch starts now, in a transaction or not by the server's word.
-        watchdogs.responseComplete(ServerStatus.has(b.tracker().lastStatus(), ServerStatus.SERVER_STATUS_IN_TRANS),
-                activity.commandStartNanos());
-        kills.responseComplete();
-        releaseIfUnpinned();
-    }
-
-    /**
-     * Several servers: the backend of a transaction died with its server (a primary killed before a
-     * failover). With no response under way, or none of it forwarded yet, the transaction is gone
-     * but the session need not be: the client reads 9413 (now, or as the answer to its next
-     * command) and goes on; the monitor polls at once. Returns false when the session must end
-     * (state beyond the transaction, or a response cut off): 9405 as with one server.
-     */
-    private boolean primaryLost(BackendConnection b, boolean inFlight) {
-        routing.cluster().troubled();
-        link.dropRetained();
-        ClusterFailure.Verdict v = ClusterFailure.onLost(pins.pinned(), pins.onlyTransaction(),
-                inFlight && !b.tracker().atResponseStart(), inFlight && sessionState.statementEndsTransaction(),
-                link.midContinuation());
-        if (v == ClusterFailure.Verdict.END) {
-            return false;
-        }
-        pins.clear(Pin.TRANSACTION);
-        pins.clear(Pin.NEXT_TRANSACTION);
-        watchdogs.responseComplete(false, activity.commandStartNanos());
-        String message = ClusterFailure.lost(b);
-        if (inFlight) {
-            activity.idle();
-            kills.responseComplete();
-            sendError(lastSeq + 1, SluiceError.PRIMARY_CHANGED, message);
-        } else {
-            failure.lostWhileIdle(message); // the answer to the client's next command
-        }
-        return true;
-    }
-
-    /**
-     * The server the session's work went to as the primary answered "read-only": a switchover is
-     * under way, and this is a topology change, not the application's error. The monitor polls at
-     * once; {@link ClusterFailure} decides: the statement waits for the next primary (RETRY), the
-     * transaction gets 9413 (ROLL_BACK) or the session 9405 (END). Returns the packet to forward, or null.
-     */
-    private ByteBuf readOnlyAnswer(BackendConnection b, ByteBuf err, CommandType answered) {
-        int server = link.server();
-        routing.cluster().troubled();
-        if (!multiplexed()) {
-            // Session mode: the session's state lives on that backend and nowhere else.
-            int seq = Packets.sequenceId(err);
-            err.release();
-            frontend.fail(SluiceError.BACKEND_LOST, seq, "Sluice: " + routing.cluster().address(server) + " stopped being "
-                    + "the primary (it answered read-only); this session's state was on it and is gone, reconnect");
-            return null;
-        }
-        ByteBuf again = ClusterFailure.retries(answered, pins.pinned(), sessionState.autocommitOff()) ? link.takeRetained() : null;
-        if (again != null) {
-            err.release();
-            log.info("{}: {} answered read-only (it is no longer the primary): the statement waits for the next primary",
-                    this, routing.cluster().address(server));
-            link.unlink(BackendPools.Release.CLEAN);
-            queue.park(again, CommandType.COM_QUERY);
-            activity.waiting();
-            routing.cluster().awaitNextPoll(loop, () -> {
-                if (!closed) {
-                    link.acquire(key, this::sendPending, 1);
-                }
-            });
-            return null;
-        }
-        int seq = Packets.sequenceId(err);
-        err.release();
-        String address = routing.cluster().address(server);
-        if (ClusterFailure.onReadOnly(pins.onlyTransaction()) == ClusterFailure.Verdict.END) {
-            frontend.fail(SluiceError.BACKEND_LOST, seq, ClusterFailure.readOnlyEnds(address, pins.list()));
-            return null;
-        }
-        failure.rollBackOnRelease();
-        return Packets.err(client.alloc(), seq, SluiceError.PRIMARY_CHANGED.code(), SluiceError.PRIMARY_CHANGED.sqlState(),
-                ClusterFailure.readOnlyRollsBack(address));
-    }
+    // ---------------------------------------------------------------- giving the backend back
 
     /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
     private void releaseIfUnpinned() {
@@ -821,28 +597,6 @@ public final class ClientSession implements BackendConnection.Listener {
                 && !link.acquiring() && !link.midContinuation() && !pins.pinned()) {
             link.unlink(BackendPools.Release.CLEAN);
         }
-    }
-
-    @Override
-    public void onBackendReadComplete(BackendConnection b) {
-        client.flush();
-    }
-
-    @Override
-    public void onBackendClosed(BackendConnection b, String reason) {
-        loop.execute(() -> {
-            if (b != link.get() || closed) {
-                return;
-            }
-            boolean inFlight = midCommand();
-            link.lost();
-            log.warn("{}: backend {} closed{}: {}", this, b, inFlight ? " mid-response" : "", reason);
-            if (routing != null && primaryLost(b, inFlight)) {
-                return;
-            }
-            frontend.fail(SluiceError.BACKEND_LOST, inFlight ? lastSeq + 1 : 0,
-                    "Sluice: the server connection serving this session was lost (" + reason + "); session state is gone, reconnect");
-        });
     }
 
     // ---------------------------------------------------------------- watchdogs
@@ -865,20 +619,6 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // ---------------------------------------------------------------- errors and close
 
-    /**
-     * Whether the client is waiting for the reply to a command (or still sending it): an ERR
-     * Sluice writes now answers that command, with sequence id {@link #lastSeq} + 1; otherwise it
-     * is unsolicited and starts at 0.
-     */
-    private boolean midCommand() {
-        BackendConnection b = link.get();
-        return queue.waiting() || link.midContinuation() || b != null && !b.tracker().idle();
-    }
-
-    private void sendError(int seq, SluiceError error, String message) {
-        client.writeAndFlush(Packets.err(client.alloc(), seq, error.code(), error.sqlState(), message));
-    }
-
     /** Closes the client connection (shutdown, admin kill); {@link #close} follows from the channel. */
     public void closeClient() {
         closeRequested = true;
@@ -897,7 +637,7 @@ public final class ClientSession implements BackendConnection.Listener {
         }
         loop.execute(() -> {
             if (!closed) {
-                frontend.fail(SluiceError.UNAVAILABLE, midCommand() ? lastSeq + 1 : 0, SHUTTING_DOWN);
+                frontend.fail(SluiceError.UNAVAILABLE, responses.errSeq(), SHUTTING_DOWN);
             }
         });
     }
@@ -907,7 +647,7 @@ public final class ClientSession implements BackendConnection.Listener {
         if (closed) {
             return;
         }
-        if (CLIENT_DISCONNECTED.equals(reason) && !closeRequested && midCommand()) {
+        if (CLIENT_DISCONNECTED.equals(reason) && !closeRequested && responses.midCommand()) {
             // Gone mid-command without COM_QUIT (killed, crashed, network cut): the server runs the
             // statement, holding its locks, until it notices, as for a direct client.
             CommandType inFlight = queue.waiting() ? queue.type() : activity.command();
@@ -939,7 +679,7 @@ public final class ClientSession implements BackendConnection.Listener {
      * What the backend link, KILL and the watchdogs ask of this session and tell it, on its loop
      * (the watchdogs' cheap questions also from the detector's thread: {@link #backend}).
      */
-    private final class Units implements BackendLink.Owner, KillDelivery.Party, Watchdogs.Watched {
+    private final class Units implements BackendLink.Owner, KillDelivery.Party, Watchdogs.Watched, ResponsePath.Owner {
         @Override
         public Router.Decision route() {
             return routing.decide(queue.type(), queue.peek(), multiplexed(), pins.pinned(), sessionState.autocommitOff(),
@@ -964,6 +704,22 @@ public final class ClientSession implements BackendConnection.Listener {
         @Override
         public boolean multiplexed() {
             return ClientSession.this.multiplexed();
+        }
+
+        @Override
+        public void releaseIfUnpinned() {
+            ClientSession.this.releaseIfUnpinned();
+        }
+
+        @Override
+        public void retryOnNextPrimary(ByteBuf statement) {
+            queue.park(statement, CommandType.COM_QUERY);
+            activity.waiting();
+            routing.cluster().awaitNextPoll(loop, () -> {
+                if (!closed) {
+                    link.acquire(key, ClientSession.this::sendPending, 1);
+                }
+            });
         }
 
         @Override
@@ -1061,7 +817,7 @@ public final class ClientSession implements BackendConnection.Listener {
 
         @Override
         public int errSeq() {
-            return midCommand() ? lastSeq + 1 : 0;
+            return responses.errSeq();
         }
 
         @Override

@@ -6,7 +6,10 @@
  * {@code CommandQueue} (the waiting command, held-back packets, read switching),
  * {@code BackendLink} (the linked backend and the acquire under way: borrow, replay the state
  * before the first command, re-prepare, write commands and their continuations, give back; it
- * tells the session through {@code BackendLink.Owner}), {@code SessionState} (schema, variables,
+ * tells the session through {@code BackendLink.Owner}), {@code ResponsePath} (the server side, the
+ * linked backend's listener: forwards each response, learns the state from its OKs, finds its end,
+ * handles a lost backend or a primary turning read-only, and keeps the sequence id an ERR of
+ * Sluice's carries), {@code SessionState} (schema, variables,
  * user variables, LAST_INSERT_ID, ROW_COUNT/FOUND_ROWS, read from each OK), {@code PinTable}
  * (statement flags to pins), {@code StateSync} and {@code UserVariables} (state replay),
  * {@code StatementClassifier}, {@code PreviousResult} and {@code ConnectionIdRewrite} (statement
