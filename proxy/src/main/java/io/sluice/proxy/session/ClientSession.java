@@ -6,15 +6,12 @@ import io.netty.channel.EventLoop;
 import io.sluice.config.PoolMode;
 import io.sluice.config.UserConfig;
 import io.sluice.proxy.protocol.SluiceError;
-import io.sluice.proxy.protocol.SluiceException;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
 import io.sluice.proxy.protocol.Packets;
-import io.sluice.proxy.protocol.ResponseTracker;
-import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.cluster.Cluster;
 import io.sluice.proxy.cluster.Router;
 import io.sluice.proxy.pool.BackendPools;
@@ -27,30 +24,24 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One logged-in client, the coordinator of its session and the sole owner of its
- * {@link BackendLink}: it borrows a backend from the pool when a command needs one
- * ({@link BackendLink#acquire}), and gives it back ({@link BackendLink#unlink}) when the pool mode
- * says so: in session mode when the client leaves.
+ * One logged-in client, the coordinator of its session: it builds the session's units, is what the
+ * frontend and the admin talk to, and ends the session. The work is the units': the
+ * {@link CommandPath} carries each client command to the backend (PgBouncer's client.c), the
+ * {@link ResponsePath} carries the server's answer back and learns from it (server.c), the
+ * {@link BackendLink} borrows, links and gives back the backend; {@link KillDelivery} delivers KILL
+ * across sessions, {@link Watchdogs} watch for leaks and time limits, {@link Activity} says what the
+ * session is doing. They ask the session what they need through its one {@code Units} object, the
+ * only code besides {@link #changeUser} and {@link #close} that moves the session's user or ends it.
  *
- * <p>Threading: everything runs on the client channel's event loop. Server packets arrive on the
- * backend's loop; when the two differ, the backend handler hands each read burst over in one task
- * ({@link ResponsePath#executor()}).
- *
- * <p>Flow: the frontend handler passes each command-phase packet to {@link #onClientPacket}; one
- * {@code switch} over {@link CommandType} decides to forward, answer locally, translate or refuse.
- * Forwarding without a backend parks the packet in the {@link CommandQueue} and the
- * {@link BackendLink} asks the gate; on grant it links, restores the state, and the session sends
- * the command. The client is read on while the command waits, and stops being read as soon as it
- * sends more (see {@link CommandQueue#holdBack}). The server's answer is the {@link ResponsePath}'s:
- * it forwards it, learns from it and asks the session to give the backend back
- * ({@link #releaseIfUnpinned}). KILL across sessions is {@link KillDelivery}'s, the leak and timeout
- * checks are {@link Watchdogs}', what the session is doing is in {@link Activity}; they ask the
- * session what they need through its one {@code Units} object.
+ * <p>Threading: everything runs on the client channel's event loop; server packets are handed over
+ * to it ({@link ResponsePath#executor()}). {@link #snapshot}, {@link #backend}, {@link #pins},
+ * {@link #commandNanos}, {@link #closeClient} and {@link #closeForShutdown} may be called from any
+ * thread.
  */
 public final class ClientSession {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
 
-    private static final String SHUTTING_DOWN = "Sluice is shutting down; reconnect (to another instance)";
+    static final String SHUTTING_DOWN = "Sluice is shutting down; reconnect (to another instance)";
 
     /** The close reason when the client's socket closed without Sluice closing it (COM_QUIT or not). */
     public static final String CLIENT_DISCONNECTED = "client disconnected";
@@ -77,15 +68,13 @@ public final class ClientSession {
     private final Map<String, String> attributes;
     private final long connectedAtMillis = System.currentTimeMillis();
     private UserConfig user;
-    private BackendKey key;
-    private PoolMode mode;
-    /** What the pool mode decides about the backend ({@link #mode}'s rules). */
-    private ModeRules rules;
 
     /** The linked backend and the acquire under way: borrowing, state sync, re-prepare, writing, giving back. */
     private final BackendLink link;
     /** The command waiting for a backend (or for Sluice's own commands on it) and the packets held back behind it. */
     private final CommandQueue queue;
+    /** The client side: each command from its arrival to its write on the backend; the pool mode's rules and the user's backend key. */
+    private final CommandPath commands;
     /** The server side: forwards responses, learns from them, and keeps the sequence id an ERR of Sluice's carries. */
     private final ResponsePath responses;
     /** What the session is doing (state, current command, since when), for the admin and the watchdogs. */
@@ -103,14 +92,6 @@ public final class ClientSession {
     private final SessionState sessionState;
     /** Transaction pool mode: the client's prepared-statement commands, virtualized (see docs/multiplexing.md). */
     private final StatementCommands statements;
-    /** The rest of a refused command of 16 MiB or more is dropped. */
-    private boolean dropContinuation;
-
-    /**
-     * The login (or COM_CHANGE_USER) is checking its schema on a backend: client packets wait, and
-     * an error ends the connection after the ERR, as the server does (issue #24).
-     */
-    private boolean loggingIn;
     /** KILL across sessions: this session's side, as killer or target. */
     private final KillDelivery kills;
     /** With several servers: where each unit of work goes, and this session's last write; null with one server. */
@@ -126,10 +107,7 @@ public final class ClientSession {
         this.pools = pools;
         this.registry = registry;
         this.user = user;
-        this.mode = mode;
-        this.rules = ModeRules.of(mode);
         this.capabilities = capabilities;
-        this.key = BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION);
         this.sessionState = new SessionState(pins, schema);
         this.attributes = attributes;
         StatementBook book = new StatementBook(pools);
@@ -143,6 +121,9 @@ public final class ClientSession {
                 watchdogs, kills, routing);
         this.link = new BackendLink(id, units, responses, client, pools, routing, sessionState, book);
         responses.attach(link);
+        this.commands = new CommandPath(units, client, frontend, registry, link, queue, responses, activity, watchdogs, pins,
+                sessionState, statements, kills);
+        commands.become(BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION), mode);
         registry.add(this);
     }
 
@@ -161,7 +142,7 @@ public final class ClientSession {
 
     /** This session for the admin endpoint, from any thread (see {@link SessionSnapshot#of}). */
     public SessionSnapshot snapshot() {
-        return SessionSnapshot.of(id, user.name(), client.remoteAddress(), programName(), activity, pins.list(), mode,
+        return SessionSnapshot.of(id, user.name(), client.remoteAddress(), programName(), activity, pins.list(), commands.mode(),
                 sessionState.schema(), connectedAtMillis, backend(), watchdogs, routing == null ? null : routing.lastRoute());
     }
 
@@ -181,14 +162,7 @@ public final class ClientSession {
 
     /** Whether this session shares backends between its statements (transaction pool mode). */
     private boolean multiplexed() {
-        return mode == PoolMode.TRANSACTION;
-    }
-
-    private void forgetState() {
-        sessionState.forget();
-        pins.clear();
-        watchdogs.forgetTransaction();
-        statements.clear();
+        return commands.multiplexed();
     }
 
     /** True while a server response is outstanding or a command waits for a backend. */
@@ -205,29 +179,6 @@ public final class ClientSession {
     // ---------------------------------------------------------------- login
 
     /**
-     * Completes the login: with a schema, a backend is borrowed to check it exists (the server's
-     * ERR, e.g. 1049 Unknown database, is what the client then reads); then OK with {@code seq}.
-     */
-    public void login(int seq) {
-        if (sessionState.schema() == null) {
-            writeOk(seq);
-            return;
-        }
-        loggingIn = true;
-        acquire(() -> {
-            loggingIn = false;
-            if (!rules.keepsBackendAfterLogin()) {
-                link.unlink(BackendPools.Release.CLEAN);
-            }
-            writeOk(seq);
-        }, seq);
-    }
-
-    private void writeOk(int seq) {
-        client.writeAndFlush(Packets.ok(client.alloc(), seq, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
-    }
-
-    /**
      * After a successful COM_CHANGE_USER: the session starts afresh as {@code newUser} (state reset,
      * as the server would), then OK with {@code seq}.
      */
@@ -239,229 +190,25 @@ public final class ClientSession {
         if (routing != null) {
             routing.user(newUser);
         }
-        this.mode = newMode;
-        this.rules = ModeRules.of(newMode);
-        this.key = BackendKey.of(newUser.backendUser(), capabilities, collation, newMode == PoolMode.TRANSACTION);
+        commands.become(BackendKey.of(newUser.backendUser(), capabilities, collation, newMode == PoolMode.TRANSACTION), newMode);
         sessionState.selectSchema(newSchema);
-        forgetState();
-        login(seq);
+        commands.forgetState();
+        commands.login(seq);
+    }
+
+    /**
+     * Completes the login: with a schema, a backend is borrowed to check it exists (the server's
+     * ERR, e.g. 1049 Unknown database, is what the client then reads); then OK with {@code seq}.
+     */
+    public void login(int seq) {
+        commands.login(seq);
     }
 
     // ---------------------------------------------------------------- client side
 
     /** A command-phase packet from the client; the session owns it. */
     public void onClientPacket(ByteBuf packet) {
-        if (tookNonCommand(packet)) {
-            return;
-        }
-        watchdogs.commandArrived();
-        int seq = Packets.sequenceId(packet);
-        responses.clientSent(seq);
-        if (seq != 0) {
-            packet.release();
-            frontend.fail(SluiceError.PROTOCOL_ERROR, seq + 1, "Sluice: got packets out of order: a command "
-                    + "must start with sequence id 0, got " + seq);
-            return;
-        }
-        route(packet);
-    }
-
-    /**
-     * Takes a client packet that does not start a command now: the session is closed, a command
-     * waits (held back), the rest of a refused command (dropped), or the continuation of a 16 MiB
-     * command or LOAD DATA content (forwarded). Returns false for a command to route.
-     */
-    private boolean tookNonCommand(ByteBuf packet) {
-        if (closed) {
-            packet.release();
-            return true;
-        }
-        if (queue.waiting() || loggingIn) {
-            queue.holdBack(packet);
-            return true;
-        }
-        if (dropContinuation) {
-            dropContinuation = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-            packet.release();
-            return true;
-        }
-        if (link.continues()) {
-            forwardContinuation(packet);
-            return true;
-        }
-        return false;
-    }
-
-    /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
-    private void route(ByteBuf packet) {
-        CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
-        String message = responses.takeLost(type);
-        if (message != null) {
-            packet.release();
-            client.writeAndFlush(Packets.err(client.alloc(), 1, SluiceError.PRIMARY_CHANGED.code(),
-                    SluiceError.PRIMARY_CHANGED.sqlState(), message));
-            return;
-        }
-        BackendConnection linked = link.get();
-        boolean responding = linked != null && !linked.tracker().idle();
-        CommandRouter.Route route = CommandRouter.route(type, multiplexed(), registry.draining(), watchdogs.inTransaction(),
-                linked != null, responding);
-        switch (route) {
-            case QUERY -> query(packet, false);
-            case TRACKED_QUERY -> query(packet, true);
-            case VIRTUAL_PREPARE -> prepare(packet);
-            case VIRTUAL_STATEMENT -> statementStep(statements.onCommand(packet, type, link.get()), packet, type);
-            case PIN_AND_FORWARD -> {
-                pins.pin(Pin.SET_OPTION);
-                forward(packet, type);
-            }
-            case FORWARD -> forward(packet, type);
-            default -> answer(route, packet, type);
-        }
-    }
-
-    /** Carries out a decision that Sluice answers itself, without the server. */
-    private void answer(CommandRouter.Route route, ByteBuf packet, CommandType type) {
-        if (route == CommandRouter.Route.CHANGE_USER) {
-            frontend.changeUser(packet);
-            return;
-        }
-        if (route == CommandRouter.Route.RESET_LOCALLY) {
-            resetLocally(packet);
-            return;
-        }
-        int header = Packets.payloadLength(packet) == 0 ? -1 : Packets.header(packet);
-        long killTarget = route == CommandRouter.Route.KILL && Packets.payloadLength(packet) >= 5
-                ? packet.getUnsignedIntLE(packet.readerIndex() + 5) : -1;
-        packet.release();
-        switch (route) {
-            case SHUT_DOWN -> {
-                closeRequested = true;
-                frontend.fail(SluiceError.UNAVAILABLE, 1, SHUTTING_DOWN);
-            }
-            case QUIT -> {
-                closeRequested = true;
-                client.close();
-            }
-            case ANSWER_OK -> client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
-            case REFUSE_CHANGE_USER -> frontend.fail(SluiceError.PROTOCOL_ERROR, 1,
-                    "Sluice: COM_CHANGE_USER sent while a previous command was still running");
-            case ANSWER_RESET -> client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
-            case KILL -> kills.kill(new KillStatement(false, killTarget));
-            case UNSUPPORTED -> client.writeAndFlush(Packets.err(client.alloc(), 1, SluiceError.UNSUPPORTED_COMMAND.code(),
-                    SluiceError.UNSUPPORTED_COMMAND.sqlState(), "Sluice does not relay " + type
-                            + "; connect to the server directly for replication or administration"));
-            case UNKNOWN -> client.writeAndFlush(Packets.err(client.alloc(), 1, 1047, "08S01", "Unknown command (0x"
-                    + Integer.toHexString(header & 0xff) + ")"));
-            default -> throw new IllegalStateException("not answered by Sluice: " + route);
-        }
-    }
-
-    /** COM_RESET_CONNECTION of an idle transaction-mode session: its state lives in Sluice (and maybe on a pinned backend): wipe both. */
-    private void resetLocally(ByteBuf packet) {
-        packet.release();
-        boolean dirty = pins.pinned();
-        forgetState();
-        if (link.get() != null) {
-            link.unlink(dirty ? BackendPools.Release.RESET : BackendPools.Release.CLEAN);
-        }
-        client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, ServerStatus.SERVER_STATUS_AUTOCOMMIT, 0));
-    }
-
-    /** COM_QUERY: a KILL is Sluice's to deliver; in transaction mode the statement is classified for pins and movable state. */
-    private void query(ByteBuf packet, boolean tracked) {
-        activity.statement(packet);
-        int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
-        int end = Packets.payloadEnd(packet);
-        KillStatement kill = KillStatement.parse(packet, from, end);
-        if (kill != null) {
-            packet.release();
-            kills.kill(kill);
-            return;
-        }
-        if (tracked) {
-            sessionState.queryClassified(packet, from, end);
-        }
-        forward(packet, CommandType.COM_QUERY);
-    }
-
-    /** COM_STMT_PREPARE in transaction mode: refused beyond sluice.pool.max-client-statements. */
-    private void prepare(ByteBuf packet) {
-        boolean big = Packets.payloadLength(packet) == Packets.MAX_PAYLOAD;
-        if (statements.mayPrepare(packet)) {
-            forward(packet, CommandType.COM_STMT_PREPARE);
-        } else {
-            dropContinuation = big;
-        }
-    }
-
-    private int status() {
-        BackendConnection b = link.get();
-        return b == null ? ServerStatus.SERVER_STATUS_AUTOCOMMIT : b.tracker().lastStatus();
-    }
-
-    private void forwardContinuation(ByteBuf packet) {
-        int seq = Packets.sequenceId(packet);
-        if (link.writeContinuation(packet)) {
-            responses.clientSent(seq);
-        }
-    }
-
-    /** Sends a command to the backend, borrowing one first when the session holds none. */
-    private void forward(ByteBuf packet, CommandType type) {
-        if (link.get() != null) {
-            send(packet, type);
-            return;
-        }
-        if (!ResponseTracker.hasResponse(type) && !(rules.needsBackendWithoutReply() && type == CommandType.COM_STMT_SEND_LONG_DATA)) {
-            // Session mode, COM_STMT_CLOSE / SEND_LONG_DATA with no backend: no statement lives anywhere to act on.
-            packet.release();
-            return;
-        }
-        queue.park(packet, type);
-        acquire(this::sendPending, 1);
-    }
-
-    /** Sends the command that waited (for a backend, or for its statement to be prepared on it). */
-    private void sendPending() {
-        CommandType t = queue.type();
-        ByteBuf p = queue.take();
-        activity.idle();
-        send(p, t);
-        link.flush();
-        if (!queue.waiting()) {
-            resumeReading();
-        }
-    }
-
-    /** Sends a command on the linked backend: statement commands of a multiplexed session through their virtual ids. */
-    private void send(ByteBuf packet, CommandType type) {
-        if (multiplexed() && isStatementCommand(type)) {
-            // Under the backend's id for the statement, preparing it there first when it is not.
-            ByteBuf out = statements.toServer(packet, type, link.get());
-            if (out != null) {
-                write(out, type);
-                statements.sent();
-            } else {
-                statementStep(statements.notSent(), packet, type);
-            }
-            return;
-        }
-        activity.sent(type);
-        link.send(packet, type);
-    }
-
-    private static boolean isStatementCommand(CommandType type) {
-        return switch (type) {
-            case COM_STMT_EXECUTE, COM_STMT_FETCH, COM_STMT_RESET, COM_STMT_SEND_LONG_DATA -> true;
-            default -> false;
-        };
-    }
-
-    /** Writes a command as it is (a statement command already under the backend's id). */
-    private void write(ByteBuf packet, CommandType type) {
-        activity.sent(type);
-        link.write(packet, type);
+        commands.onClientPacket(packet);
     }
 
     /** The client's read burst ended: push what was written to the backend. */
@@ -472,131 +219,6 @@ public final class ClientSession {
     /** The client's channel became writable again (or not): resume (or pause) reading the backend. */
     public void onClientWritabilityChanged(boolean writable) {
         link.clientWritable(writable);
-    }
-
-    // ---------------------------------------------------------------- prepared statements (transaction mode)
-
-    /** Carries out what {@link StatementCommands} decides for a statement command (transaction mode). */
-    private void statementStep(StatementCommands.Step step, ByteBuf packet, CommandType type) {
-        switch (step) {
-            case FORWARD -> forward(packet, type);
-            case WRITE -> write(packet, type);
-            case PREPARE_FIRST -> {
-                park(packet, type);
-                link.prepare(statements.toPrepare(), this::sendPending);
-            }
-            case ANSWERED -> dropContinuation = statements.dropRest();
-            case REFUSED -> {
-                dropContinuation = statements.dropRest();
-                activity.idle();
-                releaseIfUnpinned();
-            }
-            case CLOSED -> releaseIfUnpinned();
-            default -> {
-            }
-        }
-    }
-
-    /**
-     * Reads the client again. Turning auto-read on can hand over commands the flow-control handler
-     * held back (a client that sent several at once, like SEND_LONG_DATA then EXECUTE) right here,
-     * outside a read burst whose end would flush them: flush the backend after.
-     */
-    private void resumeReading() {
-        boolean replayed = false;
-        for (ByteBuf next; !queue.waiting() && !closed && (next = queue.nextHeldBack()) != null; ) {
-            onClientPacket(next);
-            replayed = true;
-        }
-        if (queue.waiting() || closed) {
-            return; // a held-back command waits in turn
-        }
-        // Usually reading was never stopped (see CommandQueue#holdBack): then there is nothing to
-        // hand over or flush, and the backend's pipeline is not walked for a flush per query.
-        boolean stopped = queue.resumeClientReads();
-        if (stopped || replayed) {
-            link.flush();
-        }
-    }
-
-    /** Parks a command while Sluice runs its own commands on the backend first (see {@link CommandQueue}). */
-    private void park(ByteBuf packet, CommandType type) {
-        queue.park(packet, type);
-        activity.parked();
-    }
-
-    /**
-     * The parked command cannot run: the server refused what had to come first (its ERR is what the
-     * client reads; for a command without a reply, the statement's next execution reads it).
-     */
-    private void failPending(ErrPacket e, int errSeq) {
-        CommandType t = queue.type();
-        ByteBuf p = queue.take();
-        int longDataId = StatementCommands.longDataId(t, p);
-        if (p != null) {
-            dropContinuation = Packets.payloadLength(p) == Packets.MAX_PAYLOAD;
-            p.release();
-        }
-        activity.idle();
-        if (loggingIn) {
-            // A login that fails after the password check (1049 Unknown database, no backend) ends
-            // the connection, as the server's does; the session keeps no backend (the paths here
-            // have given it back already).
-            log.debug("{}: login failed: {}", this, e.message());
-            if (link.get() != null) {
-                link.unlink(BackendPools.Release.RESET);
-            }
-            client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()))
-                    .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
-            return;
-        }
-        if (statements.failed(t, longDataId, e)) {
-            client.writeAndFlush(Packets.err(client.alloc(), errSeq, e.code(), e.sqlState(), e.message()));
-        }
-        resumeReading();
-        releaseIfUnpinned();
-    }
-
-    // ---------------------------------------------------------------- acquiring
-
-    /**
-     * Borrows a backend (a client that sends more meanwhile is not read: {@link CommandQueue#holdBack}), links
-     * it, restores the schema, then runs {@code then}. On refusal the client gets the gate's ERR with sequence id {@code errSeq}.
-     */
-    private void acquire(Runnable then, int errSeq) {
-        link.acquire(key, then, errSeq);
-    }
-
-    private void refused(Throwable cause, int errSeq) {
-        kills.responseComplete();
-        SluiceError err = cause instanceof SluiceException se ? se.error() : SluiceError.SERVER_UNAVAILABLE;
-        if (err == SluiceError.BACKEND_LOST) {
-            // A backend failed under this session (reset, state restore): rare, and the client sees 9405.
-            log.warn("{}: error 9405 to client {}: {}", this, clientAddress(), cause.getMessage());
-        } else {
-            // Refusals are counted in metrics; under overload a WARN per refusal would add load to the log.
-            log.debug("{}: {}", this, cause.getMessage());
-        }
-        failPending(new ErrPacket(err.code(), err.sqlState(), cause.getMessage()), errSeq);
-    }
-
-    private void resume(Runnable then) {
-        activity.idle();
-        then.run();
-        if (!queue.waiting()) {
-            resumeReading();
-        }
-    }
-
-    // ---------------------------------------------------------------- giving the backend back
-
-    /** Transaction mode: gives the backend back as soon as nothing ties the session to it. */
-    private void releaseIfUnpinned() {
-        BackendConnection b = link.get();
-        if (rules.releasesBetweenTransactions() && b != null && b.tracker().idle() && !queue.waiting()
-                && !link.acquiring() && !link.midContinuation() && !pins.pinned()) {
-            link.unlink(BackendPools.Release.CLEAN);
-        }
     }
 
     // ---------------------------------------------------------------- watchdogs
@@ -667,7 +289,7 @@ public final class ClientSession {
         if (b != null) {
             boolean idle = b.tracker().idle() && !link.midContinuation();
             // A backend cut off mid-response is discarded; the pool mode says how an idle one goes back.
-            BackendPools.Release how = !idle ? BackendPools.Release.DISCARD : rules.onIdleClose(pins.pinned());
+            BackendPools.Release how = !idle ? BackendPools.Release.DISCARD : commands.rules().onIdleClose(pins.pinned());
             link.unlink(how);
         }
         log.debug("{}: closed: {}", this, reason);
@@ -679,7 +301,8 @@ public final class ClientSession {
      * What the backend link, KILL and the watchdogs ask of this session and tell it, on its loop
      * (the watchdogs' cheap questions also from the detector's thread: {@link #backend}).
      */
-    private final class Units implements BackendLink.Owner, KillDelivery.Party, Watchdogs.Watched, ResponsePath.Owner {
+    private final class Units implements BackendLink.Owner, KillDelivery.Party, Watchdogs.Watched, ResponsePath.Owner,
+            CommandPath.Owner {
         @Override
         public Router.Decision route() {
             return routing.decide(queue.type(), queue.peek(), multiplexed(), pins.pinned(), sessionState.autocommitOff(),
@@ -708,7 +331,12 @@ public final class ClientSession {
 
         @Override
         public void releaseIfUnpinned() {
-            ClientSession.this.releaseIfUnpinned();
+            commands.releaseIfUnpinned();
+        }
+
+        @Override
+        public void requestClose() {
+            closeRequested = true;
         }
 
         @Override
@@ -717,19 +345,19 @@ public final class ClientSession {
             activity.waiting();
             routing.cluster().awaitNextPoll(loop, () -> {
                 if (!closed) {
-                    link.acquire(key, ClientSession.this::sendPending, 1);
+                    link.acquire(commands.key(), commands::sendPending, 1);
                 }
             });
         }
 
         @Override
         public void linkReady(Runnable then) {
-            resume(then);
+            commands.resume(then);
         }
 
         @Override
         public void refused(Throwable cause, int errSeq) {
-            ClientSession.this.refused(cause, errSeq);
+            commands.refused(cause, errSeq);
         }
 
         @Override
@@ -739,7 +367,7 @@ public final class ClientSession {
                 sessionState.selectSchema(null);
                 link.unlink(BackendPools.Release.CLEAN);
             }
-            failPending(error, errSeq);
+            commands.failPending(error, errSeq);
         }
 
         @Override
@@ -756,7 +384,7 @@ public final class ClientSession {
         @Override
         public void killDelivered() {
             pins.unpin(Pin.KILL_PENDING);
-            releaseIfUnpinned();
+            commands.releaseIfUnpinned();
         }
 
         @Override
@@ -766,13 +394,13 @@ public final class ClientSession {
 
         @Override
         public void answerOk() {
-            client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, status(), 0));
+            client.writeAndFlush(Packets.ok(client.alloc(), 1, 0, 0, commands.status(), 0));
         }
 
         @Override
         public void sendKill(String sql, BackendConnection target, BackendPools targetPools, boolean query) {
             if (routing == null) {
-                forward(Packets.query(client.alloc(), sql), CommandType.COM_QUERY);
+                commands.forward(Packets.query(client.alloc(), sql), CommandType.COM_QUERY);
                 link.flush();
                 return;
             }
@@ -792,7 +420,7 @@ public final class ClientSession {
 
         @Override
         public boolean sharesBackends() {
-            return rules.releasesBetweenTransactions();
+            return commands.rules().releasesBetweenTransactions();
         }
 
         @Override

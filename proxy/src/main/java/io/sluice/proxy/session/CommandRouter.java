@@ -5,7 +5,7 @@ import io.sluice.proxy.protocol.CommandType;
 /**
  * The one {@code switch} over command types: what a session does with a command-phase packet, as
  * a pure function of the command, the pool mode and where the session stands. The session carries
- * the decision out ({@link ClientSession#onClientPacket}); nothing here touches a buffer or a
+ * the decision out ({@link CommandPath#onClientPacket}); nothing here touches a buffer or a
  * channel, so a table test drives every decision.
  *
  * <p>Threading: stateless; called on the client's event loop.

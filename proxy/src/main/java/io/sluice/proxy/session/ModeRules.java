@@ -6,9 +6,8 @@ import io.sluice.proxy.pool.BackendPools;
 /**
  * What the pool mode decides about a session's backend, as one type with an implementation per
  * mode, chosen at login and at COM_CHANGE_USER ({@link #of}); the session asks it without asking
- * which mode it is. What the mode decides per command is in {@link CommandRouter}; the response
- * path reads {@code ClientSession.multiplexed()} (a field compare, kept there on purpose: it runs
- * per packet).
+ * which mode it is. What the mode decides per command is in {@link CommandRouter}; both paths
+ * read {@code CommandPath.multiplexed()} (a field compare, kept on purpose: it runs per packet).
  *
  * <p>Stateless constants; any thread.
  */

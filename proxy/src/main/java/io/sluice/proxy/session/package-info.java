@@ -1,7 +1,11 @@
 /**
- * Client sessions. {@code ClientSession} is the coordinator and the only code that moves a
- * session's state: it carries out what its units decide and hears how their work ends. Around it,
- * one unit per concern, each with its own fields: {@code CommandRouter} (the switch over command
+ * Client sessions. {@code ClientSession} is the coordinator: it builds a session's units, is what
+ * the frontend and the admin talk to, changes its user and ends it; its units ask it what they need
+ * through one object. The two directions of a session are {@code CommandPath} (each client command
+ * from its arrival to its write on the backend, carrying out the router's decision; it holds the
+ * pool mode's rules and the user's backend key, and gives the backend back when nothing ties the
+ * session to it) and {@code ResponsePath} (below). Around them, one unit per concern, each with
+ * its own fields: {@code CommandRouter} (the switch over command
  * types, returning a decision), {@code ModeRules} (what the pool mode decides about the backend),
  * {@code CommandQueue} (the waiting command, held-back packets, read switching),
  * {@code BackendLink} (the linked backend and the acquire under way: borrow, replay the state
@@ -22,7 +26,7 @@
  * dies: retry the statement, 9413 and roll back, or 9405, decided as pure functions; the session
  * carries out the verdict). {@code StatementCommands} carries a multiplexed session's
  * prepared-statement commands through {@code session.statements} (which virtualizes them) and
- * returns a step the session applies in one place.
+ * returns a step the command path applies in one place.
  *
  * <p>Threading: a session and all its units run on its client's event loop; server packets are
  * handed over to that loop. Other threads (the admin, the leak detector's pass) only read volatile
