@@ -7,7 +7,6 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
-import io.sluice.proxy.backend.BackendSteps;
 import io.sluice.proxy.backend.StatementKey;
 import io.sluice.proxy.cluster.Router;
 import io.sluice.proxy.pool.BackendPools;
@@ -23,18 +22,11 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * A session's link to a backend connection: borrowing one from the pool ({@link #acquire}),
- * bringing it to the session's state before the first command (one batched SET, INIT_DB, or a
- * reset first, run by {@link BackendSteps}), re-preparing a statement on it ({@link #prepare}),
+ * bringing it to the session's state before the first command and re-preparing a statement on it
+ * (Sluice's own commands, run by its {@link OwnCommands}),
  * writing commands to it and giving it back ({@link #unlink}). It owns the linked backend and the
  * pending acquire; the session asks it ({@link #get}) and hears how things end through
  * {@link Owner}, whose calls all come on the session's loop.
@@ -90,10 +82,12 @@ final class BackendLink {
     private Router.Reason linkedReason;
     /** The key of the last acquire, to acquire again when the backend is lost before the client's command went out. */
     private BackendKey acquiredFor;
-    /** The schema and movable state a freshly linked backend is brought to. */
+    /** The session's state: what a write marks as this session's (last statement, a prepare's context). */
     private final SessionState sessionState;
-    /** Transaction mode: the client's prepared statements, re-prepared on a backend that lacks one. */
+    /** Transaction mode: the client's prepared statements (a prepare sent is noted there). */
     private final StatementBook statements;
+    /** Sluice's own commands on the linked backend: state sync and re-prepare. */
+    private final OwnCommands own;
 
     /** The linked backend; written only here, with a release store ({@link #BACKEND}). */
     private BackendConnection backend;
@@ -129,6 +123,7 @@ final class BackendLink {
         this.pools = pools;
         this.sessionState = sessionState;
         this.statements = statements;
+        this.own = new OwnCommands(this, owner, loop, pools, sessionState, statements);
     }
 
     /** The linked backend, or null; on the session's loop. */
@@ -190,7 +185,7 @@ final class BackendLink {
                 acquire(key, then, errSeq);
                 return;
             }
-            syncState(then, errSeq);
+            own.syncState(b, then, errSeq);
         });
     }
 
@@ -259,187 +254,18 @@ final class BackendLink {
         }
     }
 
-    /** How long a reset or a state restore on a linked backend may take (sluice.pool.reset-timeout). */
-    private Duration syncTimeout() {
-        return pools.config().resetTimeout();
+    /**
+     * The linked backend was lost while Sluice's own commands ran on it, before the client's: with
+     * several servers, its server may be gone (a failover), so route again after the next poll
+     * ({@link #waitForTopology}); false when the session must be told (9405).
+     */
+    boolean retryAfterLoss(Runnable then, int errSeq) {
+        return routing != null && waitForTopology(acquiredFor, then, errSeq);
     }
 
-    /**
-     * Brings a freshly linked backend to the session's state in as few round trips as possible:
-     * nothing when it already matches (the usual case, which allocates nothing); else one batched
-     * SET for the variables that differ (and LAST_INSERT_ID when the next statement reads it), and
-     * COM_INIT_DB for the schema. A backend with a schema selected cannot be brought back to "no
-     * schema" except by a reset, after which the SET is worked out again. Only a multiplexed session
-     * has movable state to replay; session mode restores the schema.
-     */
-    private void syncState(Runnable then, int errSeq) {
-        BackendConnection b = backend;
-        String want = sessionState.schema();
-        boolean multiplexed = owner.multiplexed();
-        boolean reset = multiplexed && want == null && b.state().schema() != null;
-        long insertId = 0;
-        String set = null;
-        if (multiplexed && !reset) {
-            insertId = sessionState.insertIdToRestore(b);
-            set = sessionState.setStatementFor(b, insertId);
-        }
-        boolean initDb = want != null && !want.equals(b.state().schema());
-        if (!reset && set == null && !initDb) {
-            owner.linkReady(then);
-            return;
-        }
-        RestoreVariables restore = reset || set != null ? new RestoreVariables(b, reset, set, insertId) : null;
-        List<BackendSteps.Step> steps = new ArrayList<>(3);
-        if (reset) {
-            steps.add(new BackendSteps.Step(() -> b.reset(syncTimeout()), null, BackendSteps.OnError.IGNORE,
-                    cause -> "Sluice: could not reset backend connection " + b + " (sluice.pool.reset-timeout = "
-                            + syncTimeout().toMillis() + " ms): " + cause));
-        }
-        if (restore != null) {
-            steps.add(new BackendSteps.Step(restore, restore, BackendSteps.OnError.LOSE,
-                    why -> "Sluice: could not restore this session's variables on backend connection " + b + " (" + why + ")"));
-        }
-        if (initDb) {
-            steps.add(new BackendSteps.Step(() -> b.initDb(want, syncTimeout()), r -> b.state().schemaSelected(want),
-                    BackendSteps.OnError.REFUSE_SCHEMA_GONE,
-                    cause -> "Sluice: backend connection " + b + " failed while selecting schema '" + want + "': " + cause));
-        }
-        BackendSteps.run(b, loop, steps, new OwnCommands(then, true, errSeq));
-    }
-
-    /**
-     * The batched SET that restores the session's variables, user variables and insert id on a
-     * backend; worked out before (given), or when it runs if a reset comes first.
-     */
-    private final class RestoreVariables implements Supplier<Future<BackendConnection.Reply>>,
-            Consumer<BackendConnection.Reply> {
-        private final BackendConnection b;
-        private String set;
-        private long insertId;
-        private boolean afterReset;
-
-        RestoreVariables(BackendConnection b, boolean afterReset, String set, long insertId) {
-            this.b = b;
-            this.afterReset = afterReset;
-            this.set = set;
-            this.insertId = insertId;
-        }
-
-        @Override
-        public Future<BackendConnection.Reply> get() {
-            if (afterReset) {
-                afterReset = false;
-                insertId = sessionState.insertIdToRestore(b);
-                set = sessionState.setStatementFor(b, insertId);
-            }
-            return set == null ? null : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
-        }
-
-        @Override
-        public void accept(BackendConnection.Reply r) {
-            sessionState.restoredOn(b, insertId);
-        }
-    }
-
-    // ---------------------------------------------------------------- re-prepare (transaction mode)
-
-    /**
-     * Prepares {@code key} on the linked backend, then runs {@code done} (the command parked
-     * meanwhile goes out). The server parses the statement in the context it was prepared in
-     * (schema, sql_mode, character set): when the session has changed it since, the backend is
-     * switched to that context for the prepare and back afterwards. The server's id is kept in
-     * the statement book.
-     */
+    /** Re-prepares {@code key} on the linked backend, then runs {@code done} (see {@link OwnCommands#prepare}). */
     void prepare(StatementKey key, Runnable done) {
-        BackendConnection b = backend;
-        Function<String, String> lost = cause -> "Sluice: backend connection " + b + " failed while preparing a statement on it: "
-                + cause;
-        List<BackendSteps.Step> steps = new ArrayList<>(5);
-        String schema = sessionState.schema();
-        Map<String, String> variables = sessionState.variables();
-        boolean switched = !key.matches(schema, variables);
-        if (switched) {
-            Map<String, String> context = key.contextOver(variables);
-            steps.add(setStep(b, context, lost));
-            steps.add(initDbStep(b, key.schema(), lost));
-        }
-        steps.add(new BackendSteps.Step(() -> b.execute(Packets.command(b.channel().alloc(), CommandType.COM_STMT_PREPARE,
-                key.sql().bytes()), CommandType.COM_STMT_PREPARE, syncTimeout()), r -> {
-            pools.metrics().reprepared();
-            statements.keepServerStatement(b, key, r.statementId());
-        }, BackendSteps.OnError.REFUSE, lost));
-        if (switched) {
-            steps.add(setStep(b, variables, lost));
-            steps.add(initDbStep(b, schema, lost));
-        }
-        BackendSteps.run(b, loop, steps, new OwnCommands(done, false, 1));
-    }
-
-    /** Sets exactly {@code wanted} (the variables Sluice tracks) on {@code b}; an OK records it. */
-    private BackendSteps.Step setStep(BackendConnection b, Map<String, String> wanted, Function<String, String> lost) {
-        return new BackendSteps.Step(() -> {
-            String set = StateSync.setStatement(wanted, b.state().variables(), b.state().loginVariables(), 0);
-            return set == null ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
-                    : b.execute(Packets.query(b.channel().alloc(), set), CommandType.COM_QUERY, syncTimeout());
-        }, r -> {
-            b.state().variablesSet(wanted, null);
-        }, BackendSteps.OnError.REFUSE, lost);
-    }
-
-    /** Selects {@code db} on {@code b} unless it is selected (or null); an OK records it. */
-    private BackendSteps.Step initDbStep(BackendConnection b, String db, Function<String, String> lost) {
-        return new BackendSteps.Step(() -> db == null || db.equals(b.state().schema()) ? loop.newSucceededFuture(new BackendConnection.Reply(null, 0))
-                : b.initDb(db, syncTimeout()), r -> {
-            if (db != null) {
-                b.state().schemaSelected(db);
-            }
-        }, BackendSteps.OnError.REFUSE, lost);
-    }
-
-    /**
-     * How a run of Sluice's own commands on the linked backend ends for the session: the one stale
-     * check (closed, or the backend is no longer linked), then {@code done} (after a state sync: the
-     * owner's {@link Owner#linkReady}), or the parked command fails with the server's ERR (sequence
-     * id {@code errSeq}), or the backend is discarded and the client reads 9405.
-     */
-    private final class OwnCommands implements BackendSteps.Owner {
-        private final Runnable done;
-        private final boolean linking;
-        private final int errSeq;
-
-        OwnCommands(Runnable done, boolean linking, int errSeq) {
-            this.done = done;
-            this.linking = linking;
-            this.errSeq = errSeq;
-        }
-
-        @Override
-        public boolean owns(BackendConnection b) {
-            return !owner.closed() && backend == b;
-        }
-
-        @Override
-        public void stepsDone() {
-            if (linking) {
-                owner.linkReady(done);
-            } else {
-                done.run();
-            }
-        }
-
-        @Override
-        public void stepRefused(BackendSteps.Step step, ErrPacket error) {
-            owner.stepRefused(error, errSeq, step.onError() == BackendSteps.OnError.REFUSE_SCHEMA_GONE);
-        }
-
-        @Override
-        public void backendLost(BackendConnection b, String message) {
-            unlink(BackendPools.Release.DISCARD);
-            if (linking && routing != null && waitForTopology(acquiredFor, done, errSeq)) {
-                return; // nothing of the client's ran on it: its server may be gone (a failover)
-            }
-            owner.refused(new SluiceException(SluiceError.BACKEND_LOST, message), errSeq);
-        }
+        own.prepare(backend, key, done);
     }
 
     // ---------------------------------------------------------------- link

@@ -9,8 +9,9 @@
  * types, returning a decision), {@code ModeRules} (what the pool mode decides about the backend),
  * {@code CommandQueue} (the waiting command, held-back packets, read switching),
  * {@code BackendLink} (the linked backend and the acquire under way: borrow, replay the state
- * before the first command, re-prepare, write commands and their continuations, give back; it
- * tells the session through {@code BackendLink.Owner}), {@code ResponsePath} (the server side, the
+ * before the first command and re-prepare, through {@code OwnCommands}, Sluice's own commands on
+ * the backend with one stale check; write commands and their continuations, give back; it tells the
+ * session through {@code BackendLink.Owner}), {@code ResponsePath} (the server side, the
  * linked backend's listener: forwards each response, learns the state from its OKs, finds its end,
  * handles a lost backend or a primary turning read-only, and keeps the sequence id an ERR of
  * Sluice's carries), {@code SessionState} (schema, variables,
