@@ -20,6 +20,7 @@ import io.sluice.proxy.protocol.ResponseTracker;
 import io.sluice.proxy.protocol.ServerStatus;
 import io.sluice.proxy.cluster.Cluster;
 import io.sluice.proxy.cluster.Router;
+import io.sluice.proxy.digest.DigestRecorder;
 import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.session.statements.StatementBook;
 import org.slf4j.Logger;
@@ -125,6 +126,8 @@ public final class ClientSession implements BackendConnection.Listener {
     private final SessionRouting routing;
     /** With several servers: what a primary turning read-only or dying leaves for later (decisions: {@link ClusterFailure}). */
     private final ClusterFailure failure = new ClusterFailure();
+    /** Per-statement statistics: this session's statements timed and counted by digest (docs/digests.md). */
+    private final DigestRecorder digests;
     /** @param cluster the primary and its replicas, or null with one server */
     public ClientSession(long id, Channel client, Frontend frontend, BackendPools pools, Cluster cluster, SessionRegistry registry,
                          UserConfig user, PoolMode mode, Capabilities capabilities, int collation, String schema,
@@ -150,6 +153,7 @@ public final class ClientSession implements BackendConnection.Listener {
         this.kills = new KillDelivery(id, units, client, registry);
         this.routing = cluster == null ? null : new SessionRouting(cluster, user);
         this.link = new BackendLink(id, units, this, client, pools, routing, sessionState, book);
+        this.digests = new DigestRecorder(registry.digests());
         registry.add(this);
     }
 
@@ -302,6 +306,7 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
     private void route(ByteBuf packet) {
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
+        digests.arrived(type, packet);
         String message = failure.takeLost(type);
         if (message != null) {
             packet.release();
@@ -454,6 +459,7 @@ public final class ClientSession implements BackendConnection.Listener {
             return;
         }
         activity.sent(type);
+        digests.sent(type, packet, user.name(), link.server(), activity.commandStartNanos(), link.get().tracker().idle());
         link.send(packet, type);
     }
 
@@ -467,6 +473,7 @@ public final class ClientSession implements BackendConnection.Listener {
     /** Writes a command as it is (a statement command already under the backend's id). */
     private void write(ByteBuf packet, CommandType type) {
         activity.sent(type);
+        digests.sent(type, packet, user.name(), link.server(), activity.commandStartNanos(), link.get().tracker().idle());
         link.write(packet, type);
     }
 
@@ -660,6 +667,7 @@ public final class ClientSession implements BackendConnection.Listener {
             serverBrokeProtocol(b, e);
             return;
         }
+        digests.serverPacket(r, b.tracker(), packet);
         if (r == ResponseTracker.DONE && routing != null && (packet = clusterResponseEnded(b, packet, answered)) == null) {
             return;
         }
