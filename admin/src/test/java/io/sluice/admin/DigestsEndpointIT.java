@@ -88,6 +88,12 @@ class DigestsEndpointIT {
                         + "rows, wait_time" : "limit must be a whole number from 1 to 10000"), r.body());
             }
 
+            // What `sluice doctor --admin URL` reads: the same statements, by total time.
+            var view = io.sluice.admin.doctor.Doctor.fetchSluiceView(f.url(""), TOKEN);
+            assertEquals(null, view.error());
+            assertEquals("DO SLEEP(?)", view.statements().get(0).digest(), view.statements().toString());
+            assertEquals(2, view.statements().get(0).count());
+
             // Prometheus: a bounded top by total time, labelled by digest id, user and server.
             List<MetricsIT.Sample> samples = MetricsIT.parse(f.get("/metrics").body());
             String id = first.path("id").asText();
