@@ -119,4 +119,31 @@ class DigestsEndpointIT {
             assertEquals(1, after.path("statements").get(0).path("count").asInt());
         }
     }
+
+    /** sluice.digests is reloadable: POST /reload switches it off and shrinks the bound at once. */
+    @Test
+    void reloadAppliesTheDigestSettings() throws Exception {
+        String users = "sluice.users." + USER + " { password = \"" + PASSWORD + "\", pool-mode = transaction }\n";
+        java.util.concurrent.atomic.AtomicReference<String> file = new java.util.concurrent.atomic.AtomicReference<>(users);
+        java.util.function.Supplier<io.sluice.config.SluiceConfig> source =
+                () -> io.sluice.config.ConfigLoader.parse(AdminFixture.base(server) + file.get());
+        try (AdminFixture f = AdminFixture.start(server, source.get(), source);
+             Connection c = f.connect(USER, PASSWORD, "digests-reload-it");
+             Statement s = c.createStatement()) {
+            s.execute("DO 1");
+            assertTrue(f.get("/digests").json().path("digests").asInt() >= 1);
+            file.set(users + "sluice.digests { enabled = false, max-digests = 10 }\n");
+            AdminFixture.Reply reply = f.post("/reload");
+            assertEquals(200, reply.status(), reply.body());
+            List<String> applied = new java.util.ArrayList<>();
+            reply.json().path("applied").forEach(n -> applied.add(n.asText()));
+            assertEquals(List.of("sluice.digests.enabled", "sluice.digests.max-digests"), applied, reply.body());
+            assertEquals(200, f.post("/digests/reset").status());
+            s.execute("DO 2");
+            JsonNode doc = f.get("/digests").json();
+            assertFalse(doc.path("enabled").asBoolean(), doc.toString());
+            assertEquals(10, doc.path("max_digests").asInt());
+            assertEquals(0, doc.path("digests").asInt(), "nothing recorded once switched off: " + doc);
+        }
+    }
 }
