@@ -1,6 +1,7 @@
 package io.sluice.proxy.digest;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.ResponseTracker;
@@ -26,7 +27,13 @@ public final class DigestRecorder {
     private static final int IN_FLIGHT = 16;
 
     private final DigestTable table;
-    private final Normalizer normalizer = new Normalizer();
+    /** One per event loop thread: its 64 KiB scratch is shared by the loop's sessions, never by two threads. */
+    private static final FastThreadLocal<Normalizer> NORMALIZER = new FastThreadLocal<>() {
+        @Override
+        protected Normalizer initialValue() {
+            return new Normalizer();
+        }
+    };
 
     private final long[] cacheKeys = new long[CACHE];
     private final DigestStats[] cached = new DigestStats[CACHE];
@@ -105,11 +112,12 @@ public final class DigestRecorder {
                 case COM_QUERY -> {
                     int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
                     int to = Packets.payloadEnd(packet);
-                    what = stats(normalizer.hash(packet, from, to), null, packet, from, to, user, server);
+                    what = stats(NORMALIZER.get().hash(packet, from, to), null, packet, from, to, user, server);
                 }
                 case COM_STMT_PREPARE -> {
                     int from = packet.readerIndex() + Packets.HEADER_SIZE + 1;
                     int to = Packets.payloadEnd(packet);
+                    Normalizer normalizer = NORMALIZER.get();
                     String text = normalizer.text(packet, from, to, table.maxTextLength());
                     what = lastPrepared = new Prepared(normalizer.lastHash(), text);
                 }
@@ -177,7 +185,7 @@ public final class DigestRecorder {
         s = table.get(key);
         if (s == null) {
             if (text == null) {
-                text = normalizer.text(packet, from, to, table.maxTextLength());
+                text = NORMALIZER.get().text(packet, from, to, table.maxTextLength());
             }
             s = table.create(key, digest, text, user, server, arrivalNanos);
         }

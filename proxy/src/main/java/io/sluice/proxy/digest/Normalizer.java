@@ -17,8 +17,8 @@ import java.nio.charset.StandardCharsets;
  * when asked for ({@link #text}), the first time a digest is seen. Only the first
  * {@link #MAX_SCAN} bytes of a statement are read, so a huge INSERT costs no more than that.
  *
- * <p>Not thread-safe: one per session (its scratch state is reused); no allocation per statement
- * when only the hash is asked for.
+ * <p>Not thread-safe: one per event loop thread (its 64 KiB scratch, where the statement is copied
+ * once and read as an array, is reused); no allocation per statement when only the hash is asked for.
  */
 public final class Normalizer {
     /** Bytes of a statement read at most. */
@@ -27,7 +27,9 @@ public final class Normalizer {
     private static final long FNV_OFFSET = 0xcbf29ce484222325L;
     private static final long FNV_PRIME = 0x100000001b3L;
 
-    private ByteBuf buf;
+    /** The statement's bytes being read: copied once into {@link #scratch} (one copy, then array reads). */
+    private byte[] buf;
+    private final byte[] scratch = new byte[MAX_SCAN];
     private int end;
     private long hash;
     /** Where the normalized text goes when it is built; null when only hashing. */
@@ -100,8 +102,9 @@ public final class Normalizer {
     }
 
     private void scan(ByteBuf sql, int from, int to, byte[] o) {
-        buf = sql;
-        end = Math.min(to, from + MAX_SCAN);
+        end = Math.min(to - from, MAX_SCAN);
+        sql.getBytes(from, scratch, 0, end);
+        buf = scratch;
         out = o;
         outLength = 0;
         emitted = 0;
@@ -112,7 +115,7 @@ public final class Normalizer {
         afterFoldedRow = false;
         versioned = 0;
         hash = FNV_OFFSET;
-        int i = from;
+        int i = 0;
         while (i < end) {
             i = token(i);
         }
@@ -122,7 +125,7 @@ public final class Normalizer {
 
     /** Reads the token at {@code i}, emits its normalized form, returns where the next one starts. */
     private int token(int i) {
-        byte c = buf.getByte(i);
+        byte c = buf[i];
         switch (c) {
             case ' ', '\t', '\n', '\r', '\f', 0x0B -> {
                 space = true;
@@ -133,7 +136,7 @@ public final class Normalizer {
                 return lineEnd(i);
             }
             case '-' -> {
-                if (i + 1 < end && buf.getByte(i + 1) == '-' && (i + 2 >= end || buf.getByte(i + 2) <= ' ')) {
+                if (i + 1 < end && buf[i + 1] == '-' && (i + 2 >= end || buf[i + 2] <= ' ')) {
                     space = true;
                     return lineEnd(i);
                 }
@@ -149,13 +152,13 @@ public final class Normalizer {
                 return punctuation(i, c);
             }
             case '/' -> {
-                if (i + 1 < end && buf.getByte(i + 1) == '*') {
+                if (i + 1 < end && buf[i + 1] == '*') {
                     return comment(i);
                 }
                 return punctuation(i, c);
             }
             case '*' -> {
-                if (versioned > 0 && i + 1 < end && buf.getByte(i + 1) == '/') {
+                if (versioned > 0 && i + 1 < end && buf[i + 1] == '/') {
                     versioned--;
                     emitToken((byte) '*');
                     emit((byte) '/');
@@ -177,7 +180,7 @@ public final class Normalizer {
             }
             case ';' -> {
                 int j = i + 1;
-                while (j < end && (isSpace(buf.getByte(j)) || buf.getByte(j) == ';')) {
+                while (j < end && (isSpace(buf[j]) || buf[j] == ';')) {
                     j++;
                 }
                 if (j < end) {
@@ -190,7 +193,7 @@ public final class Normalizer {
                 return literal(i + 1);
             }
             case '.' -> {
-                if (i + 1 < end && isDigit(buf.getByte(i + 1)) && !isWordByte(last)) {
+                if (i + 1 < end && isDigit(buf[i + 1]) && !isWordByte(last)) {
                     return literal(skipNumber(i));
                 }
                 return punctuation(i, c);
@@ -198,7 +201,7 @@ public final class Normalizer {
             default -> {
                 if (isDigit(c)) {
                     int j = skipNumber(i);
-                    if (j >= end || !isWordByte(buf.getByte(j))) {
+                    if (j >= end || !isWordByte(buf[j])) {
                         return literal(j);
                     }
                     return word(i); // a name that starts with digits, such as 1st_table
@@ -233,11 +236,11 @@ public final class Normalizer {
 
     private int word(int i) {
         int j = i + 1;
-        while (j < end && isWordByte(buf.getByte(j))) {
+        while (j < end && isWordByte(buf[j])) {
             j++;
         }
         int n = j - i;
-        if (j < end && buf.getByte(j) == '\'' && introducer(i, n)) {
+        if (j < end && buf[j] == '\'' && introducer(i, n)) {
             // X'0A', b'01', N'text', _utf8mb4'text': one literal
             return literal(SqlText.skipQuoted(buf, j + 1, end, (byte) '\''));
         }
@@ -247,7 +250,7 @@ public final class Normalizer {
             }
         }
         boolean wasIs = afterIs;
-        emitToken(buf.getByte(i));
+        emitToken(buf[i]);
         copy(i + 1, j);
         afterIs = n == 2 && is(i, "IS") || wasIs && n == 3 && is(i, "NOT");
         listKeyword = n == 2 && is(i, "IN") ? IN : n == 6 && is(i, "VALUES") || n == 5 && is(i, "VALUE") ? VALUES : NONE;
@@ -256,7 +259,7 @@ public final class Normalizer {
     }
 
     private boolean introducer(int i, int n) {
-        byte c = buf.getByte(i);
+        byte c = buf[i];
         if (n == 1) {
             return c == 'x' || c == 'X' || c == 'b' || c == 'B' || c == 'n' || c == 'N';
         }
@@ -285,9 +288,9 @@ public final class Normalizer {
                 afterFoldedRow = false;
                 if (keyword == VALUES) {
                     int k = skipSpace(j);
-                    if (k < end && buf.getByte(k) == ',') {
+                    if (k < end && buf[k] == ',') {
                         int m = skipSpace(k + 1);
-                        if (m < end && buf.getByte(m) == '(' && literalList(m + 1) > 0) {
+                        if (m < end && buf[m] == '(' && literalList(m + 1) > 0) {
                             listKeyword = VALUES;
                             afterFoldedRow = true;
                             return m; // the next row folds into the first
@@ -313,7 +316,7 @@ public final class Normalizer {
             if (i >= end) {
                 return -1;
             }
-            byte c = buf.getByte(i);
+            byte c = buf[i];
             if (c == ')') {
                 return items > 0 && !expectItem ? i + 1 : -1;
             }
@@ -340,7 +343,7 @@ public final class Normalizer {
 
     /** The end of the literal at {@code i} (string, number, signed number, ?, NULL, TRUE, FALSE, X'..'), or -1. */
     private int literalAt(int i) {
-        byte c = buf.getByte(i);
+        byte c = buf[i];
         if (c == '\'' || c == '"') {
             return SqlText.skipQuoted(buf, i + 1, end, c);
         }
@@ -349,19 +352,19 @@ public final class Normalizer {
         }
         if ((c == '-' || c == '+') && i + 1 < end && startsNumber(i + 1)) {
             i++;
-            c = buf.getByte(i);
+            c = buf[i];
         }
-        if (isDigit(c) || c == '.' && i + 1 < end && isDigit(buf.getByte(i + 1))) {
+        if (isDigit(c) || c == '.' && i + 1 < end && isDigit(buf[i + 1])) {
             int j = skipNumber(i);
-            return j < end && isWordByte(buf.getByte(j)) ? -1 : j;
+            return j < end && isWordByte(buf[j]) ? -1 : j;
         }
         if (isWordByte(c)) {
             int j = i + 1;
-            while (j < end && isWordByte(buf.getByte(j))) {
+            while (j < end && isWordByte(buf[j])) {
                 j++;
             }
             int n = j - i;
-            if (j < end && buf.getByte(j) == '\'' && introducer(i, n)) {
+            if (j < end && buf[j] == '\'' && introducer(i, n)) {
                 return SqlText.skipQuoted(buf, j + 1, end, (byte) '\'');
             }
             if (n == 4 && (is(i, "NULL") || is(i, "TRUE")) || n == 5 && is(i, "FALSE")) {
@@ -373,11 +376,11 @@ public final class Normalizer {
 
     /** A comment at {@code i} ("/*"): hints stay whole, versioned comments open, others fold to a space. */
     private int comment(int i) {
-        byte kind = i + 2 < end ? buf.getByte(i + 2) : 0;
-        if (kind == '!' || kind == 'M' && i + 3 < end && buf.getByte(i + 3) == '!') {
+        byte kind = i + 2 < end ? buf[i + 2] : 0;
+        if (kind == '!' || kind == 'M' && i + 3 < end && buf[i + 3] == '!') {
             // Executable: "/*!50000" (or "/*M!100100") kept, the content read as SQL, "*/" closes it.
             int j = i + (kind == 'M' ? 4 : 3);
-            while (j < end && isDigit(buf.getByte(j))) {
+            while (j < end && isDigit(buf[j])) {
                 j++;
             }
             emitToken((byte) '/');
@@ -387,7 +390,7 @@ public final class Normalizer {
             return j;
         }
         int j = i + 2;
-        while (j + 1 < end && !(buf.getByte(j) == '*' && buf.getByte(j + 1) == '/')) {
+        while (j + 1 < end && !(buf[j] == '*' && buf[j + 1] == '/')) {
             j++;
         }
         j = Math.min(end, j + 2);
@@ -401,24 +404,24 @@ public final class Normalizer {
     }
 
     private int lineEnd(int i) {
-        while (i < end && buf.getByte(i) != '\n') {
+        while (i < end && buf[i] != '\n') {
             i++;
         }
         return i;
     }
 
     private boolean startsNumber(int i) {
-        byte c = buf.getByte(i);
-        return isDigit(c) || c == '.' && i + 1 < end && isDigit(buf.getByte(i + 1));
+        byte c = buf[i];
+        return isDigit(c) || c == '.' && i + 1 < end && isDigit(buf[i + 1]);
     }
 
     /** Past a number at {@code i}: 0x.. and 0b.., digits, a fraction, an exponent. */
     private int skipNumber(int i) {
-        if (buf.getByte(i) == '0' && i + 2 < end) {
-            byte x = buf.getByte(i + 1);
+        if (buf[i] == '0' && i + 2 < end) {
+            byte x = buf[i + 1];
             if (x == 'x' || x == 'X') {
                 int j = i + 2;
-                while (j < end && isHex(buf.getByte(j))) {
+                while (j < end && isHex(buf[j])) {
                     j++;
                 }
                 if (j > i + 2) {
@@ -426,7 +429,7 @@ public final class Normalizer {
                 }
             } else if (x == 'b' || x == 'B') {
                 int j = i + 2;
-                while (j < end && (buf.getByte(j) == '0' || buf.getByte(j) == '1')) {
+                while (j < end && (buf[j] == '0' || buf[j] == '1')) {
                     j++;
                 }
                 if (j > i + 2) {
@@ -435,22 +438,22 @@ public final class Normalizer {
             }
         }
         int j = i;
-        while (j < end && isDigit(buf.getByte(j))) {
+        while (j < end && isDigit(buf[j])) {
             j++;
         }
-        if (j < end && buf.getByte(j) == '.') {
+        if (j < end && buf[j] == '.') {
             j++;
-            while (j < end && isDigit(buf.getByte(j))) {
+            while (j < end && isDigit(buf[j])) {
                 j++;
             }
         }
-        if (j < end && (buf.getByte(j) == 'e' || buf.getByte(j) == 'E')) {
+        if (j < end && (buf[j] == 'e' || buf[j] == 'E')) {
             int k = j + 1;
-            if (k < end && (buf.getByte(k) == '+' || buf.getByte(k) == '-')) {
+            if (k < end && (buf[k] == '+' || buf[k] == '-')) {
                 k++;
             }
-            if (k < end && isDigit(buf.getByte(k))) {
-                while (k < end && isDigit(buf.getByte(k))) {
+            if (k < end && isDigit(buf[k])) {
+                while (k < end && isDigit(buf[k])) {
                     k++;
                 }
                 return k;
@@ -465,7 +468,7 @@ public final class Normalizer {
     }
 
     private int skipSpace(int i) {
-        while (i < end && isSpace(buf.getByte(i))) {
+        while (i < end && isSpace(buf[i])) {
             i++;
         }
         return i;
@@ -474,7 +477,7 @@ public final class Normalizer {
     /** Whether the bytes at {@code i} spell {@code upper}, ignoring ASCII case. */
     private boolean is(int i, String upper) {
         for (int k = 0; k < upper.length(); k++) {
-            if ((buf.getByte(i + k) & 0xDF) != upper.charAt(k)) {
+            if ((buf[i + k] & 0xDF) != upper.charAt(k)) {
                 return false;
             }
         }
@@ -492,7 +495,7 @@ public final class Normalizer {
 
     private void copy(int from, int to) {
         for (int i = from; i < to; i++) {
-            emit(buf.getByte(i));
+            emit(buf[i]);
         }
     }
 
