@@ -118,9 +118,11 @@ final class DigestViews {
     }
 
     /**
-     * Prometheus text for /metrics: the table's size and evictions, and the top
-     * {@link #METRICS_TOP} statements by total time, labelled by digest id, user and server
-     * (GET /digests maps an id to its text).
+     * Prometheus text for /metrics, appended to the registry's scrape: the table's size and
+     * evictions, and the top {@link #METRICS_TOP} statements by total time, labelled by digest id,
+     * user and server (GET /digests maps an id to its text). Which statements are on top changes
+     * between scrapes, so they are written from the table at each scrape rather than registered as
+     * Micrometer meters (which would be registered and removed per digest).
      */
     String prometheus() {
         StringBuilder b = new StringBuilder(2048);
