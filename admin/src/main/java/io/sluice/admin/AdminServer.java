@@ -125,6 +125,8 @@ public final class AdminServer implements AutoCloseable {
     /** snake_case field names for every JSON answer, records included (docs/admin.md). */
     private final ObjectMapper mapper = io.sluice.admin.doctor.Doctor.jsonMapper();
     private final Views views;
+    /** GET /digests, POST /digests/reset and the top statements in /metrics (docs/digests.md). */
+    private final DigestViews digests;
     private final DoctorRoute doctor;
     private final StatsHistory history;
     private final List<Route> routes = new ArrayList<>();
@@ -154,6 +156,7 @@ public final class AdminServer implements AutoCloseable {
         this.configSource = configSource;
         this.token = config.token();
         this.views = new Views(proxy);
+        this.digests = new DigestViews(proxy.digests());
         this.history = new StatsHistory(views);
         this.doctor = new DoctorRoute(proxy::config, views, mapper, () -> "http://" + config.host() + ":" + port());
         this.dashboard = resource("dashboard.html");
@@ -170,7 +173,7 @@ public final class AdminServer implements AutoCloseable {
         get("/metrics", false, r -> {
             proxy.pools().flushMeters();
             return new Response(200, "text/plain; version=0.0.4; charset=utf-8",
-                    prometheus.scrape().getBytes(StandardCharsets.UTF_8), Map.of());
+                    (prometheus.scrape() + digests.prometheus()).getBytes(StandardCharsets.UTF_8), Map.of());
         });
         get("/config", false, r -> new Response(200, "application/json",
                 ConfigLoader.render(proxy.config()).getBytes(StandardCharsets.UTF_8), Map.of()));
@@ -181,6 +184,8 @@ public final class AdminServer implements AutoCloseable {
         post(Pattern.compile("/pause"), r -> pause(true));
         post(Pattern.compile("/resume"), r -> pause(false));
         post(Pattern.compile("/reload"), r -> reload());
+        get("/digests", false, this::digests);
+        post(Pattern.compile("/digests/reset"), r -> json(200, digests.reset()));
     }
 
     private void get(String path, boolean open, Function<Request, Response> handler) {
@@ -281,6 +286,15 @@ public final class AdminServer implements AutoCloseable {
             }
         }
         return json(200, views.sessions(state == null ? null : state.get(0), max));
+    }
+
+    /** {@code ?order=total_time|count|max_time|errors|rows|wait_time} (largest first), {@code ?limit=N}. */
+    private Response digests(Request r) {
+        DigestViews.Query q = DigestViews.query(r.uri().parameters().get("order"), r.uri().parameters().get("limit"));
+        if (q.error() != null) {
+            return Response.error(mapper, 400, "bad_request", q.error());
+        }
+        return json(200, digests.document(q.order(), q.limit()));
     }
 
     private Response kill(long id) {

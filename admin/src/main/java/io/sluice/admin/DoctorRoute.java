@@ -193,7 +193,7 @@ final class DoctorRoute implements AutoCloseable {
                 // first, deterministically.
                 c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, limit.plusSeconds(5).toMillis()));
                 Diagnosis.SluiceView sluice = Doctor.sluiceView(selfUrl.get(), mapper.valueToTree(views.stats()),
-                        mapper.valueToTree(views.sessions(null, Integer.MAX_VALUE)));
+                        mapper.valueToTree(views.sessions(null, Integer.MAX_VALUE)), mapper.valueToTree(views.topStatements()));
                 Diagnosis d = Doctor.diagnose(c, server.host(), server.port(), options, sluice);
                 log.info("admin: doctor diagnosed {} as {} in {} ms: {} {}", endpoint(server), user.backendUser(),
                         (System.nanoTime() - started) / 1_000_000, d.severity(), d.verdict().label());
@@ -266,7 +266,7 @@ final class DoctorRoute implements AutoCloseable {
                 }
             };
             Diagnosis.SluiceView sluice = Doctor.sluiceView(selfUrl.get(), mapper.valueToTree(views.stats()),
-                    mapper.valueToTree(views.sessions(null, Integer.MAX_VALUE)));
+                    mapper.valueToTree(views.sessions(null, Integer.MAX_VALUE)), mapper.valueToTree(views.topStatements()));
             ClusterDiagnosis d = Doctor.diagnoseCluster(targets, login, options, sluice);
             log.info("admin: doctor diagnosed {} servers as {} in {} ms: {}", targets.size(), user.backendUser(),
                     (System.nanoTime() - started) / 1_000_000, d.verdict());

@@ -38,6 +38,11 @@ final class Views {
         this.proxy = proxy;
     }
 
+    /** The statements that took the most time (a GET /digests document), for the doctor to name under genuine load. */
+    Map<String, Object> topStatements() {
+        return new DigestViews(proxy.digests()).document(io.sluice.proxy.digest.DigestTable.Order.TOTAL_TIME, 5);
+    }
+
     /** GET /ready: what a load balancer or Kubernetes needs, and why it is not ready. */
     record Readiness(boolean ready, boolean serverReached, Map<String, Object> body) {
     }

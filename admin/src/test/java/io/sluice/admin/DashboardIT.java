@@ -107,6 +107,10 @@ class DashboardIT {
             assertTrue(dom.contains("<h2 class=\"pool-name\">" + USER + "</h2>"), "pool card missing:\n" + dom);
             assertTrue(dom.contains("data-session=\"" + session.path("id").asLong() + "\""), "session row missing:\n" + dom);
             assertTrue(dom.contains("dashboard-it"), "program_name missing:\n" + dom);
+            // Top statements (GET /digests): the digest of SELECT 1, never the literal.
+            assertTrue(dom.matches("(?s).*<tr data-digest=\"[0-9a-f]{16}\"><td class=\"stmt\" title=\"SELECT \\?\">SELECT \\?</td>"
+                    + "<td>" + USER + "</td>.*"), "top statements panel:\n" + dom);
+            assertTrue(dom.contains("digests kept of 5000"), "top statements panel:\n" + dom);
             assertTrue(dom.contains("class=\"pill ok\""), "ready pill should say ready:\n" + dom);
             assertTrue(dom.contains("<div id=\"banner\" style=\"display: none;\"></div>"), "the page shows an error:\n" + dom);
 

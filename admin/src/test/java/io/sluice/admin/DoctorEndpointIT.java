@@ -79,6 +79,13 @@ class DoctorEndpointIT {
                 pool |= p.path("name").asText().equals(FIRST) && p.path("busy").asInt() == 1;
             }
             assertTrue(pool, "the pool with the pinned backend: " + sluice.path("pools"));
+            // The statements Sluice counted (GET /digests), which the doctor names under genuine load.
+            boolean counted = false;
+            for (JsonNode st : sluice.path("statements")) {
+                counted |= st.path("digest").asText().equals("SELECT ?") && st.path("user").asText().equals(FIRST)
+                        && st.path("count").asInt() == 1 && st.path("total_time_ms").asDouble() > 0;
+            }
+            assertTrue(counted, "SELECT 1 among the statements: " + sluice.path("statements"));
 
             // ?user= picks another account; the what-if options are the CLI's.
             var second = f.get("/doctor?user=" + SECOND + "&instances=3&idle_threshold=5");

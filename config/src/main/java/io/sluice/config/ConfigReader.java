@@ -90,11 +90,12 @@ final class ConfigReader {
         Map<String, UserConfig> users = readUsers(pool);
         AdminConfig admin = readAdmin(listen);
         ClusterConfig cluster = readCluster(server, users);
+        DigestsConfig digests = readDigests();
 
         if (!problems.isEmpty()) {
             return null;
         }
-        return new SluiceConfig(listen, server, frontend, pool, users, admin, cluster);
+        return new SluiceConfig(listen, server, frontend, pool, users, admin, cluster, digests);
     }
 
     // ---- schema --------------------------------------------------------------------------------
@@ -564,6 +565,16 @@ final class ConfigReader {
             return null;
         }
         return new AdminConfig(enabled, host, port, resolvedToken, allowNoToken);
+    }
+
+    private DigestsConfig readDigests() {
+        Boolean enabled = bool("sluice.digests.enabled");
+        Integer maxDigests = integer("sluice.digests.max-digests", 1, 1_000_000);
+        Integer maxTextLength = integer("sluice.digests.max-text-length", 64, 65536);
+        if (!allSet(enabled, maxDigests, maxTextLength)) {
+            return null;
+        }
+        return new DigestsConfig(enabled, maxDigests, maxTextLength);
     }
 
     /** localhost, an IPv4 literal in 127.0.0.0/8 or ::1; a name is not resolved here, so any other counts as beyond loopback. */

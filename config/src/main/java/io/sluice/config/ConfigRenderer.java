@@ -34,6 +34,8 @@ final class ConfigRenderer {
         config.users().forEach((name, user) -> users.put(name, user(user)));
         sluice.put("users", users);
         sluice.put("admin", admin(config.admin()));
+        sluice.put("digests", Map.of("enabled", config.digests().enabled(), "max-digests", config.digests().maxDigests(),
+                "max-text-length", config.digests().maxTextLength()));
         return ConfigValueFactory.fromMap(Map.of("sluice", sluice))
                 .render(ConfigRenderOptions.concise().setFormatted(true).setJson(true));
     }

@@ -13,6 +13,7 @@ import java.util.Objects;
  * @param users   front-end users by name, immutable; iterated in name order (typesafe-config does not
  *                keep the order of the file)
  * @param cluster the servers (one, or a primary and its replicas) and how they are watched and routed
+ * @param digests per-statement statistics (sluice.digests)
  */
 public record SluiceConfig(
         ListenConfig listen,
@@ -21,7 +22,8 @@ public record SluiceConfig(
         PoolConfig pool,
         Map<String, UserConfig> users,
         AdminConfig admin,
-        ClusterConfig cluster) {
+        ClusterConfig cluster,
+        DigestsConfig digests) {
 
     /** Copies {@code users} into an unmodifiable map that keeps the given iteration order. */
     public SluiceConfig {
@@ -31,12 +33,13 @@ public record SluiceConfig(
         Objects.requireNonNull(pool, "pool");
         Objects.requireNonNull(admin, "admin");
         Objects.requireNonNull(cluster, "cluster");
+        Objects.requireNonNull(digests, "digests");
         users = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(users, "users")));
     }
 
     /** One server: {@code server}'s, nothing polled or routed. */
     public SluiceConfig(ListenConfig listen, ServerConfig server, FrontendConfig frontend, PoolConfig pool,
                         Map<String, UserConfig> users, AdminConfig admin) {
-        this(listen, server, frontend, pool, users, admin, ClusterConfig.single(server));
+        this(listen, server, frontend, pool, users, admin, ClusterConfig.single(server), DigestsConfig.DEFAULT);
     }
 }

@@ -497,7 +497,7 @@ class ValidationTest {
     @Test
     void unknownSection() {
         assertProblem("sluice.metrics.enabled = true",
-                "sluice.metrics: unknown key; known keys here: admin, cluster, frontend, listen, pool, server, servers, users (value hidden)");
+                "sluice.metrics: unknown key; known keys here: admin, cluster, digests, frontend, listen, pool, server, servers, users (value hidden)");
     }
 
     @Test
@@ -637,6 +637,32 @@ class ValidationTest {
     // ---- helpers --------------------------------------------------------------------------------
 
     /** A well-formed caching_sha2_password string: prefix, 20 salt characters, 43 of hash. */
+    // ---- digests --------------------------------------------------------------------------------
+
+    @Test
+    void digestsDefaults() {
+        DigestsConfig d = ConfigLoader.parse(USER).digests();
+        assertEquals(new DigestsConfig(true, 5000, 1024), d);
+        assertEquals(new DigestsConfig(false, 10, 64), ConfigLoader.parse(USER
+                + "sluice.digests { enabled = false, max-digests = 10, max-text-length = 64 }").digests());
+    }
+
+    @Test
+    void digestsMaxDigestsZero() {
+        assertProblem("sluice.digests.max-digests = 0", "sluice.digests.max-digests: must be between 1 and 1000000 (got 0)");
+    }
+
+    @Test
+    void digestsMaxTextLengthTooSmall() {
+        assertProblem("sluice.digests.max-text-length = 10",
+                "sluice.digests.max-text-length: must be between 64 and 65536 (got 10)");
+    }
+
+    @Test
+    void digestsEnabledNotABoolean() {
+        assertProblem("sluice.digests.enabled = maybe", "sluice.digests.enabled: must be true or false");
+    }
+
     static String sha2Hash() {
         return "$A$005$" + "k7Xy;q%$,o4~Z!p-Ae9Q" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456";
     }

@@ -18,6 +18,7 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.backend.BackendConnector;
 import io.sluice.proxy.cluster.Cluster;
 import io.sluice.proxy.cluster.ClusterMonitor;
+import io.sluice.proxy.digest.DigestTable;
 import io.sluice.proxy.frontend.FrontendInitializer;
 import io.sluice.proxy.frontend.FrontendContext;
 import io.sluice.proxy.metrics.ProxyMetrics;
@@ -92,6 +93,8 @@ public final class ProxyServer implements AutoCloseable {
         this.connector = connectors.get(0);
         this.pools = allPools.get(0);
         this.cluster = config.cluster().isCluster() ? cluster(config, registry) : null;
+        List<ClusterConfig.Member> members = config.cluster().servers();
+        sessions.digests(new DigestTable(config.digests(), i -> members.get(Math.max(i, 0)).address()));
         this.frontend = new FrontendContext(config, metrics, connector, pools, sessions, frontendSsl, rsaKeys, cluster);
         this.leakDetector = new LeakDetector(sessions, () -> this.config.frontend(), metrics);
     }
@@ -241,6 +244,11 @@ public final class ProxyServer implements AutoCloseable {
         return cluster;
     }
 
+    /** Per-statement statistics (docs/digests.md). */
+    public DigestTable digests() {
+        return sessions.digests();
+    }
+
     public SessionRegistry sessions() {
         return sessions;
     }
@@ -303,7 +311,9 @@ public final class ProxyServer implements AutoCloseable {
         AdminConfig admin = new AdminConfig(old.admin().enabled(), old.admin().host(), old.admin().port(),
                 next.admin().token(), next.admin().allowNoToken());
         // The servers and the monitor user stay; the cluster's other settings are read once at start for now.
-        SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin, old.cluster());
+        SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin, old.cluster(),
+                next.digests());
+        sessions.digests().configure(applied.digests());
         for (int i = 0; i < connectors.size(); i++) {
             connectors.get(i).reload(old.cluster().isCluster() ? server.at(old.cluster().servers().get(i)) : server);
         }

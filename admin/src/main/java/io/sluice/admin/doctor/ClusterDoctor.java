@@ -154,7 +154,8 @@ final class ClusterDoctor {
             waiting += pool.waiting();
         }
         return new SluiceView(all.url(), null, all.clients(), entry.path("backend_connections").asLong(-1), all.globalMax(),
-                pools, all.sessions(), waiting, all.pinned(), entry);
+                pools, all.sessions(), waiting, all.pinned(), entry, all.statements().stream()
+                        .filter(s -> s.server().equals(entry.path("address").asText())).toList());
     }
 
     /**

@@ -362,10 +362,36 @@ final class Diagnoser {
                     .ifPresent(t -> ev.add(ev("top command / state", t)));
             top(f.active(), ProcessRow::user).ifPresent(t -> ev.add(ev("top running user", t)));
         }
+        List<Diagnosis.Statement> statements = statements(f);
+        for (int i = 0; i < statements.size(); i++) {
+            ev.add(ev("statement #" + (i + 1) + " by total time in Sluice", describe(statements.get(i))));
+        }
         out.add(finding(Verdict.GENUINE_LOAD, pressure, f.activeShare(),
                 "genuine load: " + c.active() + " connections are running statements" + longest + ", "
                         + pct(percent(c.active(), c.maxConnections())) + " of max_connections " + f.when()
+                        + (statements.isEmpty() ? "" : "; the statement holding them longest: " + abbreviate(statements.get(0).digest()))
                         + "; queue the excess (Sluice) or add capacity", ev));
+    }
+
+    /** The statements Sluice counted the most time for (its digests), or none without Sluice's view. */
+    private static List<Diagnosis.Statement> statements(Facts f) {
+        SluiceView v = f.sluice();
+        return v == null || v.error() != null || v.statements() == null ? List.of() : v.statements();
+    }
+
+    /** A statement as evidence: its digest, how often, how long, for whom. */
+    static String describe(Diagnosis.Statement s) {
+        return abbreviate(s.digest()) + " (" + s.count() + " runs, " + millis(s.totalTimeMs()) + " in all, avg "
+                + millis(s.avgTimeMs()) + ", max " + millis(s.maxTimeMs())
+                + (s.errors() > 0 ? ", " + s.errors() + " errors" : "") + "; user " + s.user() + ", id " + s.id() + ")";
+    }
+
+    private static String millis(double ms) {
+        return ms >= 1000 ? String.format(java.util.Locale.ROOT, "%.1f s", ms / 1000) : String.format(java.util.Locale.ROOT, "%.1f ms", ms);
+    }
+
+    private static String abbreviate(String digest) {
+        return digest.length() > 120 ? digest.substring(0, 117) + "..." : digest;
     }
 
     private static void limitTooLow(Facts f, List<Finding> out) {
@@ -599,6 +625,13 @@ final class Diagnoser {
         if (!kills.isEmpty()) {
             out.add("End the " + kills.size() + " connection(s) sleeping past " + f.options().idleThresholdSeconds()
                     + "s: the KILL statements below, or sluice doctor --kill-idle");
+        }
+        if (flagged.contains(Verdict.GENUINE_LOAD) && !statements(f).isEmpty()) {
+            // Issue #29: which statements hold the connections, from Sluice's digests.
+            Diagnosis.Statement first = statements(f).get(0);
+            out.add("Look at the statements holding the connections first (Sluice, GET /digests?order=total_time): "
+                    + abbreviate(first.digest()) + " took " + millis(first.totalTimeMs()) + " over " + first.count()
+                    + " runs; EXPLAIN it, index it, or make it shorter");
         }
         // A larger max_connections helps real demand; it only postpones a leak.
         if (flagged.contains(Verdict.GENUINE_LOAD) || top == Verdict.LIMIT_TOO_LOW) {

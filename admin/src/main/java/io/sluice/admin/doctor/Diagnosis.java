@@ -125,9 +125,21 @@ public record Diagnosis(
      * @param pools       per pool: name, max, busy, idle, waiting, timeouts
      * @param sessions    client sessions by state
      * @param stats       the raw /stats document
+     * @param statements  the statements that took the most time through Sluice (GET /digests?order=total_time),
+     *                    largest first; empty when Sluice keeps no digests (or is older than them)
      */
     public record SluiceView(String url, String error, long clients, long backendConnections, long globalMax,
-                             List<SluicePool> pools, List<Count> sessions, long waiting, long pinned, JsonNode stats) {
+                             List<SluicePool> pools, List<Count> sessions, long waiting, long pinned, JsonNode stats,
+                             List<Statement> statements) {
+    }
+
+    /**
+     * One statement digest as Sluice counted it (docs/digests.md): its normalized text, never a literal value.
+     *
+     * @param totalTimeMs from each execution's arrival at Sluice to the end of its response, summed
+     */
+    public record Statement(String id, String digest, String user, String server, long count, long errors,
+                            double totalTimeMs, double avgTimeMs, double maxTimeMs, double waitTimeMs) {
     }
 
     /** Named as in /stats: {@code oldest_wait_ms}, and {@code queue_full} from its {@code rejections}. */

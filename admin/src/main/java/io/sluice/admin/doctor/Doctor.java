@@ -60,7 +60,12 @@ public final class Doctor {
      * @param sessions a {@code GET /sessions} document
      */
     public static Diagnosis.SluiceView sluiceView(String url, JsonNode stats, JsonNode sessions) {
-        return SluiceAdminClient.view(url, stats, sessions);
+        return SluiceAdminClient.view(url, stats, sessions, null);
+    }
+
+    /** As {@link #sluiceView(String, JsonNode, JsonNode)}, with the statements of a GET /digests document (or null). */
+    public static Diagnosis.SluiceView sluiceView(String url, JsonNode stats, JsonNode sessions, JsonNode digests) {
+        return SluiceAdminClient.view(url, stats, sessions, digests);
     }
 
     /**

@@ -40,7 +40,7 @@ final class SluiceAdminClient {
         try {
             JsonNode stats = get(http, base + "/stats", token);
             JsonNode sessions = get(http, base + "/sessions", token);
-            return view(base, stats, sessions);
+            return view(base, stats, sessions, digests(http, base, token));
         } catch (IOException | IllegalArgumentException e) {
             return error(base, e.toString());
         } catch (InterruptedException e) {
@@ -50,7 +50,16 @@ final class SluiceAdminClient {
     }
 
     private static SluiceView error(String url, String message) {
-        return new SluiceView(url, message, -1, -1, -1, List.of(), List.of(), -1, -1, null);
+        return new SluiceView(url, message, -1, -1, -1, List.of(), List.of(), -1, -1, null, List.of());
+    }
+
+    /** The statements by total time, or null when the endpoint has none to give (digests off, an older Sluice). */
+    private static JsonNode digests(HttpClient http, String base, String token) throws InterruptedException {
+        try {
+            return get(http, base + "/digests?order=total_time&limit=" + TOP_STATEMENTS, token);
+        } catch (IOException | IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private static JsonNode get(HttpClient http, String url, String token) throws IOException, InterruptedException {
@@ -65,8 +74,16 @@ final class SluiceAdminClient {
         return MAPPER.readTree(resp.body());
     }
 
-    /** Builds the view from the two documents; package-private for tests. */
+    /** Statements named under genuine load. */
+    static final int TOP_STATEMENTS = 5;
+
+    /** Builds the view from /stats and /sessions alone (no statements); package-private for tests. */
     static SluiceView view(String url, JsonNode stats, JsonNode sessions) {
+        return view(url, stats, sessions, null);
+    }
+
+    /** Builds the view from the documents ({@code digests} GET /digests, or null); package-private for tests. */
+    static SluiceView view(String url, JsonNode stats, JsonNode sessions, JsonNode digests) {
         List<SluicePool> pools = new ArrayList<>();
         long waiting = 0;
         for (JsonNode p : stats.path("pools")) {
@@ -88,7 +105,25 @@ final class SluiceAdminClient {
                 .sorted(Comparator.comparingLong(Count::connections).reversed().thenComparing(Count::key))
                 .toList();
         return new SluiceView(url, null, stats.path("clients").asLong(-1), stats.path("backend_connections").asLong(-1),
-                stats.path("global_max").asLong(-1), pools, states, waiting, pinned, stats);
+                stats.path("global_max").asLong(-1), pools, states, waiting, pinned, stats, statements(digests));
+    }
+
+    /** The statements of a GET /digests document, at most {@link #TOP_STATEMENTS}, those that took no time left out. */
+    static List<Diagnosis.Statement> statements(JsonNode digests) {
+        List<Diagnosis.Statement> out = new ArrayList<>();
+        if (digests == null || !digests.path("enabled").asBoolean(true)) {
+            return out;
+        }
+        for (JsonNode s : digests.path("statements")) {
+            if (out.size() == TOP_STATEMENTS || s.path("total_time_ms").asDouble() <= 0) {
+                break;
+            }
+            out.add(new Diagnosis.Statement(s.path("id").asText(), s.path("digest").asText(), s.path("user").asText(),
+                    s.path("server").asText(), s.path("count").asLong(), s.path("errors").asLong(),
+                    s.path("total_time_ms").asDouble(), s.path("avg_time_ms").asDouble(), s.path("max_time_ms").asDouble(),
+                    s.path("wait_time_ms").asDouble()));
+        }
+        return out;
     }
 
     /** One pool object of /stats ({@code pools[]}, or a cluster server's {@code pools[]}). */

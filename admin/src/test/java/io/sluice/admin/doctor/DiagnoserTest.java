@@ -112,6 +112,52 @@ class DiagnoserTest {
         assertEquals(28800, d.recommendations().waitTimeout().recommended(), "no leak: keep wait_timeout");
     }
 
+    /** Issue #29: under genuine load the doctor names the statements that hold the connections, from Sluice's digests. */
+    @Test
+    void genuineLoadNamesTheStatementsByTotalTime() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode stats = json.readTree("{\"clients\": 47, \"backend_connections\": 45, \"global_max\": 100, \"pools\": []}");
+        JsonNode sessions = json.readTree("[]");
+        JsonNode digests = json.readTree("""
+                {"enabled": true, "order": "total_time", "statements": [
+                  {"id": "00000000000000aa", "digest": "SELECT * FROM orders WHERE customer_id = ? FOR UPDATE", "user": "app",
+                   "server": "db1:3306", "count": 1200, "errors": 3, "total_time_ms": 540000.0, "avg_time_ms": 450.0,
+                   "max_time_ms": 12000.0, "wait_time_ms": 10.0},
+                  {"id": "00000000000000bb", "digest": "UPDATE stock SET n = n - ? WHERE id IN (...)", "user": "app",
+                   "server": "db1:3306", "count": 9000, "errors": 0, "total_time_ms": 90000.0, "avg_time_ms": 10.0,
+                   "max_time_ms": 80.0, "wait_time_ms": 0.0},
+                  {"id": "00000000000000cc", "digest": "SELECT ?", "user": "app", "server": "db1:3306", "count": 5,
+                   "errors": 0, "total_time_ms": 0.0, "avg_time_ms": 0.0, "max_time_ms": 0.0, "wait_time_ms": 0.0}]}
+                """);
+        Diagnosis.SluiceView view = Doctor.sluiceView("http://127.0.0.1:6034", stats, sessions, digests);
+        assertEquals(2, view.statements().size(), "a statement that took no time names nothing");
+
+        ServerSnapshot.Builder b = server(50);
+        add(b, 45, "app", "10.0.0.7", "Query", 12, "Sending data");
+        add(b, 2, "app", "10.0.0.8", "Sleep", 1, "");
+        Diagnosis d = Diagnoser.diagnose(done(b), new DoctorOptions(0, 60), view);
+        assertEquals(Verdict.GENUINE_LOAD, d.verdict().verdict());
+        assertTrue(d.verdict().summary().contains("the statement holding them longest: SELECT * FROM orders WHERE customer_id = ? FOR UPDATE"),
+                d.verdict().summary());
+        List<Diagnosis.Evidence> named = d.verdict().evidence().stream().filter(e -> e.name().startsWith("statement #")).toList();
+        assertEquals(2, named.size(), d.verdict().evidence().toString());
+        assertEquals("statement #1 by total time in Sluice", named.get(0).name());
+        assertEquals("SELECT * FROM orders WHERE customer_id = ? FOR UPDATE (1200 runs, 540.0 s in all, avg 450.0 ms, max 12.0 s, "
+                + "3 errors; user app, id 00000000000000aa)", named.get(0).value());
+        assertTrue(named.get(1).value().startsWith("UPDATE stock SET n = n - ? WHERE id IN (...) (9000 runs, 90.0 s in all"));
+        assertTrue(d.recommendations().actions().stream().anyMatch(a -> a.startsWith("Look at the statements holding the connections "
+                + "first (Sluice, GET /digests?order=total_time): SELECT * FROM orders")), d.recommendations().actions().toString());
+        String text = TextReport.render(d);
+        assertTrue(text.contains("statement #1 by total time in Sluice"), text);
+
+        // An idle leak is not about statements: none named.
+        ServerSnapshot.Builder idle = server(50);
+        add(idle, 40, "app", "10.0.0.7", "Sleep", 600, "");
+        Diagnosis leak = Diagnoser.diagnose(done(idle), new DoctorOptions(0, 60), view);
+        assertEquals(Verdict.IDLE_LEAK, leak.verdict().verdict());
+        assertFalse(leak.findings().stream().anyMatch(f -> f.evidence().stream().anyMatch(e -> e.name().startsWith("statement #"))));
+    }
+
     @Test
     void aMixUnderTheDefaultLimitIsALimitTooLow() {
         ServerSnapshot.Builder b = server(151);

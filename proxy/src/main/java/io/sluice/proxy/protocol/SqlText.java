@@ -33,4 +33,24 @@ public final class SqlText {
         }
         return to;
     }
+
+    /** {@link #skipQuoted(ByteBuf, int, int, byte)} over an array (the statement digests read a copy). */
+    public static int skipQuoted(byte[] buf, int i, int to, byte quote) {
+        while (i < to) {
+            byte c = buf[i];
+            if (c == '\\' && quote != '`') {
+                i += 2;
+                continue;
+            }
+            if (c == quote) {
+                if (i + 1 < to && buf[i + 1] == quote) {
+                    i += 2;
+                    continue;
+                }
+                return i + 1;
+            }
+            i++;
+        }
+        return to;
+    }
 }

@@ -14,6 +14,7 @@ import io.sluice.proxy.protocol.ErrPacket;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.cluster.Cluster;
 import io.sluice.proxy.cluster.Router;
+import io.sluice.proxy.digest.DigestRecorder;
 import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.session.statements.StatementBook;
 import org.slf4j.Logger;
@@ -117,13 +118,14 @@ public final class ClientSession {
         this.watchdogs = new Watchdogs(units, activity, loop);
         this.kills = new KillDelivery(id, units, client, registry);
         this.routing = cluster == null ? null : new SessionRouting(cluster, user);
+        DigestRecorder digests = new DigestRecorder(registry.digests());
         this.responses = new ResponsePath(units, client, capabilities, queue, activity, pins, sessionState, statements,
-                watchdogs, kills, routing);
+                watchdogs, kills, routing, digests);
         this.link = new BackendLink(id, units, responses, client, pools, routing, sessionState, book);
         responses.attach(link);
         this.commands = new CommandPath(units, client, frontend, registry, link, queue, responses, activity, watchdogs, pins,
-                sessionState, statements, kills);
-        commands.become(BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION), mode);
+                sessionState, statements, kills, digests);
+        commands.become(user.name(), BackendKey.of(user.backendUser(), capabilities, collation, mode == PoolMode.TRANSACTION), mode);
         registry.add(this);
     }
 
@@ -190,7 +192,7 @@ public final class ClientSession {
         if (routing != null) {
             routing.user(newUser);
         }
-        commands.become(BackendKey.of(newUser.backendUser(), capabilities, collation, newMode == PoolMode.TRANSACTION), newMode);
+        commands.become(newUser.name(), BackendKey.of(newUser.backendUser(), capabilities, collation, newMode == PoolMode.TRANSACTION), newMode);
         sessionState.selectSchema(newSchema);
         commands.forgetState();
         commands.login(seq);

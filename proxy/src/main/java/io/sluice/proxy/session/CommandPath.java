@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.sluice.config.PoolMode;
 import io.sluice.proxy.backend.BackendConnection;
 import io.sluice.proxy.backend.BackendKey;
+import io.sluice.proxy.digest.DigestRecorder;
 import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.protocol.CommandType;
 import io.sluice.proxy.protocol.ErrPacket;
@@ -54,6 +55,10 @@ final class CommandPath {
     private final SessionState sessionState;
     private final StatementCommands statements;
     private final KillDelivery kills;
+    /** Per-statement statistics: this session's statements timed and counted by digest (docs/digests.md). */
+    private final DigestRecorder digests;
+    /** The session's front-end user, whose digests its statements count in. */
+    private String user;
     /** The session's pool mode (volatile: the admin's snapshot reads it), and what it decides about the backend; set at login and COM_CHANGE_USER. */
     private volatile PoolMode mode;
     private ModeRules rules;
@@ -71,7 +76,7 @@ final class CommandPath {
 
     CommandPath(Owner owner, Channel client, ClientSession.Frontend frontend, SessionRegistry registry, BackendLink link,
                 CommandQueue queue, ResponsePath responses, Activity activity, Watchdogs watchdogs, PinTable pins,
-                SessionState sessionState, StatementCommands statements, KillDelivery kills) {
+                SessionState sessionState, StatementCommands statements, KillDelivery kills, DigestRecorder digests) {
         this.owner = owner;
         this.client = client;
         this.frontend = frontend;
@@ -85,10 +90,12 @@ final class CommandPath {
         this.sessionState = sessionState;
         this.statements = statements;
         this.kills = kills;
+        this.digests = digests;
     }
 
-    /** The session's user and pool mode from now on (login, COM_CHANGE_USER). */
-    void become(BackendKey key, PoolMode mode) {
+    /** The session's user (its front-end name and backend key) and pool mode from now on (login, COM_CHANGE_USER). */
+    void become(String user, BackendKey key, PoolMode mode) {
+        this.user = user;
         this.key = key;
         this.mode = mode;
         this.rules = ModeRules.of(mode);
@@ -188,6 +195,7 @@ final class CommandPath {
     /** Carries out what {@link CommandRouter} decides for a command (sequence id 0). */
     private void route(ByteBuf packet) {
         CommandType type = Packets.payloadLength(packet) == 0 ? CommandType.UNKNOWN : CommandType.of(Packets.header(packet));
+        digests.arrived(type, packet);
         String message = responses.takeLost(type);
         if (message != null) {
             packet.release();
@@ -341,6 +349,7 @@ final class CommandPath {
             return;
         }
         activity.sent(type);
+        digests.sent(type, packet, user, link.server(), activity.commandStartNanos(), link.get().tracker().idle());
         link.send(packet, type);
     }
 
@@ -354,6 +363,7 @@ final class CommandPath {
     /** Writes a command as it is (a statement command already under the backend's id). */
     private void write(ByteBuf packet, CommandType type) {
         activity.sent(type);
+        digests.sent(type, packet, user, link.server(), activity.commandStartNanos(), link.get().tracker().idle());
         link.write(packet, type);
     }
 

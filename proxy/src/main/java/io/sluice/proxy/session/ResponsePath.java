@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.EventExecutor;
 import io.sluice.proxy.backend.BackendConnection;
+import io.sluice.proxy.digest.DigestRecorder;
 import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.protocol.Capabilities;
 import io.sluice.proxy.protocol.CommandType;
@@ -68,6 +69,8 @@ final class ResponsePath implements BackendConnection.Listener {
     private final SessionRouting routing;
     /** With several servers: what a primary turning read-only or dying leaves for later. */
     private final ClusterFailure failure = new ClusterFailure();
+    /** Per-statement statistics: each response's end, rows and error for this session's statements (docs/digests.md). */
+    private final DigestRecorder digests;
     /** Set once, right after construction: the link and its listener are made for each other. */
     private BackendLink link;
     /**
@@ -79,7 +82,7 @@ final class ResponsePath implements BackendConnection.Listener {
 
     ResponsePath(Owner owner, Channel client, Capabilities capabilities, CommandQueue queue, Activity activity,
                  PinTable pins, SessionState sessionState, StatementCommands statements, Watchdogs watchdogs,
-                 KillDelivery kills, SessionRouting routing) {
+                 KillDelivery kills, SessionRouting routing, DigestRecorder digests) {
         this.owner = owner;
         this.client = client;
         this.loop = client.eventLoop();
@@ -92,6 +95,7 @@ final class ResponsePath implements BackendConnection.Listener {
         this.watchdogs = watchdogs;
         this.kills = kills;
         this.routing = routing;
+        this.digests = digests;
     }
 
     void attach(BackendLink link) {
@@ -181,6 +185,7 @@ final class ResponsePath implements BackendConnection.Listener {
             serverBrokeProtocol(b, e);
             return;
         }
+        digests.serverPacket(r, b.tracker(), packet);
         if (r == ResponseTracker.DONE && routing != null && (packet = clusterResponseEnded(b, packet, answered)) == null) {
             return;
         }

@@ -1,5 +1,8 @@
 package io.sluice.proxy.session;
 
+import io.sluice.config.DigestsConfig;
+import io.sluice.proxy.digest.DigestTable;
+
 import java.util.Collection;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -13,6 +16,8 @@ public final class SessionRegistry {
     private final ConcurrentHashMap<Long, ClientSession> sessions = new ConcurrentHashMap<>();
     /** Set once on SIGTERM: new clients and the next command of a session outside a transaction get 9409. */
     private volatile boolean draining;
+    /** Per-statement statistics every session records into (docs/digests.md). */
+    private volatile DigestTable digests = new DigestTable(DigestsConfig.DEFAULT, server -> "server");
 
     /** Graceful shutdown began: from now on sessions outside a transaction end at their next command. */
     public void drain() {
@@ -38,6 +43,15 @@ public final class SessionRegistry {
 
     void remove(ClientSession s) {
         sessions.remove(s.id(), s);
+    }
+
+    /** The digests sessions record into; the proxy sets its own before the first session. */
+    public DigestTable digests() {
+        return digests;
+    }
+
+    public void digests(DigestTable table) {
+        this.digests = table;
     }
 
     public ClientSession get(long id) {
