@@ -13,6 +13,7 @@ import java.util.Objects;
  * @param users   front-end users by name, immutable; iterated in name order (typesafe-config does not
  *                keep the order of the file)
  * @param cluster the servers (one, or a primary and its replicas) and how they are watched and routed
+ * @param auth    where logins are checked: configured users only, or also the server's own accounts
  */
 public record SluiceConfig(
         ListenConfig listen,
@@ -21,7 +22,8 @@ public record SluiceConfig(
         PoolConfig pool,
         Map<String, UserConfig> users,
         AdminConfig admin,
-        ClusterConfig cluster) {
+        ClusterConfig cluster,
+        AuthConfig auth) {
 
     /** Copies {@code users} into an unmodifiable map that keeps the given iteration order. */
     public SluiceConfig {
@@ -31,7 +33,14 @@ public record SluiceConfig(
         Objects.requireNonNull(pool, "pool");
         Objects.requireNonNull(admin, "admin");
         Objects.requireNonNull(cluster, "cluster");
+        Objects.requireNonNull(auth, "auth");
         users = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(users, "users")));
+    }
+
+    /** Logins checked against configured users only ({@link AuthConfig#DEFAULT}). */
+    public SluiceConfig(ListenConfig listen, ServerConfig server, FrontendConfig frontend, PoolConfig pool,
+                        Map<String, UserConfig> users, AdminConfig admin, ClusterConfig cluster) {
+        this(listen, server, frontend, pool, users, admin, cluster, AuthConfig.DEFAULT);
     }
 
     /** One server: {@code server}'s, nothing polled or routed. */
