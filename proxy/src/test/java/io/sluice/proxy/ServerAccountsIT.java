@@ -2,6 +2,7 @@ package io.sluice.proxy;
 
 import io.sluice.proxy.frontend.ServerAccounts;
 import io.sluice.proxy.pool.PoolSnapshot;
+import io.sluice.proxy.protocol.auth.CachingSha2Password;
 import io.sluice.testkit.ExternalClient;
 import io.sluice.testkit.LeakCheckExtension;
 import io.sluice.testkit.TestServer;
@@ -11,7 +12,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -247,6 +250,37 @@ class ServerAccountsIT {
             assertTrue(accounts.learnedAccounts().isEmpty());
             sluice.connect("acc_app", "app-pw").close();
             assertEquals(3, accounts.lookups());
+        }
+    }
+
+    @Test
+    void aCachingSha2AccountNeedsOneFullAuthenticationThenTheFastPathServes() throws Exception {
+        // MariaDB has no caching_sha2_password plugin, so the account's row is made to read as MySQL 8 would
+        // hold it: only the table changes (no FLUSH PRIVILEGES), the server itself still checks the same
+        // password with mysql_native_password when Sluice logs in as the account.
+        String crypt = CachingSha2Password.createCrypt("sha2-pw".getBytes(StandardCharsets.UTF_8));
+        server.execute("DROP USER IF EXISTS 'acc_sha2'@'%'", "CREATE USER 'acc_sha2'@'%' IDENTIFIED BY 'sha2-pw'",
+                "UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, '$.plugin', 'caching_sha2_password', "
+                        + "'$.authentication_string', '" + crypt + "') WHERE User = 'acc_sha2'");
+        try (Sluice sluice = Sluice.start(server, config("transaction", "sluice.frontend.server-version = \"5.7.19-sluice\"\n"))) {
+            String noRsa = "jdbc:mysql://127.0.0.1:" + sluice.port() + "/?useSSL=false&allowPublicKeyRetrieval=false"
+                    + "&defaultAuthenticationPlugin=caching_sha2_password";
+            // First login without TLS and without fetching Sluice's RSA key: the password cannot reach Sluice.
+            assertThrows(SQLException.class, () -> DriverManager.getConnection(noRsa, "acc_sha2", "sha2-pw").close());
+            assertNull(pool(sluice, "acc_sha2"));
+            // Full authentication with the RSA key: checked against the $A$005$ crypt string, and Sluice logs in.
+            try (Connection c = sluice.connect("acc_sha2", "sha2-pw", null, "defaultAuthenticationPlugin=caching_sha2_password")) {
+                assertEquals("acc_sha2@%", currentUser(c));
+            }
+            assertEquals("caching_sha2_password", sluice.proxy.accounts().learnedAccounts().stream()
+                    .filter(v -> v.name().equals("acc_sha2")).findFirst().orElseThrow().plugin());
+            // Later logins take the fast path: no RSA key, no TLS needed.
+            try (Connection c = DriverManager.getConnection(noRsa, "acc_sha2", "sha2-pw")) {
+                assertEquals("acc_sha2@%", currentUser(c));
+            }
+            assertThrows(SQLException.class, () -> DriverManager.getConnection(noRsa, "acc_sha2", "wrong").close());
+        } finally {
+            server.execute("DROP USER IF EXISTS 'acc_sha2'@'%'");
         }
     }
 
