@@ -99,6 +99,8 @@ class ServerAccountsIT {
             }
             assertEquals(1045, loginError(sluice, "acc_app", "app-pw2"));
             assertEquals(1045, loginError(sluice, "acc_nobody", "x"));
+            // The lookup account itself does not log in through Sluice (its sessions would take the lookups' pool).
+            assertEquals(1045, loginError(sluice, "acc_lookup", "lookup-pw"));
             PoolSnapshot p = pool(sluice, "acc_app");
             assertEquals(1, p.connects(), "the wrong passwords opened nothing: " + p);
 
@@ -281,6 +283,50 @@ class ServerAccountsIT {
             assertThrows(SQLException.class, () -> DriverManager.getConnection(noRsa, "acc_sha2", "wrong").close());
         } finally {
             server.execute("DROP USER IF EXISTS 'acc_sha2'@'%'");
+        }
+    }
+
+    @Test
+    void aLookupWhileTheServerIsFullWaitsInTheQueueLikeAnyRequest() throws Exception {
+        try (Sluice sluice = Sluice.start(server, config("session", "sluice.pool { global-max = 2, max-per-user = 2, acquire-timeout = 10s }\n"))) {
+            Connection a = sluice.connect("acc_app", "app-pw");
+            try (Connection b = sluice.connect("acc_app", "app-pw")) {
+                currentUser(a);
+                currentUser(b);
+                assertEquals(2, sluice.proxy.pools().total());
+                // acc_local is not cached: its lookup needs a backend, and the cap is reached.
+                java.util.concurrent.CompletableFuture<String> login = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try (Connection c = sluice.connect("acc_local", "local-pw")) {
+                        return currentUser(c);
+                    } catch (SQLException e) {
+                        return "failed: " + e;
+                    }
+                });
+                Thread.sleep(500);
+                assertFalse(login.isDone(), "the lookup waits for a backend under the cap");
+                assertEquals(1, pool(sluice, "acc_lookup").waiting());
+                assertTrue(server.connectionCount("acc_lookup") == 0, "no connection around the cap");
+                a.close(); // a backend comes free: the lookup, then the login, get it
+                assertEquals("acc_local@127.0.0.1", login.get(10, java.util.concurrent.TimeUnit.SECONDS));
+                assertTrue(sluice.proxy.pools().total() <= 2);
+            } finally {
+                a.close();
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"transaction", "session"})
+    void changeUserToACachedServerAccount(String mode) throws Exception {
+        try (Sluice sluice = Sluice.start(server, config(mode, ""))) {
+            sluice.connect("acc_local", "local-pw").close(); // cached now
+            try (Connection c = sluice.connect("acc_app", "app-pw")) {
+                ((com.mysql.cj.jdbc.JdbcConnection) c).changeUser("acc_local", "local-pw");
+                assertEquals("acc_local@127.0.0.1", currentUser(c));
+                SQLException e = assertThrows(SQLException.class,
+                        () -> ((com.mysql.cj.jdbc.JdbcConnection) c).changeUser("acc_app", "wrong"));
+                assertEquals(1045, e.getErrorCode());
+            }
         }
     }
 

@@ -232,6 +232,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
         if (phase == Phase.CLOSED || !ctx.channel().isActive()) {
             return;
         }
+        if (!f.isSuccess() && reread) {
+            // The cached account said no and it could not be read again now (lookup rate, queue): it stands.
+            deny(login.user(), auth.usedPassword(), auth.refusal());
+            return;
+        }
         if (!f.isSuccess()) {
             Throwable e = f.cause();
             if (e instanceof io.sluice.proxy.protocol.SluiceException se) {

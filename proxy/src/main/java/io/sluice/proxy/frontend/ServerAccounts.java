@@ -177,6 +177,10 @@ public final class ServerAccounts {
      * @param refresh read the account again even when cached (a failed check against an old entry)
      */
     Future<Resolution> resolve(String name, InetAddress client, EventLoop loop, boolean refresh) {
+        if (name.equals(lookupUser)) {
+            // Its sessions would share the lookups' small pool: the lookup account does not log in through Sluice.
+            return loop.newSucceededFuture(new Resolution(Kind.NONE, name, null, null, false));
+        }
         Promise<Resolution> out = loop.newPromise();
         account(name, loop, refresh).addListener(f -> {
             if (f.isSuccess()) {
