@@ -264,7 +264,8 @@ class ServerAccountsIT {
         server.execute("DROP USER IF EXISTS 'acc_sha2'@'%'", "CREATE USER 'acc_sha2'@'%' IDENTIFIED BY 'sha2-pw'",
                 "UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, '$.plugin', 'caching_sha2_password', "
                         + "'$.authentication_string', '" + crypt + "') WHERE User = 'acc_sha2'");
-        try (Sluice sluice = Sluice.start(server, config("transaction", "sluice.frontend.server-version = \"5.7.19-sluice\"\n"))) {
+        try (Sluice sluice = Sluice.start(server, config("transaction", "sluice.frontend.server-version = \"5.7.19-sluice\"\n"
+                + "sluice.auth.cache-ttl = 1s\n"))) {
             String noRsa = "jdbc:mysql://127.0.0.1:" + sluice.port() + "/?useSSL=false&allowPublicKeyRetrieval=false"
                     + "&defaultAuthenticationPlugin=caching_sha2_password";
             // First login without TLS and without fetching Sluice's RSA key: the password cannot reach Sluice.
@@ -281,6 +282,13 @@ class ServerAccountsIT {
                 assertEquals("acc_sha2@%", currentUser(c));
             }
             assertThrows(SQLException.class, () -> DriverManager.getConnection(noRsa, "acc_sha2", "wrong").close());
+            // Read again after its TTL with the same hash: the fast path goes on, no second full authentication.
+            long lookups = sluice.proxy.accounts().lookups();
+            Thread.sleep(1100);
+            try (Connection c = DriverManager.getConnection(noRsa, "acc_sha2", "sha2-pw")) {
+                assertEquals("acc_sha2@%", currentUser(c));
+            }
+            assertEquals(lookups + 1, sluice.proxy.accounts().lookups());
         } finally {
             server.execute("DROP USER IF EXISTS 'acc_sha2'@'%'");
         }

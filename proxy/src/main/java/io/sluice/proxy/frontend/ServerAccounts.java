@@ -101,6 +101,20 @@ public final class ServerAccounts {
         boolean fresh(long now) {
             return now - expiresAtNanos < 0;
         }
+
+        /**
+         * Read again with the same host and hash: keeps what earlier logins taught (the
+         * caching_sha2_password fast-path hash), so a TTL does not force another full authentication.
+         */
+        void keepLearned(Account previous) {
+            for (Row r : rows) {
+                for (Row old : previous.rows) {
+                    if (old.host.equals(r.host) && r.hash != null && r.hash.equals(old.hash) && r.plugin.equals(old.plugin)) {
+                        r.credentials = old.credentials;
+                    }
+                }
+            }
+        }
     }
 
     /** What a client at an address may log in as. */
@@ -296,6 +310,10 @@ public final class ServerAccounts {
                 } catch (RuntimeException e) {
                     lookupFailed(name, promise, e);
                     return;
+                }
+                Account previous = cache.get(name);
+                if (previous != null) {
+                    a.keepLearned(previous);
                 }
                 Duration ttl = a.rows.isEmpty() ? config.negativeCacheTtl() : config.cacheTtl();
                 if (!ttl.isZero()) {
