@@ -57,6 +57,11 @@ class ServerAccountsStatsIT {
                 assertFalse(body.contains("native-stage1"), body);
             }
             assertTrue(config.contains("\"lookup-user\" : \"st_lookup\""), config);
+
+            // With no configured user, the doctor logs in as the lookup account.
+            AdminFixture.Reply doctor = f.get("/doctor");
+            assertEquals(200, doctor.status(), doctor.body());
+            assertTrue(doctor.json().path("server").path("account").asText().startsWith("st_lookup@"), doctor.body());
         }
     }
 }
