@@ -161,6 +161,7 @@ class ServerAccountsIT {
             }
             assertEquals(2, pool(sluice, "acc_limited").max());
         }
+        assertEquals(0, server.awaitConnectionCount("acc_limited", 0, Duration.ofSeconds(5))); // the first Sluice's are gone
         try (Sluice sluice = Sluice.start(server, config("transaction", ""))) {
             List<Connection> clients = new ArrayList<>();
             try {

@@ -250,14 +250,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
         boolean usedPassword = reread ? auth.usedPassword() : login.authResponse().length > 0;
         switch (r.kind()) {
             case NONE -> deny(login.user(), usedPassword);
-            case UNSUPPORTED_PLUGIN -> {
-                server.metrics().authFailed();
-                String why = "the account '" + r.name() + "'@'" + r.row().host + "' uses the authentication plugin '"
-                        + r.row().plugin + "', which Sluice cannot check (it checks mysql_native_password and "
-                        + "caching_sha2_password); give the account one of those, or add the user to sluice.users";
-                log.info("client {}: login as '{}' refused: {}", hostOf(ctx), r.name(), why);
-                refuse(1251, "08004", "Client does not support authentication protocol requested by server; Sluice: " + why);
-            }
+            case UNSUPPORTED_PLUGIN -> refusedAccount(r);
             case CHECK -> {
                 account = r;
                 if (reread) {
@@ -276,32 +269,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
                 : java.net.InetAddress.getLoopbackAddress();
     }
 
-    /**
-     * After the password check of a server account: the server's own refusal when the account is
-     * locked or its password expired (checked after the password, as the server does, so neither
-     * tells a stranger the account exists). Returns true when it refused.
-     */
+    /** After the password check of a server account: refuses it as the server would when locked or expired. */
     private boolean refusedAccount(ServerAccounts.Resolution r) {
-        String user = r.name();
-        if (r.row().locked) {
-            server.metrics().authFailed();
-            log.info("client {}: login as locked account '{}' refused", hostOf(ctx), user);
-            if (r.mariadb()) {
-                refuse(4151, "HY000", "Access denied, this account is locked");
-            } else {
-                refuse(3118, "HY000", "Access denied for user '" + user + "'@'" + hostOf(ctx) + "'. Account is locked.");
-            }
-            return true;
+        ServerAccounts.Refusal no = ServerAccounts.refusal(r, hostOf(ctx));
+        if (no == null) {
+            return false;
         }
-        if (r.row().expired) {
-            server.metrics().authFailed();
-            log.info("client {}: login as '{}' refused: its password has expired", hostOf(ctx), user);
-            refuse(1862, "HY000", "Your password has expired. To log in you must change it using a client that supports "
-                    + "expired passwords.; Sluice: change it on the server directly (ALTER USER or SET PASSWORD), "
-                    + "Sluice does not relay the server's expired-password sandbox");
-            return true;
-        }
-        return false;
+        server.metrics().authFailed();
+        log.info("client {}: login as '{}' refused: {}", hostOf(ctx), r.name(), no.why());
+        refuse(no.code(), no.sqlState(), no.message());
+        return true;
     }
 
     /** Sends the server-style error and closes: a login refused for what the account is, not the password. */

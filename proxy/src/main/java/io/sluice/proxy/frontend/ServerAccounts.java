@@ -130,6 +130,39 @@ public final class ServerAccounts {
         CHECK
     }
 
+    /** The server's own error for a login refused for what the account is; {@code why} is for the log. */
+    record Refusal(int code, String sqlState, String message, String why) {
+    }
+
+    /**
+     * Why the server would refuse this account for reasons other than the password, or null: a
+     * plugin Sluice cannot check (1251, before any password check, as there is none), a lock
+     * (MariaDB 4151, MySQL 3118) or an expired password (1862), the last two only after a correct
+     * password, as the server does, so neither tells a stranger the account exists.
+     */
+    static Refusal refusal(Resolution r, String clientHost) {
+        String user = r.name();
+        if (r.kind() == Kind.UNSUPPORTED_PLUGIN) {
+            String why = "the account '" + user + "'@'" + r.row().host + "' uses the authentication plugin '" + r.row().plugin
+                    + "', which Sluice cannot check (it checks mysql_native_password and caching_sha2_password); give the "
+                    + "account one of those, or add the user to sluice.users";
+            return new Refusal(1251, "08004", "Client does not support authentication protocol requested by server; Sluice: "
+                    + why, why);
+        }
+        if (r.row().locked) {
+            return r.mariadb()
+                    ? new Refusal(4151, "HY000", "Access denied, this account is locked", "the account is locked")
+                    : new Refusal(3118, "HY000", "Access denied for user '" + user + "'@'" + clientHost + "'. Account is locked.",
+                    "the account is locked");
+        }
+        if (r.row().expired) {
+            return new Refusal(1862, "HY000", "Your password has expired. To log in you must change it using a client that "
+                    + "supports expired passwords.; Sluice: change it on the server directly (ALTER USER or SET PASSWORD), "
+                    + "Sluice does not relay the server's expired-password sandbox", "its password has expired");
+        }
+        return null;
+    }
+
     /** One learned account for /stats: never a hash. */
     public record View(String name, String host, String plugin, boolean locked, boolean expired, int maxUserConnections,
                        Instant learnedAt, Instant expiresAt) {
