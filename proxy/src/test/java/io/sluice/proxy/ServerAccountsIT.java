@@ -339,6 +339,104 @@ class ServerAccountsIT {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"transaction", "session"})
+    void serverAccountsAreIsolatedFromEachOtherUnderTheGlobalCap(String mode) throws Exception {
+        server.execute("DROP USER IF EXISTS 'acc_iso_a'@'%', 'acc_iso_b'@'%'",
+                "CREATE USER 'acc_iso_a'@'%' IDENTIFIED BY 'iso-a'", "CREATE USER 'acc_iso_b'@'%' IDENTIFIED BY 'iso-b'");
+        int clients = mode.equals("transaction") ? 40 : 8;
+        java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.atomic.AtomicInteger peak = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(true);
+        try (Sluice sluice = Sluice.start(server, config(mode, "sluice.pool { max-per-user = 3, global-max = 4, "
+                + "acquire-timeout = 20s }\n"))) {
+            Thread sampler = new Thread(() -> {
+                try (Connection root = server.rootConnection(); Statement s = root.createStatement()) {
+                    while (sampling.get()) {
+                        try (ResultSet r = s.executeQuery("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                + "WHERE USER IN ('acc_iso_a', 'acc_iso_b', 'acc_lookup')")) {
+                            r.next();
+                            peak.accumulateAndGet(r.getInt(1), Math::max);
+                        }
+                    }
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            sampler.start();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                int n = i;
+                Thread t = new Thread(() -> {
+                    String user = n % 2 == 0 ? "acc_iso_a" : "acc_iso_b";
+                    String mine = "client-" + n;
+                    String tz = String.format("+%02d:00", n % 12);
+                    try (Connection c = sluice.connect(user, n % 2 == 0 ? "iso-a" : "iso-b"); Statement s = c.createStatement()) {
+                        s.execute("SET time_zone = '" + tz + "'");
+                        s.execute("SET @mine = '" + mine + "'");
+                        for (int round = 0; round < 3; round++) {
+                            try (ResultSet r = s.executeQuery("SELECT CURRENT_USER(), @@time_zone, @mine")) {
+                                r.next();
+                                String seen = r.getString(1) + "|" + r.getString(2) + "|" + r.getString(3);
+                                String want = user + "@%|" + tz + "|" + mine;
+                                if (!seen.equals(want)) {
+                                    wrong.add("client " + n + ": saw " + seen + ", expected " + want);
+                                }
+                            }
+                            Thread.sleep(5);
+                        }
+                    } catch (Exception e) {
+                        wrong.add("client " + n + ": " + e);
+                    }
+                });
+                threads.add(t);
+                t.start();
+            }
+            for (Thread t : threads) {
+                t.join(60_000);
+            }
+            sampling.set(false);
+            sampler.join();
+            assertTrue(wrong.isEmpty(), wrong.size() + " wrong, first: " + wrong.peek());
+            assertTrue(peak.get() <= 4, "the server saw " + peak.get() + " connections of the accounts and the lookups, cap 4");
+            assertTrue(pool(sluice, "acc_iso_a").max() == 3 && pool(sluice, "acc_iso_b").max() == 3);
+        }
+    }
+
+    @Test
+    void aLoginStormOfAccountsNotYetKnownReadsEachAccountOnce() throws Exception {
+        try (Sluice sluice = Sluice.start(server, config("transaction", ""))) {
+            List<String[]> who = List.of(new String[] {"acc_app", "app-pw"}, new String[] {"acc_local", "local-pw"},
+                    new String[] {"acc_mask", "mask-pw"}, new String[] {"acc_limited", "lim-pw"});
+            java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                String[] u = who.get(i % who.size());
+                Thread t = new Thread(() -> {
+                    try (RawClient c = new RawClient(sluice.port())) {
+                        go.await();
+                        byte[] reply = c.login(u[0], u[1], null);
+                        if (!RawClient.isOk(reply) || !RawClient.isOk(c.execute("DO 1"))) {
+                            wrong.add(u[0] + ": " + (RawClient.isErr(reply) ? RawClient.errMessage(reply) : "statement failed"));
+                        }
+                    } catch (Exception e) {
+                        wrong.add(u[0] + ": " + e);
+                    }
+                });
+                threads.add(t);
+                t.start();
+            }
+            go.countDown();
+            for (Thread t : threads) {
+                t.join(30_000);
+            }
+            assertTrue(wrong.isEmpty(), wrong.size() + " failed, first: " + wrong.peek());
+            assertEquals(4, sluice.proxy.accounts().lookups(), "one lookup per account, shared by its simultaneous logins");
+            assertTrue(pool(sluice, "acc_limited").max() == 2);
+        }
+    }
+
     @Test
     void theMariadbCommandLineClientLogsIn() throws Exception {
         ExternalClient.requireProgram("mariadb", "apt-get install mariadb-client");
