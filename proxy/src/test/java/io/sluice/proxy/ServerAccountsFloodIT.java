@@ -118,7 +118,6 @@ class ServerAccountsFloodIT {
                 assertTrue(normalQueries.get() > 0);
                 String timing = "worst statement " + worstMillis + " ms, worst new login " + worstLoginMillis + " ms, flood of "
                         + floodMillis + " ms, " + accounts.lookups() + " lookups, " + codes;
-                System.out.println("flood: " + timing);
                 assertTrue(worstMillis.get() < 1000, timing);
                 assertTrue(worstLoginMillis.get() < 1000, timing);
                 assertTrue(sluice.proxy.pools().total() <= 2 + 10, "backends: " + sluice.proxy.pools().total());
