@@ -71,6 +71,18 @@ final class HostPattern {
         return like(p, 0, ip, 0);
     }
 
+    /**
+     * Whether {@code pattern} names hosts by DNS name ({@code app1.example.com}, {@code %.example.com}),
+     * which {@link #matches} never matches: a letter other than in {@code localhost} or an IPv6 hex group.
+     */
+    static boolean needsDns(String pattern) {
+        String p = pattern.toLowerCase(Locale.ROOT);
+        if (p.equals("localhost") || p.contains(":")) {
+            return false; // IPv6 literals and patterns hold hex letters
+        }
+        return p.chars().anyMatch(Character::isLetter);
+    }
+
     /** The client's address as the server writes it: dotted IPv4 (also for IPv4-mapped IPv6), else compressed IPv6. */
     static String text(InetAddress client) {
         if (client instanceof Inet6Address v6) {

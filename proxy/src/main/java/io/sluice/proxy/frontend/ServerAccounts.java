@@ -265,6 +265,17 @@ public final class ServerAccounts {
                 return new Resolution(Kind.CHECK, a.name, r, c, a.mariadb);
             }
         }
+        if (!a.rows.isEmpty()) {
+            // Logged, not told to the client: the client gets the same 1045 as for an unknown account.
+            List<String> hosts = a.rows.stream().map(r -> r.host).toList();
+            boolean dns = hosts.stream().anyMatch(HostPattern::needsDns);
+            if (dns) {
+                log.info("client {}: no host of server account '{}' matches it ({}); hosts that need DNS never match, "
+                        + "Sluice resolves no names (docs/accounts.md)", HostPattern.text(client), a.name, hosts);
+            } else {
+                log.debug("client {}: no host of server account '{}' matches it ({})", HostPattern.text(client), a.name, hosts);
+            }
+        }
         return new Resolution(Kind.NONE, a.name, null, null, a.mariadb);
     }
 

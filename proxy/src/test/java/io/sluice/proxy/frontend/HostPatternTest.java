@@ -47,6 +47,16 @@ class HostPatternTest {
     }
 
     @Test
+    void hostsThatNeedDnsAreKnownForTheLog() {
+        for (String dns : List.of("app1.example.com", "%.example.com", "DB_HOST")) {
+            assertEquals(true, HostPattern.needsDns(dns), dns);
+        }
+        for (String ip : List.of("%", "10.0.%", "localhost", "::1", "fe80::%", "10.0.0.0/255.255.255.0", "")) {
+            assertEquals(false, HostPattern.needsDns(ip), ip);
+        }
+    }
+
+    @Test
     void theMostSpecificHostComesFirst() {
         List<String> hosts = new ArrayList<>(List.of("%", "10.%", "", "10.0.0.%", "10.0.0.7", "localhost",
                 "10.0.0.0/255.255.255.0", "1%"));
