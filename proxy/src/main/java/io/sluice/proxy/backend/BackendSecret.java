@@ -23,6 +23,13 @@ public final class BackendSecret {
 
     /** The stage-1 hash in {@code secret}, or null when it is a clear password. */
     static byte[] nativeStage1Of(String secret) {
-        return secret.startsWith(NATIVE_STAGE1) ? HexFormat.of().parseHex(secret, NATIVE_STAGE1.length(), secret.length()) : null;
+        if (!secret.startsWith(NATIVE_STAGE1) || secret.length() != NATIVE_STAGE1.length() + 40) {
+            return null;
+        }
+        try {
+            return HexFormat.of().parseHex(secret, NATIVE_STAGE1.length(), secret.length());
+        } catch (IllegalArgumentException e) {
+            return null; // not ours: a (very odd) clear password
+        }
     }
 }
