@@ -28,8 +28,9 @@ class ServerAccountsStatsIT {
                 "CREATE USER 'st_app'@'%' IDENTIFIED BY 'st-app-pw'");
         String hash = server.queryString("SELECT JSON_VALUE(Priv, '$.authentication_string') FROM mysql.global_priv "
                 + "WHERE User = 'st_app'");
-        try (AdminFixture f = AdminFixture.start(server, "sluice.auth { source = server, lookup-user = st_lookup, "
-                + "lookup-password = \"st-lookup-pw\" }\n")) {
+        io.sluice.config.SluiceConfig sluiceConfig = io.sluice.config.ConfigLoader.parse(AdminFixture.base(server)
+                + "sluice.auth { source = server, lookup-user = st_lookup, lookup-password = \"st-lookup-pw\" }\n");
+        try (AdminFixture f = AdminFixture.start(server, sluiceConfig, () -> sluiceConfig)) {
             String url = "jdbc:mysql://127.0.0.1:" + f.proxy.port() + "/?useSSL=false&allowPublicKeyRetrieval=true";
             try (Connection c = DriverManager.getConnection(url, "st_app", "st-app-pw")) {
                 assertTrue(c.isValid(2));
@@ -57,6 +58,15 @@ class ServerAccountsStatsIT {
                 assertFalse(body.contains("native-stage1"), body);
             }
             assertTrue(config.contains("\"lookup-user\" : \"st_lookup\""), config);
+
+            // POST /reload drops what was learned: the next login reads the account again.
+            assertEquals(200, f.post("/reload").status());
+            JsonNode after = f.get("/stats").json().path("server_accounts");
+            assertEquals(0, after.path("accounts").size(), after.toString());
+            try (Connection c = DriverManager.getConnection(url, "st_app", "st-app-pw")) {
+                assertTrue(c.isValid(2));
+            }
+            assertEquals(3, f.get("/stats").json().path("server_accounts").path("lookups").asLong());
 
             // With no configured user, the doctor logs in as the lookup account.
             AdminFixture.Reply doctor = f.get("/doctor");
