@@ -84,9 +84,24 @@ final class DoctorRoute implements AutoCloseable {
      * the caller's. Bad parameters complete at once with 400 or 404.
      *
      * <p>Parameters: {@code user} (a front-end user name; its backend account logs in; default: the
-     * first user by name), {@code instances} and {@code idle_threshold} (seconds) as the CLI's
+     * first user by name with a password, else the sluice.auth lookup account), {@code instances} and {@code idle_threshold} (seconds) as the CLI's
      * {@code --instances} and {@code --idle-threshold}.
      */
+    /**
+     * The first configured user with a password; with none and sluice.auth.source = server, the
+     * lookup account (the one server account Sluice has a password for); else null.
+     */
+    private static UserConfig defaultUser(SluiceConfig c) {
+        UserConfig first = c.users().values().stream().filter(u -> !u.settingsOnly()).findFirst().orElse(null);
+        if (first != null || !c.auth().fromServer()) {
+            return first;
+        }
+        String lookup = c.auth().lookupUser().orElseThrow();
+        String password = c.auth().lookupPassword().orElseThrow();
+        return new UserConfig(lookup, java.util.Optional.of(password), java.util.Optional.empty(), lookup, password,
+                java.util.Optional.empty(), java.util.OptionalInt.empty(), false);
+    }
+
     CompletableFuture<Response> start(QueryStringDecoder uri) {
         SluiceConfig c = config.get();
         Map<String, List<String>> params = uri.parameters();
@@ -94,12 +109,15 @@ final class DoctorRoute implements AutoCloseable {
         if (params.containsKey("user")) {
             String name = params.get("user").get(0);
             user = c.users().get(name);
-            if (user == null) {
+            if (user == null || user.settingsOnly()) {
                 return done(Response.error(mapper, 404, "not_found", "no user '" + name + "' in sluice.users; configured: "
                         + c.users().keySet()));
             }
         } else {
-            user = c.users().values().iterator().next();
+            user = defaultUser(c);
+            if (user == null) {
+                return done(Response.error(mapper, 404, "not_found", "no user with a password in sluice.users to diagnose as"));
+            }
         }
         DoctorOptions options;
         try {

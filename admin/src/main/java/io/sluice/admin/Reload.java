@@ -18,7 +18,8 @@ import java.util.TreeSet;
 /**
  * What a {@code POST /reload} did, as config paths: the keys whose new value is now in effect, and
  * the keys that changed in the sources but keep their running value until a restart. Compared on
- * the rendered config, plus the secrets the rendering redacts (user passwords, the admin token).
+ * the rendered config, plus the secrets the rendering redacts (user passwords, the admin token, the
+ * account lookup's password).
  */
 final class Reload {
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -63,6 +64,9 @@ final class Reload {
         }
         if (!a.admin().token().equals(b.admin().token())) {
             paths.add("sluice.admin.token");
+        }
+        if (!a.auth().lookupPassword().equals(b.auth().lookupPassword())) {
+            paths.add("sluice.auth.lookup-password");
         }
         return new ArrayList<>(paths);
     }

@@ -144,6 +144,35 @@ final class Views {
         }
         out.put("pools", pools);
         out.put("errors", errors(snapshot));
+        if (proxy.accounts() != null) {
+            out.put("server_accounts", serverAccounts(proxy.accounts()));
+        }
+        return out;
+    }
+
+    /** sluice.auth.source = server: the accounts learned from the server and the lookups; never a hash. */
+    private static Map<String, Object> serverAccounts(io.sluice.proxy.frontend.ServerAccounts accounts) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("lookup_user", accounts.lookupUser());
+        out.put("lookups", accounts.lookups());
+        out.put("lookup_failures", accounts.lookupFailures());
+        out.put("rate_limited", accounts.rateLimited());
+        out.put("dropped_after_refused_login", accounts.invalidations());
+        out.put("unknown_cached", accounts.unknownCached());
+        List<Map<String, Object>> learned = new ArrayList<>();
+        for (var v : accounts.learnedAccounts()) {
+            Map<String, Object> a = new LinkedHashMap<>();
+            a.put("name", v.name());
+            a.put("host", v.host());
+            a.put("plugin", v.plugin());
+            a.put("locked", v.locked());
+            a.put("password_expired", v.expired());
+            a.put("max_user_connections", v.maxUserConnections());
+            a.put("learned_at", v.learnedAt().toString());
+            a.put("expires_at", v.expiresAt().toString());
+            learned.add(a);
+        }
+        out.put("accounts", learned);
         return out;
     }
 

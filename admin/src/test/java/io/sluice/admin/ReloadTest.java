@@ -38,6 +38,14 @@ class ReloadTest {
     }
 
     @Test
+    void aChangedLookupPasswordCountsAsAChange() {
+        String auth = "sluice.auth { source = server, lookup-user = lk, lookup-password = \"one\" }\n";
+        SluiceConfig a = ConfigLoader.parse(BASE + auth);
+        SluiceConfig b = ConfigLoader.parse(BASE + auth.replace("one", "two") + "sluice.auth.cache-ttl = 1m\n");
+        assertEquals(List.of("sluice.auth.cache-ttl", "sluice.auth.lookup-password"), Reload.diff(a, b));
+    }
+
+    @Test
     void whatWasNotAppliedNeedsARestart() {
         SluiceConfig before = ConfigLoader.parse(BASE);
         SluiceConfig requested = ConfigLoader.parse(BASE + "sluice.listen.port = 7000\nsluice.pool.global-max = 50\n");

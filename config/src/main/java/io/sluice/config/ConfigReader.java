@@ -87,7 +87,8 @@ final class ConfigReader {
         ServerConfig server = readServer();
         FrontendConfig frontend = readFrontend();
         PoolConfig pool = readPool();
-        Map<String, UserConfig> users = readUsers(pool);
+        AuthConfig auth = readAuth(pool);
+        Map<String, UserConfig> users = readUsers(pool, auth);
         AdminConfig admin = readAdmin(listen);
         ClusterConfig cluster = readCluster(server, users);
         DigestsConfig digests = readDigests();
@@ -95,7 +96,7 @@ final class ConfigReader {
         if (!problems.isEmpty()) {
             return null;
         }
-        return new SluiceConfig(listen, server, frontend, pool, users, admin, cluster, digests);
+        return new SluiceConfig(listen, server, frontend, pool, users, admin, cluster, digests, auth);
     }
 
     // ---- schema --------------------------------------------------------------------------------
@@ -589,20 +590,67 @@ final class ConfigReader {
 
     // ---- users ---------------------------------------------------------------------------------
 
+    static final List<String> LOOKUP_PASSWORD_KEYS = List.of("lookup-password", "lookup-password-env", "lookup-password-file");
+
+    /** {@code sluice.auth}; null after reporting. */
+    private AuthConfig readAuth(PoolConfig pool) {
+        AuthConfig.Source source = enumValue("sluice.auth.source", AuthConfig.Source.class);
+        String lookupUser = string("sluice.auth.lookup-user");
+        Integer lookupPoolMax = integer("sluice.auth.lookup-pool-max", 1, Integer.MAX_VALUE);
+        if (lookupPoolMax != null && pool != null && lookupPoolMax > pool.globalMax()) {
+            problems.add("sluice.auth.lookup-pool-max", "must be between 1 and sluice.pool.global-max (" + pool.globalMax() + ")");
+            lookupPoolMax = null;
+        }
+        Duration ttl = duration("sluice.auth.cache-ttl", false);
+        Duration negativeTtl = duration("sluice.auth.negative-cache-ttl", true);
+        Integer rate = integer("sluice.auth.max-lookups-per-second", 1, 100_000);
+        Integer cached = integer("sluice.auth.max-cached-accounts", 1, 1_000_000);
+        List<String> given = LOOKUP_PASSWORD_KEYS.stream()
+                .filter(k -> config.hasPath(key("sluice.auth", k)) && !"".equals(string(key("sluice.auth", k))))
+                .collect(Collectors.toList());
+        String lookupPassword = null;
+        boolean ok = true;
+        if (source == AuthConfig.Source.SERVER) {
+            if (lookupUser != null && lookupUser.isBlank()) {
+                problems.add("sluice.auth.lookup-user", "is required with sluice.auth.source = server: the server account "
+                        + "that reads the accounts (GRANT SELECT ON mysql.global_priv on MariaDB, ON mysql.user on MySQL)");
+                ok = false;
+            }
+            if (given.size() != 1) {
+                problems.add("sluice.auth", "needs exactly one of " + String.join(", ", LOOKUP_PASSWORD_KEYS)
+                        + " with source = server", given.isEmpty() ? "got none" : "got " + String.join(", ", given));
+                ok = false;
+            } else if (given.get(0).equals("lookup-password")) {
+                lookupPassword = string("sluice.auth.lookup-password");
+            } else {
+                lookupPassword = secret("sluice.auth", given.get(0));
+                ok &= lookupPassword != null;
+            }
+        }
+        if (!ok || !allSet(source, lookupUser, lookupPoolMax, ttl, negativeTtl, rate, cached)) {
+            return null;
+        }
+        boolean server = source == AuthConfig.Source.SERVER;
+        return new AuthConfig(source, server ? Optional.of(lookupUser.trim()) : Optional.empty(),
+                server ? Optional.of(lookupPassword) : Optional.empty(), lookupPoolMax, ttl, negativeTtl, rate, cached);
+    }
+
     /** Sorted by name: typesafe-config does not keep the order of keys in the file. */
-    private Map<String, UserConfig> readUsers(PoolConfig pool) {
+    private Map<String, UserConfig> readUsers(PoolConfig pool, AuthConfig auth) {
         if (problems.covers("sluice.users") || !config.hasPath("sluice.users")) {
             return null;
         }
         ConfigObject users = config.getObject("sluice.users");
-        if (users.isEmpty()) {
-            problems.add("sluice.users", "at least one user is required", "got none");
+        boolean fromServer = auth != null && auth.fromServer();
+        if (users.isEmpty() && !fromServer) {
+            problems.add("sluice.users", "at least one user is required (or set sluice.auth.source = server to log "
+                    + "clients in with the server's own accounts)", "got none");
             return null;
         }
         Map<String, UserConfig> result = new LinkedHashMap<>();
         boolean complete = true;
         for (String name : new TreeSet<>(users.keySet())) {
-            UserConfig user = readUser(name, users.get(name), pool);
+            UserConfig user = readUser(name, users.get(name), pool, fromServer);
             if (user == null) {
                 complete = false;
             } else {
@@ -612,7 +660,7 @@ final class ConfigReader {
         return complete ? Collections.unmodifiableMap(result) : null;
     }
 
-    private UserConfig readUser(String name, ConfigValue entry, PoolConfig pool) {
+    private UserConfig readUser(String name, ConfigValue entry, PoolConfig pool, boolean fromServer) {
         String base = ConfigUtil.joinPath("sluice", "users", name);
         if (entry.valueType() != ConfigValueType.OBJECT) {
             problems.add(base, "must be an object with keys " + String.join(", ", USER_KEYS), "value hidden");
@@ -627,8 +675,18 @@ final class ConfigReader {
         List<String> passwordKeys = present(base, PASSWORD_KEYS);
         Optional<String> password = Optional.empty();
         Optional<String> passwordHash = Optional.empty();
-        if (passwordKeys.size() != 1) {
-            problems.add(base, "needs exactly one of " + String.join(", ", PASSWORD_KEYS),
+        boolean settingsOnly = fromServer && passwordKeys.isEmpty();
+        if (settingsOnly) {
+            for (String k : append(BACKEND_PASSWORD_KEYS, "backend-user")) {
+                if (config.hasPath(key(base, k))) {
+                    problems.add(key(base, k), "cannot be set on an entry without password: such an entry only holds "
+                            + "pool settings (pool-mode, pool-max, priority) for the server account of that name");
+                    ok = false;
+                }
+            }
+        } else if (passwordKeys.size() != 1) {
+            problems.add(base, "needs exactly one of " + String.join(", ", PASSWORD_KEYS)
+                    + (fromServer ? " (or none, to only set pool options for the server account of that name)" : ""),
                     passwordKeys.isEmpty() ? "got none" : "got " + String.join(", ", passwordKeys));
             ok = false;
         } else if (passwordKeys.get(0).equals("password-hash")) {
@@ -647,7 +705,9 @@ final class ConfigReader {
 
         List<String> backendKeys = present(base, BACKEND_PASSWORD_KEYS);
         String backendPassword = null;
-        if (backendKeys.size() > 1) {
+        if (settingsOnly) {
+            backendPassword = "";
+        } else if (backendKeys.size() > 1) {
             problems.add(base, "takes at most one of " + String.join(", ", BACKEND_PASSWORD_KEYS),
                     "got " + String.join(", ", backendKeys));
         } else if (backendKeys.size() == 1) {

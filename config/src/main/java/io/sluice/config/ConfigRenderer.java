@@ -30,6 +30,7 @@ final class ConfigRenderer {
         sluice.put("server", server(config.server()));
         sluice.put("frontend", frontend(config.frontend()));
         sluice.put("pool", pool(config.pool()));
+        sluice.put("auth", auth(config.auth()));
         Map<String, Object> users = new LinkedHashMap<>();
         config.users().forEach((name, user) -> users.put(name, user(user)));
         sluice.put("users", users);
@@ -114,13 +115,29 @@ final class ConfigRenderer {
         return m;
     }
 
+    /** The lookup password shows as {@code lookup-password}, wherever it came from. */
+    private static Map<String, Object> auth(AuthConfig auth) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("source", enumName(auth.source()));
+        m.put("lookup-user", auth.lookupUser().orElse(""));
+        m.put("lookup-password", auth.lookupPassword().isPresent() ? REDACTED : "");
+        m.put("lookup-pool-max", auth.lookupPoolMax());
+        m.put("cache-ttl", duration(auth.cacheTtl()));
+        m.put("negative-cache-ttl", duration(auth.negativeCacheTtl()));
+        m.put("max-lookups-per-second", auth.maxLookupsPerSecond());
+        m.put("max-cached-accounts", auth.maxCachedAccounts());
+        return m;
+    }
+
     /** Where a password came from (inline, env, file) is not kept; it shows as {@code password}. */
     private static Map<String, Object> user(UserConfig user) {
         Map<String, Object> m = new LinkedHashMap<>();
         user.password().ifPresent(p -> m.put("password", REDACTED));
         user.passwordHash().ifPresent(h -> m.put("password-hash", REDACTED));
-        m.put("backend-user", user.backendUser());
-        m.put("backend-password", REDACTED);
+        if (!user.settingsOnly()) {
+            m.put("backend-user", user.backendUser());
+            m.put("backend-password", REDACTED);
+        }
         user.poolMode().ifPresent(mode -> m.put("pool-mode", enumName(mode)));
         user.poolMax().ifPresent(max -> m.put("pool-max", max));
         if (user.priority()) {

@@ -20,7 +20,7 @@ import java.util.Set;
 final class Problems {
 
     /** Keys whose values are secrets (a password hash is as good as a password to some attackers). */
-    private static final Set<String> SECRET_KEYS = Set.of("password", "backend-password", "password-hash", "token");
+    private static final Set<String> SECRET_KEYS = Set.of("password", "backend-password", "password-hash", "token", "lookup-password");
 
     /** Origin descriptions that {@link ConfigLoader} gives to values that did not come from a file. */
     static final String ENV_ORIGIN = "environment variable ";

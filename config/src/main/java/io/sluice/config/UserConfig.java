@@ -49,6 +49,15 @@ public record UserConfig(
         this(name, password, passwordHash, backendUser, backendPassword, poolMode, poolMax, priority, true, false);
     }
 
+    /**
+     * An entry without password, password-hash or backend password (allowed with
+     * {@code sluice.auth.source = server}): it only holds pool settings for a server account of that
+     * name, whose logins are checked against the server.
+     */
+    public boolean settingsOnly() {
+        return password.isEmpty() && passwordHash.isEmpty() && backendPassword.isEmpty();
+    }
+
     /** Redacts secrets so a record printed by mistake leaks nothing. */
     @Override
     public String toString() {

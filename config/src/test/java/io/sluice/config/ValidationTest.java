@@ -497,7 +497,7 @@ class ValidationTest {
     @Test
     void unknownSection() {
         assertProblem("sluice.metrics.enabled = true",
-                "sluice.metrics: unknown key; known keys here: admin, cluster, digests, frontend, listen, pool, server, servers, users (value hidden)");
+                "sluice.metrics: unknown key; known keys here: admin, auth, cluster, digests, frontend, listen, pool, server, servers, users (value hidden)");
     }
 
     @Test
@@ -518,7 +518,8 @@ class ValidationTest {
     @Test
     void atLeastOneUser() {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("sluice.pool.mode = session"));
-        assertContains(e, "sluice.users: at least one user is required (got none)");
+        assertContains(e, "sluice.users: at least one user is required (or set sluice.auth.source = server to log clients "
+                + "in with the server's own accounts) (got none)");
     }
 
     @Test

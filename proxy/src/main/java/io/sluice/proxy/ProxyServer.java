@@ -9,6 +9,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.sluice.config.AdminConfig;
+import io.sluice.config.AuthConfig;
 import io.sluice.config.BackendTlsConfig;
 import io.sluice.config.ClusterConfig;
 import io.sluice.config.UserConfig;
@@ -21,6 +22,7 @@ import io.sluice.proxy.cluster.ClusterMonitor;
 import io.sluice.proxy.digest.DigestTable;
 import io.sluice.proxy.frontend.FrontendInitializer;
 import io.sluice.proxy.frontend.FrontendContext;
+import io.sluice.proxy.frontend.ServerAccounts;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.pool.BackendPools;
 import io.sluice.proxy.protocol.auth.RsaPassword;
@@ -60,6 +62,8 @@ public final class ProxyServer implements AutoCloseable {
     private final Cluster cluster;
     private final SessionRegistry sessions = new SessionRegistry();
     private final LeakDetector leakDetector;
+    /** The server's own accounts for clients not in sluice.users (sluice.auth.source = server), else null. */
+    private final ServerAccounts accounts;
     /** What the client side needs (config, users, pools, TLS, client counts); {@link #reload} updates it. */
     private final FrontendContext frontend;
     private volatile Channel serverChannel;
@@ -95,15 +99,20 @@ public final class ProxyServer implements AutoCloseable {
         this.cluster = config.cluster().isCluster() ? cluster(config, registry) : null;
         List<ClusterConfig.Member> members = config.cluster().servers();
         sessions.digests(new DigestTable(config.digests(), i -> members.get(Math.max(i, 0)).address()));
-        this.frontend = new FrontendContext(config, metrics, connector, pools, sessions, frontendSsl, rsaKeys, cluster);
+        this.accounts = config.auth().fromServer()
+                ? new ServerAccounts(config.auth(), config.users(), config.pool().maxPerUser(), allPools) : null;
+        this.frontend = new FrontendContext(config, metrics, connector, pools, sessions, frontendSsl, rsaKeys, cluster, accounts);
         this.leakDetector = new LeakDetector(sessions, () -> this.config.frontend(), metrics);
     }
 
     private Cluster cluster(SluiceConfig config, MeterRegistry registry) {
         UserConfig monitorUser = config.cluster().monitorUser().map(config.users()::get)
-                .orElse(config.users().values().iterator().next());
-        ClusterMonitor monitor = new ClusterMonitor(config.cluster(), connectors, monitorUser.backendUser(),
-                monitorUser.backendPassword(), transport.group().next());
+                .orElse(config.users().values().stream().filter(u -> !u.settingsOnly()).findFirst().orElse(null));
+        // With no configured user (sluice.auth.source = server), the lookup account polls the servers.
+        ClusterMonitor monitor = new ClusterMonitor(config.cluster(), connectors,
+                monitorUser != null ? monitorUser.backendUser() : config.auth().lookupUser().orElseThrow(),
+                monitorUser != null ? monitorUser.backendPassword() : config.auth().lookupPassword().orElseThrow(),
+                transport.group().next());
         return new Cluster(config.cluster(), allPools, monitor, registry);
     }
 
@@ -253,6 +262,11 @@ public final class ProxyServer implements AutoCloseable {
         return sessions;
     }
 
+    /** The server's own accounts learned for clients not in sluice.users, or null unless sluice.auth.source = server. */
+    public ServerAccounts accounts() {
+        return accounts;
+    }
+
     // ---- lifecycle and reload (admin actions) --------------------------------------------------
 
     /** Whether new clients are taken: from {@link #start} until {@link #stopAccepting} or {@link #close}. */
@@ -311,8 +325,13 @@ public final class ProxyServer implements AutoCloseable {
         AdminConfig admin = new AdminConfig(old.admin().enabled(), old.admin().host(), old.admin().port(),
                 next.admin().token(), next.admin().allowNoToken());
         // The servers and the monitor user stay; the cluster's other settings are read once at start for now.
+        // sluice.auth: the source and the lookup account stay; TTLs, rate and cache bound apply, and the cache is dropped.
+        AuthConfig oa = old.auth();
+        AuthConfig na = next.auth();
+        AuthConfig auth = new AuthConfig(oa.source(), oa.lookupUser(), oa.lookupPassword(), oa.lookupPoolMax(), na.cacheTtl(),
+                na.negativeCacheTtl(), na.maxLookupsPerSecond(), na.maxCachedAccounts());
         SluiceConfig applied = new SluiceConfig(old.listen(), server, frontend, next.pool(), next.users(), admin, old.cluster(),
-                next.digests());
+                next.digests(), auth);
         sessions.digests().configure(applied.digests());
         for (int i = 0; i < connectors.size(); i++) {
             connectors.get(i).reload(old.cluster().isCluster() ? server.at(old.cluster().servers().get(i)) : server);
@@ -320,6 +339,9 @@ public final class ProxyServer implements AutoCloseable {
         this.frontend.reloadedUsers(applied);
         for (BackendPools p : allPools) {
             p.reconfigure(applied.pool(), applied.users().values());
+        }
+        if (accounts != null) {
+            accounts.reloaded(auth, applied.users(), applied.pool().maxPerUser());
         }
         config = applied;
         this.frontend.reloadedConfig(applied);

@@ -25,12 +25,15 @@ final class BackendAuth {
     enum Step { CONTINUE, SUCCESS }
 
     private final byte[] password;
+    /** SHA1(pw) when only that is known ({@link BackendSecret}): then only mysql_native_password works. */
+    private final byte[] nativeStage1;
     private final boolean secureTransport;
     private byte[] nonce;
     private String plugin;
 
     BackendAuth(String password, byte[] nonce, String plugin, boolean secureTransport) {
-        this.password = password.getBytes(StandardCharsets.UTF_8);
+        this.nativeStage1 = BackendSecret.nativeStage1Of(password);
+        this.password = nativeStage1 != null ? new byte[0] : password.getBytes(StandardCharsets.UTF_8);
         this.nonce = nonce;
         this.plugin = plugin;
         this.secureTransport = secureTransport;
@@ -42,7 +45,7 @@ final class BackendAuth {
     }
 
     String plugin() {
-        return pluginOrDefault(plugin);
+        return nativeStage1 != null ? "mysql_native_password" : pluginOrDefault(plugin);
     }
 
     private static String pluginOrDefault(String p) {
@@ -50,6 +53,11 @@ final class BackendAuth {
     }
 
     private byte[] scramble(String p, byte[] n) {
+        if (nativeStage1 != null) {
+            // Whatever the server names first, a native hash answers mysql_native_password; a server that
+            // wants another plugin for this account switches (refused below).
+            return NativePassword.scrambleFromStage1(nativeStage1, n);
+        }
         return switch (pluginOrDefault(p)) {
             case "mysql_native_password" -> NativePassword.scramble(password, n);
             case "caching_sha2_password" -> CachingSha2Password.scramble(password, n);
@@ -81,6 +89,10 @@ final class BackendAuth {
             case Packets.EOF: {
                 AuthSwitchRequest sw = AuthSwitchRequest.read(packet);
                 String p = pluginOrDefault(sw.pluginName());
+                if (nativeStage1 != null && !p.equals("mysql_native_password")) {
+                    throw new BackendException("server asked for auth plugin '" + p + "', but Sluice knows this "
+                            + "account only by its mysql_native_password hash (learned from a client's login)");
+                }
                 if (!p.equals("mysql_native_password") && !p.equals("caching_sha2_password")
                         && !(p.equals("mysql_clear_password") && secureTransport)) {
                     throw new BackendException("server asked for auth plugin '" + p

@@ -2,6 +2,7 @@ package io.sluice.proxy.frontend;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.sluice.proxy.backend.BackendSecret;
 import io.sluice.proxy.protocol.AuthSwitchRequest;
 import io.sluice.proxy.protocol.Packets;
 import io.sluice.proxy.protocol.auth.CachingSha2Password;
@@ -28,7 +29,9 @@ final class AuthExchange {
 
     private enum State { FIRST, SWITCHED, FULL_AUTH, AWAIT_RSA }
 
-    private final Credentials credentials;
+    private Credentials credentials;
+    /** The last mysql_native_password response checked, for {@link #recheck}. */
+    private byte[] lastNativeResponse;
     private final boolean secureTransport;
     private final KeyPair rsa;
     private byte[] nonce;
@@ -38,6 +41,8 @@ final class AuthExchange {
     private boolean usedPassword;
     /** Why a login failed when the reason is the client's setup rather than a wrong password, else null. */
     private String refusal;
+    /** For a server account, after a successful check: what logs in to the server as it, or null. */
+    private String backendSecret;
 
     AuthExchange(Credentials credentials, byte[] nonce, boolean secureTransport, KeyPair rsa) {
         this.credentials = credentials;
@@ -56,6 +61,16 @@ final class AuthExchange {
      */
     String refusal() {
         return refusal;
+    }
+
+    /**
+     * After {@link Result#SUCCESS} for a server account ({@link Credentials#serverAccount}): the
+     * {@link io.sluice.proxy.backend.BackendSecret} this login proved, or null when it proved none
+     * (a caching_sha2_password fast-path login: the secret was learned at the full login before).
+     * Never log it.
+     */
+    String backendSecret() {
+        return backendSecret;
     }
 
     /**
@@ -134,16 +149,46 @@ final class AuthExchange {
         }
     }
 
+    /**
+     * After {@link Result#FAILURE} of a mysql_native_password response: checks that same response
+     * against {@code fresh} credentials (the account read again from the server, its password
+     * changed since it was cached). FAILURE when the failed step was not such a response.
+     */
+    Result recheck(Credentials fresh) {
+        if (lastNativeResponse == null || fresh.nativeStage2 == null) {
+            return Result.FAILURE;
+        }
+        credentials = fresh;
+        return verifyNative(lastNativeResponse);
+    }
+
+    /** Whether {@link #recheck} can tell anything: the last step checked a mysql_native_password response. */
+    boolean canRecheck() {
+        return lastNativeResponse != null;
+    }
+
     private Result verifyNative(byte[] response) {
+        lastNativeResponse = response;
         if (credentials.emptyPassword) {
-            return response.length == 0 ? Result.SUCCESS : Result.FAILURE;
+            return response.length == 0 ? learned("") : Result.FAILURE;
+        }
+        if (credentials.serverAccount) {
+            byte[] stage1 = NativePassword.recoverStage1(response, nonce, credentials.nativeStage2);
+            return stage1 == null ? Result.FAILURE : learned(BackendSecret.nativeStage1(stage1));
         }
         return NativePassword.verify(response, nonce, credentials.nativeStage2) ? Result.SUCCESS : Result.FAILURE;
     }
 
+    private Result learned(String secret) {
+        if (credentials.serverAccount) {
+            backendSecret = secret;
+        }
+        return Result.SUCCESS;
+    }
+
     private Result sha2(byte[] response, int seq, ByteBufAllocator alloc, Consumer<ByteBuf> reply) {
         if (credentials.emptyPassword) {
-            return response.length == 0 ? Result.SUCCESS : Result.FAILURE;
+            return response.length == 0 ? learned("") : Result.FAILURE;
         }
         if (response.length == 0) {
             return Result.FAILURE;
@@ -165,10 +210,10 @@ final class AuthExchange {
         try {
             if (credentials.sha2Crypt != null && CachingSha2Password.verifyCrypt(clear, credentials.sha2Crypt)) {
                 credentials.learnSha2(clear);
-                return Result.SUCCESS;
+                return learned(new String(clear, java.nio.charset.StandardCharsets.UTF_8));
             }
             if (credentials.nativeStage2 != null && Arrays.equals(NativePassword.hashStage2(clear), credentials.nativeStage2)) {
-                return Result.SUCCESS;
+                return learned(BackendSecret.nativeStage1(NativePassword.hashStage1(clear)));
             }
             return Result.FAILURE;
         } finally {

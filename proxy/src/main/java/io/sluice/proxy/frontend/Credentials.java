@@ -22,9 +22,15 @@ final class Credentials {
     /** "$A$005$..." crypt string, or null. */
     final String sha2Crypt;
     final boolean emptyPassword;
+    /**
+     * Checked against a server account rather than configured: a successful check yields what
+     * Sluice logs in to the server with ({@link AuthExchange#backendSecret()}).
+     */
+    final boolean serverAccount;
 
     Credentials(UserConfig user) {
         this.user = user;
+        this.serverAccount = false;
         Optional<String> clear = user.password();
         if (clear.isPresent()) {
             byte[] pw = clear.get().getBytes(StandardCharsets.UTF_8);
@@ -44,6 +50,28 @@ final class Credentials {
             }
             sha2Stage2 = null;
         }
+    }
+
+    /**
+     * A server account's row (sluice.auth.source = server): {@code hash} is its authentication_string,
+     * {@code "*"+hex} (mysql_native_password), {@code "$A$..."} (caching_sha2_password) or
+     * {@code ""} (no password).
+     */
+    Credentials(UserConfig user, String hash) {
+        this.user = user;
+        this.serverAccount = true;
+        emptyPassword = hash.isEmpty();
+        if (emptyPassword) {
+            nativeStage2 = new byte[0];
+            sha2Crypt = null;
+        } else if (hash.startsWith("*")) {
+            nativeStage2 = NativePassword.parseServerHash(hash);
+            sha2Crypt = null;
+        } else {
+            nativeStage2 = null;
+            sha2Crypt = hash;
+        }
+        sha2Stage2 = null;
     }
 
     byte[] sha2Stage2() {

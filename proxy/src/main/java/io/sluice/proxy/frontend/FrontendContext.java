@@ -30,6 +30,8 @@ public final class FrontendContext {
     private final SslContext ssl;
     private final KeyPair rsaKeys;
     private final Cluster cluster;
+    /** The server's own accounts (sluice.auth.source = server), or null. */
+    private final ServerAccounts accounts;
     /** Client connections per front-end user and per client address, for the per-user/per-host limits. */
     private final ConcurrentHashMap<String, AtomicInteger> clientsByUser = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicInteger> clientsByHost = new ConcurrentHashMap<>();
@@ -40,6 +42,13 @@ public final class FrontendContext {
      */
     public FrontendContext(SluiceConfig config, ProxyMetrics metrics, BackendConnector connector, BackendPools pools,
                            SessionRegistry sessions, SslContext ssl, KeyPair rsaKeys, Cluster cluster) {
+        this(config, metrics, connector, pools, sessions, ssl, rsaKeys, cluster, null);
+    }
+
+    /** @param accounts the server's own accounts for clients not in sluice.users, or null (sluice.auth.source = config) */
+    public FrontendContext(SluiceConfig config, ProxyMetrics metrics, BackendConnector connector, BackendPools pools,
+                           SessionRegistry sessions, SslContext ssl, KeyPair rsaKeys, Cluster cluster, ServerAccounts accounts) {
+        this.accounts = accounts;
         this.cluster = cluster;
         this.config = config;
         this.users = new UserDirectory(config.users().values());
@@ -67,6 +76,11 @@ public final class FrontendContext {
 
     UserDirectory users() {
         return users;
+    }
+
+    /** The server's own accounts, or null when only sluice.users may log in. */
+    ServerAccounts accounts() {
+        return accounts;
     }
 
     ProxyMetrics metrics() {

@@ -58,6 +58,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
     private HandshakeResponse41 login;
     private AuthExchange auth;
     private ClientSession session;
+    /** A login checked against a server account (sluice.auth.source = server): what it resolved to; else null. */
+    private ServerAccounts.Resolution account;
+    /** Whether this login already read its account again after a failed check. */
+    private boolean accountReread;
     /** During COM_CHANGE_USER: who the client wants to become. */
     private UserConfig changeTo;
     private int changeCollation;
@@ -144,7 +148,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
                     }
                 }
                 case TLS -> onLogin(HandshakeResponse41.read(packet));
-                case AUTH, CHANGE_USER -> onAuthResult(auth.next(packet, ctx.alloc(), this::reply));
+                case AUTH, CHANGE_USER -> {
+                    if (auth == null) { // the account is still being read from the server
+                        fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: got a packet before the login was answered");
+                        return;
+                    }
+                    onAuthResult(auth.next(packet, ctx.alloc(), this::reply));
+                }
                 default -> {
                 }
             }
@@ -202,6 +212,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             return;
         }
         Credentials c = server.users().lookup(response.user());
+        if (c == null && server.accounts() != null && !response.user().isEmpty()) {
+            phase = Phase.AUTH;
+            server.accounts().resolve(response.user(), clientAddress(), ctx.channel().eventLoop(), false)
+                    .addListener(f -> onAccount(f, false));
+            return;
+        }
         if (c == null) {
             deny(response.user(), response.authResponse().length > 0);
             return;
@@ -211,22 +227,99 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
         onAuthResult(auth.first(response.authPlugin(), response.authResponse(), nextSeq - 1, ctx.alloc(), this::reply));
     }
 
+    /** The server account of the login (or a fresh read of it after a failed check) is known, or could not be read. */
+    private void onAccount(io.netty.util.concurrent.Future<? super ServerAccounts.Resolution> f, boolean reread) {
+        if (phase == Phase.CLOSED || !ctx.channel().isActive()) {
+            return;
+        }
+        if (!f.isSuccess() && reread) {
+            // The cached account said no and it could not be read again now (lookup rate, queue): it stands.
+            deny(login.user(), auth.usedPassword(), auth.refusal());
+            return;
+        }
+        if (!f.isSuccess()) {
+            Throwable e = f.cause();
+            if (e instanceof io.sluice.proxy.protocol.SluiceException se) {
+                fail(se.error(), nextSeq, se.getMessage());
+            } else {
+                fail(SluiceError.ACCOUNT_LOOKUP, nextSeq, "Sluice: cannot read the account on the server now: " + e.getMessage());
+            }
+            return;
+        }
+        ServerAccounts.Resolution r = (ServerAccounts.Resolution) f.getNow();
+        boolean usedPassword = reread ? auth.usedPassword() : login.authResponse().length > 0;
+        switch (r.kind()) {
+            case NONE -> deny(login.user(), usedPassword);
+            case UNSUPPORTED_PLUGIN -> refusedAccount(r);
+            case CHECK -> {
+                account = r;
+                if (reread) {
+                    onAuthResult(auth.recheck(r.credentials()));
+                    return;
+                }
+                auth = new AuthExchange(r.credentials(), nonce, tls, server.rsaKeys());
+                onAuthResult(auth.first(login.authPlugin(), login.authResponse(), nextSeq - 1, ctx.alloc(), this::reply));
+            }
+        }
+    }
+
+    /** The client's address for an account's host patterns; a non-IP client (none today) counts as local. */
+    private java.net.InetAddress clientAddress() {
+        return ctx.channel().remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null ? a.getAddress()
+                : java.net.InetAddress.getLoopbackAddress();
+    }
+
+    /** After the password check of a server account: refuses it as the server would when locked or expired. */
+    private boolean refusedAccount(ServerAccounts.Resolution r) {
+        ServerAccounts.Refusal no = ServerAccounts.refusal(r, hostOf(ctx));
+        if (no == null) {
+            return false;
+        }
+        server.metrics().authFailed();
+        log.info("client {}: login as '{}' refused: {}", hostOf(ctx), r.name(), no.why());
+        refuse(no.code(), no.sqlState(), no.message());
+        return true;
+    }
+
+    /** Sends the server-style error and closes: a login refused for what the account is, not the password. */
+    private void refuse(int code, String sqlState, String message) {
+        ctx.writeAndFlush(Packets.err(ctx.alloc(), nextSeq, code, sqlState, message)).addListener(ChannelFutureListener.CLOSE);
+        phase = Phase.CLOSED;
+    }
+
     private void onAuthResult(AuthExchange.Result result) {
         switch (result) {
             case CONTINUE -> {
             }
             case FAILURE -> {
+                if (account != null && phase == Phase.AUTH && !accountReread && auth.canRecheck()
+                        && server.accounts().worthRefresh(account.name())) {
+                    // The password may have changed on the server since the account was cached: read it once more.
+                    accountReread = true;
+                    server.accounts().resolve(account.name(), clientAddress(), ctx.channel().eventLoop(), true)
+                            .addListener(f -> onAccount(f, true));
+                    return;
+                }
                 String user = phase == Phase.CHANGE_USER ? changeTo.name() : login.user();
                 deny(user, auth.usedPassword(), auth.refusal());
             }
             case SUCCESS -> {
                 if (phase == Phase.CHANGE_USER) {
+                    if (account != null) {
+                        if (refusedAccount(account)) {
+                            return;
+                        }
+                        learn(account);
+                    }
                     phase = Phase.COMMAND;
                     session.changeUser(changeTo, modeOf(changeTo), changeCollation, changeSchema, nextSeq);
                     return;
                 }
                 authTimer.cancel(false);
-                UserConfig user = server.users().lookup(login.user()).user;
+                if (account != null && refusedAccount(account)) {
+                    return;
+                }
+                UserConfig user = account != null ? account.credentials().user : server.users().lookup(login.user()).user;
                 int perUser = server.config().frontend().maxClientsPerUser();
                 countedUser = user.name();
                 int ofUser = server.joinClientCount(true, countedUser);
@@ -237,6 +330,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
                             + "sluice.frontend.max-clients-per-user or close that user's idle clients");
                     return;
                 }
+                if (account != null && account.row().maxUserConnections > 0 && modeOf(user) == PoolMode.SESSION
+                        && ofUser > account.row().maxUserConnections) {
+                    // Session mode: each client holds a server connection, so the account's limit is the server's answer.
+                    server.metrics().clientRejected();
+                    refuse(1226, "42000", "User '" + user.name() + "' has exceeded the 'max_user_connections' resource "
+                            + "(current value: " + account.row().maxUserConnections + ")");
+                    return;
+                }
+                if (account != null) {
+                    learn(account);
+                }
                 ctx.pipeline().get(PacketFrameDecoder.class).maxPayload(Packets.MAX_PAYLOAD);
                 session = new ClientSession(id, ctx.channel(), this, server.pools(), server.cluster(), server.sessions(), user, modeOf(user),
                         negotiated, login.collation(), login.database(), login.attributes());
@@ -244,6 +348,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
                 log.debug("{}: logged in (db {}, {})", session, login.database(), negotiated);
                 session.login(nextSeq);
             }
+        }
+    }
+
+    /**
+     * Gives the server account's pool what this login proved, before the session asks it for a
+     * backend (a caching_sha2_password fast-path login proves nothing new: the pool has it already).
+     */
+    private void learn(ServerAccounts.Resolution r) {
+        String secret = auth.backendSecret();
+        if (secret != null) {
+            server.accounts().learned(r, secret);
         }
     }
 
@@ -292,6 +407,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             }
             String plugin = p.isReadable() ? Packets.readNulString(p) : null;
             Credentials c = server.users().lookup(user);
+            account = null;
+            if (c == null && server.accounts() != null && !user.isEmpty()) {
+                // Only an account Sluice has cached (a recent login of it); COM_CHANGE_USER is not held for a lookup.
+                ServerAccounts.Resolution r = server.accounts().cached(user, clientAddress());
+                if (r != null && r.kind() == ServerAccounts.Kind.CHECK) {
+                    account = r;
+                    c = r.credentials();
+                }
+            }
             changeTo = c == null ? null : c.user;
             changeCollation = collation;
             changeSchema = schema.isEmpty() ? null : schema;

@@ -15,6 +15,9 @@ public final class UserDirectory {
 
     public UserDirectory(Iterable<UserConfig> configs) {
         for (UserConfig u : configs) {
+            if (u.settingsOnly()) {
+                continue; // pool settings of a server account, checked against the server (ServerAccounts)
+            }
             users.put(u.name(), new Credentials(u));
         }
     }

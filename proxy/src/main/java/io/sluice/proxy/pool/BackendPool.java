@@ -29,6 +29,8 @@ final class BackendPool implements CapPolicy.Load, Gate.Owner {
     /** Volatile: a reload may change it while an open (run outside the lock) reads it. */
     volatile String password;
     int max;
+    /** A learned server account's pool: the most its max may be (MAX_USER_CONNECTIONS, pool-max); else unused. */
+    int accountLimit = Integer.MAX_VALUE;
     /** A pool of a priority user: it may use the connections sluice.pool.reserve keeps back. */
     boolean priority;
     final Gate gate;

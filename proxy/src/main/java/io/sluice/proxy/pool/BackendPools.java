@@ -70,6 +70,9 @@ public final class BackendPools implements AutoCloseable {
         this.set = new PoolSet(config);
         this.handOff = new HandOff(set, connector, group);
         for (UserConfig u : users) {
+            if (u.settingsOnly()) {
+                continue; // pool settings of a server account: its pool comes with its first login (learnedAccount)
+            }
             int max = u.poolMax().orElse(config.maxPerUser());
             BackendPool existing = set.get(u.backendUser());
             if (existing == null) {
@@ -233,6 +236,14 @@ public final class BackendPools implements AutoCloseable {
         Map<String, String> passwords = new LinkedHashMap<>();
         Map<String, Boolean> priority = new LinkedHashMap<>();
         for (UserConfig u : users) {
+            if (u.settingsOnly()) {
+                BackendPool learned = learnedPools.contains(u.backendUser()) ? set.get(u.backendUser()) : null;
+                if (learned != null) { // a server account's pool: new settings, its learned secret stays
+                    learned.max = Math.min(u.poolMax().orElse(next.maxPerUser()), learned.accountLimit);
+                    learned.priority = u.priority();
+                }
+                continue;
+            }
             maxima.merge(u.backendUser(), u.poolMax().orElse(next.maxPerUser()), Math::max);
             passwords.putIfAbsent(u.backendUser(), u.backendPassword());
             priority.merge(u.backendUser(), u.priority(), Boolean::logicalOr);
@@ -247,6 +258,58 @@ public final class BackendPools implements AutoCloseable {
             }
             p.priority = priority.get(e.getKey());
         }
+    }
+
+    // ---- server accounts (sluice.auth.source = server) -----------------------------------------
+
+    /** Pools created by {@link #learnedAccount}, whose secret a later login may replace. Guarded by {@link #set}. */
+    private final java.util.Set<String> learnedPools = new java.util.HashSet<>();
+
+    /**
+     * A pool of Sluice's own account (the account lookup's) with {@code max} connections, under the
+     * global cap like every pool; a configured user of the same backend account keeps its pool.
+     */
+    public void fixedPool(String backendUser, String password, int max) {
+        synchronized (set) {
+            if (set.get(backendUser) == null) {
+                addPool(backendUser, password, max, set.config().maxWaiters());
+            }
+        }
+    }
+
+    /**
+     * A client logged in as server account {@code backendUser} (not in sluice.users), proving
+     * {@code secret}: creates its pool, or gives the pool it got at an earlier login the new secret
+     * (a changed password), max and priority. The pool of a configured backend user of that name
+     * is left as configured.
+     *
+     * @param poolMax      the account's pool-max (its settings entry, else pool.max-per-user)
+     * @param accountLimit the account's MAX_USER_CONNECTIONS on the server, 0 = none: the pool never holds more
+     */
+    public void learnedAccount(String backendUser, String secret, int poolMax, int accountLimit, boolean priority) {
+        int limit = accountLimit > 0 ? accountLimit : Integer.MAX_VALUE;
+        int max = Math.min(poolMax, limit);
+        List<Runnable> after = new ArrayList<>();
+        synchronized (set) {
+            BackendPool p = set.get(backendUser);
+            if (p == null) {
+                p = addPool(backendUser, secret, max, set.config().maxWaiters());
+                learnedPools.add(backendUser);
+            } else if (!learnedPools.contains(backendUser)) {
+                return;
+            }
+            p.password = secret;
+            p.accountLimit = limit;
+            p.max = max;
+            p.priority = priority;
+            handOff.caps.evictOverCap(p, after);
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /** Called (outside the lock) with the backend user whose login the server refused with 1045 (wrong password). */
+    public void onLoginRefused(java.util.function.Consumer<String> listener) {
+        set.loginRefused = listener;
     }
 
     // ---- the server's real limits (read by the Housekeeper, applied by ServerCaps) --------------

@@ -94,6 +94,10 @@ final class Opener {
         set.total--;
         p.openFailed(cause);
         boolean full = cause instanceof BackendException be && be.isServerFull();
+        var refused = set.loginRefused;
+        if (refused != null && cause instanceof BackendException be && be.serverError() != null && be.serverError().code() == 1045) {
+            after.add(() -> refused.accept(p.name)); // a server account whose password changed: read it again
+        }
         if (!full) {
             // Unreachable server or refused login: fail fast the waiters this open was for.
             String address = String.valueOf(connector.address());

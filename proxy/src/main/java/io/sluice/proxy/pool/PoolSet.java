@@ -39,6 +39,9 @@ final class PoolSet {
      */
     boolean paused;
 
+    /** Told the backend user of a login the server refused (1045), outside the lock; null = nobody listens. */
+    volatile java.util.function.Consumer<String> loginRefused;
+
     PoolSet(PoolConfig config) {
         this.config = config;
     }

@@ -38,7 +38,12 @@ public enum SluiceError {
      * away): it is rolled back and nothing of it was committed; the session stays usable. 40001
      * is the SQLSTATE drivers and frameworks retry a transaction on.
      */
-    PRIMARY_CHANGED(9413, "40001");
+    PRIMARY_CHANGED(9413, "40001"),
+    /**
+     * A client not in sluice.users could not be checked against its server account now: too many
+     * lookups this second (sluice.auth.max-lookups-per-second), or the lookup failed.
+     */
+    ACCOUNT_LOOKUP(9420, "08004");
 
     private final int code;
     private final String sqlState;

@@ -123,6 +123,50 @@ public final class NativePassword {
         return MessageDigest.isEqual(sha1.digest(candidateStage1), stage2);
     }
 
+    /**
+     * As {@link #verify}, and on success returns what it recovered: the client's
+     * {@code stage1 = SHA1(pw)}, which is enough to log in to the server as the same account
+     * ({@link #scrambleFromStage1}) without the clear password. Secret-equivalent: keep it in memory
+     * only, never log it.
+     *
+     * @return 20 bytes, or null when the response does not prove the password (also for an account
+     *     without password, where there is nothing to recover)
+     */
+    public static byte[] recoverStage1(byte[] response, byte[] nonce, byte[] stage2) {
+        Objects.requireNonNull(response, "response");
+        Objects.requireNonNull(nonce, "nonce");
+        if (stage2.length == 0 || response.length != SCRAMBLE_LENGTH) {
+            return null;
+        }
+        checkStage2(stage2);
+        MessageDigest sha1 = Digests.sha1();
+        sha1.update(nonce);
+        sha1.update(stage2);
+        byte[] candidateStage1 = Digests.xor(response, sha1.digest());
+        return MessageDigest.isEqual(sha1.digest(candidateStage1), stage2) ? candidateStage1 : null;
+    }
+
+    /** {@code SHA1(password)}, the stage-1 hash of {@link #recoverStage1}, from a clear password. */
+    public static byte[] hashStage1(byte[] password) {
+        return Digests.sha1().digest(password);
+    }
+
+    /**
+     * Client side with only {@code stage1 = SHA1(pw)} known: the same auth response as
+     * {@link #scramble} of the password, {@code stage1 XOR SHA1(nonce + SHA1(stage1))}.
+     */
+    public static byte[] scrambleFromStage1(byte[] stage1, byte[] nonce) {
+        Objects.requireNonNull(nonce, "nonce");
+        if (stage1.length != SCRAMBLE_LENGTH) {
+            throw new IllegalArgumentException("stage1 must be 20 bytes, got " + stage1.length);
+        }
+        MessageDigest sha1 = Digests.sha1();
+        byte[] stage2 = sha1.digest(stage1);
+        sha1.update(nonce);
+        sha1.update(stage2);
+        return Digests.xor(stage1, sha1.digest());
+    }
+
     private static void checkStage2(byte[] stage2) {
         if (stage2.length != SCRAMBLE_LENGTH) {
             throw new IllegalArgumentException("stage2 must be 0 or 20 bytes, got " + stage2.length);

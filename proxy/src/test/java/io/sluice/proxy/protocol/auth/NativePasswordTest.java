@@ -36,6 +36,31 @@ class NativePasswordTest {
     }
 
     @Test
+    void theCapturedResponseAndTheStoredHashGiveWhatLogsInToTheServer() {
+        // The same capture, checked against only the server's stored hash of "root" (as mysql.user
+        // shows it): the stage-1 hash recovered from the response scrambles any later server nonce
+        // exactly as the clear password would.
+        byte[] nonce = HEX.parseHex("79643d121d7174475f483e3e0b620a033d273a4c");
+        byte[] response = HEX.parseHex("f1b2fb1c8de75db8eba8126ad10fe9b11050d428");
+        byte[] stage2 = NativePassword.parseServerHash("*81F5E21E35407D884A6CD4A731AEBFB6AF209E1B");
+        assertArrayEquals(NativePassword.hashStage2("root".getBytes(UTF_8)), stage2);
+
+        byte[] stage1 = NativePassword.recoverStage1(response, nonce, stage2);
+        assertArrayEquals(HEX.parseHex("dc76e9f0c0006e8f919e0c515c66dbba3982f785"), stage1); // SHA1("root")
+        assertArrayEquals(NativePassword.hashStage1("root".getBytes(UTF_8)), stage1);
+        assertArrayEquals(response, NativePassword.scrambleFromStage1(stage1, nonce));
+        for (int i = 0; i < 10; i++) {
+            byte[] backendNonce = Nonces.newNonce();
+            assertArrayEquals(NativePassword.scramble("root".getBytes(UTF_8), backendNonce),
+                    NativePassword.scrambleFromStage1(stage1, backendNonce));
+        }
+        response[0] ^= 1;
+        assertEquals(null, NativePassword.recoverStage1(response, nonce, stage2));
+        assertEquals(null, NativePassword.recoverStage1(new byte[0], nonce, stage2));
+        assertEquals(null, NativePassword.recoverStage1(new byte[0], nonce, new byte[0]));
+    }
+
+    @Test
     void scrambleThenVerifyWithRandomNonces() {
         String[] passwords = {"p", "password", "pässwörd ünïcödé", "x".repeat(300), "with\0nul"};
         for (String text : passwords) {

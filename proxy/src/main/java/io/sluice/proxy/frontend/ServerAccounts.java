@@ -1,0 +1,576 @@
+package io.sluice.proxy.frontend;
+
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.sluice.config.AuthConfig;
+import io.sluice.config.UserConfig;
+import io.sluice.proxy.backend.BackendConnection;
+import io.sluice.proxy.backend.BackendKey;
+import io.sluice.proxy.pool.BackendPools;
+import io.sluice.proxy.protocol.CommandType;
+import io.sluice.proxy.protocol.Packets;
+import io.sluice.proxy.protocol.SluiceError;
+import io.sluice.proxy.protocol.SluiceException;
+import io.sluice.proxy.protocol.auth.NativePassword;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The server's own accounts, for clients not in {@code sluice.users} when
+ * {@code sluice.auth.source = server} (docs/accounts.md): reads an account's hosts, plugin, hash,
+ * lock, expiry and MAX_USER_CONNECTIONS through the lookup account, picks the host the server would
+ * pick for the client's address, and remembers the result for {@code cache-ttl} ("no such account"
+ * for {@code negative-cache-ttl}), in memory only.
+ *
+ * <p>Lookups run on a pool of the lookup account under the global cap and in its queue like any
+ * other ({@code lookup-pool-max} connections), so a lookup while the server is full waits its turn
+ * rather than opening a connection around the cap; at most {@code max-lookups-per-second} start per
+ * second (a burst of as many), concurrent lookups of one name share one query, and the cache holds
+ * at most {@code max-cached-accounts} names. A login that would need a lookup beyond the rate gets
+ * {@link SluiceError#ACCOUNT_LOOKUP} at once.
+ *
+ * <p>What a client's login proves (mysql_native_password: {@code SHA1(pw)} recovered from its
+ * scramble; caching_sha2_password: the clear password of its full authentication) becomes the
+ * backend secret of that account's pool ({@link #learned}), in memory only; nothing here is ever
+ * logged or shown.
+ *
+ * <p>Threading: lookups complete on the backend's event loop; the maps are concurrent; safe from any thread.
+ */
+public final class ServerAccounts {
+    private static final Logger log = LoggerFactory.getLogger(ServerAccounts.class);
+    static final String NATIVE = AuthExchange.NATIVE;
+    static final String SHA2 = AuthExchange.SHA2;
+    /** A failed check against a cached account older than this reads the account again (a changed password). */
+    private static final long REFRESH_AFTER_NANOS = Duration.ofSeconds(1).toNanos();
+
+    /** One {@code 'user'@'host'} of an account, as the server keeps it. */
+    static final class Row {
+        final String host;
+        /** The plugin Sluice checks against (native or caching_sha2) or, when none fits, the account's own. */
+        final String plugin;
+        /** {@code "*"+hex} or {@code "$A$..."}, or null when the plugin is not one Sluice can check. */
+        final String hash;
+        final boolean locked;
+        final boolean expired;
+        /** The account's MAX_USER_CONNECTIONS; 0 = none of its own. */
+        final int maxUserConnections;
+        /** Built once per row, so a caching_sha2 fast-path hash learned at a full login stays for later logins. */
+        private volatile Credentials credentials;
+
+        Row(String host, String plugin, String hash, boolean locked, boolean expired, int maxUserConnections) {
+            this.host = host;
+            this.plugin = plugin;
+            this.hash = hash;
+            this.locked = locked;
+            this.expired = expired;
+            this.maxUserConnections = maxUserConnections;
+        }
+    }
+
+    /** What a lookup found for one name: its rows, most specific host first; none = no such account. */
+    static final class Account {
+        final String name;
+        final List<Row> rows;
+        final long learnedAtMillis = System.currentTimeMillis();
+        final long learnedAtNanos = System.nanoTime();
+        final long expiresAtNanos;
+        final boolean mariadb;
+
+        Account(String name, List<Row> rows, long ttlNanos, boolean mariadb) {
+            this.name = name;
+            this.rows = rows;
+            this.expiresAtNanos = learnedAtNanos + ttlNanos;
+            this.mariadb = mariadb;
+        }
+
+        boolean fresh(long now) {
+            return now - expiresAtNanos < 0;
+        }
+
+        /**
+         * Read again with the same host and hash: keeps what earlier logins taught (the
+         * caching_sha2_password fast-path hash), so a TTL does not force another full authentication.
+         */
+        void keepLearned(Account previous) {
+            for (Row r : rows) {
+                for (Row old : previous.rows) {
+                    if (old.host.equals(r.host) && r.hash != null && r.hash.equals(old.hash) && r.plugin.equals(old.plugin)) {
+                        r.credentials = old.credentials;
+                    }
+                }
+            }
+        }
+    }
+
+    /** What a client at an address may log in as. */
+    record Resolution(Kind kind, String name, Row row, Credentials credentials, boolean mariadb) {
+    }
+
+    enum Kind {
+        /** No such account, or none of its hosts matches the client: 1045 as for a wrong password. */
+        NONE,
+        /** The matching host uses a plugin Sluice cannot check. */
+        UNSUPPORTED_PLUGIN,
+        /** Check the password against {@link Resolution#credentials}. */
+        CHECK
+    }
+
+    /** The server's own error for a login refused for what the account is; {@code why} is for the log. */
+    record Refusal(int code, String sqlState, String message, String why) {
+    }
+
+    /**
+     * Why the server would refuse this account for reasons other than the password, or null: a
+     * plugin Sluice cannot check (1251, before any password check, as there is none), a lock
+     * (MariaDB 4151, MySQL 3118) or an expired password (1862), the last two only after a correct
+     * password, as the server does, so neither tells a stranger the account exists.
+     */
+    static Refusal refusal(Resolution r, String clientHost) {
+        String user = r.name();
+        if (r.kind() == Kind.UNSUPPORTED_PLUGIN) {
+            String why = "the account '" + user + "'@'" + r.row().host + "' uses the authentication plugin '" + r.row().plugin
+                    + "', which Sluice cannot check (it checks mysql_native_password and caching_sha2_password); give the "
+                    + "account one of those, or add the user to sluice.users";
+            return new Refusal(1251, "08004", "Client does not support authentication protocol requested by server; Sluice: "
+                    + why, why);
+        }
+        if (r.row().locked) {
+            return r.mariadb()
+                    ? new Refusal(4151, "HY000", "Access denied, this account is locked", "the account is locked")
+                    : new Refusal(3118, "HY000", "Access denied for user '" + user + "'@'" + clientHost + "'. Account is locked.",
+                    "the account is locked");
+        }
+        if (r.row().expired) {
+            return new Refusal(1862, "HY000", "Your password has expired. To log in you must change it using a client that "
+                    + "supports expired passwords.; Sluice: change it on the server directly (ALTER USER or SET PASSWORD), "
+                    + "Sluice does not relay the server's expired-password sandbox", "its password has expired");
+        }
+        return null;
+    }
+
+    /** One learned account for /stats: never a hash. */
+    public record View(String name, String host, String plugin, boolean locked, boolean expired, int maxUserConnections,
+                       Instant learnedAt, Instant expiresAt) {
+    }
+
+    private final String lookupUser;
+    private final BackendPools lookupPools;
+    private final List<BackendPools> allPools;
+    private volatile AuthConfig config;
+    /** Per-account pool settings from sluice.users entries without password. */
+    private volatile Map<String, UserConfig> settings;
+    private volatile int defaultPoolMax;
+    private final ConcurrentHashMap<String, Account> cache = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Promise<Account>> inFlight = new ConcurrentHashMap<>();
+    /** Token bucket of lookups: tokens and the time they were counted; guarded by this. */
+    private double tokens;
+    private long tokensAtNanos = System.nanoTime();
+    private final AtomicLong lookups = new AtomicLong();
+    private final AtomicLong lookupFailures = new AtomicLong();
+    private final AtomicLong rateLimited = new AtomicLong();
+    private final AtomicLong invalidations = new AtomicLong();
+    /** When the last lookup failure was logged: at most one WARN per 10 s (lookupFailures counts each). */
+    private final AtomicLong failureLoggedNanos = new AtomicLong(System.nanoTime() - Duration.ofMinutes(1).toNanos());
+
+    /**
+     * @param allPools every server's pools (learned accounts get a pool on each); the first one runs the lookups
+     */
+    public ServerAccounts(AuthConfig config, Map<String, UserConfig> users, int defaultPoolMax, List<BackendPools> allPools) {
+        this.config = config;
+        this.settings = users;
+        this.defaultPoolMax = defaultPoolMax;
+        this.lookupUser = config.lookupUser().orElseThrow();
+        this.allPools = List.copyOf(allPools);
+        this.lookupPools = allPools.get(0);
+        this.tokens = config.maxLookupsPerSecond();
+        lookupPools.fixedPool(lookupUser, config.lookupPassword().orElseThrow(), config.lookupPoolMax());
+        for (BackendPools p : allPools) {
+            p.onLoginRefused(this::loginRefused);
+        }
+    }
+
+    /** A reload: new TTLs, rate and bounds, new per-account settings; every cached account is read again at its next login. */
+    public void reloaded(AuthConfig next, Map<String, UserConfig> users, int poolMax) {
+        AuthConfig old = config;
+        config = new AuthConfig(old.source(), old.lookupUser(), old.lookupPassword(), old.lookupPoolMax(), next.cacheTtl(),
+                next.negativeCacheTtl(), next.maxLookupsPerSecond(), next.maxCachedAccounts());
+        settings = users;
+        defaultPoolMax = poolMax;
+        int n = cache.size();
+        cache.clear();
+        log.info("server accounts: reload dropped {} cached account(s); each is read from the server at its next login", n);
+    }
+
+    /**
+     * What a client of {@code name} at {@code client} logs in as: completes on an event loop, or
+     * fails with a {@link SluiceException} whose message the client should read (lookup rate, the
+     * lookup pool's queue, the lookup refused by the server).
+     *
+     * @param refresh read the account again even when cached (a failed check against an old entry)
+     */
+    Future<Resolution> resolve(String name, InetAddress client, EventLoop loop, boolean refresh) {
+        if (name.equals(lookupUser)) {
+            // Its sessions would share the lookups' small pool: the lookup account does not log in through Sluice.
+            return loop.newSucceededFuture(new Resolution(Kind.NONE, name, null, null, false));
+        }
+        Promise<Resolution> out = loop.newPromise();
+        account(name, loop, refresh).addListener(f -> {
+            if (f.isSuccess()) {
+                out.setSuccess(resolution((Account) f.getNow(), client));
+            } else {
+                out.setFailure(f.cause());
+            }
+        });
+        return out;
+    }
+
+    /** The cached resolution of {@code name} at {@code client}, or null when not cached (COM_CHANGE_USER). */
+    Resolution cached(String name, InetAddress client) {
+        Account a = cache.get(name);
+        return a != null && a.fresh(System.nanoTime()) ? resolution(a, client) : null;
+    }
+
+    /** Whether the cached account of {@code name} is old enough that a failed check should read it again. */
+    boolean worthRefresh(String name) {
+        Account a = cache.get(name);
+        return a == null || System.nanoTime() - a.learnedAtNanos > REFRESH_AFTER_NANOS;
+    }
+
+    private Resolution resolution(Account a, InetAddress client) {
+        for (Row r : a.rows) {
+            if (HostPattern.matches(r.host, client)) {
+                if (r.hash == null) {
+                    return new Resolution(Kind.UNSUPPORTED_PLUGIN, a.name, r, null, a.mariadb);
+                }
+                Credentials c = r.credentials;
+                if (c == null) {
+                    c = new Credentials(userConfig(a.name), r.hash);
+                    r.credentials = c;
+                }
+                return new Resolution(Kind.CHECK, a.name, r, c, a.mariadb);
+            }
+        }
+        if (!a.rows.isEmpty()) {
+            // Logged, not told to the client: the client gets the same 1045 as for an unknown account.
+            List<String> hosts = a.rows.stream().map(r -> r.host).toList();
+            boolean dns = hosts.stream().anyMatch(HostPattern::needsDns);
+            if (dns) {
+                log.info("client {}: no host of server account '{}' matches it ({}); hosts that need DNS never match, "
+                        + "Sluice resolves no names (docs/accounts.md)", HostPattern.text(client), a.name, hosts);
+            } else {
+                log.debug("client {}: no host of server account '{}' matches it ({})", HostPattern.text(client), a.name, hosts);
+            }
+        }
+        return new Resolution(Kind.NONE, a.name, null, null, a.mariadb);
+    }
+
+    /** The UserConfig a server account's sessions run with: its settings entry's pool options, else the defaults. */
+    private UserConfig userConfig(String name) {
+        UserConfig s = settings.get(name);
+        return new UserConfig(name, Optional.empty(), Optional.empty(), name, "",
+                s == null ? Optional.empty() : s.poolMode(), s == null ? OptionalInt.empty() : s.poolMax(),
+                s != null && s.priority(), s == null || s.readWriteSplit(), s != null && s.replicasOnly());
+    }
+
+    /**
+     * A client logged in as {@code r.name} proving {@code secret} ({@link io.sluice.proxy.backend.BackendSecret}):
+     * its pool on every server gets (or keeps) that secret and a max of its pool-max, within the
+     * account's MAX_USER_CONNECTIONS.
+     */
+    void learned(Resolution r, String secret) {
+        UserConfig u = r.credentials().user;
+        for (BackendPools p : allPools) {
+            p.learnedAccount(r.name(), secret, u.poolMax().orElse(defaultPoolMax), r.row().maxUserConnections, u.priority());
+        }
+    }
+
+    /** The server refused a backend login of {@code backendUser}: its cached account is read again at the next login. */
+    private void loginRefused(String backendUser) {
+        if (cache.remove(backendUser) != null) {
+            invalidations.incrementAndGet();
+            log.info("server account '{}': the server refused a login with what Sluice learned; reading it again at the "
+                    + "next login", backendUser);
+        }
+    }
+
+    private Future<Account> account(String name, EventLoop loop, boolean refresh) {
+        long now = System.nanoTime();
+        Account cached = cache.get(name);
+        if (cached != null && cached.fresh(now) && !refresh) {
+            return loop.newSucceededFuture(cached);
+        }
+        Promise<Account> running = inFlight.get(name);
+        if (running != null) {
+            return running;
+        }
+        if (!takeToken(now)) {
+            rateLimited.incrementAndGet();
+            return loop.newFailedFuture(new SluiceException(SluiceError.ACCOUNT_LOOKUP, "Sluice: too many logins of accounts "
+                    + "not yet known to Sluice (sluice.auth.max-lookups-per-second = " + config.maxLookupsPerSecond()
+                    + "); try again in a moment"));
+        }
+        Promise<Account> promise = loop.newPromise();
+        Promise<Account> other = inFlight.putIfAbsent(name, promise);
+        if (other != null) {
+            return other;
+        }
+        promise.addListener(f -> inFlight.remove(name, promise));
+        lookups.incrementAndGet();
+        BackendKey key = new BackendKey(lookupUser, 0, lookupPools.connector().serverInfo().collation(), false);
+        lookupPools.acquire(key, loop).addListener(f -> {
+            if (!f.isSuccess()) {
+                lookupFailed(name, promise, f.cause());
+                return;
+            }
+            BackendConnection c = (BackendConnection) f.getNow();
+            boolean mariadb = lookupPools.connector().serverInfo().version().contains("MariaDB");
+            c.execute(Packets.query(c.channel().alloc(), query(name, mariadb)), CommandType.COM_QUERY,
+                    lookupPools.config().validationTimeout().plusSeconds(3)).addListener(q -> {
+                BackendConnection.Reply reply = q.isSuccess() ? (BackendConnection.Reply) q.getNow() : null;
+                lookupPools.release(c, reply == null ? BackendPools.Release.DISCARD : BackendPools.Release.CLEAN);
+                if (reply == null || !reply.ok() || reply.firstRow() == null) {
+                    lookupFailed(name, promise, reply == null ? q.cause() : new IllegalStateException(
+                            reply.ok() ? "no row" : String.valueOf(reply.error())));
+                    return;
+                }
+                Account a;
+                try {
+                    a = parse(name, reply.firstRow(), mariadb);
+                } catch (RuntimeException e) {
+                    lookupFailed(name, promise, e);
+                    return;
+                }
+                Account previous = cache.get(name);
+                if (previous != null) {
+                    a.keepLearned(previous);
+                }
+                Duration ttl = a.rows.isEmpty() ? config.negativeCacheTtl() : config.cacheTtl();
+                if (!ttl.isZero()) {
+                    cache.put(name, a);
+                    bound();
+                }
+                if (!a.rows.isEmpty()) {
+                    log.debug("server account '{}' read: {} host(s)", name, a.rows.size());
+                }
+                promise.trySuccess(a);
+            });
+        });
+        return promise;
+    }
+
+    private void lookupFailed(String name, Promise<Account> promise, Throwable cause) {
+        lookupFailures.incrementAndGet();
+        if (cause instanceof SluiceException se) {
+            // The lookup pool's queue (9401 after acquire-timeout, 9402, 9404): the client reads why.
+            promise.tryFailure(new SluiceException(se.error(), se.getMessage() + " (while Sluice looked up the account on the server)"));
+            return;
+        }
+        long last = failureLoggedNanos.get();
+        long now = System.nanoTime();
+        if (now - last > Duration.ofSeconds(10).toNanos() && failureLoggedNanos.compareAndSet(last, now)) {
+            log.warn("server accounts: lookup through '{}' failed: {} (check GRANT SELECT ON mysql.global_priv, MariaDB, "
+                    + "or ON mysql.user, MySQL)", lookupUser, cause.getMessage());
+        }
+        promise.tryFailure(new SluiceException(SluiceError.ACCOUNT_LOOKUP, "Sluice: cannot read the account '" + name
+                + "' on the server now: " + cause.getMessage()));
+    }
+
+    private synchronized boolean takeToken(long now) {
+        int rate = config.maxLookupsPerSecond();
+        tokens = Math.min(rate, tokens + (now - tokensAtNanos) * rate / 1e9);
+        tokensAtNanos = now;
+        if (tokens < 1) {
+            return false;
+        }
+        tokens -= 1;
+        return true;
+    }
+
+    /** Keeps the cache within max-cached-accounts: expired entries go first, then those closest to expiry. */
+    private void bound() {
+        int max = config.maxCachedAccounts();
+        if (cache.size() <= max) {
+            return;
+        }
+        long now = System.nanoTime();
+        cache.values().removeIf(a -> !a.fresh(now));
+        while (cache.size() > max) {
+            cache.values().stream().min(Comparator.comparingLong(a -> a.expiresAtNanos - now))
+                    .ifPresent(a -> cache.remove(a.name, a));
+        }
+    }
+
+    // ---- the query and its row -------------------------------------------------------------------
+
+    /**
+     * One row: the default password lifetime, the server's clock, and every host of the account as
+     * comma-separated fields ({@code ;} between hosts); text fields are hex so no separator can occur
+     * in them, and the name is sent as a hex literal so no client-chosen text reaches the SQL.
+     */
+    static String query(String name, boolean mariadb) {
+        String user = "CONVERT(X'" + HexFormat.of().formatHex(name.getBytes(StandardCharsets.UTF_8)) + "' USING utf8mb4)";
+        if (mariadb) {
+            return "SELECT @@default_password_lifetime, UNIX_TIMESTAMP(), GROUP_CONCAT(CONCAT_WS(',', HEX(Host), "
+                    + hexJson("$.plugin") + ", " + hexJson("$.authentication_string") + ", "
+                    + hexJson("$.auth_or[0].plugin") + ", " + hexJson("$.auth_or[0].authentication_string") + ", "
+                    + hexJson("$.auth_or[1].plugin") + ", " + hexJson("$.auth_or[1].authentication_string") + ", "
+                    + "IFNULL(JSON_VALUE(Priv, '$.account_locked'), 'false'), "
+                    + "IFNULL(JSON_VALUE(Priv, '$.password_last_changed'), '-1'), "
+                    + "IFNULL(JSON_VALUE(Priv, '$.password_lifetime'), '-1'), "
+                    + "IFNULL(JSON_VALUE(Priv, '$.max_user_connections'), '0')) SEPARATOR ';') "
+                    + "FROM mysql.global_priv WHERE User = " + user;
+        }
+        return "SELECT @@default_password_lifetime, UNIX_TIMESTAMP(), GROUP_CONCAT(CONCAT_WS(',', HEX(Host), HEX(plugin), "
+                + "HEX(IFNULL(authentication_string, '')), '', '', '', '', IF(account_locked = 'Y', 'true', 'false'), "
+                + "IF(password_expired = 'Y', '0', IFNULL(UNIX_TIMESTAMP(password_last_changed), '-1')), "
+                + "IFNULL(password_lifetime, '-1'), max_user_connections) SEPARATOR ';') "
+                + "FROM mysql.user WHERE User = " + user;
+    }
+
+    private static String hexJson(String path) {
+        return "HEX(IFNULL(JSON_VALUE(Priv, '" + path + "'), ''))";
+    }
+
+    /** The lookup's one row as an account; rows most specific host first. */
+    static Account parseRow(String name, List<String> row, boolean mariadb, long ttlNanos) {
+        long defaultLifetimeDays = number(row.get(0), 0);
+        long now = number(row.get(1), System.currentTimeMillis() / 1000);
+        List<Row> rows = new ArrayList<>();
+        String all = row.size() > 2 ? row.get(2) : null;
+        if (all != null && !all.isEmpty()) {
+            for (String entry : all.split(";")) {
+                String[] f = entry.split(",", -1);
+                if (f.length < 11) {
+                    throw new IllegalStateException("unexpected account row with " + f.length + " fields");
+                }
+                String host = unhex(f[0]);
+                String[][] candidates = {{unhex(f[1]), unhex(f[2])}, {unhex(f[3]), unhex(f[4])}, {unhex(f[5]), unhex(f[6])}};
+                String plugin = null;
+                String hash = null;
+                for (String[] c : candidates) {
+                    String h = usableHash(c[0], c[1]);
+                    if (h != null) {
+                        plugin = c[0].isEmpty() ? NATIVE : c[0];
+                        hash = h;
+                        break;
+                    }
+                }
+                if (plugin == null) {
+                    plugin = !candidates[0][0].isEmpty() ? candidates[0][0]
+                            : !candidates[1][0].isEmpty() ? candidates[1][0] : candidates[2][0];
+                }
+                boolean locked = f[7].trim().equalsIgnoreCase("true") || f[7].trim().equals("1");
+                long lastChanged = number(f[8], -1);
+                long lifetime = number(f[9], -1);
+                if (lifetime < 0) {
+                    lifetime = defaultLifetimeDays;
+                }
+                boolean expired = lastChanged == 0 || (lifetime > 0 && lastChanged > 0 && now - lastChanged > lifetime * 86_400);
+                int maxConns = (int) Math.max(0, Math.min(Integer.MAX_VALUE, number(f[10], 0)));
+                rows.add(new Row(host, plugin, hash, locked, expired, maxConns));
+            }
+        }
+        rows.sort(Comparator.comparing(r -> r.host, HostPattern.MOST_SPECIFIC_FIRST));
+        return new Account(name, List.copyOf(rows), ttlNanos, mariadb);
+    }
+
+    private Account parse(String name, List<String> row, boolean mariadb) {
+        boolean known = row.size() > 2 && row.get(2) != null && !row.get(2).isEmpty();
+        return parseRow(name, row, mariadb, (known ? config.cacheTtl() : config.negativeCacheTtl()).toNanos());
+    }
+
+    /** The hash Sluice can check for {@code plugin}, or null (another plugin, or a hash it cannot use, e.g. 'invalid'). */
+    private static String usableHash(String plugin, String hash) {
+        if (plugin.isEmpty() && hash.isEmpty()) {
+            return null; // an empty alternative of auth_or, or no such alternative
+        }
+        if (plugin.isEmpty() || plugin.equals(NATIVE)) {
+            if (hash.isEmpty()) {
+                return "";
+            }
+            try {
+                NativePassword.parseServerHash(hash);
+                return hash;
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+        }
+        if (plugin.equals(SHA2)) {
+            return hash.isEmpty() || hash.startsWith("$A$") ? hash : null;
+        }
+        return null;
+    }
+
+    private static String unhex(String h) {
+        return new String(HexFormat.of().parseHex(h.trim()), StandardCharsets.ISO_8859_1);
+    }
+
+    private static long number(String s, long otherwise) {
+        try {
+            return s == null ? otherwise : (long) Double.parseDouble(s.trim());
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
+    }
+
+    // ---- for /stats ----------------------------------------------------------------------------------
+
+    /** Accounts learned from the server and cached now, by name: one entry per host, most specific first; never a hash. */
+    public List<View> learnedAccounts() {
+        List<View> out = new ArrayList<>();
+        long now = System.nanoTime();
+        for (Account a : new java.util.TreeMap<>(cache).values()) {
+            if (!a.fresh(now)) {
+                continue;
+            }
+            Instant learned = Instant.ofEpochMilli(a.learnedAtMillis);
+            Instant expires = learned.plusNanos(a.expiresAtNanos - a.learnedAtNanos);
+            for (Row r : a.rows) {
+                out.add(new View(a.name, r.host, r.plugin, r.locked, r.expired, r.maxUserConnections, learned, expires));
+            }
+        }
+        return out;
+    }
+
+    /** Names cached as unknown (no such account) now. */
+    public long unknownCached() {
+        long now = System.nanoTime();
+        return cache.values().stream().filter(a -> a.rows.isEmpty() && a.fresh(now)).count();
+    }
+
+    public long lookups() {
+        return lookups.get();
+    }
+
+    public long lookupFailures() {
+        return lookupFailures.get();
+    }
+
+    public long rateLimited() {
+        return rateLimited.get();
+    }
+
+    /** Cached accounts dropped because the server refused a backend login with what Sluice had learned. */
+    public long invalidations() {
+        return invalidations.get();
+    }
+
+    public String lookupUser() {
+        return lookupUser;
+    }
+}
