@@ -18,6 +18,8 @@ import io.sluice.config.ServerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.backend.BackendConnector;
 import io.sluice.proxy.cluster.Cluster;
+import io.sluice.proxy.cluster.ServerView;
+import io.sluice.proxy.cluster.Topology;
 import io.sluice.proxy.cluster.ClusterMonitor;
 import io.sluice.proxy.digest.DigestTable;
 import io.sluice.proxy.frontend.FrontendInitializer;
@@ -100,9 +102,30 @@ public final class ProxyServer implements AutoCloseable {
         List<ClusterConfig.Member> members = config.cluster().servers();
         sessions.digests(new DigestTable(config.digests(), i -> members.get(Math.max(i, 0)).address()));
         this.accounts = config.auth().fromServer()
-                ? new ServerAccounts(config.auth(), config.users(), config.pool().maxPerUser(), allPools) : null;
+                ? new ServerAccounts(config.auth(), config.users(), config.pool().maxPerUser(), allPools, this::lookupServer) : null;
         this.frontend = new FrontendContext(config, metrics, connector, pools, sessions, frontendSsl, rsaKeys, cluster, accounts);
         this.leakDetector = new LeakDetector(sessions, () -> this.config.frontend(), metrics);
+    }
+
+    /**
+     * Where a lookup of a server account goes (sluice.auth.source = server): the one server; with
+     * several, the primary, or while there is none (a failover) the first server that is up, since
+     * accounts replicate to every server.
+     */
+    private int lookupServer() {
+        if (cluster == null) {
+            return 0;
+        }
+        Topology t = cluster.topology();
+        if (t.hasPrimary()) {
+            return t.primary();
+        }
+        for (ServerView v : t.servers()) {
+            if (v.up()) {
+                return v.index();
+            }
+        }
+        return 0;
     }
 
     private Cluster cluster(SluiceConfig config, MeterRegistry registry) {

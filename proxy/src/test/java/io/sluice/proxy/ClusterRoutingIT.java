@@ -1,6 +1,7 @@
 package io.sluice.proxy;
 
 import io.sluice.testkit.LeakCheckExtension;
+import io.sluice.testkit.ExternalClient;
 import io.sluice.testkit.TestCluster;
 import io.sluice.testkit.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -303,6 +304,31 @@ class ClusterRoutingIT {
             }
         } finally {
             cluster.relay(cut).refuseNew(false);
+        }
+    }
+
+    @Test
+    void serverAccountsAreReadFromAServerThatIsUpWhenThePrimaryIsCut() throws Exception {
+        ExternalClient.requireProgram("mariadb", "apt-get install mariadb-client");
+        TestServer p = cluster.primary();
+        p.execute("CREATE USER IF NOT EXISTS 'cl_lookup'@'%' IDENTIFIED BY 'lookup-pw'",
+                "GRANT SELECT ON mysql.global_priv TO 'cl_lookup'@'%'",
+                "CREATE USER IF NOT EXISTS 'cl_app'@'%' IDENTIFIED BY 'cl-pw'",
+                "GRANT SELECT ON app.* TO 'cl_app'@'%'");
+        cluster.awaitReplicated(Duration.ofSeconds(20));
+        // No user list: every login is checked against the servers' own accounts, which replicate.
+        try (Sluice sluice = Sluice.startCluster(cluster, true, "sluice.auth { source = server, lookup-user = cl_lookup, "
+                + "lookup-password = \"lookup-pw\" }\nsluice.pool { mode = transaction, acquire-timeout = 3s }\n")) {
+            cluster.relay(p).refuseNew(true);
+            cluster.relay(p).cutAll();
+            Thread.sleep(1000); // well over the poll interval (200 ms): no primary now
+            // The mariadb client sends nothing at login but the schema (checked by Sluice on a readable
+            // server) and a read; Connector/J's SETs would wait for a primary (docs/cluster.md).
+            ExternalClient.Result r = ExternalClient.run(ExternalClient.env(sluice.port(), "cl_app", "cl-pw"), "mariadb",
+                    "-h127.0.0.1", "-P" + sluice.port(), "-ucl_app", "--skip-ssl", "-N", "-Dapp", "-e", "SELECT @@server_id").ok();
+            assertNotEquals(String.valueOf(primaryId()), r.out().trim(), "the read ran on the cut primary");
+        } finally {
+            cluster.relay(p).refuseNew(false);
         }
     }
 

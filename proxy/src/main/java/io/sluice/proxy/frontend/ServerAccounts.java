@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.IntSupplier;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -169,8 +170,9 @@ public final class ServerAccounts {
     }
 
     private final String lookupUser;
-    private final BackendPools lookupPools;
     private final List<BackendPools> allPools;
+    /** The index in {@link #allPools} of the server the next lookup goes to: with several servers the primary, or one that is up. */
+    private final IntSupplier lookupServer;
     private volatile AuthConfig config;
     /** Per-account pool settings from sluice.users entries without password. */
     private volatile Map<String, UserConfig> settings;
@@ -188,18 +190,20 @@ public final class ServerAccounts {
     private final AtomicLong failureLoggedNanos = new AtomicLong(System.nanoTime() - Duration.ofMinutes(1).toNanos());
 
     /**
-     * @param allPools every server's pools (learned accounts get a pool on each); the first one runs the lookups
+     * @param allPools     every server's pools (learned accounts get a pool on each, and so does the lookup account)
+     * @param lookupServer the index in {@code allPools} of the server a lookup goes to now (0 with one server)
      */
-    public ServerAccounts(AuthConfig config, Map<String, UserConfig> users, int defaultPoolMax, List<BackendPools> allPools) {
+    public ServerAccounts(AuthConfig config, Map<String, UserConfig> users, int defaultPoolMax, List<BackendPools> allPools,
+                          IntSupplier lookupServer) {
         this.config = config;
         this.settings = users;
         this.defaultPoolMax = defaultPoolMax;
         this.lookupUser = config.lookupUser().orElseThrow();
         this.allPools = List.copyOf(allPools);
-        this.lookupPools = allPools.get(0);
+        this.lookupServer = lookupServer;
         this.tokens = config.maxLookupsPerSecond();
-        lookupPools.fixedPool(lookupUser, config.lookupPassword().orElseThrow(), config.lookupPoolMax());
         for (BackendPools p : allPools) {
+            p.fixedPool(lookupUser, config.lookupPassword().orElseThrow(), config.lookupPoolMax());
             p.onLoginRefused(this::loginRefused);
         }
     }
@@ -331,6 +335,7 @@ public final class ServerAccounts {
         }
         promise.addListener(f -> inFlight.remove(name, promise));
         lookups.incrementAndGet();
+        BackendPools lookupPools = allPools.get(lookupServer.getAsInt());
         BackendKey key = new BackendKey(lookupUser, 0, lookupPools.connector().serverInfo().collation(), false);
         lookupPools.acquire(key, loop).addListener(f -> {
             if (!f.isSuccess()) {

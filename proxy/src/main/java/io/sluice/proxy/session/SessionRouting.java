@@ -40,7 +40,7 @@ final class SessionRouting {
     }
 
     /**
-     * Where the parked command goes.
+     * Where the parked command goes ({@code type} null: none is parked, the login's schema check).
      *
      * @param multiplexed    transaction mode (session mode keeps the whole session on the primary)
      * @param stickToPrimary a pin holds, or autocommit is off: the next work opens or continues a transaction
@@ -58,6 +58,11 @@ final class SessionRouting {
             why = Router.Reason.TRANSACTION;
         } else if (stickToPrimary) {
             why = Router.Reason.PINNED;
+        } else if (type == null) {
+            // Nothing parked: a login checking that its schema exists, a read any qualifying server
+            // answers, so clients log in while there is no primary (a failover) and read on.
+            work = Router.Work.READ;
+            why = Router.Reason.READ;
         } else if (type == CommandType.COM_QUERY || type == CommandType.COM_STMT_PREPARE) {
             int flags = parked == null ? 0 : ReadClassifier.classify(parked, parked.readerIndex() + Packets.HEADER_SIZE + 1,
                     Packets.payloadEnd(parked));
