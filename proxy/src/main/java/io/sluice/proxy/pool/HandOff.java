@@ -12,6 +12,7 @@ import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.pool.BackendPools.Release;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -151,22 +152,26 @@ final class HandOff {
     private void openForWaiters(BackendPool p, List<Runnable> after) {
         int unserved = p.gate.size() - p.opening;
         int evictions = p.size() >= p.max ? p.evicting : set.totalEvicting();
-        var order = p.gate.inOrder().iterator();
-        for (int skip = 0; skip < p.opening && order.hasNext(); skip++) {
-            order.next();
-        }
-        Waiter w = order.hasNext() ? order.next() : null;
         if (caps.share.reading || !caps.share.tried && set.totalOpening() > 0) {
             return; // until the first connection has read the server's limits (and served), open one at a time
         }
-        while (unserved > 0 && w != null) {
+        // The waiters past those an open is under way for, walked only when one can be opened: a pool
+        // at its cap (the usual case under load, at every release) needs none of them.
+        Iterator<Waiter> order = null;
+        while (unserved > 0) {
             if (caps.roomToOpen(p)) {
+                if (order == null) {
+                    order = p.gate.inOrder().iterator();
+                    for (int skip = 0; skip < p.opening; skip++) {
+                        order.next();
+                    }
+                }
+                Waiter w = order.next(); // there is one: unserved counts the waiters past those
                 opener.open(p, w.key(), w.loop(), after);
                 if (!caps.share.tried) {
                     return;
                 }
                 unserved--;
-                w = order.hasNext() ? order.next() : null;
                 continue;
             }
             if (evictions > 0) {
