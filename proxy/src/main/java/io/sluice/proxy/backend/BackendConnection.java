@@ -385,18 +385,7 @@ public final class BackendConnection {
             return;
         }
         BackendAuth auth = new BackendAuth(backendPassword, handshake.nonce(), handshake.authPluginName(), secureTransport);
-        ByteBuf cmd = Packets.start(channel.alloc(), 64);
-        cmd.writeByte(CommandType.COM_CHANGE_USER.code());
-        Packets.writeNulString(cmd, key.backendUser());
-        byte[] resp = auth.initialResponse();
-        cmd.writeByte(resp.length).writeBytes(resp);
-        cmd.writeByte(0); // no schema
-        cmd.writeShortLE(key.collation());
-        Packets.writeNulString(cmd, auth.plugin());
-        if (capabilities.has(Capabilities.CLIENT_CONNECT_ATTRS)) {
-            HandshakeResponse41.writeAttributes(cmd, BackendConnector.CONNECT_ATTRIBUTES);
-        }
-        Packets.finish(cmd, 0);
+        ByteBuf cmd = changeUserCommand(auth);
         Listener previous = listener;
         ScheduledFuture<?> timer = loop().schedule(() -> {
             if (promise.tryFailure(new BackendException("server did not finish COM_CHANGE_USER within " + timeout.toMillis() + " ms"))) {
@@ -412,36 +401,7 @@ public final class BackendConnection {
                         listener = previous;
                         state.reset();
                         tracker.clear();
-                        int status = Packets.okStatus(packet);
-                        Runnable finish = () -> {
-                            if (key.multiplexed()) {
-                                enableTracking(timeout).addListener(f -> {
-                                    if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
-                                        promise.trySuccess(new Reply(null, status));
-                                    } else {
-                                        close("reset failed: could not re-enable session tracking");
-                                        promise.tryFailure(new BackendException("could not re-enable session tracking after reset"));
-                                    }
-                                });
-                            } else {
-                                promise.trySuccess(new Reply(null, status));
-                            }
-                        };
-                        if (capabilities.has(Capabilities.CLIENT_INTERACTIVE)) {
-                            // A login with CLIENT_INTERACTIVE sets wait_timeout from interactive_timeout;
-                            // COM_CHANGE_USER gives the global wait_timeout instead: do what the login did.
-                            execute(Packets.query(channel.alloc(), INTERACTIVE_WAIT_TIMEOUT), CommandType.COM_QUERY, timeout)
-                                    .addListener(f -> {
-                                        if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
-                                            finish.run();
-                                        } else {
-                                            close("reset failed: could not restore the interactive wait_timeout");
-                                            promise.tryFailure(new BackendException("could not restore wait_timeout after reset"));
-                                        }
-                                    });
-                        } else {
-                            finish.run();
-                        }
+                        afterReset(Packets.okStatus(packet), timeout, promise);
                     }
                 } catch (BackendException e) {
                     timer.cancel(false);
@@ -463,6 +423,59 @@ public final class BackendConnection {
             }
         };
         writeAndFlush(cmd);
+    }
+
+    /** COM_CHANGE_USER to this connection's own account, no schema, its collation and attributes: a reset. */
+    private ByteBuf changeUserCommand(BackendAuth auth) {
+        ByteBuf cmd = Packets.start(channel.alloc(), 64);
+        cmd.writeByte(CommandType.COM_CHANGE_USER.code());
+        Packets.writeNulString(cmd, key.backendUser());
+        byte[] resp = auth.initialResponse();
+        cmd.writeByte(resp.length).writeBytes(resp);
+        cmd.writeByte(0); // no schema
+        cmd.writeShortLE(key.collation());
+        Packets.writeNulString(cmd, auth.plugin());
+        if (capabilities.has(Capabilities.CLIENT_CONNECT_ATTRS)) {
+            HandshakeResponse41.writeAttributes(cmd, BackendConnector.CONNECT_ATTRIBUTES);
+        }
+        Packets.finish(cmd, 0);
+        return cmd;
+    }
+
+    /**
+     * The server accepted the reset: bring back what the login had set and COM_CHANGE_USER drops
+     * (the interactive wait_timeout, session tracking in transaction mode), then succeed with the
+     * OK's {@code status}; a failure closes the connection.
+     */
+    private void afterReset(int status, Duration timeout, Promise<Reply> promise) {
+        Runnable finish = () -> {
+            if (key.multiplexed()) {
+                enableTracking(timeout).addListener(f -> {
+                    if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
+                        promise.trySuccess(new Reply(null, status));
+                    } else {
+                        close("reset failed: could not re-enable session tracking");
+                        promise.tryFailure(new BackendException("could not re-enable session tracking after reset"));
+                    }
+                });
+            } else {
+                promise.trySuccess(new Reply(null, status));
+            }
+        };
+        if (!capabilities.has(Capabilities.CLIENT_INTERACTIVE)) {
+            finish.run();
+            return;
+        }
+        // A login with CLIENT_INTERACTIVE sets wait_timeout from interactive_timeout;
+        // COM_CHANGE_USER gives the global wait_timeout instead: do what the login did.
+        execute(Packets.query(channel.alloc(), INTERACTIVE_WAIT_TIMEOUT), CommandType.COM_QUERY, timeout).addListener(f -> {
+            if (f.isSuccess() && ((Reply) f.getNow()).ok()) {
+                finish.run();
+            } else {
+                close("reset failed: could not restore the interactive wait_timeout");
+                promise.tryFailure(new BackendException("could not restore wait_timeout after reset"));
+            }
+        });
     }
 
     /**

@@ -108,79 +108,92 @@ final class BackendHandler extends ChannelInboundHandlerAdapter implements Packe
             return;
         }
         if (handshake == null) {
-            if (Packets.isErr(packet)) {
-                // Refused before the handshake, e.g. 1040 Too many connections: keep the server's code,
-                // so the pool can tell "full, retry" from "unreachable, fail fast".
-                ErrPacket refusal = ErrPacket.read(packet);
-                throw new BackendException("server refused the connection: " + refusal, refusal);
-            }
-            handshake = HandshakeV10.read(packet);
-            connector.learned(ServerInfo.of(handshake));
-            Capabilities server = handshake.capabilities();
-            int want = BASE_FLAGS | key.serverVisibleFlags();
-            int missing = key.serverVisibleFlags() & ~server.bits();
-            if (missing != 0) {
-                throw new BackendException("server lacks capability flags 0x" + Integer.toHexString(missing)
-                        + " that the client negotiated");
-            }
-            BackendTlsConfig.Mode mode = config.tls().mode();
-            boolean serverTls = server.has(Capabilities.CLIENT_SSL);
-            if (mode != BackendTlsConfig.Mode.DISABLED && serverTls && sslContext != null) {
-                want |= Capabilities.CLIENT_SSL;
-            } else if (mode == BackendTlsConfig.Mode.REQUIRED || mode == BackendTlsConfig.Mode.VERIFY_CA) {
-                throw new BackendException("sluice.server.tls.mode is " + mode.name().toLowerCase()
-                        + " but the server does not offer TLS");
-            }
-            negotiated = new Capabilities((want & server.bits()) | Capabilities.CLIENT_LONG_PASSWORD);
-            secure = negotiated.has(Capabilities.CLIENT_SSL);
-            auth = new BackendAuth(password, handshake.nonce(), handshake.authPluginName(), secureTransport());
-            if (secure) {
-                HandshakeResponse41 sslRequest = response(new byte[0]);
-                ctx.writeAndFlush(sslRequest.writeSslRequest(ctx.alloc(), 1));
-                SslHandler ssl = sslContext.newHandler(ctx.alloc(), config.host(), config.port());
-                ctx.pipeline().addFirst("tls", ssl);
-                ssl.handshakeFuture().addListener(f -> {
-                    if (f.isSuccess()) {
-                        ctx.writeAndFlush(response(auth.initialResponse()).write(ctx.alloc(), 2));
-                    } else {
-                        fail(ctx, new BackendException("TLS handshake with server failed: " + f.cause().getMessage(), f.cause()));
-                    }
-                });
-            } else {
-                ctx.writeAndFlush(response(auth.initialResponse()).write(ctx.alloc(), 1));
-            }
+            answerHandshake(ctx, packet);
             return;
         }
         if (auth.onPacket(packet, ctx.alloc(), ctx::writeAndFlush) == BackendAuth.Step.SUCCESS) {
-            BackendConnection c = new BackendConnection(ctx.channel(), key, password, handshake, negotiated, secureTransport());
-            connection = c;
-            if (!key.multiplexed()) {
-                if (!promise.trySuccess(c)) {
-                    c.close("login finished after the connect timeout");
-                }
+            loggedIn(new BackendConnection(ctx.channel(), key, password, handshake, negotiated, secureTransport()));
+        }
+    }
+
+    /** The server's greeting: negotiate capabilities and TLS, then send the login (after the TLS handshake, if any). */
+    private void answerHandshake(ChannelHandlerContext ctx, ByteBuf packet) {
+        if (Packets.isErr(packet)) {
+            // Refused before the handshake, e.g. 1040 Too many connections: keep the server's code,
+            // so the pool can tell "full, retry" from "unreachable, fail fast".
+            ErrPacket refusal = ErrPacket.read(packet);
+            throw new BackendException("server refused the connection: " + refusal, refusal);
+        }
+        handshake = HandshakeV10.read(packet);
+        connector.learned(ServerInfo.of(handshake));
+        Capabilities server = handshake.capabilities();
+        int want = BASE_FLAGS | key.serverVisibleFlags();
+        int missing = key.serverVisibleFlags() & ~server.bits();
+        if (missing != 0) {
+            throw new BackendException("server lacks capability flags 0x" + Integer.toHexString(missing)
+                    + " that the client negotiated");
+        }
+        BackendTlsConfig.Mode mode = config.tls().mode();
+        boolean serverTls = server.has(Capabilities.CLIENT_SSL);
+        if (mode != BackendTlsConfig.Mode.DISABLED && serverTls && sslContext != null) {
+            want |= Capabilities.CLIENT_SSL;
+        } else if (mode == BackendTlsConfig.Mode.REQUIRED || mode == BackendTlsConfig.Mode.VERIFY_CA) {
+            throw new BackendException("sluice.server.tls.mode is " + mode.name().toLowerCase()
+                    + " but the server does not offer TLS");
+        }
+        negotiated = new Capabilities((want & server.bits()) | Capabilities.CLIENT_LONG_PASSWORD);
+        secure = negotiated.has(Capabilities.CLIENT_SSL);
+        auth = new BackendAuth(password, handshake.nonce(), handshake.authPluginName(), secureTransport());
+        if (!secure) {
+            ctx.writeAndFlush(response(auth.initialResponse()).write(ctx.alloc(), 1));
+            return;
+        }
+        HandshakeResponse41 sslRequest = response(new byte[0]);
+        ctx.writeAndFlush(sslRequest.writeSslRequest(ctx.alloc(), 1));
+        SslHandler ssl = sslContext.newHandler(ctx.alloc(), config.host(), config.port());
+        ctx.pipeline().addFirst("tls", ssl);
+        ssl.handshakeFuture().addListener(f -> {
+            if (f.isSuccess()) {
+                ctx.writeAndFlush(response(auth.initialResponse()).write(ctx.alloc(), 2));
+            } else {
+                fail(ctx, new BackendException("TLS handshake with server failed: " + f.cause().getMessage(), f.cause()));
+            }
+        });
+    }
+
+    /**
+     * The server accepted the login: the connection is ready in session mode; in transaction mode
+     * only once session tracking is on and the character set the login gave is read (both are what
+     * transaction pooling restores), else the connect fails and the connection closes.
+     */
+    private void loggedIn(BackendConnection c) {
+        connection = c;
+        if (!key.multiplexed()) {
+            if (!promise.trySuccess(c)) {
+                c.close("login finished after the connect timeout");
+            }
+            return;
+        }
+        c.enableTracking(config.connectTimeout()).addListener(f -> {
+            if (!f.isSuccess() || !((BackendConnection.Reply) f.getNow()).ok()) {
+                String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
+                promise.tryFailure(new BackendException("server refused session tracking, which transaction pooling needs: " + why));
+                c.close("session tracking refused");
                 return;
             }
-            c.enableTracking(config.connectTimeout()).addListener(f -> {
-                if (f.isSuccess() && ((BackendConnection.Reply) f.getNow()).ok()) {
-                    c.readLoginVariables(config.connectTimeout()).addListener(g -> {
-                        if (!c.state().loginVariables().isEmpty()) {
-                            if (!promise.trySuccess(c)) {
-                                c.close("login finished after the connect timeout");
-                            }
-                        } else {
-                            String why = g.isSuccess() ? String.valueOf(((BackendConnection.Reply) g.getNow()).error()) : g.cause().getMessage();
-                            promise.tryFailure(new BackendException("could not read the character set the server gave this "
-                                    + "connection at login, which transaction pooling restores: " + why));
-                            c.close("login variables unreadable");
-                        }
-                    });
-                } else {
-                    String why = f.isSuccess() ? String.valueOf(((BackendConnection.Reply) f.getNow()).error()) : f.cause().getMessage();
-                    promise.tryFailure(new BackendException("server refused session tracking, which transaction pooling needs: " + why));
-                    c.close("session tracking refused");
+            c.readLoginVariables(config.connectTimeout()).addListener(g -> {
+                if (!c.state().loginVariables().isEmpty()) {
+                    if (!promise.trySuccess(c)) {
+                        c.close("login finished after the connect timeout");
+                    }
+                    return;
                 }
+                String why = g.isSuccess() ? String.valueOf(((BackendConnection.Reply) g.getNow()).error()) : g.cause().getMessage();
+                promise.tryFailure(new BackendException("could not read the character set the server gave this "
+                        + "connection at login, which transaction pooling restores: " + why));
+                c.close("login variables unreadable");
             });
-        }
+        });
     }
 
     private HandshakeResponse41 response(byte[] authResponse) {

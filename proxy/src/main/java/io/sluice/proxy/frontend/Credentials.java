@@ -41,13 +41,8 @@ final class Credentials {
         } else {
             String hash = user.passwordHash().orElseThrow();
             emptyPassword = false;
-            if (hash.startsWith("*")) {
-                nativeStage2 = NativePassword.parseServerHash(hash);
-                sha2Crypt = null;
-            } else {
-                nativeStage2 = null;
-                sha2Crypt = hash;
-            }
+            nativeStage2 = nativeStage2Of(hash);
+            sha2Crypt = sha2CryptOf(hash);
             sha2Stage2 = null;
         }
     }
@@ -64,14 +59,21 @@ final class Credentials {
         if (emptyPassword) {
             nativeStage2 = new byte[0];
             sha2Crypt = null;
-        } else if (hash.startsWith("*")) {
-            nativeStage2 = NativePassword.parseServerHash(hash);
-            sha2Crypt = null;
         } else {
-            nativeStage2 = null;
-            sha2Crypt = hash;
+            nativeStage2 = nativeStage2Of(hash);
+            sha2Crypt = sha2CryptOf(hash);
         }
         sha2Stage2 = null;
+    }
+
+    /** The stage-2 hash of a {@code "*"+hex} authentication string (mysql_native_password), else null. */
+    private static byte[] nativeStage2Of(String hash) {
+        return hash.startsWith("*") ? NativePassword.parseServerHash(hash) : null;
+    }
+
+    /** A caching_sha2_password crypt string as it is; null for a native hash. */
+    private static String sha2CryptOf(String hash) {
+        return hash.startsWith("*") ? null : hash;
     }
 
     byte[] sha2Stage2() {
