@@ -326,12 +326,14 @@ class ServerAccountsIT {
 
     @ParameterizedTest
     @ValueSource(strings = {"transaction", "session"})
-    void changeUserToACachedServerAccount(String mode) throws Exception {
+    void changeUserToAServerAccount(String mode) throws Exception {
         try (Sluice sluice = Sluice.start(server, config(mode, ""))) {
-            sluice.connect("acc_local", "local-pw").close(); // cached now
             try (Connection c = sluice.connect("acc_app", "app-pw")) {
+                // acc_local has not logged in through this Sluice: it is read from the server now.
                 ((com.mysql.cj.jdbc.JdbcConnection) c).changeUser("acc_local", "local-pw");
                 assertEquals("acc_local@127.0.0.1", currentUser(c));
+                ((com.mysql.cj.jdbc.JdbcConnection) c).changeUser("acc_app", "app-pw"); // cached
+                assertEquals("acc_app@%", currentUser(c));
                 SQLException e = assertThrows(SQLException.class,
                         () -> ((com.mysql.cj.jdbc.JdbcConnection) c).changeUser("acc_app", "wrong"));
                 assertEquals(1045, e.getErrorCode());

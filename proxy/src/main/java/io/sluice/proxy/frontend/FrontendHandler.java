@@ -408,18 +408,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             String plugin = p.isReadable() ? Packets.readNulString(p) : null;
             Credentials c = server.users().lookup(user);
             account = null;
-            if (c == null && server.accounts() != null && !user.isEmpty()) {
-                // Only an account Sluice has cached (a recent login of it); COM_CHANGE_USER is not held for a lookup.
-                ServerAccounts.Resolution r = server.accounts().cached(user, clientAddress());
-                if (r != null && r.kind() == ServerAccounts.Kind.CHECK) {
-                    account = r;
-                    c = r.credentials();
-                }
-            }
-            changeTo = c == null ? null : c.user;
             changeCollation = collation;
             changeSchema = schema.isEmpty() ? null : schema;
             phase = Phase.CHANGE_USER;
+            if (c == null && server.accounts() != null && !user.isEmpty()) {
+                // A server account: read (or taken from the cache) as for a login, then checked.
+                byte[] sent = response;
+                server.accounts().resolve(user, clientAddress(), ctx.channel().eventLoop(), false)
+                        .addListener(f -> onChangeUserAccount(f, user, plugin, sent));
+                return;
+            }
+            changeTo = c == null ? null : c.user;
             if (c == null) {
                 deny(user, response.length > 0);
                 return;
@@ -430,6 +429,31 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             fail(SluiceError.PROTOCOL_ERROR, nextSeq, "Sluice: malformed COM_CHANGE_USER: " + e.getMessage());
         } finally {
             packet.release();
+        }
+    }
+
+    /** COM_CHANGE_USER to a server account: it is known (or could not be read); check the password as at login. */
+    private void onChangeUserAccount(io.netty.util.concurrent.Future<? super ServerAccounts.Resolution> f, String user,
+                                     String plugin, byte[] response) {
+        if (phase == Phase.CLOSED || !ctx.channel().isActive()) {
+            return;
+        }
+        if (!f.isSuccess()) {
+            fail(f.cause() instanceof io.sluice.proxy.protocol.SluiceException se ? se.error() : SluiceError.ACCOUNT_LOOKUP,
+                    nextSeq, f.cause() instanceof io.sluice.proxy.protocol.SluiceException ? f.cause().getMessage()
+                            : "Sluice: cannot read the account on the server now: " + f.cause().getMessage());
+            return;
+        }
+        ServerAccounts.Resolution r = (ServerAccounts.Resolution) f.getNow();
+        switch (r.kind()) {
+            case NONE -> deny(user, response.length > 0);
+            case UNSUPPORTED_PLUGIN -> refusedAccount(r);
+            case CHECK -> {
+                account = r;
+                changeTo = r.credentials().user;
+                auth = new AuthExchange(r.credentials(), nonce, tls, server.rsaKeys());
+                onAuthResult(auth.first(plugin, response, nextSeq - 1, ctx.alloc(), this::reply));
+            }
         }
     }
 

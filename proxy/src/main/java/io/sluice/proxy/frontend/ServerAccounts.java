@@ -243,12 +243,6 @@ public final class ServerAccounts {
         return out;
     }
 
-    /** The cached resolution of {@code name} at {@code client}, or null when not cached (COM_CHANGE_USER). */
-    Resolution cached(String name, InetAddress client) {
-        Account a = cache.get(name);
-        return a != null && a.fresh(System.nanoTime()) ? resolution(a, client) : null;
-    }
-
     /** Whether the cached account of {@code name} is old enough that a failed check should read it again. */
     boolean worthRefresh(String name) {
         Account a = cache.get(name);
