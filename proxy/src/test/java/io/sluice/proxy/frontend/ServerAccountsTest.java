@@ -43,8 +43,8 @@ class ServerAccountsTest {
                 String.valueOf(lastChanged), String.valueOf(lifetime), String.valueOf(maxConns));
     }
 
-    private static ServerAccounts.Account parse(long defaultLifetime, String... hosts) {
-        return ServerAccounts.parseRow("u", java.util.Arrays.asList(String.valueOf(defaultLifetime), String.valueOf(NOW),
+    private static AccountRows.Account parse(long defaultLifetime, String... hosts) {
+        return AccountRows.parseRow("u", java.util.Arrays.asList(String.valueOf(defaultLifetime), String.valueOf(NOW),
                 hosts.length == 0 ? null : String.join(";", hosts)), true, 1_000_000_000L);
     }
 
@@ -55,7 +55,7 @@ class ServerAccountsTest {
 
     @Test
     void rowsAreOrderedAsTheServerTriesThemAndCarryTheirState() {
-        ServerAccounts.Account a = parse(0,
+        AccountRows.Account a = parse(0,
                 host("%", "mysql_native_password", NATIVE, "", "", "false", NOW - 10, -1, 0),
                 host("10.0.0.%", "mysql_native_password", NATIVE, "", "", "true", NOW - 10, -1, 5),
                 host("10.0.0.7", "mysql_native_password", NATIVE, "", "", "false", 0, -1, 0));
@@ -79,15 +79,15 @@ class ServerAccountsTest {
     @Test
     void mariadbAlternativesUseTheFirstPluginSluiceCanCheck() {
         // IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('pw')
-        ServerAccounts.Row r = parse(0, host("localhost", "mysql_native_password", NATIVE, "unix_socket", "", "false", NOW, -1, 0))
+        AccountRows.Row r = parse(0, host("localhost", "mysql_native_password", NATIVE, "unix_socket", "", "false", NOW, -1, 0))
                 .rows.get(0);
         assertEquals("mysql_native_password", r.plugin);
         assertEquals(NATIVE, r.hash);
         // root@localhost of a fresh MariaDB: 'invalid' native hash OR unix_socket: nothing Sluice can check.
-        ServerAccounts.Row root = parse(0, host("localhost", "mysql_native_password", "invalid", "unix_socket", "", "false", NOW, -1, 0))
+        AccountRows.Row root = parse(0, host("localhost", "mysql_native_password", "invalid", "unix_socket", "", "false", NOW, -1, 0))
                 .rows.get(0);
         assertNull(root.hash);
-        ServerAccounts.Row ed = parse(0, host("%", "ed25519", "ZmFrZQ", "", "", "false", NOW, -1, 0)).rows.get(0);
+        AccountRows.Row ed = parse(0, host("%", "ed25519", "ZmFrZQ", "", "", "false", NOW, -1, 0)).rows.get(0);
         assertEquals("ed25519", ed.plugin);
         assertNull(ed.hash);
     }
@@ -96,18 +96,18 @@ class ServerAccountsTest {
     void mysqlCachingSha2HashComesThroughHexIntact() {
         String row = String.join(",", hex("%"), hex("caching_sha2_password"), FOOBAR_SHA2_HEX, "", "", "", "", "false",
                 String.valueOf(NOW), "-1", "0");
-        ServerAccounts.Row r = ServerAccounts.parseRow("u", List.of("0", String.valueOf(NOW), row), false, 1).rows.get(0);
+        AccountRows.Row r = AccountRows.parseRow("u", List.of("0", String.valueOf(NOW), row), false, 1).rows.get(0);
         assertEquals("caching_sha2_password", r.plugin);
         assertTrue(CachingSha2Password.verifyCrypt("foobar".getBytes(UTF_8), r.hash));
     }
 
     @Test
     void theUserNameReachesTheSqlOnlyAsHex() {
-        String q = ServerAccounts.query("x' OR '1'='1", true);
+        String q = AccountRows.query("x' OR '1'='1", true);
         assertFalse(q.contains("OR '1'"), q);
         assertTrue(q.contains("X'7827204F52202731273D2731'") || q.toUpperCase().contains("X'78"), q);
         assertTrue(q.contains("FROM mysql.global_priv"), q);
-        assertTrue(ServerAccounts.query("app", false).contains("FROM mysql.user"));
+        assertTrue(AccountRows.query("app", false).contains("FROM mysql.user"));
     }
 
     // ---- the login checks of a server account ---------------------------------------------------
