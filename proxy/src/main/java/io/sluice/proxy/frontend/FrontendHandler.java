@@ -238,12 +238,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             return;
         }
         if (!f.isSuccess()) {
-            Throwable e = f.cause();
-            if (e instanceof io.sluice.proxy.protocol.SluiceException se) {
-                fail(se.error(), nextSeq, se.getMessage());
-            } else {
-                fail(SluiceError.ACCOUNT_LOOKUP, nextSeq, "Sluice: cannot read the account on the server now: " + e.getMessage());
-            }
+            lookupFailed(f.cause());
             return;
         }
         ServerAccounts.Resolution r = (ServerAccounts.Resolution) f.getNow();
@@ -260,6 +255,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
                 auth = new AuthExchange(r.credentials(), nonce, tls, server.rsaKeys());
                 onAuthResult(auth.first(login.authPlugin(), login.authResponse(), nextSeq - 1, ctx.alloc(), this::reply));
             }
+        }
+    }
+
+    /** The account could not be read (lookup rate, the queue, the server): the client reads why, and is closed. */
+    private void lookupFailed(Throwable e) {
+        if (e instanceof io.sluice.proxy.protocol.SluiceException se) {
+            fail(se.error(), nextSeq, se.getMessage());
+        } else {
+            fail(SluiceError.ACCOUNT_LOOKUP, nextSeq, "Sluice: cannot read the account on the server now: " + e.getMessage());
         }
     }
 
@@ -439,9 +443,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Clie
             return;
         }
         if (!f.isSuccess()) {
-            fail(f.cause() instanceof io.sluice.proxy.protocol.SluiceException se ? se.error() : SluiceError.ACCOUNT_LOOKUP,
-                    nextSeq, f.cause() instanceof io.sluice.proxy.protocol.SluiceException ? f.cause().getMessage()
-                            : "Sluice: cannot read the account on the server now: " + f.cause().getMessage());
+            lookupFailed(f.cause());
             return;
         }
         ServerAccounts.Resolution r = (ServerAccounts.Resolution) f.getNow();
